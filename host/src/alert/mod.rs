@@ -1,0 +1,227 @@
+//! The alert model the host works with, and the parsers that produce it.
+//!
+//! [`Alert`] mirrors the WIT `alert` record; [`native`] reads Palisade's own JSON format.
+
+pub mod native;
+
+use serde::{Deserialize, Serialize};
+
+/// How bad an alert is if it is true, least to most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Informational => "informational",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Benign,
+    Suspicious,
+    Malicious,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Benign => "benign",
+            Verdict::Suspicious => "suspicious",
+            Verdict::Malicious => "malicious",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignInResult {
+    Success,
+    Failure,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Source,
+    Destination,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HashAlgorithm {
+    Md5,
+    Sha1,
+    Sha256,
+}
+
+/// Something an alert is about. The JSON form is tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Entity {
+    User {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        domain: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        email: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        display_name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sign_in: Option<SignInResult>,
+    },
+    Host {
+        hostname: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fqdn: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        os: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ip_addresses: Vec<String>,
+    },
+    Ip {
+        address: std::net::IpAddr,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        direction: Option<Direction>,
+    },
+    Domain {
+        name: String,
+    },
+    Url {
+        url: String,
+    },
+    FileHash {
+        algorithm: HashAlgorithm,
+        value: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file_name: Option<String>,
+    },
+    EmailAddress {
+        address: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        display_name: Option<String>,
+    },
+    Process {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pid: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        command_line: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent_name: Option<String>,
+    },
+}
+
+impl Entity {
+    /// A short human name for the entity, as analysts write it.
+    pub fn label(&self) -> String {
+        match self {
+            Entity::User { name, .. } => format!("user {name}"),
+            Entity::Host { hostname, .. } => format!("host {hostname}"),
+            Entity::Ip { address, .. } => format!("ip {address}"),
+            Entity::Domain { name } => format!("domain {name}"),
+            Entity::Url { url } => format!("url {url}"),
+            Entity::FileHash { value, .. } => format!("file {value}"),
+            Entity::EmailAddress { address, .. } => format!("email {address}"),
+            Entity::Process { name, pid, .. } => match pid {
+                Some(pid) => format!("process {name} ({pid})"),
+                None => format!("process {name}"),
+            },
+        }
+    }
+}
+
+/// A finding a stage added to an alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Annotation {
+    /// The plugin that added it.
+    pub source: String,
+    pub key: String,
+    pub value: String,
+}
+
+/// An alert as Palisade handles it, whatever format it arrived in.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    pub id: String,
+    pub title: String,
+    pub source_product: String,
+    pub rule_id: Option<String>,
+    pub rule_name: Option<String>,
+    pub category: String,
+    pub severity: Severity,
+    /// 0 to 100.
+    pub confidence: u8,
+    /// RFC 3339, UTC.
+    pub timestamp: String,
+    pub entities: Vec<Entity>,
+    pub tags: Vec<String>,
+    pub annotations: Vec<Annotation>,
+    pub verdict: Option<Verdict>,
+    pub risk_score: Option<u8>,
+    /// The document as it arrived.
+    #[serde(skip)]
+    pub raw: String,
+}
+
+/// What one plugin concluded about an alert.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Outcome {
+    pub verdict: Option<Verdict>,
+    pub risk_score: Option<u8>,
+    pub notes: Vec<(String, String)>,
+    pub tags: Vec<String>,
+    pub summary: Option<String>,
+}
+
+impl Alert {
+    /// Adds a plugin's findings to the alert, so later stages see them: notes become
+    /// annotations attributed to the plugin, tags are merged, and a verdict or risk score
+    /// replaces the earlier one.
+    pub fn apply(&mut self, plugin: &str, outcome: &Outcome) {
+        for (key, value) in &outcome.notes {
+            self.annotations.push(Annotation {
+                source: plugin.to_owned(),
+                key: key.clone(),
+                value: value.clone(),
+            });
+        }
+        for tag in &outcome.tags {
+            if !self.tags.contains(tag) {
+                self.tags.push(tag.clone());
+            }
+        }
+        if let Some(verdict) = outcome.verdict {
+            self.verdict = Some(verdict);
+        }
+        if let Some(risk) = outcome.risk_score {
+            self.risk_score = Some(risk.min(100));
+        }
+    }
+}

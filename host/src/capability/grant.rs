@@ -1,0 +1,225 @@
+//! Grants: the operations an admin allows a plugin, written `capability.operation`.
+
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// A host capability a plugin can be granted operations of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Capability {
+    Kv,
+    Intel,
+    Siem,
+    Ticket,
+    Identity,
+    Endpoint,
+    Network,
+    Notify,
+}
+
+impl Capability {
+    pub const ALL: [Capability; 8] = [
+        Capability::Kv,
+        Capability::Intel,
+        Capability::Siem,
+        Capability::Ticket,
+        Capability::Identity,
+        Capability::Endpoint,
+        Capability::Network,
+        Capability::Notify,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capability::Kv => "kv",
+            Capability::Intel => "intel",
+            Capability::Siem => "siem",
+            Capability::Ticket => "ticket",
+            Capability::Identity => "identity",
+            Capability::Endpoint => "endpoint",
+            Capability::Network => "network",
+            Capability::Notify => "notify",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Capability> {
+        Capability::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// Whether a connector serves this capability (`kv` is the host's own store).
+    pub fn uses_connector(self) -> bool {
+        self != Capability::Kv
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One operation of a capability, e.g. `identity.revoke-sessions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Operation {
+    pub capability: Capability,
+    pub name: &'static str,
+    /// Changes something outside Palisade that an analyst may need to undo.
+    pub destructive: bool,
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.capability, self.name)
+    }
+}
+
+impl Serialize for Operation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+const fn op(capability: Capability, name: &'static str, destructive: bool) -> Operation {
+    Operation {
+        capability,
+        name,
+        destructive,
+    }
+}
+
+/// Every operation the host offers; the WIT interfaces' functions, one for one.
+pub const OPERATIONS: &[Operation] = &[
+    op(Capability::Kv, "get", false),
+    op(Capability::Kv, "set", false),
+    op(Capability::Kv, "delete", false),
+    op(Capability::Kv, "increment", false),
+    op(Capability::Intel, "lookup", false),
+    op(Capability::Siem, "search", false),
+    op(Capability::Ticket, "create", false),
+    op(Capability::Ticket, "comment", false),
+    op(Capability::Identity, "lookup-user", false),
+    op(Capability::Identity, "disable-user", true),
+    op(Capability::Identity, "enable-user", true),
+    op(Capability::Identity, "revoke-sessions", true),
+    op(Capability::Identity, "reset-password", true),
+    op(Capability::Endpoint, "lookup-host", false),
+    op(Capability::Endpoint, "isolate-host", true),
+    op(Capability::Endpoint, "release-host", true),
+    op(Capability::Endpoint, "kill-process", true),
+    op(Capability::Endpoint, "quarantine-file", true),
+    op(Capability::Network, "block-ip", true),
+    op(Capability::Network, "unblock-ip", true),
+    op(Capability::Network, "block-domain", true),
+    op(Capability::Network, "unblock-domain", true),
+    op(Capability::Notify, "send", false),
+];
+
+impl Operation {
+    /// Looks up `capability.operation`.
+    pub fn parse(text: &str) -> Result<Operation, GrantError> {
+        let (capability, name) = text
+            .split_once('.')
+            .ok_or_else(|| GrantError::Malformed(text.to_owned()))?;
+        let capability = Capability::parse(capability).ok_or_else(|| GrantError::UnknownCapability {
+            grant: text.to_owned(),
+            capability: capability.to_owned(),
+        })?;
+        OPERATIONS
+            .iter()
+            .copied()
+            .find(|op| op.capability == capability && op.name == name)
+            .ok_or_else(|| GrantError::UnknownOperation {
+                grant: text.to_owned(),
+                known: OPERATIONS
+                    .iter()
+                    .filter(|op| op.capability == capability)
+                    .map(|op| op.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// Finds the operation a WIT import function stands for.
+    pub fn lookup(capability: Capability, name: &str) -> Option<Operation> {
+        OPERATIONS
+            .iter()
+            .copied()
+            .find(|op| op.capability == capability && op.name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GrantError {
+    #[error("grant {0:?} is not of the form `capability.operation`")]
+    Malformed(String),
+    #[error(
+        "grant {grant:?} names unknown capability {capability:?}; known: kv, intel, siem, ticket, identity, endpoint, network, notify"
+    )]
+    UnknownCapability { grant: String, capability: String },
+    #[error("grant {grant:?} names an unknown operation; this capability has: {known}")]
+    UnknownOperation { grant: String, known: String },
+}
+
+/// The operations granted to one plugin. Nothing is granted unless listed: there are no
+/// wildcards, so a new destructive operation never becomes available by accident.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    operations: BTreeSet<Operation>,
+}
+
+impl Grants {
+    pub fn new(operations: impl IntoIterator<Item = Operation>) -> Grants {
+        Grants {
+            operations: operations.into_iter().collect(),
+        }
+    }
+
+    pub fn allows(&self, operation: Operation) -> bool {
+        self.operations.contains(&operation)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Operation> + '_ {
+        self.operations.iter().copied()
+    }
+
+    pub fn capabilities(&self) -> BTreeSet<Capability> {
+        self.operations.iter().map(|op| op.capability).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_operations_parse_and_print_back() {
+        let op = Operation::parse("identity.revoke-sessions").unwrap();
+        assert!(op.destructive);
+        assert_eq!(op.to_string(), "identity.revoke-sessions");
+        assert!(!Operation::parse("intel.lookup").unwrap().destructive);
+    }
+
+    #[test]
+    fn misspelt_grants_are_refused_with_the_alternatives() {
+        let error = Operation::parse("identity.disabel-user").unwrap_err().to_string();
+        assert!(error.contains("identity.disable-user"), "{error}");
+        assert!(matches!(
+            Operation::parse("shell.exec"),
+            Err(GrantError::UnknownCapability { .. })
+        ));
+        assert!(matches!(
+            Operation::parse("identity"),
+            Err(GrantError::Malformed(_))
+        ));
+        assert!(Operation::parse("identity.*").is_err(), "no wildcards");
+    }
+
+    #[test]
+    fn only_listed_operations_are_allowed() {
+        let grants = Grants::new([Operation::parse("network.block-ip").unwrap()]);
+        assert!(grants.allows(Operation::parse("network.block-ip").unwrap()));
+        assert!(!grants.allows(Operation::parse("network.unblock-ip").unwrap()));
+        assert!(!Grants::default().allows(Operation::parse("kv.get").unwrap()));
+    }
+}

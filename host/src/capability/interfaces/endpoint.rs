@@ -1,0 +1,118 @@
+use super::{MAX_NAME, MAX_TEXT, bounded};
+use crate::capability::broker::{not_configured, to_action_error};
+use crate::capability::{Broker, Capability, Operation};
+use crate::connectors::endpoint::{EndpointAction, HostRequest};
+use crate::runtime::bindings::palisade::action::endpoint;
+use crate::runtime::bindings::types::{ActionError, Receipt};
+
+impl Broker {
+    async fn host_action(
+        &mut self,
+        action: EndpointAction,
+        hostname: String,
+        reason: String,
+    ) -> wasmtime::Result<Result<Receipt, ActionError>> {
+        let operation =
+            Operation::lookup(Capability::Endpoint, action.operation()).expect("in the catalogue");
+        let cx = match self.admit(operation)? {
+            Ok(cx) => cx,
+            Err(error) => return Ok(Err(error)),
+        };
+        if let Err(error) =
+            bounded(&hostname, MAX_NAME, "the hostname").and(bounded(&reason, MAX_TEXT, "the reason"))
+        {
+            return Ok(Err(error));
+        }
+        if let EndpointAction::QuarantineFile { sha256 } = &action
+            && !(sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Ok(Err(ActionError::InvalidInput(format!(
+                "{sha256:?} is not a SHA-256 digest"
+            ))));
+        }
+        let Some(edr) = self.plugin.connectors.endpoint.clone() else {
+            return Ok(Err(not_configured(operation)));
+        };
+        let request = HostRequest {
+            hostname: &hostname,
+            action: &action,
+            reason: &reason,
+        };
+        let result = edr.act(&cx, &request).await;
+        Ok(self
+            .record(operation, &hostname, &cx, result, |receipt| {
+                receipt.reference.clone()
+            })
+            .map(|receipt| Broker::receipt(&cx, receipt.reference)))
+    }
+}
+
+impl endpoint::Host for Broker {
+    async fn lookup_host(
+        &mut self,
+        hostname: String,
+    ) -> wasmtime::Result<Result<endpoint::HostInfo, ActionError>> {
+        let operation = Operation::lookup(Capability::Endpoint, "lookup-host").expect("in the catalogue");
+        let cx = match self.admit(operation)? {
+            Ok(cx) => cx,
+            Err(error) => return Ok(Err(error)),
+        };
+        if let Err(error) = bounded(&hostname, MAX_NAME, "the hostname") {
+            return Ok(Err(error));
+        }
+        let Some(edr) = self.plugin.connectors.endpoint.clone() else {
+            return Ok(Err(not_configured(operation)));
+        };
+        Ok(edr
+            .lookup_host(&cx, &hostname)
+            .await
+            .map(|host| endpoint::HostInfo {
+                id: host.id,
+                hostname: host.hostname,
+                os: host.os,
+                ip_addresses: host.ip_addresses,
+                isolated: host.isolated,
+                last_seen: host.last_seen,
+            })
+            .map_err(to_action_error))
+    }
+
+    async fn isolate_host(
+        &mut self,
+        hostname: String,
+        reason: String,
+    ) -> wasmtime::Result<Result<Receipt, ActionError>> {
+        self.host_action(EndpointAction::IsolateHost, hostname, reason)
+            .await
+    }
+
+    async fn release_host(
+        &mut self,
+        hostname: String,
+        reason: String,
+    ) -> wasmtime::Result<Result<Receipt, ActionError>> {
+        self.host_action(EndpointAction::ReleaseHost, hostname, reason)
+            .await
+    }
+
+    async fn kill_process(
+        &mut self,
+        hostname: String,
+        pid: u32,
+        reason: String,
+    ) -> wasmtime::Result<Result<Receipt, ActionError>> {
+        self.host_action(EndpointAction::KillProcess { pid }, hostname, reason)
+            .await
+    }
+
+    async fn quarantine_file(
+        &mut self,
+        hostname: String,
+        sha256: String,
+        reason: String,
+    ) -> wasmtime::Result<Result<Receipt, ActionError>> {
+        let sha256 = sha256.to_ascii_lowercase();
+        self.host_action(EndpointAction::QuarantineFile { sha256 }, hostname, reason)
+            .await
+    }
+}

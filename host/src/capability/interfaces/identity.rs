@@ -1,0 +1,105 @@
+use super::{MAX_NAME, MAX_TEXT, bounded};
+use crate::capability::broker::{not_configured, to_action_error};
+use crate::capability::{Broker, Capability, Operation};
+use crate::connectors::identity::{AccountRequest, IdentityAction};
+use crate::runtime::bindings::palisade::action::identity;
+use crate::runtime::bindings::types::{ActionError, Receipt};
+
+impl Broker {
+    async fn account_action(
+        &mut self,
+        action: IdentityAction,
+        name: String,
+        reason: String,
+    ) -> wasmtime::Result<Result<Receipt, ActionError>> {
+        let operation =
+            Operation::lookup(Capability::Identity, action.operation()).expect("in the catalogue");
+        let cx = match self.admit(operation)? {
+            Ok(cx) => cx,
+            Err(error) => return Ok(Err(error)),
+        };
+        if let Err(error) =
+            bounded(&name, MAX_NAME, "the user name").and(bounded(&reason, MAX_TEXT, "the reason"))
+        {
+            return Ok(Err(error));
+        }
+        let Some(provider) = self.plugin.connectors.identity.clone() else {
+            return Ok(Err(not_configured(operation)));
+        };
+        let request = AccountRequest {
+            user: &name,
+            reason: &reason,
+        };
+        let result = provider.act(&cx, action, &request).await;
+        Ok(self
+            .record(operation, &name, &cx, result, |receipt| receipt.reference.clone())
+            .map(|receipt| Broker::receipt(&cx, receipt.reference)))
+    }
+}
+
+impl identity::Host for Broker {
+    async fn lookup_user(
+        &mut self,
+        name: String,
+    ) -> wasmtime::Result<Result<identity::UserProfile, ActionError>> {
+        let operation = Operation::lookup(Capability::Identity, "lookup-user").expect("in the catalogue");
+        let cx = match self.admit(operation)? {
+            Ok(cx) => cx,
+            Err(error) => return Ok(Err(error)),
+        };
+        if let Err(error) = bounded(&name, MAX_NAME, "the user name") {
+            return Ok(Err(error));
+        }
+        let Some(provider) = self.plugin.connectors.identity.clone() else {
+            return Ok(Err(not_configured(operation)));
+        };
+        Ok(provider
+            .lookup_user(&cx, &name)
+            .await
+            .map(|user| identity::UserProfile {
+                id: user.id,
+                name: user.name,
+                email: user.email,
+                display_name: user.display_name,
+                groups: user.groups,
+                enabled: user.enabled,
+            })
+            .map_err(to_action_error))
+    }
+
+    async fn disable_user(
+        &mut self,
+        name: String,
+        reason: String,
+    ) -> wasmtime::Result<Result<Receipt, ActionError>> {
+        self.account_action(IdentityAction::DisableUser, name, reason)
+            .await
+    }
+
+    async fn enable_user(
+        &mut self,
+        name: String,
+        reason: String,
+    ) -> wasmtime::Result<Result<Receipt, ActionError>> {
+        self.account_action(IdentityAction::EnableUser, name, reason)
+            .await
+    }
+
+    async fn revoke_sessions(
+        &mut self,
+        name: String,
+        reason: String,
+    ) -> wasmtime::Result<Result<Receipt, ActionError>> {
+        self.account_action(IdentityAction::RevokeSessions, name, reason)
+            .await
+    }
+
+    async fn reset_password(
+        &mut self,
+        name: String,
+        reason: String,
+    ) -> wasmtime::Result<Result<Receipt, ActionError>> {
+        self.account_action(IdentityAction::ResetPassword, name, reason)
+            .await
+    }
+}

@@ -1,0 +1,73 @@
+use crate::capability::{Broker, Capability, Operation};
+use crate::runtime::bindings::palisade::action::kv;
+use crate::runtime::bindings::types::ActionError;
+use crate::store::KvError;
+
+fn op(name: &str) -> Operation {
+    Operation::lookup(Capability::Kv, name).expect("kv operations are in the catalogue")
+}
+
+fn to_error(error: KvError) -> ActionError {
+    match error {
+        KvError::Invalid(message) => ActionError::InvalidInput(message),
+        KvError::NotAnInteger(_) => ActionError::InvalidInput(error.to_string()),
+        KvError::Store(_) => ActionError::Failed(error.to_string()),
+    }
+}
+
+impl Broker {
+    /// Runs a state-store call off the async threads; SQLite blocks.
+    async fn with_kv<T: Send + 'static>(
+        &mut self,
+        operation: &str,
+        call: impl FnOnce(&crate::store::KvStore, &str) -> Result<T, KvError> + Send + 'static,
+    ) -> wasmtime::Result<Result<T, ActionError>> {
+        if let Err(denied) = self.admit(op(operation))? {
+            return Ok(Err(denied));
+        }
+        let Some(store) = self.plugin.kv.clone() else {
+            return Ok(Err(ActionError::Failed("no state store is open".into())));
+        };
+        let plugin = self.plugin.name.clone();
+        let result = tokio::task::spawn_blocking(move || call(&store, &plugin))
+            .await
+            .map_err(|error| wasmtime::format_err!("state store task failed: {error}"))?;
+        Ok(result.map_err(to_error))
+    }
+}
+
+impl kv::Host for Broker {
+    async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, ActionError>> {
+        self.with_kv("get", move |store, plugin| store.get(plugin, &key))
+            .await
+    }
+
+    async fn set(
+        &mut self,
+        key: String,
+        value: Vec<u8>,
+        ttl_seconds: Option<u32>,
+    ) -> wasmtime::Result<Result<(), ActionError>> {
+        self.with_kv("set", move |store, plugin| {
+            store.set(plugin, &key, &value, ttl_seconds)
+        })
+        .await
+    }
+
+    async fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), ActionError>> {
+        self.with_kv("delete", move |store, plugin| store.delete(plugin, &key))
+            .await
+    }
+
+    async fn increment(
+        &mut self,
+        key: String,
+        delta: i64,
+        ttl_seconds: Option<u32>,
+    ) -> wasmtime::Result<Result<i64, ActionError>> {
+        self.with_kv("increment", move |store, plugin| {
+            store.increment(plugin, &key, delta, ttl_seconds)
+        })
+        .await
+    }
+}

@@ -1,0 +1,41 @@
+use super::{MAX_NAME, MAX_TEXT, bounded};
+use crate::capability::broker::not_configured;
+use crate::capability::{Broker, Capability, Operation};
+use crate::connectors::notify::Message;
+use crate::runtime::bindings::palisade::action::notify;
+use crate::runtime::bindings::types::ActionError;
+
+impl notify::Host for Broker {
+    async fn send(&mut self, message: notify::Message) -> wasmtime::Result<Result<(), ActionError>> {
+        let operation = Operation::lookup(Capability::Notify, "send").expect("in the catalogue");
+        let cx = match self.admit(operation)? {
+            Ok(cx) => cx,
+            Err(error) => return Ok(Err(error)),
+        };
+        if let Err(error) = bounded(&message.title, MAX_NAME, "the title")
+            .and(bounded(&message.body, MAX_TEXT, "the body"))
+            .and(bounded(
+                message.channel.as_deref().unwrap_or(""),
+                MAX_NAME,
+                "the channel",
+            ))
+        {
+            return Ok(Err(error));
+        }
+        let Some(notifier) = self.plugin.connectors.notify.clone() else {
+            return Ok(Err(not_configured(operation)));
+        };
+        let message = Message {
+            channel: message.channel,
+            title: message.title,
+            body: message.body,
+            severity: message.severity.into(),
+        };
+        let target = message
+            .channel
+            .clone()
+            .unwrap_or_else(|| "default channel".into());
+        let result = notifier.send(&cx, &message).await;
+        Ok(self.record(operation, &target, &cx, result, |_| None))
+    }
+}

@@ -1,0 +1,44 @@
+use super::{MAX_TEXT, bounded};
+use crate::capability::broker::{not_configured, to_action_error};
+use crate::capability::{Broker, Capability, Operation};
+use crate::connectors::siem::Query;
+use crate::runtime::bindings::palisade::action::siem;
+use crate::runtime::bindings::types::ActionError;
+
+impl siem::Host for Broker {
+    async fn search(
+        &mut self,
+        query: siem::Query,
+    ) -> wasmtime::Result<Result<Vec<siem::Event>, ActionError>> {
+        let operation = Operation::lookup(Capability::Siem, "search").expect("in the catalogue");
+        let cx = match self.admit(operation)? {
+            Ok(cx) => cx,
+            Err(error) => return Ok(Err(error)),
+        };
+        if let Err(error) = bounded(&query.query, MAX_TEXT, "the query") {
+            return Ok(Err(error));
+        }
+        let Some(siem) = self.plugin.connectors.siem.clone() else {
+            return Ok(Err(not_configured(operation)));
+        };
+        let query = Query {
+            query: query.query,
+            earliest: query.earliest,
+            latest: query.latest,
+            limit: query.limit,
+        };
+        Ok(siem
+            .search(&cx, &query)
+            .await
+            .map(|events| {
+                events
+                    .into_iter()
+                    .map(|event| siem::Event {
+                        timestamp: event.timestamp,
+                        raw: event.raw.to_string(),
+                    })
+                    .collect()
+            })
+            .map_err(to_action_error))
+    }
+}

@@ -1,0 +1,115 @@
+//! `palisade.toml`: what the admin allows, validated before anything runs.
+//!
+//! Relative paths are taken from the config file's folder. Every error names the file, line,
+//! column and key; all errors of a file are reported together.
+
+mod error;
+mod schema;
+mod secret;
+
+pub use error::{ConfigError, ConfigErrors};
+pub use secret::SecretRef;
+
+use crate::capability::{Capability, Grants};
+use crate::pipeline::{AlertMatch, Stage};
+use crate::runtime::Limits;
+use secrecy::SecretString;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub file: PathBuf,
+    /// Where the host keeps its database and compiled-code cache.
+    pub state_dir: PathBuf,
+    /// Alerts processed at once.
+    pub concurrency: usize,
+    pub connectors: BTreeMap<String, ConnectorConfig>,
+    /// In the order they appear in the file, which is their order within a stage.
+    pub plugins: Vec<PluginConfig>,
+}
+
+#[derive(Debug)]
+pub enum ConnectorConfig {
+    Embedded(EmbeddedConfig),
+    Webhook(WebhookConfig),
+}
+
+impl ConnectorConfig {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ConnectorConfig::Embedded(_) => "embedded",
+            ConnectorConfig::Webhook(_) => "webhook",
+        }
+    }
+}
+
+/// The file-backed backend that needs no external service.
+#[derive(Debug, Clone)]
+pub struct EmbeddedConfig {
+    /// Actions (tickets, identity, endpoint, network, notify) are appended here as JSON lines.
+    pub outbox: PathBuf,
+    /// Users and groups for `identity.lookup-user` (JSON).
+    pub directory: Option<PathBuf>,
+    /// Known indicators for `intel.lookup` (JSON).
+    pub indicators: Option<PathBuf>,
+    /// Events for `siem.search` (JSON lines).
+    pub events: Option<PathBuf>,
+    /// Hosts for `endpoint.lookup-host` (JSON).
+    pub inventory: Option<PathBuf>,
+}
+
+/// POSTs a JSON description of each operation to a URL and maps the reply back.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    pub url: reqwest::Url,
+    pub timeout: Duration,
+    pub auth: Option<WebhookAuth>,
+    pub max_response_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookAuth {
+    /// Header name, `Authorization` by default.
+    pub header: String,
+    /// Prefix before the secret, `Bearer` by default when the header is `Authorization`.
+    pub scheme: Option<String>,
+    pub secret: SecretString,
+}
+
+#[derive(Debug)]
+pub struct PluginConfig {
+    pub name: String,
+    pub path: PathBuf,
+    pub stage: Stage,
+    pub grants: Grants,
+    /// The connector serving each capability for this plugin.
+    pub connectors: BTreeMap<Capability, String>,
+    pub matcher: AlertMatch,
+    pub limits: Limits,
+    /// Plain settings the plugin reads through `config.get`.
+    pub settings: BTreeMap<String, String>,
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            ConfigErrors(vec![ConfigError {
+                file: path.to_owned(),
+                line: 0,
+                column: 0,
+                key: String::new(),
+                message: format!("cannot read: {error}"),
+            }])
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Validates config text; `path` locates relative paths and names the file in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
+        schema::parse(path, text)
+    }
+}

@@ -1,0 +1,656 @@
+//! The TOML as written, and its validation into [`Config`].
+
+use super::error::{ConfigErrors, Reporter};
+use super::secret::SecretRef;
+use super::{Config, ConnectorConfig, EmbeddedConfig, PluginConfig, WebhookAuth, WebhookConfig};
+use crate::alert::Severity;
+use crate::capability::{Capability, Grants, Operation};
+use crate::pipeline::{AlertMatch, Stage};
+use crate::runtime::Limits;
+use crate::runtime::limits::{MAX_MEMORY_BYTES, MAX_TIMEOUT};
+use indexmap::IndexMap;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    defaults: RawDefaults,
+    #[serde(default)]
+    connectors: IndexMap<String, RawConnector>,
+    #[serde(default)]
+    plugins: IndexMap<String, RawPlugin>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    state_dir: Option<String>,
+    concurrency: Option<Spanned<usize>>,
+    #[serde(default)]
+    limits: RawLimits,
+    /// The connector serving each capability unless a plugin names another.
+    #[serde(default)]
+    connectors: IndexMap<Spanned<String>, Spanned<String>>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    memory_mib: Option<Spanned<u64>>,
+    timeout_ms: Option<Spanned<u64>>,
+    host_calls: Option<Spanned<u32>>,
+    destructive_operations: Option<Spanned<u32>>,
+    output_kib: Option<Spanned<u64>>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum ConnectorKind {
+    Embedded,
+    Webhook,
+}
+
+/// One table for every kind (serde's tagged enums would lose the spans); `connector`
+/// checks that only the kind's own keys are set.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConnector {
+    kind: Spanned<ConnectorKind>,
+    outbox: Option<String>,
+    directory: Option<String>,
+    indicators: Option<String>,
+    events: Option<String>,
+    inventory: Option<String>,
+    url: Option<Spanned<String>>,
+    timeout_ms: Option<Spanned<u64>>,
+    max_response_kib: Option<u64>,
+    token: Option<Spanned<SecretRef>>,
+    header: Option<String>,
+    scheme: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlugin {
+    path: Spanned<String>,
+    stage: Stage,
+    #[serde(default)]
+    grants: Vec<Spanned<String>>,
+    #[serde(default, rename = "match")]
+    filter: RawMatch,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    connectors: IndexMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    settings: IndexMap<String, Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMatch {
+    #[serde(default)]
+    rules: Vec<String>,
+    #[serde(default)]
+    sources: Vec<String>,
+    #[serde(default)]
+    categories: Vec<String>,
+    min_severity: Option<Severity>,
+}
+
+pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
+    let mut report = Reporter::new(path, text);
+    let raw: RawConfig = match toml::Deserializer::parse(text) {
+        Ok(deserializer) => match serde_path_to_error::deserialize(deserializer) {
+            Ok(raw) => raw,
+            Err(error) => {
+                let key = error.path().to_string();
+                let inner = error.into_inner();
+                report.error(
+                    inner.span(),
+                    if key == "." { String::new() } else { key },
+                    inner.message(),
+                );
+                return Err(ConfigErrors(report.errors));
+            }
+        },
+        Err(error) => {
+            report.error(error.span(), "", error.message());
+            return Err(ConfigErrors(report.errors));
+        }
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let config = validate(raw, dir, path, &mut report);
+    if report.errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigErrors(report.errors))
+    }
+}
+
+fn validate(raw: RawConfig, dir: &Path, file: &Path, report: &mut Reporter) -> Config {
+    let defaults = limits(Limits::default(), &raw.defaults.limits, "defaults.limits", report);
+    let concurrency = match raw.defaults.concurrency {
+        Some(value) if *value.get_ref() == 0 || *value.get_ref() > 256 => {
+            report.error(
+                Some(value.span()),
+                "defaults.concurrency",
+                "must be between 1 and 256",
+            );
+            1
+        }
+        Some(value) => value.into_inner(),
+        None => 4,
+    };
+
+    let mut connectors = BTreeMap::new();
+    for (name, raw) in raw.connectors {
+        let key = format!("connectors.{name}");
+        if let Some(connector) = connector(raw, dir, &key, report) {
+            connectors.insert(name, connector);
+        }
+    }
+
+    let default_connectors = bindings(
+        &raw.defaults.connectors,
+        &connectors,
+        "defaults.connectors",
+        report,
+    );
+
+    let mut plugins = Vec::new();
+    for (name, raw) in raw.plugins {
+        let key = format!("plugins.{name}");
+        if !valid_plugin_name(&name) {
+            report.error(
+                Some(raw.path.span()),
+                &key,
+                "a plugin name is lower-case letters, digits and `-`, starting with a letter",
+            );
+        }
+        plugins.push(plugin(
+            name,
+            raw,
+            &key,
+            dir,
+            &defaults,
+            &default_connectors,
+            &connectors,
+            report,
+        ));
+    }
+
+    Config {
+        file: file.to_owned(),
+        state_dir: dir.join(raw.defaults.state_dir.as_deref().unwrap_or(".palisade")),
+        concurrency,
+        connectors,
+        plugins,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plugin(
+    name: String,
+    raw: RawPlugin,
+    key: &str,
+    dir: &Path,
+    default_limits: &Limits,
+    default_connectors: &BTreeMap<Capability, String>,
+    connectors: &BTreeMap<String, ConnectorConfig>,
+    report: &mut Reporter,
+) -> PluginConfig {
+    let path = dir.join(raw.path.get_ref());
+
+    let mut granted = Vec::new();
+    for (index, grant) in raw.grants.iter().enumerate() {
+        match Operation::parse(grant.get_ref()) {
+            Ok(operation) => granted.push(operation),
+            Err(error) => report.error(
+                Some(grant.span()),
+                format!("{key}.grants[{index}]"),
+                error.to_string(),
+            ),
+        }
+    }
+    let grants = Grants::new(granted);
+
+    let mut plugin_connectors = default_connectors.clone();
+    plugin_connectors.extend(bindings(
+        &raw.connectors,
+        connectors,
+        &format!("{key}.connectors"),
+        report,
+    ));
+    for capability in grants.capabilities() {
+        if capability.uses_connector() && !plugin_connectors.contains_key(&capability) {
+            let span = raw
+                .grants
+                .iter()
+                .find(|g| g.get_ref().starts_with(capability.as_str()))
+                .map(|g| g.span());
+            report.error(
+                span,
+                format!("{key}.grants"),
+                format!(
+                    "grants {capability} operations but no connector serves {capability}: set defaults.connectors.{capability} or {key}.connectors.{capability}"
+                ),
+            );
+        }
+    }
+
+    let matcher = AlertMatch::new(
+        &raw.filter.rules,
+        &raw.filter.sources,
+        &raw.filter.categories,
+        raw.filter.min_severity,
+    )
+    .unwrap_or_else(|error| {
+        report.error(None, format!("{key}.match"), format!("invalid pattern: {error}"));
+        AlertMatch::default()
+    });
+
+    let mut settings = BTreeMap::new();
+    for (setting, value) in raw.settings {
+        let span = value.span();
+        match setting_text(value.into_inner()) {
+            Some(text) => {
+                settings.insert(setting, text);
+            }
+            None => report.error(
+                Some(span),
+                format!("{key}.settings.{setting}"),
+                "a setting is a string, number, boolean, or a list of those",
+            ),
+        }
+    }
+
+    PluginConfig {
+        name,
+        path,
+        stage: raw.stage,
+        grants,
+        connectors: plugin_connectors,
+        matcher,
+        limits: limits(*default_limits, &raw.limits, &format!("{key}.limits"), report),
+        settings,
+    }
+}
+
+/// Capability -> connector name tables, checked against the declared connectors.
+fn bindings(
+    raw: &IndexMap<Spanned<String>, Spanned<String>>,
+    connectors: &BTreeMap<String, ConnectorConfig>,
+    key: &str,
+    report: &mut Reporter,
+) -> BTreeMap<Capability, String> {
+    let mut out = BTreeMap::new();
+    for (capability_name, connector) in raw {
+        let entry = format!("{key}.{}", capability_name.get_ref());
+        let Some(capability) = Capability::parse(capability_name.get_ref()).filter(|c| c.uses_connector())
+        else {
+            report.error(
+                Some(capability_name.span()),
+                &entry,
+                "unknown capability; connectors serve intel, siem, ticket, identity, endpoint, network, notify",
+            );
+            continue;
+        };
+        if !connectors.contains_key(connector.get_ref()) {
+            let known = connectors.keys().cloned().collect::<Vec<_>>().join(", ");
+            report.error(
+                Some(connector.span()),
+                &entry,
+                format!("no connector named {:?} (declared: {known})", connector.get_ref()),
+            );
+            continue;
+        }
+        out.insert(capability, connector.get_ref().clone());
+    }
+    out
+}
+
+fn connector(raw: RawConnector, dir: &Path, key: &str, report: &mut Reporter) -> Option<ConnectorConfig> {
+    let kind = *raw.kind.get_ref();
+    let embedded_keys = [
+        ("outbox", raw.outbox.is_some()),
+        ("directory", raw.directory.is_some()),
+        ("indicators", raw.indicators.is_some()),
+        ("events", raw.events.is_some()),
+        ("inventory", raw.inventory.is_some()),
+    ];
+    let webhook_keys = [
+        ("url", raw.url.is_some()),
+        ("timeout_ms", raw.timeout_ms.is_some()),
+        ("max_response_kib", raw.max_response_kib.is_some()),
+        ("token", raw.token.is_some()),
+        ("header", raw.header.is_some()),
+        ("scheme", raw.scheme.is_some()),
+    ];
+    let (kind_name, foreign) = match kind {
+        ConnectorKind::Embedded => ("embedded", webhook_keys),
+        ConnectorKind::Webhook => ("webhook", {
+            let mut keys = [("", false); 6];
+            keys[..5].copy_from_slice(&embedded_keys);
+            keys
+        }),
+    };
+    let misplaced: Vec<&str> = foreign
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(name, _)| *name)
+        .collect();
+    if !misplaced.is_empty() {
+        report.error(
+            Some(raw.kind.span()),
+            key,
+            format!("a {kind_name} connector does not take: {}", misplaced.join(", ")),
+        );
+        return None;
+    }
+    match kind {
+        ConnectorKind::Embedded => {
+            let Some(outbox) = raw.outbox else {
+                report.error(
+                    Some(raw.kind.span()),
+                    format!("{key}.outbox"),
+                    "an embedded connector needs `outbox`, the file actions are appended to",
+                );
+                return None;
+            };
+            Some(ConnectorConfig::Embedded(EmbeddedConfig {
+                outbox: dir.join(outbox),
+                directory: raw.directory.map(|p| dir.join(p)),
+                indicators: raw.indicators.map(|p| dir.join(p)),
+                events: raw.events.map(|p| dir.join(p)),
+                inventory: raw.inventory.map(|p| dir.join(p)),
+            }))
+        }
+        ConnectorKind::Webhook => {
+            let Some(url) = raw.url else {
+                report.error(
+                    Some(raw.kind.span()),
+                    format!("{key}.url"),
+                    "a webhook connector needs `url`",
+                );
+                return None;
+            };
+            let parsed = match reqwest::Url::parse(url.get_ref()) {
+                Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
+                    parsed
+                }
+                Ok(_) => {
+                    report.error(
+                        Some(url.span()),
+                        format!("{key}.url"),
+                        "must be an http or https URL",
+                    );
+                    return None;
+                }
+                Err(error) => {
+                    report.error(
+                        Some(url.span()),
+                        format!("{key}.url"),
+                        format!("invalid URL: {error}"),
+                    );
+                    return None;
+                }
+            };
+            if !parsed.username().is_empty() || parsed.password().is_some() {
+                report.error(
+                    Some(url.span()),
+                    format!("{key}.url"),
+                    "credentials in the URL would be logged; use `token` instead",
+                );
+                return None;
+            }
+            let timeout = match raw.timeout_ms {
+                Some(ms) if *ms.get_ref() == 0 || Duration::from_millis(*ms.get_ref()) > MAX_TIMEOUT => {
+                    report.error(
+                        Some(ms.span()),
+                        format!("{key}.timeout_ms"),
+                        "must be between 1 and 600000",
+                    );
+                    return None;
+                }
+                Some(ms) => Duration::from_millis(ms.into_inner()),
+                None => Duration::from_secs(10),
+            };
+            let auth = match raw.token {
+                Some(token) => match token.get_ref().resolve(dir) {
+                    Ok(secret) => {
+                        let header = raw.header.unwrap_or_else(|| "Authorization".into());
+                        let scheme = raw.scheme.or_else(|| {
+                            header
+                                .eq_ignore_ascii_case("authorization")
+                                .then(|| "Bearer".into())
+                        });
+                        Some(WebhookAuth {
+                            header,
+                            scheme,
+                            secret,
+                        })
+                    }
+                    Err(message) => {
+                        report.error(Some(token.span()), format!("{key}.token"), message);
+                        return None;
+                    }
+                },
+                None => None,
+            };
+            Some(ConnectorConfig::Webhook(WebhookConfig {
+                url: parsed,
+                timeout,
+                auth,
+                max_response_bytes: (raw.max_response_kib.unwrap_or(1024) as usize).saturating_mul(1024),
+            }))
+        }
+    }
+}
+
+fn limits(base: Limits, raw: &RawLimits, key: &str, report: &mut Reporter) -> Limits {
+    let mut limits = base;
+    if let Some(mib) = raw.memory_mib.clone() {
+        let bytes = (*mib.get_ref() as usize).saturating_mul(1 << 20);
+        if *mib.get_ref() == 0 || bytes > MAX_MEMORY_BYTES {
+            report.error(
+                Some(mib.span()),
+                format!("{key}.memory_mib"),
+                "must be between 1 and 4096",
+            );
+        } else {
+            limits.memory_bytes = bytes;
+        }
+    }
+    if let Some(ms) = raw.timeout_ms.clone() {
+        let timeout = Duration::from_millis(*ms.get_ref());
+        if *ms.get_ref() == 0 || timeout > MAX_TIMEOUT {
+            report.error(
+                Some(ms.span()),
+                format!("{key}.timeout_ms"),
+                "must be between 1 and 600000",
+            );
+        } else {
+            limits.timeout = timeout;
+        }
+    }
+    if let Some(calls) = raw.host_calls.clone() {
+        limits.host_calls = calls.into_inner();
+    }
+    if let Some(count) = raw.destructive_operations.clone() {
+        limits.destructive_operations = count.into_inner();
+    }
+    if let Some(kib) = raw.output_kib.clone() {
+        if *kib.get_ref() == 0 || *kib.get_ref() > 64 * 1024 {
+            report.error(
+                Some(kib.span()),
+                format!("{key}.output_kib"),
+                "must be between 1 and 65536",
+            );
+        } else {
+            limits.output_bytes = *kib.get_ref() as usize * 1024;
+        }
+    }
+    limits
+}
+
+fn setting_text(value: toml::Value) -> Option<String> {
+    match value {
+        toml::Value::String(text) => Some(text),
+        toml::Value::Integer(number) => Some(number.to_string()),
+        toml::Value::Float(number) => Some(number.to_string()),
+        toml::Value::Boolean(flag) => Some(flag.to_string()),
+        toml::Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                toml::Value::Array(_) | toml::Value::Table(_) => None,
+                scalar => setting_text(scalar),
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(|items| items.join(",")),
+        toml::Value::Datetime(datetime) => Some(datetime.to_string()),
+        toml::Value::Table(_) => None,
+    }
+}
+
+fn valid_plugin_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name.len() <= 64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigErrors> {
+        super::parse(Path::new("/etc/palisade/palisade.toml"), text)
+    }
+
+    const GOOD: &str = r#"
+[defaults]
+state_dir = "state"
+[defaults.limits]
+timeout_ms = 2000
+[defaults.connectors]
+identity = "local"
+network = "local"
+ticket = "local"
+
+[connectors.local]
+kind = "embedded"
+outbox = "outbox.jsonl"
+
+[plugins.password-spray]
+path = "plugins/password_spray.wasm"
+stage = "respond"
+grants = ["identity.revoke-sessions", "network.block-ip", "ticket.create"]
+settings = { min_confidence = 85, vip_users = ["ceo", "cfo"] }
+limits = { memory_mib = 32 }
+[plugins.password-spray.match]
+rules = ["*spray*"]
+min_severity = "medium"
+
+[plugins.triage]
+path = "plugins/triage.wasm"
+stage = "triage"
+"#;
+
+    #[test]
+    fn a_complete_config_validates_with_paths_from_its_folder() {
+        let config = parse(GOOD).unwrap();
+        assert_eq!(config.state_dir, Path::new("/etc/palisade/state"));
+        assert_eq!(config.plugins.len(), 2);
+        let spray = &config.plugins[0];
+        assert_eq!(spray.name, "password-spray");
+        assert_eq!(spray.path, Path::new("/etc/palisade/plugins/password_spray.wasm"));
+        assert_eq!(spray.limits.memory_bytes, 32 << 20);
+        assert_eq!(spray.limits.timeout, Duration::from_millis(2000));
+        assert_eq!(spray.settings["min_confidence"], "85");
+        assert_eq!(spray.settings["vip_users"], "ceo,cfo");
+        assert_eq!(spray.connectors[&Capability::Identity], "local");
+        assert!(spray.grants.allows(Operation::parse("network.block-ip").unwrap()));
+        assert_eq!(config.plugins[1].name, "triage", "file order is kept");
+    }
+
+    #[test]
+    fn a_misspelt_grant_is_reported_at_its_line_with_its_key() {
+        let text = GOOD.replace("\"network.block-ip\"", "\"network.blok-ip\"");
+        let errors = parse(&text).unwrap_err();
+        let error = &errors.0[0];
+        assert_eq!(error.line, 18, "{errors}");
+        assert_eq!(error.key, "plugins.password-spray.grants[1]");
+        assert!(error.message.contains("network.block-ip"), "{}", error.message);
+        assert!(
+            errors.to_string().starts_with("/etc/palisade/palisade.toml:18:"),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_and_a_bad_stage_are_located() {
+        let errors = parse(&GOOD.replace("stage = \"triage\"", "stage = \"triag\"")).unwrap_err();
+        assert_eq!(errors.0[0].key, "plugins.triage.stage", "{errors}");
+        assert_eq!(errors.0[0].line, 27, "{errors}");
+
+        let errors = parse(&GOOD.replace("state_dir", "statedir")).unwrap_err();
+        assert!(
+            errors.0[0].message.contains("unknown field `statedir`"),
+            "{errors}"
+        );
+        assert_eq!(errors.0[0].line, 3, "{errors}");
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let errors = parse("[defaults\nstate_dir = 1").unwrap_err();
+        assert_eq!(errors.0[0].line, 1, "{errors}");
+    }
+
+    #[test]
+    fn a_grant_without_a_connector_and_an_unknown_connector_are_refused_together() {
+        let text = GOOD.replace("ticket = \"local\"", "ticket = \"jira\"");
+        let errors = parse(&text).unwrap_err();
+        let messages = errors.to_string();
+        assert!(messages.contains("no connector named \"jira\""), "{messages}");
+        assert!(messages.contains("no connector serves ticket"), "{messages}");
+    }
+
+    #[test]
+    fn limits_cannot_be_switched_off_by_a_typo() {
+        let errors = parse(&GOOD.replace("memory_mib = 32", "memory_mib = 0")).unwrap_err();
+        assert_eq!(errors.0[0].key, "plugins.password-spray.limits.memory_mib");
+        assert!(parse(&GOOD.replace("timeout_ms = 2000", "timeout_ms = 99999999")).is_err());
+    }
+
+    #[test]
+    fn a_webhook_token_comes_from_the_environment_and_a_missing_one_is_an_error() {
+        let text = r#"
+[connectors.hook]
+kind = "webhook"
+url = "http://127.0.0.1:9/hook"
+token = { env = "PALISADE_TEST_TOKEN_THAT_IS_NOT_SET" }
+"#;
+        let errors = parse(text).unwrap_err();
+        assert_eq!(errors.0[0].key, "connectors.hook.token");
+        assert!(
+            errors.0[0]
+                .message
+                .contains("PALISADE_TEST_TOKEN_THAT_IS_NOT_SET is not set")
+        );
+
+        let with_user = text
+            .replace("http://", "http://user:pw@")
+            .replace("token = { env = \"PALISADE_TEST_TOKEN_THAT_IS_NOT_SET\" }\n", "");
+        let errors = parse(&with_user).unwrap_err();
+        assert!(errors.0[0].message.contains("credentials in the URL"), "{errors}");
+        assert!(!errors.to_string().contains("pw"), "the password is not repeated");
+    }
+}

@@ -1,0 +1,46 @@
+//! Network controls: blocking addresses and domains.
+
+pub mod embedded;
+pub mod webhook;
+
+use super::{ActionReceipt, CallContext, ConnectorError};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetworkAction {
+    BlockIp,
+    UnblockIp,
+    BlockDomain,
+    UnblockDomain,
+}
+
+impl NetworkAction {
+    pub fn operation(self) -> &'static str {
+        match self {
+            NetworkAction::BlockIp => "block-ip",
+            NetworkAction::UnblockIp => "unblock-ip",
+            NetworkAction::BlockDomain => "block-domain",
+            NetworkAction::UnblockDomain => "unblock-domain",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockRequest<'a> {
+    /// An IP address or CIDR range, or a domain.
+    pub target: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<u32>,
+    pub reason: &'a str,
+}
+
+#[async_trait::async_trait]
+pub trait NetworkControl: Send + Sync {
+    async fn act(
+        &self,
+        cx: &CallContext,
+        action: NetworkAction,
+        request: &BlockRequest<'_>,
+    ) -> Result<ActionReceipt, ConnectorError>;
+}

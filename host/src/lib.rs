@@ -1,0 +1,16 @@
+//! Palisade: incident-response automation that runs response actions as sandboxed
+//! WebAssembly components, each with only the capabilities an admin granted it.
+//!
+//! The modules follow the data flow: [`config`] is what the admin wrote, [`alert`] what
+//! arrived, [`runtime`] runs plugins in their sandbox, [`capability`] answers their host
+//! calls within their grants, [`connectors`] reach the vendor systems, [`pipeline`] moves an
+//! alert through the stages, [`store`] keeps state, and [`cli`] is the command line.
+
+pub mod alert;
+pub mod capability;
+pub mod cli;
+pub mod config;
+pub mod connectors;
+pub mod pipeline;
+pub mod runtime;
+pub mod store;

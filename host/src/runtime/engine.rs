@@ -1,0 +1,112 @@
+//! The one engine, its epoch ticker and the linker every plugin is instantiated against.
+
+use super::bindings::Action;
+use super::cache::CompiledCache;
+use super::limits::Limits;
+use super::plugin::{LoadError, Plugin};
+use super::state::State;
+use crate::capability::{Broker, PluginContext};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the epoch advances: the granularity of deadlines, and how often a running guest
+/// yields to let other alerts progress.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Where compiled code is cached; `None` compiles every time.
+    pub cache_dir: Option<PathBuf>,
+    /// Invocations that may run at once.
+    pub max_instances: u32,
+    /// The largest memory limit of any plugin, which sizes the instance pool.
+    pub max_memory_bytes: usize,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions {
+            cache_dir: None,
+            max_instances: 16,
+            max_memory_bytes: Limits::default().memory_bytes,
+        }
+    }
+}
+
+pub struct Runtime {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<State>,
+    cache: Option<CompiledCache>,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Runtime {
+    pub fn new(options: &RuntimeOptions) -> anyhow::Result<Runtime> {
+        let engine = Engine::new(&engine_config(options))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        Action::add_to_linker::<State, HasSelf<Broker>>(&mut linker, |state| &mut state.broker)?;
+        let cache = options
+            .cache_dir
+            .as_deref()
+            .map(|dir| CompiledCache::open(dir, &engine))
+            .transpose()?;
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        spawn_ticker(engine.clone(), ticker_stop.clone())?;
+        Ok(Runtime {
+            engine,
+            linker,
+            cache,
+            ticker_stop,
+        })
+    }
+
+    /// Loads, checks, compiles (or takes from the cache), links and describes a plugin.
+    pub async fn load(&self, name: &str, path: &Path, context: PluginContext) -> Result<Plugin, LoadError> {
+        Plugin::load(self, name, path, context, self.cache.as_ref()).await
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn engine_config(options: &RuntimeOptions) -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true).epoch_interruption(true);
+
+    // Instances come from a pool: reserved once, reused, so a fresh instance per alert costs
+    // microseconds. Each slot can hold a component with several core instances (interpreted
+    // guests such as Python have a few).
+    let slots = options.max_instances.max(1);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(slots)
+        .total_core_instances(slots * 16)
+        .total_memories(slots * 4)
+        .total_tables(slots * 16)
+        .total_stacks(slots)
+        .max_memory_size(options.max_memory_bytes)
+        .table_elements(100_000);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// Advances the epoch on its own thread, so deadlines hold even when every async worker is
+/// busy running guests.
+fn spawn_ticker(engine: Engine, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+    std::thread::Builder::new()
+        .name("palisade-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })?;
+    Ok(())
+}

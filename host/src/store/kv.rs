@@ -1,0 +1,210 @@
+//! Key-value state private to each plugin, kept across alerts and runs.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Keys and values are bounded so that one plugin cannot fill the disk through `kv`.
+pub const MAX_KEY_BYTES: usize = 512;
+pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KvError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the value at {0:?} is not an integer")]
+    NotAnInteger(String),
+    #[error("state store: {0}")]
+    Store(#[from] rusqlite::Error),
+}
+
+/// A handle on the state database; cheap to clone. Every call names the plugin, and a
+/// plugin's keys live in its own namespace, so no plugin can read another's state.
+#[derive(Clone)]
+pub struct KvStore {
+    connection: Arc<Mutex<Connection>>,
+}
+
+impl KvStore {
+    pub fn open(path: &Path) -> Result<KvStore, KvError> {
+        let connection = Connection::open(path)?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        connection.busy_timeout(std::time::Duration::from_secs(5))?;
+        connection.execute_batch(
+            "CREATE TABLE IF NOT EXISTS kv (
+                plugin TEXT NOT NULL,
+                key TEXT NOT NULL,
+                value BLOB NOT NULL,
+                expires_at INTEGER,
+                PRIMARY KEY (plugin, key)
+            ) STRICT;",
+        )?;
+        Ok(KvStore {
+            connection: Arc::new(Mutex::new(connection)),
+        })
+    }
+
+    /// A store in memory, for tests and for `palisade check`.
+    pub fn in_memory() -> Result<KvStore, KvError> {
+        KvStore::open(Path::new(":memory:"))
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, KvError>) -> Result<T, KvError> {
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&connection)
+    }
+
+    pub fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        check_key(key)?;
+        self.with(|db| {
+            Ok(db
+                .query_row(
+                    "SELECT value FROM kv WHERE plugin = ?1 AND key = ?2
+                     AND (expires_at IS NULL OR expires_at > ?3)",
+                    params![plugin, key, now()],
+                    |row| row.get(0),
+                )
+                .optional()?)
+        })
+    }
+
+    pub fn set(
+        &self,
+        plugin: &str,
+        key: &str,
+        value: &[u8],
+        ttl_seconds: Option<u32>,
+    ) -> Result<(), KvError> {
+        check_key(key)?;
+        if value.len() > MAX_VALUE_BYTES {
+            return Err(KvError::Invalid(format!(
+                "a value is at most {MAX_VALUE_BYTES} bytes"
+            )));
+        }
+        self.with(|db| {
+            db.execute(
+                "INSERT INTO kv (plugin, key, value, expires_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+                params![plugin, key, value, expiry(ttl_seconds)],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn delete(&self, plugin: &str, key: &str) -> Result<(), KvError> {
+        check_key(key)?;
+        self.with(|db| {
+            db.execute(
+                "DELETE FROM kv WHERE plugin = ?1 AND key = ?2",
+                params![plugin, key],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Adds `delta` to the integer at `key`, atomically; an expired or absent key counts as 0.
+    pub fn increment(
+        &self,
+        plugin: &str,
+        key: &str,
+        delta: i64,
+        ttl_seconds: Option<u32>,
+    ) -> Result<i64, KvError> {
+        check_key(key)?;
+        self.with(|db| {
+            let tx = db.unchecked_transaction()?;
+            let current: Option<Vec<u8>> = tx
+                .query_row(
+                    "SELECT value FROM kv WHERE plugin = ?1 AND key = ?2
+                     AND (expires_at IS NULL OR expires_at > ?3)",
+                    params![plugin, key, now()],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            let current = match current {
+                None => 0,
+                Some(bytes) => std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(|text| text.parse::<i64>().ok())
+                    .ok_or_else(|| KvError::NotAnInteger(key.to_owned()))?,
+            };
+            let next = current.saturating_add(delta);
+            tx.execute(
+                "INSERT INTO kv (plugin, key, value, expires_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value,
+                 expires_at = COALESCE(excluded.expires_at, kv.expires_at)",
+                params![plugin, key, next.to_string().as_bytes(), expiry(ttl_seconds)],
+            )?;
+            tx.commit()?;
+            Ok(next)
+        })
+    }
+}
+
+fn check_key(key: &str) -> Result<(), KvError> {
+    if key.is_empty() || key.len() > MAX_KEY_BYTES {
+        return Err(KvError::Invalid(format!("a key is 1 to {MAX_KEY_BYTES} bytes")));
+    }
+    Ok(())
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn expiry(ttl_seconds: Option<u32>) -> Option<i64> {
+    ttl_seconds.map(|ttl| now() + i64::from(ttl))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_round_trip_and_plugins_do_not_see_each_others_keys() {
+        let kv = KvStore::in_memory().unwrap();
+        kv.set("a", "k", b"one", None).unwrap();
+        assert_eq!(kv.get("a", "k").unwrap().as_deref(), Some(&b"one"[..]));
+        assert_eq!(kv.get("b", "k").unwrap(), None);
+        kv.delete("a", "k").unwrap();
+        assert_eq!(kv.get("a", "k").unwrap(), None);
+    }
+
+    #[test]
+    fn increments_count_and_refuse_non_integers() {
+        let kv = KvStore::in_memory().unwrap();
+        assert_eq!(kv.increment("a", "n", 2, None).unwrap(), 2);
+        assert_eq!(kv.increment("a", "n", 3, Some(60)).unwrap(), 5);
+        kv.set("a", "s", b"text", None).unwrap();
+        assert!(matches!(
+            kv.increment("a", "s", 1, None),
+            Err(KvError::NotAnInteger(_))
+        ));
+    }
+
+    #[test]
+    fn state_survives_reopening_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        KvStore::open(&path).unwrap().set("a", "k", b"v", None).unwrap();
+        assert_eq!(
+            KvStore::open(&path).unwrap().get("a", "k").unwrap().as_deref(),
+            Some(&b"v"[..])
+        );
+    }
+
+    #[test]
+    fn oversized_keys_and_values_are_refused() {
+        let kv = KvStore::in_memory().unwrap();
+        assert!(kv.set("a", &"k".repeat(MAX_KEY_BYTES + 1), b"v", None).is_err());
+        assert!(kv.set("a", "k", &vec![0; MAX_VALUE_BYTES + 1], None).is_err());
+        assert!(kv.get("a", "").is_err());
+    }
+}
