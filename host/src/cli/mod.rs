@@ -1,3 +1,102 @@
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+//! The `palisade` command line: argument parsing and output only; the work is done by the
+//! library.
+
+mod check;
+mod inspect;
+mod output;
+mod run;
+
+use clap::{ArgAction, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit codes, for scripts.
+pub mod exit {
+    /// Every alert went through every matching plugin without error.
+    pub const OK: u8 = 0;
+    /// Palisade could not start: invalid config, unreadable input, a broken state folder.
+    pub const FATAL: u8 = 1;
+    /// The command line was wrong (clap's own code).
+    pub const USAGE: u8 = 2;
+    /// The run finished, but input lines were rejected, or plugins failed to load, returned
+    /// errors, trapped or hit limits. The output says which.
+    pub const PARTIAL: u8 = 3;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "palisade",
+    version,
+    about = "Incident-response automation: runs alerts through sandboxed WebAssembly response actions",
+    long_about = "Incident-response automation: runs alerts through sandboxed WebAssembly response \
+actions. Each plugin can call only the operations palisade.toml grants it; the host holds every \
+credential.\n\nExit codes: 0 all went well; 1 could not start (config, input, state); 2 usage; \
+3 finished, but lines were rejected or plugins failed, trapped or hit limits.",
+    after_help = "Logs go to stderr: -v for info, -vv for debug, or RUST_LOG (e.g. RUST_LOG=palisade=debug)."
+)]
+struct Cli {
+    /// More log detail on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run alerts through the configured plugins, stage by stage.
+    Run(run::RunArgs),
+    /// Validate a config, compile its plugins, and compare what each asks for with its grants.
+    Check(check::CheckArgs),
+    /// Work with plugin files.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Show what a plugin says of itself, what it imports, and its size.
+    Inspect {
+        /// The plugin component (.wasm).
+        file: PathBuf,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(exit::FATAL);
+        }
+    };
+    let code = runtime.block_on(async {
+        match cli.command {
+            Command::Run(args) => run::run(args).await,
+            Command::Check(args) => check::check(args).await,
+            Command::Plugin(PluginCommand::Inspect { file, json }) => inspect::inspect(&file, json).await,
+        }
+    });
+    ExitCode::from(code)
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
 }

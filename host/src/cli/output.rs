@@ -1,0 +1,144 @@
+//! How a run is shown: text for people, JSON lines for scripts.
+
+use crate::capability::ActionResult;
+use crate::pipeline::{AlertReport, Tally};
+use crate::runtime::InvocationStatus;
+use serde_json::json;
+use std::io::Write;
+
+pub struct Output {
+    json: bool,
+    out: std::io::Stdout,
+}
+
+impl Output {
+    pub fn new(json: bool) -> Output {
+        Output {
+            json,
+            out: std::io::stdout(),
+        }
+    }
+
+    fn emit(&mut self, text: &str) {
+        // A closed pipe (`palisade run | head`) is not worth a panic.
+        let _ = writeln!(self.out.lock(), "{text}");
+    }
+
+    pub fn plugin_error(&mut self, plugin: &str, error: &str) {
+        if self.json {
+            self.emit(&json!({"type": "plugin-error", "plugin": plugin, "error": error}).to_string());
+        } else {
+            self.emit(&format!("plugin {plugin} not loaded: {error}"));
+        }
+    }
+
+    pub fn rejected(&mut self, line: usize, error: &str) {
+        if self.json {
+            self.emit(&json!({"type": "rejected", "line": line, "error": error}).to_string());
+        } else {
+            self.emit(&format!("line {line}: rejected: {error}"));
+        }
+    }
+
+    pub fn alert(&mut self, line: usize, report: &AlertReport) {
+        if self.json {
+            let mut value = serde_json::to_value(report).unwrap_or_default();
+            if let Some(object) = value.as_object_mut() {
+                object.insert("type".into(), "alert".into());
+                object.insert("line".into(), line.into());
+            }
+            self.emit(&value.to_string());
+            return;
+        }
+        let alert = &report.alert;
+        let mark = if report.succeeded() { "ok " } else { "ERR" };
+        let mut head = format!(
+            "{mark} {}  {}  [{}, confidence {}]",
+            alert.id, alert.title, alert.severity, alert.confidence
+        );
+        if let Some(verdict) = alert.verdict {
+            head.push_str(&format!("  verdict {verdict}"));
+        }
+        if let Some(risk) = alert.risk_score {
+            head.push_str(&format!(", risk {risk}"));
+        }
+        self.emit(&head);
+        if report.plugins.is_empty() {
+            self.emit("      no plugin matched");
+        }
+        for run in &report.plugins {
+            let invocation = &run.invocation;
+            let status = match &invocation.status {
+                InvocationStatus::Completed => "completed".to_owned(),
+                InvocationStatus::Failed(detail) => format!("FAILED: {detail}"),
+                InvocationStatus::LimitExceeded(detail) => format!("STOPPED: {detail}"),
+                InvocationStatus::Trapped(detail) => format!("TRAPPED: {detail}"),
+            };
+            self.emit(&format!(
+                "      {:<8} {:<18} {:>7.1} ms  {status}",
+                run.stage.as_str(),
+                run.plugin,
+                invocation.duration.as_secs_f64() * 1000.0
+            ));
+            if let Some(summary) = invocation.outcome.as_ref().and_then(|o| o.summary.as_deref()) {
+                self.emit(&format!("          {summary}"));
+            }
+            for action in &invocation.calls.actions {
+                let result = match &action.result {
+                    ActionResult::Executed {
+                        reference: Some(reference),
+                    } => format!("executed ({reference})"),
+                    ActionResult::Executed { reference: None } => "executed".to_owned(),
+                    ActionResult::Failed { error } => format!("failed: {error}"),
+                };
+                self.emit(&format!(
+                    "          {} {}: {result}",
+                    action.operation, action.target
+                ));
+            }
+            for operation in &invocation.calls.denied {
+                self.emit(&format!("          {operation}: DENIED (not granted)"));
+            }
+        }
+    }
+
+    pub fn summary(&mut self, tally: &Tally) {
+        if self.json {
+            let mut value = serde_json::to_value(tally).unwrap_or_default();
+            if let Some(object) = value.as_object_mut() {
+                object.insert("type".into(), "summary".into());
+            }
+            self.emit(&value.to_string());
+            return;
+        }
+        let mut problems = Vec::new();
+        for (count, what) in [
+            (tally.failed, "failed"),
+            (tally.limit_exceeded, "stopped at a limit"),
+            (tally.trapped, "trapped"),
+        ] {
+            if count > 0 {
+                problems.push(format!("{count} {what}"));
+            }
+        }
+        let runs = if problems.is_empty() {
+            format!("{} plugin runs, all completed", tally.invocations)
+        } else {
+            format!(
+                "{} plugin runs: {} completed, {}",
+                tally.invocations,
+                tally.completed,
+                problems.join(", ")
+            )
+        };
+        self.emit(&format!(
+            "\n{} alerts processed, {} lines rejected, {} plugins not loaded; {runs}; {} actions executed, {} failed, {} denied",
+            tally.alerts,
+            tally.rejected,
+            tally.plugins_not_loaded,
+            tally.actions_executed,
+            tally.actions_failed,
+            tally.denied
+        ));
+    }
+}
