@@ -314,7 +314,13 @@ fn trap_message(error: &wasmtime::Error, stderr: &CappedOutput) -> String {
         .map(ToString::to_string)
         .unwrap_or_else(|| format!("{error:#}"));
     let (text, _) = stderr.contents();
-    match text.lines().rev().find(|line| !line.trim().is_empty()) {
+    // Rust's panic output ends with a "note: run with RUST_BACKTRACE" hint; the message is
+    // the line before it.
+    let last_words = text
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty() && !line.starts_with("note: "));
+    match last_words {
         Some(last) => format!("{trap} ({})", last.trim()),
         None => trap,
     }
