@@ -143,3 +143,149 @@ mod tests {
         assert!(error_detail(&[b'x'; 5000]).chars().count() <= 301);
     }
 }
+
+#[cfg(test)]
+mod server_tests {
+    use super::*;
+    use crate::config::WebhookAuth;
+    use secrecy::SecretString;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// A loopback server that answers each request with the next canned reply and reports
+    /// what it received.
+    struct Stub {
+        url: String,
+        received: mpsc::Receiver<(String, Option<String>, serde_json::Value)>,
+    }
+
+    fn serve(replies: Vec<(u16, &'static str)>) -> Stub {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!(
+            "http://{}/hook?key=query-secret",
+            server.server_addr().to_ip().unwrap()
+        );
+        let (sender, received) = mpsc::channel();
+        std::thread::spawn(move || {
+            for (status, body) in replies {
+                let Ok(mut request) = server.recv() else { return };
+                let mut text = String::new();
+                request.as_reader().read_to_string(&mut text).unwrap();
+                let auth = request
+                    .headers()
+                    .iter()
+                    .find(|h| h.field.equiv("Authorization"))
+                    .map(|h| h.value.to_string());
+                let _ = sender.send((
+                    request.url().to_owned(),
+                    auth,
+                    serde_json::from_str(&text).unwrap(),
+                ));
+                if status == 0 {
+                    std::thread::sleep(Duration::from_millis(500));
+                    continue;
+                }
+                let _ = request.respond(tiny_http::Response::from_string(body).with_status_code(status));
+            }
+        });
+        Stub { url, received }
+    }
+
+    fn client(url: &str, max_response_bytes: usize) -> WebhookClient {
+        WebhookClient::new(
+            http_client().unwrap(),
+            WebhookConfig {
+                url: url.parse().unwrap(),
+                timeout: Duration::from_millis(200),
+                auth: Some(WebhookAuth {
+                    header: "Authorization".into(),
+                    scheme: Some("Bearer".into()),
+                    secret: SecretString::from("s3cr3t-token"),
+                }),
+                max_response_bytes,
+            },
+        )
+    }
+
+    fn cx() -> CallContext {
+        CallContext {
+            plugin: "password-spray".into(),
+            alert_id: "a-1".into(),
+            action_id: "act-1".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_operation_is_posted_with_its_context_and_the_token() {
+        let stub = serve(vec![(200, r#"{"reference":"job-7"}"#)]);
+        let receipt: crate::connectors::ActionReceipt = client(&stub.url, 1024)
+            .call(
+                &cx(),
+                "identity",
+                "revoke-sessions",
+                &serde_json::json!({"user": "alice"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(receipt.reference.as_deref(), Some("job-7"));
+        let (path, auth, body) = stub.received.recv().unwrap();
+        assert_eq!(path, "/hook?key=query-secret");
+        assert_eq!(auth.as_deref(), Some("Bearer s3cr3t-token"));
+        assert_eq!(body["capability"], "identity");
+        assert_eq!(body["operation"], "revoke-sessions");
+        assert_eq!(body["plugin"], "password-spray");
+        assert_eq!(body["alert_id"], "a-1");
+        assert_eq!(body["request"]["user"], "alice");
+    }
+
+    #[tokio::test]
+    async fn vendor_errors_map_to_typed_errors_without_secrets() {
+        let stub = serve(vec![
+            (404, r#"{"error":"no such user"}"#),
+            (422, r#"{"message":"bad address"}"#),
+            (503, "maintenance"),
+            (200, "not json"),
+        ]);
+        let client = client(&stub.url, 1024);
+        let context = cx();
+        let call =
+            || client.call::<_, crate::connectors::ActionReceipt>(&context, "identity", "disable-user", &());
+        assert_eq!(
+            call().await.unwrap_err(),
+            ConnectorError::NotFound("no such user".into())
+        );
+        assert_eq!(
+            call().await.unwrap_err(),
+            ConnectorError::InvalidInput("bad address".into())
+        );
+        for error in [call().await.unwrap_err(), call().await.unwrap_err()] {
+            let text = error.to_string();
+            assert!(matches!(error, ConnectorError::Failed(_)), "{text}");
+            assert!(
+                !text.contains("s3cr3t") && !text.contains("query-secret"),
+                "{text}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slow_or_oversized_reply_fails_without_leaking_the_url() {
+        let stub = serve(vec![(0, ""), (200, "x")]);
+        let slow = client(&stub.url, 1024)
+            .call::<_, serde_json::Value>(&cx(), "intel", "lookup", &())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(!slow.contains("query-secret"), "{slow}");
+
+        let big = serve(vec![(
+            200,
+            r#"{"padding":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#,
+        )]);
+        let error = client(&big.url, 16)
+            .call::<_, serde_json::Value>(&cx(), "intel", "lookup", &())
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("reply larger than"), "{error}");
+    }
+}
