@@ -8,4 +8,4 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use palisade::action::types;
+pub use self::palisade::action::types;

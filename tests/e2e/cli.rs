@@ -1,0 +1,254 @@
+//! The command line as an admin meets it: bad input lines, config mistakes located, plugin
+//! inspection, the grant report, exit codes.
+
+use palisade_e2e::{Case, artifacts, plain_alert, spray_alert};
+use serde_json::Value;
+
+const TRIAGE_ONLY: &str = r#"
+[plugins.triage]
+path = "${TRIAGE}"
+stage = "triage"
+"#;
+
+/// password-spray with embedded connectors, `GRANTS` replaced by the test.
+const SPRAY_EMBEDDED: &str = r#"
+[defaults.connectors]
+identity = "local"
+network = "local"
+ticket = "local"
+
+[connectors.local]
+kind = "embedded"
+outbox = "outbox.jsonl"
+
+[plugins.password-spray]
+path = "${PASSWORD_SPRAY}"
+stage = "respond"
+grants = GRANTS
+"#;
+
+#[test]
+fn a_malformed_line_is_rejected_by_number_and_the_others_are_processed() {
+    let case = Case::new();
+    case.config(TRIAGE_ONLY);
+    let truncated = plain_alert("bad-4", "edr-01");
+    let truncated = truncated[..truncated.len() / 2].to_owned();
+    case.alerts(&[
+        plain_alert("ok-1", "edr-01"),
+        plain_alert("ok-2", "edr-01"),
+        spray_alert("ok-3", 92),
+        truncated,
+        plain_alert("ok-5", "edr-01"),
+    ]);
+
+    let run = case.run();
+    assert_eq!(run.code, Some(3), "{run}");
+    let rejected = run.records("rejected");
+    assert_eq!(rejected.len(), 1, "{run}");
+    assert_eq!(rejected[0]["line"], 4, "{run}");
+    assert!(
+        rejected[0]["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{run}"
+    );
+    let mut processed: Vec<(u64, String)> = run
+        .records("alert")
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap_or_default(),
+                r["alert"]["id"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    processed.sort();
+    assert_eq!(
+        processed,
+        [
+            (1, "ok-1".to_owned()),
+            (2, "ok-2".to_owned()),
+            (3, "ok-3".to_owned()),
+            (5, "ok-5".to_owned()),
+        ],
+        "{run}"
+    );
+    for id in ["ok-1", "ok-2", "ok-3", "ok-5"] {
+        assert_eq!(run.plugin(id, "triage")["status"], "completed", "{run}");
+    }
+    let summary = run.summary();
+    assert_eq!(summary["lines"], 5, "{summary}");
+    assert_eq!(summary["alerts"], 4, "{summary}");
+    assert_eq!(summary["rejected"], 1, "{summary}");
+}
+
+#[test]
+fn alerts_are_read_from_stdin_with_a_dash() {
+    let case = Case::new();
+    case.config(TRIAGE_ONLY);
+    let input = format!("{}\n", plain_alert("stdin-1", "edr-01"));
+    let run = case.palisade_with_stdin(&["run", "--config", "palisade.toml", "--json", "-"], Some(&input));
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(run.plugins_run("stdin-1"), ["triage"], "{run}");
+    assert_eq!(run.records("alert").len(), 1, "{run}");
+}
+
+/// The 1-based line and column where `needle` starts in `text`.
+fn position(text: &str, needle: &str) -> (usize, usize) {
+    let offset = text.find(needle).expect("the needle is in the text");
+    let line = text[..offset].matches('\n').count() + 1;
+    let column = offset - text[..offset].rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
+#[test]
+fn a_misspelt_grant_stops_run_and_check_at_its_location() {
+    let case = Case::new();
+    case.config(&SPRAY_EMBEDDED.replace(
+        "GRANTS",
+        r#"["identity.revoke-sessions", "network.blok-ip", "ticket.create"]"#,
+    ));
+    case.alerts(&[spray_alert("never-run", 92)]);
+    let (line, column) = position(&case.config_text(), "\"network.blok-ip\"");
+    let location = format!("palisade.toml:{line}:{column}");
+
+    for args in [
+        &["run", "--config", "palisade.toml", "--json", "alerts.jsonl"][..],
+        &["check", "--config", "palisade.toml"][..],
+    ] {
+        let run = case.palisade(args);
+        assert_eq!(run.code, Some(1), "{run}");
+        let stderr = run.stderr_plain();
+        assert!(stderr.contains(&location), "expected {location}\n{run}");
+        assert!(
+            stderr.contains("plugins.password-spray.grants[1]"),
+            "the key is named\n{run}"
+        );
+        assert!(
+            stderr.contains("network.block-ip"),
+            "the right spelling is suggested\n{run}"
+        );
+        assert!(!run.stdout.contains("never-run"), "nothing ran\n{run}");
+    }
+    assert!(!case.dir().join("outbox.jsonl").exists(), "no action was taken");
+}
+
+#[test]
+fn plugin_inspect_shows_the_name_the_capabilities_asked_for_and_the_imports() {
+    let case = Case::new();
+    let wasm = artifacts().password_spray.display().to_string();
+
+    let text = case.palisade(&["plugin", "inspect", &wasm]);
+    assert_eq!(text.code, Some(0), "{text}");
+    assert!(text.stdout.starts_with("password-spray 0.1.0"), "{text}");
+    assert!(
+        text.stdout.lines().any(|l| l.starts_with("asks for:")
+            && l.ends_with("identity.revoke-sessions, network.block-ip, ticket.create")),
+        "{text}"
+    );
+    for import in [
+        "palisade:action/identity@0.1.0 (revoke-sessions)",
+        "palisade:action/network@0.1.0 (block-ip)",
+        "palisade:action/ticket@0.1.0 (create)",
+    ] {
+        assert!(text.stdout.contains(import), "{import} is listed\n{text}");
+    }
+
+    let json = case.palisade(&["plugin", "inspect", &wasm, "--json"]);
+    assert_eq!(json.code, Some(0), "{json}");
+    let value: Value = serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}\n{json}"));
+    assert_eq!(value["info"]["name"], "password-spray", "{json}");
+    assert_eq!(
+        value["info"]["capabilities"],
+        serde_json::json!(["identity.revoke-sessions", "network.block-ip", "ticket.create"]),
+        "{json}"
+    );
+    let imports: Vec<(String, Value)> = value["imports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            (
+                i["name"].as_str().unwrap_or_default().to_owned(),
+                i["functions"].clone(),
+            )
+        })
+        .collect();
+    for (name, functions) in [
+        (
+            "palisade:action/identity@0.1.0",
+            serde_json::json!(["revoke-sessions"]),
+        ),
+        ("palisade:action/network@0.1.0", serde_json::json!(["block-ip"])),
+        ("palisade:action/ticket@0.1.0", serde_json::json!(["create"])),
+    ] {
+        assert!(
+            imports.contains(&(name.to_owned(), functions.clone())),
+            "{name} {functions} in {imports:?}"
+        );
+    }
+    assert!(
+        imports
+            .iter()
+            .all(|(name, _)| name.starts_with("palisade:action/") || name.starts_with("wasi:")),
+        "{imports:?}"
+    );
+}
+
+#[test]
+fn check_reports_capabilities_asked_for_but_not_granted_and_granted_but_never_asked_for() {
+    let case = Case::new();
+    case.config(&SPRAY_EMBEDDED.replace(
+        "GRANTS",
+        r#"["identity.revoke-sessions", "identity.disable-user", "ticket.create"]"#,
+    ));
+    let run = case.palisade(&["check", "--config", "palisade.toml"]);
+    assert_eq!(
+        run.code,
+        Some(0),
+        "a grant mismatch is reported, not an error\n{run}"
+    );
+    let report = format!("{}\n{}", run.stdout, run.stderr_plain());
+    let line_with = |needle: &str| {
+        report
+            .lines()
+            .filter(|l| l.contains(needle))
+            .map(str::to_lowercase)
+            .collect::<Vec<_>>()
+    };
+    let block = line_with("network.block-ip");
+    assert!(
+        block.iter().any(|l| l.contains("not granted")),
+        "network.block-ip is asked for but not granted\n{run}"
+    );
+    let disable = line_with("identity.disable-user");
+    assert!(
+        disable
+            .iter()
+            .any(|l| l.contains("never asked") || l.contains("unused")),
+        "identity.disable-user is granted but never asked for\n{run}"
+    );
+    assert!(
+        !line_with("identity.revoke-sessions")
+            .iter()
+            .any(|l| l.contains("not granted") || l.contains("unused") || l.contains("never asked")),
+        "revoke-sessions is granted and used\n{run}"
+    );
+}
+
+#[test]
+fn usage_mistakes_and_unreadable_input_have_their_exit_codes() {
+    let case = Case::new();
+    case.config(TRIAGE_ONLY);
+    let usage = case.palisade(&["run", "--config", "palisade.toml", "--no-such-option"]);
+    assert_eq!(usage.code, Some(2), "{usage}");
+    assert!(usage.stdout.is_empty(), "{usage}");
+
+    let missing = case.palisade(&["run", "--config", "palisade.toml", "--json", "missing.jsonl"]);
+    assert_eq!(missing.code, Some(1), "{missing}");
+    assert!(
+        missing.stderr_plain().contains("missing.jsonl"),
+        "the file is named\n{missing}"
+    );
+
+    let no_config = case.palisade(&["check", "--config", "nowhere.toml"]);
+    assert_eq!(no_config.code, Some(1), "{no_config}");
+}

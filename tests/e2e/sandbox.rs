@@ -1,0 +1,326 @@
+//! A hostile plugin cannot escape its sandbox, and when it misbehaves only its own invocation
+//! ends: the other plugins, and the other alerts, carry on.
+//!
+//! Every attack of the hostile plugin is its own plugin entry in one config, all in the enrich
+//! stage and matching only the hostile alert; triage runs after them on that alert and alone on
+//! a plain one. The run happens once, and each test asserts one behaviour on it.
+
+use std::net::TcpListener;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use palisade_e2e::{Case, Run, note, notes, plain_alert, strings};
+use serde_json::Value;
+
+const HOSTILE_ALERT: &str = "hostile-1";
+const PLAIN_ALERT: &str = "plain-1";
+
+/// The value planted in palisade's environment, which no plugin may read.
+const SECRET: &str = "e2e-secret-value-do-not-leak-7d1f";
+
+/// (plugin name, attack, extra TOML for the plugin's table).
+const ATTACKS: &[(&str, &str, &str)] = &[
+    ("hostile-spin", "spin", "limits = { timeout_ms = 500 }"),
+    (
+        "hostile-memory-bomb",
+        "memory-bomb",
+        "limits = { memory_mib = 16 }",
+    ),
+    ("hostile-read-file", "read-file", ""),
+    ("hostile-env", "env", ""),
+    ("hostile-socket", "socket", ""),
+    ("hostile-trap", "trap", ""),
+    (
+        "hostile-host-call-flood",
+        "host-call-flood",
+        "limits = { host_calls = 100 }",
+    ),
+    (
+        "hostile-output-flood",
+        "output-flood",
+        "limits = { output_kib = 64 }",
+    ),
+    ("hostile-stdout", "stdout", ""),
+];
+
+struct SandboxRun {
+    run: Run,
+    /// Where the socket attack tried to connect; it must have accepted nothing.
+    listener: TcpListener,
+    dir: std::path::PathBuf,
+    _case: Case,
+}
+
+fn sandbox_run() -> &'static SandboxRun {
+    static RUN: OnceLock<SandboxRun> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+
+        let mut config = String::from("[defaults]\nconcurrency = 2\n");
+        for (name, attack, extra) in ATTACKS {
+            let settings = if *attack == "socket" {
+                format!("settings = {{ attack = \"socket\", port = {port} }}")
+            } else {
+                format!("settings = {{ attack = \"{attack}\" }}")
+            };
+            config += &format!(
+                "\n[plugins.{name}]\npath = \"${{HOSTILE}}\"\nstage = \"enrich\"\n{settings}\n{extra}\n\
+                 match = {{ rules = [\"hostile-*\"] }}\n"
+            );
+        }
+        config += "\n[plugins.triage]\npath = \"${TRIAGE}\"\nstage = \"triage\"\n";
+
+        let case = Case::new().env("PALISADE_E2E_SECRET", SECRET);
+        case.config(&config);
+        case.alerts(&[
+            plain_alert(HOSTILE_ALERT, "hostile-01"),
+            plain_alert(PLAIN_ALERT, "edr-powershell-01"),
+        ]);
+        let run = case.run();
+        SandboxRun {
+            run,
+            listener,
+            dir: case.dir().to_owned(),
+            _case: case,
+        }
+    })
+}
+
+fn attack(name: &str) -> (Value, &'static Run) {
+    let sandbox = sandbox_run();
+    (sandbox.run.plugin(HOSTILE_ALERT, name), &sandbox.run)
+}
+
+fn assert_not_escaped(plugin_run: &Value, run: &Run) {
+    assert_eq!(plugin_run["status"], "completed", "{run}");
+    let tags = strings(&plugin_run["outcome"]["tags"]);
+    assert!(!tags.contains(&"escaped".to_owned()), "{tags:?}\n{run}");
+    assert_ne!(plugin_run["outcome"]["verdict"], "malicious", "{run}");
+}
+
+fn assert_all_failed(plugin_run: &Value, keys: &[&str], run: &Run) {
+    for key in keys {
+        let value = note(plugin_run, key).unwrap_or_else(|| panic!("no note {key}\n{run}"));
+        assert!(
+            value.starts_with("err"),
+            "{key} = {value:?}: it got through\n{run}"
+        );
+    }
+}
+
+#[test]
+fn the_other_alerts_and_plugins_complete_and_the_run_reports_the_failures() {
+    let run = &sandbox_run().run;
+    assert_eq!(run.code, Some(3), "plugins failed, trapped or hit limits\n{run}");
+
+    // The plain alert went through triage alone.
+    assert_eq!(run.plugins_run(PLAIN_ALERT), ["triage"], "{run}");
+    let triage = run.plugin(PLAIN_ALERT, "triage");
+    assert_eq!(triage["status"], "completed", "{run}");
+    assert_eq!(run.alert(PLAIN_ALERT)["alert"]["risk_score"], 38, "{run}");
+
+    // The hostile alert went through every attack, then triage, which completed.
+    let mut expected: Vec<&str> = ATTACKS.iter().map(|(name, _, _)| *name).collect();
+    expected.push("triage");
+    assert_eq!(run.plugins_run(HOSTILE_ALERT), expected, "{run}");
+    let triage = run.plugin(HOSTILE_ALERT, "triage");
+    assert_eq!(triage["status"], "completed", "{run}");
+    assert_eq!(triage["outcome"]["risk_score"], 38, "{run}");
+
+    // spin, memory-bomb, host-call-flood, output-flood hit limits; trap trapped; read-file,
+    // env, socket, stdout and both triage runs completed.
+    let summary = run.summary();
+    assert_eq!(summary["alerts"], 2, "{summary}");
+    assert_eq!(summary["invocations"], 11, "{summary}");
+    assert_eq!(summary["limit_exceeded"], 4, "{summary}");
+    assert_eq!(summary["trapped"], 1, "{summary}");
+    assert_eq!(summary["completed"], 6, "{summary}");
+    assert_eq!(summary["plugins_not_loaded"], 0, "{summary}");
+}
+
+#[test]
+fn a_spinning_plugin_stops_at_its_deadline() {
+    let (spin, run) = attack("hostile-spin");
+    assert_eq!(spin["status"], "limit-exceeded", "{run}");
+    let detail = spin["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("deadline") && detail.contains("500"),
+        "{detail:?}"
+    );
+    let ms = spin["duration"].as_f64().unwrap_or(f64::MAX);
+    assert!((500.0..5_000.0).contains(&ms), "stopped after {ms} ms\n{run}");
+    assert!(
+        run.elapsed < Duration::from_secs(60),
+        "the whole run took {:?}",
+        run.elapsed
+    );
+}
+
+#[test]
+fn a_memory_bomb_stops_at_the_memory_limit() {
+    let (bomb, run) = attack("hostile-memory-bomb");
+    assert_eq!(bomb["status"], "limit-exceeded", "{run}");
+    let detail = bomb["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("memory") && detail.contains("16"),
+        "{detail:?}\n{run}"
+    );
+}
+
+#[test]
+fn files_cannot_be_read_listed_or_created() {
+    let (read, run) = attack("hostile-read-file");
+    assert_not_escaped(&read, run);
+    assert_all_failed(
+        &read,
+        &["read_file", "read_dir_root", "read_dir_cwd", "create_file"],
+        run,
+    );
+    let dir = &sandbox_run().dir;
+    assert!(
+        !dir.join("pwned.txt").exists(),
+        "created in palisade's working folder"
+    );
+    assert!(!palisade_e2e::workspace_root().join("pwned.txt").exists());
+}
+
+#[test]
+fn the_environment_and_arguments_are_empty_and_secrets_do_not_leak() {
+    let (env, run) = attack("hostile-env");
+    assert_not_escaped(&env, run);
+    assert_eq!(note(&env, "env_count").as_deref(), Some("0"), "{run}");
+    assert_eq!(note(&env, "args_count").as_deref(), Some("0"), "{run}");
+    assert_eq!(note(&env, "secret").as_deref(), Some("err"), "{run}");
+    assert!(!run.stdout.contains(SECRET), "the secret is in stdout");
+    assert!(!run.stderr.contains(SECRET), "the secret is in stderr");
+}
+
+#[test]
+fn sockets_and_name_lookup_are_refused() {
+    let (socket, run) = attack("hostile-socket");
+    assert_not_escaped(&socket, run);
+    assert_all_failed(&socket, &["tcp_connect", "dns_lookup", "udp_bind"], run);
+    match sandbox_run().listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the loopback listener was reached: {other:?}"),
+    }
+}
+
+#[test]
+fn a_panic_is_reported_as_a_trap_with_its_message() {
+    let (trap, run) = attack("hostile-trap");
+    assert_eq!(trap["status"], "trapped", "{run}");
+    assert!(trap["outcome"].is_null(), "{run}");
+    let detail = trap["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("hostile plugin trapped on purpose"),
+        "the detail gives the panic message: {detail:?}"
+    );
+}
+
+#[test]
+fn a_host_call_flood_stops_at_the_host_call_limit() {
+    let (flood, run) = attack("hostile-host-call-flood");
+    assert_eq!(flood["status"], "limit-exceeded", "{run}");
+    let detail = flood["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("host calls"), "{detail:?}");
+    let calls = flood["host_calls"].as_u64().unwrap_or(u64::MAX);
+    assert!(
+        (100..=101).contains(&calls),
+        "{calls} host calls were let through\n{run}"
+    );
+    assert!(
+        run.stderr.matches("flood").count() < 1_000,
+        "the flood was not stopped in the log"
+    );
+}
+
+#[test]
+fn an_output_flood_is_cut_at_the_output_limit() {
+    const FLOOD: usize = 4 << 20;
+    let (flood, run) = attack("hostile-output-flood");
+    // The 4 MiB summary is over the 64 KiB limit: the host refuses the outcome.
+    assert_eq!(flood["status"], "limit-exceeded", "{run}");
+    let detail = flood["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("output"), "{detail:?}");
+    assert!(flood["outcome"].is_null(), "{run}");
+    // The 4 MiB of stdout are kept up to the limit only.
+    let stdout = flood["stdout"].as_str().unwrap_or_default();
+    assert!(stdout.len() <= 64 << 10, "{} bytes of stdout kept", stdout.len());
+    assert!(
+        run.stdout.len() < FLOOD / 8,
+        "palisade printed {} bytes",
+        run.stdout.len()
+    );
+    assert!(
+        run.stderr.len() < FLOOD / 8,
+        "palisade logged {} bytes",
+        run.stderr.len()
+    );
+}
+
+#[test]
+fn a_plugins_stdout_goes_to_the_log_attributed_to_it() {
+    let (printer, run) = attack("hostile-stdout");
+    assert_eq!(printer["status"], "completed", "{run}");
+    assert_eq!(note(&printer, "printed").as_deref(), Some("yes"));
+    let log = run.stderr_plain();
+    for line in ["hello from the hostile plugin", "to stderr"] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains(line) && l.contains("hostile-stdout") && l.contains(HOSTILE_ALERT)),
+            "no log line with {line:?}, the plugin and the alert\n{run}"
+        );
+    }
+    // And it is not mistaken for palisade's own output.
+    assert!(!run.stdout.lines().any(|l| l.starts_with("hello from")), "{run}");
+}
+
+#[test]
+fn a_component_importing_a_foreign_interface_is_refused_at_load() {
+    let evil = wat::parse_str(
+        r#"
+(component
+  (import "evil:backdoor/shell@1.0.0" (instance
+    (export "run" (func))
+  ))
+)
+"#,
+    )
+    .expect("the WAT is a valid component");
+    let case = Case::new();
+    case.write("evil.wasm", evil);
+    case.config(
+        r#"
+[plugins.evil]
+path = "evil.wasm"
+stage = "enrich"
+
+[plugins.triage]
+path = "${TRIAGE}"
+stage = "triage"
+"#,
+    );
+    case.alerts(&[
+        plain_alert("plain-a", "edr-powershell-01"),
+        plain_alert("plain-b", "edr-powershell-02"),
+    ]);
+
+    let run = case.run();
+    assert_eq!(run.code, Some(3), "{run}");
+    let errors = run.records("plugin-error");
+    assert_eq!(errors.len(), 1, "{run}");
+    assert_eq!(errors[0]["plugin"], "evil");
+    let error = errors[0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("evil:backdoor/shell"), "{error:?}");
+    for id in ["plain-a", "plain-b"] {
+        assert_eq!(run.plugins_run(id), ["triage"], "{run}");
+        assert_eq!(run.plugin(id, "triage")["status"], "completed", "{run}");
+        assert!(!notes(&run.plugin(id, "triage")).is_empty());
+    }
+    let summary = run.summary();
+    assert_eq!(summary["plugins_not_loaded"], 1, "{summary}");
+    assert_eq!(summary["alerts"], 2, "{summary}");
+}
