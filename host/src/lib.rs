@@ -3,7 +3,7 @@
 //!
 //! The modules follow the data flow: [`config`] is what the admin wrote, [`alert`] what
 //! arrived, [`runtime`] runs plugins in their sandbox, [`capability`] answers their host
-//! calls within their grants, [`connectors`] reach the vendor systems, [`pipeline`] moves an
+//! calls within their grants, [`policy`] gates destructive operations, [`connectors`] reach the vendor systems, [`pipeline`] moves an
 //! alert through the stages, [`store`] keeps state, and [`cli`] is the command line.
 
 pub mod alert;
@@ -12,5 +12,6 @@ pub mod cli;
 pub mod config;
 pub mod connectors;
 pub mod pipeline;
+pub mod policy;
 pub mod runtime;
 pub mod store;

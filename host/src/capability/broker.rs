@@ -1,8 +1,9 @@
 use super::grant::{Grants, Operation};
 use crate::connectors::{CallContext, CapabilitySet, ConnectorError};
+use crate::policy::Policy;
 use crate::runtime::Limits;
-use crate::runtime::bindings::types::{ActionError, ActionStatus, Receipt};
-use crate::store::KvStore;
+use crate::runtime::bindings::types::ActionError;
+use crate::store::{AuditEvent, Store};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,8 +15,12 @@ pub struct PluginContext {
     pub grants: Arc<Grants>,
     pub connectors: CapabilitySet,
     pub settings: Arc<BTreeMap<String, String>>,
-    pub kv: Option<KvStore>,
+    /// State, audit, approvals and the breaker; `None` where nothing may be recorded.
+    pub store: Option<Store>,
     pub limits: Limits,
+    pub policy: Arc<Policy>,
+    /// `palisade simulate`: no operation with side effects outside Palisade is carried out.
+    pub simulate: bool,
 }
 
 impl PluginContext {
@@ -26,8 +31,47 @@ impl PluginContext {
             grants: Arc::new(Grants::default()),
             connectors: CapabilitySet::default(),
             settings: Arc::default(),
-            kv: None,
+            store: None,
             limits,
+            policy: Arc::default(),
+            simulate: false,
+        }
+    }
+}
+
+/// What the gate and an approver need to know of the alert being handled.
+#[derive(Debug, Clone)]
+pub struct AlertContext {
+    pub id: String,
+    pub confidence: u8,
+    /// Title, source, severity, confidence and entities, stored with a held operation.
+    pub summary: serde_json::Value,
+}
+
+impl AlertContext {
+    pub fn of(alert: &crate::alert::Alert) -> AlertContext {
+        AlertContext {
+            id: alert.id.clone(),
+            confidence: alert.confidence,
+            summary: serde_json::json!({
+                "id": alert.id,
+                "title": alert.title,
+                "source": alert.source_product,
+                "rule": alert.rule_name.as_ref().or(alert.rule_id.as_ref()),
+                "severity": alert.severity,
+                "confidence": alert.confidence,
+                "timestamp": alert.timestamp,
+                "entities": alert.entities,
+            }),
+        }
+    }
+
+    /// For calls made outside any alert (`describe`).
+    pub fn none(label: &str) -> AlertContext {
+        AlertContext {
+            id: label.to_owned(),
+            confidence: 0,
+            summary: serde_json::Value::Null,
         }
     }
 }
@@ -36,6 +80,7 @@ impl PluginContext {
 pub struct Broker {
     pub(super) plugin: PluginContext,
     pub(super) alert_id: String,
+    pub(super) alert: AlertContext,
     destructive: u32,
     /// Set when the host-call budget ran out; the invocation is then ended with a trap.
     pub exhausted: bool,
@@ -72,13 +117,26 @@ pub enum ActionResult {
     Failed {
         error: String,
     },
+    /// Not carried out (dry-run or simulation); `would` is what the gate would have decided.
+    Simulated {
+        would: String,
+    },
+    /// Waiting for a person.
+    Held {
+        approval_id: String,
+        reason: String,
+    },
+    Refused {
+        reason: String,
+    },
 }
 
 impl Broker {
-    pub fn new(plugin: PluginContext, alert_id: &str) -> Broker {
+    pub fn new(plugin: PluginContext, alert: AlertContext) -> Broker {
         Broker {
             plugin,
-            alert_id: alert_id.to_owned(),
+            alert_id: alert.id.clone(),
+            alert,
             destructive: 0,
             exhausted: false,
             log: CallLog::default(),
@@ -117,6 +175,12 @@ impl Broker {
                 "denied: operation not granted to this plugin"
             );
             self.log.denied.push(operation);
+            self.audit(
+                operation,
+                None,
+                "denied",
+                serde_json::json!({"reason": "not granted"}),
+            );
             return Ok(Err(ActionError::Denied(operation.to_string())));
         }
         if operation.destructive {
@@ -129,6 +193,12 @@ impl Broker {
                     limit = self.plugin.limits.destructive_operations,
                     "refused: destructive-operation limit of this invocation reached"
                 );
+                self.audit(
+                    operation,
+                    None,
+                    "refused",
+                    serde_json::json!({"reason": "destructive-operation limit of the invocation"}),
+                );
                 return Ok(Err(ActionError::LimitExceeded(format!(
                     "at most {} destructive operations per alert",
                     self.plugin.limits.destructive_operations
@@ -140,6 +210,17 @@ impl Broker {
             alert_id: self.alert_id.clone(),
             action_id: new_action_id(),
         }))
+    }
+
+    /// In a simulation, records an operation with side effects as not carried out.
+    pub(super) fn simulated(&mut self, operation: Operation, target: &str, cx: &CallContext) -> bool {
+        if self.plugin.simulate {
+            let would = ActionResult::Simulated {
+                would: "execute".into(),
+            };
+            self.push_action(cx, operation, target, would, serde_json::Value::Null);
+        }
+        self.plugin.simulate
     }
 
     /// Records the result of an operation with side effects and turns it into the plugin's answer.
@@ -165,21 +246,79 @@ impl Broker {
                 }
             }
         };
+        self.push_action(cx, operation, target, record, serde_json::Value::Null);
+        result.map_err(to_action_error)
+    }
+
+    /// Keeps an operation with side effects in the invocation's record and the audit.
+    pub(super) fn push_action(
+        &mut self,
+        cx: &CallContext,
+        operation: Operation,
+        target: &str,
+        result: ActionResult,
+        request: serde_json::Value,
+    ) {
+        let (decision, detail) = match &result {
+            ActionResult::Executed { reference } => ("executed", serde_json::json!({"reference": reference})),
+            ActionResult::Failed { error } => ("failed", serde_json::json!({"error": error})),
+            ActionResult::Simulated { would } => ("simulated", serde_json::json!({"would": would})),
+            ActionResult::Held { approval_id, reason } => (
+                "held",
+                serde_json::json!({"approval_id": approval_id, "reason": reason}),
+            ),
+            ActionResult::Refused { reason } => ("refused", serde_json::json!({"reason": reason})),
+        };
+        let mut detail = detail;
+        detail["action_id"] = cx.action_id.clone().into();
+        if !request.is_null() {
+            detail["request"] = request;
+        }
+        self.audit(operation, Some(target), decision, detail);
         self.log.actions.push(ActionRecord {
             action_id: cx.action_id.clone(),
             operation,
             target: target.to_owned(),
-            result: record,
+            result,
         });
-        result.map_err(to_action_error)
     }
 
-    /// A destructive operation's receipt.
-    pub(super) fn receipt(cx: &CallContext, reference: Option<String>) -> Receipt {
-        Receipt {
-            status: ActionStatus::Executed,
-            action_id: cx.action_id.clone(),
-            reference,
+    /// Audits a call without side effects (a lookup, a search, plugin state).
+    pub(super) fn audit_answer<T>(
+        &self,
+        operation: Operation,
+        target: &str,
+        result: &Result<T, ActionError>,
+    ) {
+        match result {
+            Ok(_) => self.audit(operation, Some(target), "answered", serde_json::Value::Null),
+            Err(error) => self.audit(
+                operation,
+                Some(target),
+                "failed",
+                serde_json::json!({"error": format!("{error:?}")}),
+            ),
+        }
+    }
+
+    /// Writes a host-call record to the audit, when there is a store.
+    pub(super) fn audit(
+        &self,
+        operation: Operation,
+        target: Option<&str>,
+        decision: &str,
+        detail: serde_json::Value,
+    ) {
+        if let Some(store) = &self.plugin.store {
+            store.audit().log(&AuditEvent {
+                kind: "host-call",
+                alert_id: Some(&self.alert_id),
+                plugin: Some(&self.plugin.name),
+                operation: Some(operation.to_string()),
+                target,
+                decision,
+                detail,
+            });
         }
     }
 }

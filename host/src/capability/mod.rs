@@ -6,9 +6,10 @@
 //! is logged and recorded), and only then handed to the connector the admin chose.
 
 mod broker;
+mod gate;
 mod grant;
 mod interfaces;
 pub mod sandbox;
 
-pub use broker::{ActionRecord, ActionResult, Broker, CallLog, PluginContext};
+pub use broker::{ActionRecord, ActionResult, AlertContext, Broker, CallLog, PluginContext};
 pub use grant::{Capability, GrantError, Grants, OPERATIONS, Operation};

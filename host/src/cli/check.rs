@@ -1,7 +1,7 @@
 use super::exit;
 use crate::capability::Operation;
 use crate::config::Config;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, RunMode};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -20,7 +20,7 @@ pub async fn check(args: CheckArgs) -> u8 {
             return exit::FATAL;
         }
     };
-    let (pipeline, failures) = match Pipeline::build(&config).await {
+    let (pipeline, failures) = match Pipeline::build(&config, RunMode::Live).await {
         Ok(built) => built,
         Err(error) => {
             eprintln!("error: {error:#}");

@@ -1,11 +1,13 @@
 //! The `palisade` command line: argument parsing and output only; the work is done by the
 //! library.
 
+mod admin;
 mod check;
 mod inspect;
 mod output;
 mod run;
 
+use crate::pipeline::RunMode;
 use clap::{ArgAction, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,8 +48,21 @@ struct Cli {
 enum Command {
     /// Run alerts through the configured plugins, stage by stage.
     Run(run::RunArgs),
+    /// Run alerts with every destructive operation in dry-run: what would automation have done?
+    /// Nothing outside Palisade is changed and nothing is recorded.
+    Simulate(run::RunArgs),
     /// Validate a config, compile its plugins, and compare what each asks for with its grants.
     Check(check::CheckArgs),
+    /// Operations held for a person: list, approve, deny.
+    #[command(subcommand)]
+    Approvals(admin::ApprovalsCommand),
+    /// Reverse an executed destructive operation with its compensating operation.
+    Undo(admin::UndoArgs),
+    /// The circuit breaker on destructive operations: status, reset.
+    #[command(subcommand)]
+    Breaker(admin::BreakerCommand),
+    /// Query the audit trail.
+    Audit(admin::AuditArgs),
     /// Work with plugin files.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -77,8 +92,13 @@ pub fn main() -> ExitCode {
     };
     let code = runtime.block_on(async {
         match cli.command {
-            Command::Run(args) => run::run(args).await,
+            Command::Run(args) => run::run(args, RunMode::Live).await,
+            Command::Simulate(args) => run::run(args, RunMode::Simulate).await,
             Command::Check(args) => check::check(args).await,
+            Command::Approvals(command) => admin::approvals(command).await,
+            Command::Undo(args) => admin::undo(args).await,
+            Command::Breaker(command) => admin::breaker(command).await,
+            Command::Audit(args) => admin::audit(args).await,
             Command::Plugin(PluginCommand::Inspect { file, json }) => inspect::inspect(&file, json).await,
         }
     });

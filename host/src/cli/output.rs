@@ -90,6 +90,11 @@ impl Output {
                     } => format!("executed ({reference})"),
                     ActionResult::Executed { reference: None } => "executed".to_owned(),
                     ActionResult::Failed { error } => format!("failed: {error}"),
+                    ActionResult::Simulated { would } => format!("simulated (would {would})"),
+                    ActionResult::Held { approval_id, reason } => {
+                        format!("HELD for approval {approval_id}: {reason}")
+                    }
+                    ActionResult::Refused { reason } => format!("REFUSED: {reason}"),
                 };
                 self.emit(&format!(
                     "          {} {}: {result}",
@@ -99,6 +104,36 @@ impl Output {
             for operation in &invocation.calls.denied {
                 self.emit(&format!("          {operation}: DENIED (not granted)"));
             }
+        }
+    }
+
+    pub fn simulation(&mut self, simulation: &super::run::Simulation) {
+        if self.json {
+            let operations: Vec<_> = simulation
+                .operations
+                .iter()
+                .map(|((plugin, operation), counts)| {
+                    json!({"plugin": plugin, "operation": operation, "would_execute": counts.executed,
+                           "would_hold": counts.held, "would_refuse": counts.refused})
+                })
+                .collect();
+            self.emit(&json!({"type": "simulation", "operations": operations}).to_string());
+            return;
+        }
+        self.emit("\nsimulation: what the destructive operations would have done (nothing was changed)");
+        if simulation.operations.is_empty() {
+            self.emit("  no destructive operation was attempted");
+            return;
+        }
+        self.emit(&format!(
+            "  {:<20} {:<28} {:>8} {:>6} {:>8}",
+            "plugin", "operation", "execute", "hold", "refuse"
+        ));
+        for ((plugin, operation), counts) in &simulation.operations {
+            self.emit(&format!(
+                "  {plugin:<20} {operation:<28} {:>8} {:>6} {:>8}",
+                counts.executed, counts.held, counts.refused
+            ));
         }
     }
 
@@ -132,12 +167,15 @@ impl Output {
             )
         };
         self.emit(&format!(
-            "\n{} alerts processed, {} lines rejected, {} plugins not loaded; {runs}; {} actions executed, {} failed, {} denied",
+            "\n{} alerts processed, {} lines rejected, {} plugins not loaded; {runs}; {} actions executed, {} failed, {} held, {} refused, {} simulated, {} denied",
             tally.alerts,
             tally.rejected,
             tally.plugins_not_loaded,
             tally.actions_executed,
             tally.actions_failed,
+            tally.actions_held,
+            tally.actions_refused,
+            tally.actions_simulated,
             tally.denied
         ));
     }

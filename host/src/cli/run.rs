@@ -2,7 +2,7 @@ use super::exit;
 use super::output::Output;
 use crate::alert::native;
 use crate::config::Config;
-use crate::pipeline::{Pipeline, Tally};
+use crate::pipeline::{Pipeline, RunMode, Tally};
 use futures::StreamExt;
 use std::path::PathBuf;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
@@ -30,7 +30,7 @@ enum Line {
     Rejected(usize, String),
 }
 
-pub async fn run(args: RunArgs) -> u8 {
+pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
     let config = match Config::load(&args.config) {
         Ok(config) => config,
         Err(errors) => {
@@ -49,7 +49,7 @@ pub async fn run(args: RunArgs) -> u8 {
             }
         },
     };
-    let (pipeline, failures) = match Pipeline::build(&config).await {
+    let (pipeline, failures) = match Pipeline::build(&config, mode).await {
         Ok(built) => built,
         Err(error) => {
             eprintln!("error: {error:#}");
@@ -57,6 +57,7 @@ pub async fn run(args: RunArgs) -> u8 {
         }
     };
     let mut output = Output::new(args.json);
+    let mut simulation = Simulation::default();
     let mut tally = Tally::default();
     for failure in &failures {
         output.plugin_error(&failure.plugin, &failure.error.to_string());
@@ -101,6 +102,7 @@ pub async fn run(args: RunArgs) -> u8 {
         match result {
             Ok((number, report)) => {
                 tally.add(&report);
+                simulation.add(&report);
                 output.alert(number, &report);
             }
             Err((number, error)) => {
@@ -110,6 +112,9 @@ pub async fn run(args: RunArgs) -> u8 {
         }
     }
     output.summary(&tally);
+    if mode == RunMode::Simulate {
+        output.simulation(&simulation);
+    }
     if tally.clean() { exit::OK } else { exit::PARTIAL }
 }
 
@@ -132,4 +137,44 @@ fn parse(number: usize, bytes: &[u8]) -> Option<Line> {
         Ok(alert) => Line::Alert(number, Box::new(alert)),
         Err(error) => Line::Rejected(number, error.to_string()),
     })
+}
+
+/// `palisade simulate`'s answer: per plugin and operation, what would have been done.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Simulation {
+    pub operations: std::collections::BTreeMap<(String, String), WouldCounts>,
+}
+
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct WouldCounts {
+    pub executed: usize,
+    pub held: usize,
+    pub refused: usize,
+}
+
+impl Simulation {
+    fn add(&mut self, report: &crate::pipeline::AlertReport) {
+        use crate::capability::ActionResult;
+        for run in &report.plugins {
+            for action in &run.invocation.calls.actions {
+                if !action.operation.destructive {
+                    continue;
+                }
+                let ActionResult::Simulated { would } = &action.result else {
+                    continue;
+                };
+                let counts = self
+                    .operations
+                    .entry((run.plugin.clone(), action.operation.to_string()))
+                    .or_default();
+                if would.starts_with("hold") {
+                    counts.held += 1;
+                } else if would.starts_with("refuse") {
+                    counts.refused += 1;
+                } else {
+                    counts.executed += 1;
+                }
+            }
+        }
+    }
 }

@@ -91,6 +91,8 @@ pub struct PluginConfig {
     pub limits: Limits,
     /// Plain settings the plugin reads through `config.get`.
     pub settings: BTreeMap<String, String>,
+    /// The gate for this plugin's destructive operations.
+    pub policy: crate::policy::Policy,
 }
 
 impl Config {

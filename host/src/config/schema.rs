@@ -6,6 +6,7 @@ use super::{Config, ConnectorConfig, EmbeddedConfig, PluginConfig, WebhookAuth, 
 use crate::alert::Severity;
 use crate::capability::{Capability, Grants, Operation};
 use crate::pipeline::{AlertMatch, Stage};
+use crate::policy::{BelowConfidence, BlastRadius, Mode, Policy, Protected};
 use crate::runtime::Limits;
 use crate::runtime::limits::{MAX_MEMORY_BYTES, MAX_TIMEOUT};
 use indexmap::IndexMap;
@@ -24,6 +25,45 @@ struct RawConfig {
     connectors: IndexMap<String, RawConnector>,
     #[serde(default)]
     plugins: IndexMap<String, RawPlugin>,
+    #[serde(default)]
+    policy: RawPolicy,
+}
+
+/// `[policy]`, and a plugin's `[plugins.NAME.policy]` overrides (protected entities add up).
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    mode: Option<Mode>,
+    min_confidence: Option<Spanned<u8>>,
+    #[serde(default)]
+    min_confidence_by_operation: IndexMap<String, Spanned<u8>>,
+    below_confidence: Option<BelowConfidence>,
+    approval_ttl_hours: Option<Spanned<u32>>,
+    #[serde(default)]
+    protected: RawProtected,
+    #[serde(default)]
+    blast_radius: RawBlastRadius,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawProtected {
+    #[serde(default)]
+    users: Vec<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    hosts: Vec<String>,
+    #[serde(default)]
+    ip_ranges: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawBlastRadius {
+    window_minutes: Option<Spanned<u32>>,
+    per_plugin: Option<u32>,
+    global: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -89,6 +129,8 @@ struct RawPlugin {
     connectors: IndexMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     settings: IndexMap<String, Spanned<toml::Value>>,
+    #[serde(default)]
+    policy: RawPolicy,
 }
 
 #[derive(Deserialize, Default)]
@@ -162,6 +204,7 @@ fn validate(raw: RawConfig, dir: &Path, file: &Path, report: &mut Reporter) -> C
         "defaults.connectors",
         report,
     );
+    let global_policy = raw.policy;
 
     let mut plugins = Vec::new();
     for (name, raw) in raw.plugins {
@@ -176,6 +219,7 @@ fn validate(raw: RawConfig, dir: &Path, file: &Path, report: &mut Reporter) -> C
         plugins.push(plugin(
             name,
             raw,
+            &global_policy,
             &key,
             dir,
             &defaults,
@@ -198,6 +242,7 @@ fn validate(raw: RawConfig, dir: &Path, file: &Path, report: &mut Reporter) -> C
 fn plugin(
     name: String,
     raw: RawPlugin,
+    global_policy: &RawPolicy,
     key: &str,
     dir: &Path,
     default_limits: &Limits,
@@ -279,6 +324,7 @@ fn plugin(
         matcher,
         limits: limits(*default_limits, &raw.limits, &format!("{key}.limits"), report),
         settings,
+        policy: policy(global_policy, &raw.policy, key, report),
     }
 }
 
@@ -450,6 +496,136 @@ fn connector(raw: RawConnector, dir: &Path, key: &str, report: &mut Reporter) ->
                 max_response_bytes: (raw.max_response_kib.unwrap_or(1024) as usize).saturating_mul(1024),
             }))
         }
+    }
+}
+
+/// Default minimum confidence for destructive operations when the config sets none: an
+/// alert the detection itself doubts does not get automatic containment.
+const DEFAULT_MIN_CONFIDENCE: u8 = 50;
+
+fn policy(global: &RawPolicy, local: &RawPolicy, plugin_key: &str, report: &mut Reporter) -> Policy {
+    let mut min_confidence = std::collections::BTreeMap::new();
+    for (raw, key) in [
+        (global, "policy".to_owned()),
+        (local, format!("{plugin_key}.policy")),
+    ] {
+        for (operation, minimum) in &raw.min_confidence_by_operation {
+            let entry = format!("{key}.min_confidence_by_operation.{operation}");
+            match Operation::parse(operation) {
+                Ok(parsed) if parsed.destructive => {
+                    min_confidence.insert(parsed, *minimum.get_ref());
+                }
+                Ok(parsed) => report.error(
+                    Some(minimum.span()),
+                    entry,
+                    format!("{parsed} is not destructive; the policy gate does not see it"),
+                ),
+                Err(error) => report.error(Some(minimum.span()), entry, error.to_string()),
+            }
+            if *minimum.get_ref() > 100 {
+                report.error(
+                    Some(minimum.span()),
+                    format!("{key}.min_confidence_by_operation.{operation}"),
+                    "must be between 0 and 100",
+                );
+            }
+        }
+        if let Some(minimum) = &raw.min_confidence
+            && *minimum.get_ref() > 100
+        {
+            report.error(
+                Some(minimum.span()),
+                format!("{key}.min_confidence"),
+                "must be between 0 and 100",
+            );
+        }
+    }
+    let mut ranges = Vec::new();
+    let (mut users, mut groups, mut hosts) = (Vec::new(), Vec::new(), Vec::new());
+    for (raw, key) in [
+        (global, "policy".to_owned()),
+        (local, format!("{plugin_key}.policy")),
+    ] {
+        users.extend(raw.protected.users.iter().cloned());
+        groups.extend(raw.protected.groups.iter().cloned());
+        hosts.extend(raw.protected.hosts.iter().cloned());
+        for (index, range) in raw.protected.ip_ranges.iter().enumerate() {
+            let text = range.get_ref();
+            let parsed = text
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+            match parsed {
+                Ok(net) => ranges.push(net),
+                Err(_) => report.error(
+                    Some(range.span()),
+                    format!("{key}.protected.ip_ranges[{index}]"),
+                    format!("{text:?} is not an IP address or CIDR range"),
+                ),
+            }
+        }
+    }
+    let protected = Protected::new(&users, &groups, &hosts, &ranges).unwrap_or_else(|error| {
+        report.error(
+            None,
+            format!("{plugin_key}.policy.protected"),
+            format!("invalid pattern: {error}"),
+        );
+        Protected::default()
+    });
+    let window_minutes = local
+        .blast_radius
+        .window_minutes
+        .as_ref()
+        .or(global.blast_radius.window_minutes.as_ref());
+    if let Some(minutes) = window_minutes
+        && *minutes.get_ref() == 0
+    {
+        report.error(
+            Some(minutes.span()),
+            "policy.blast_radius.window_minutes",
+            "must be at least 1",
+        );
+    }
+    let defaults = BlastRadius::default();
+    let ttl = local
+        .approval_ttl_hours
+        .as_ref()
+        .or(global.approval_ttl_hours.as_ref());
+    if let Some(hours) = ttl
+        && *hours.get_ref() == 0
+    {
+        report.error(
+            Some(hours.span()),
+            "policy.approval_ttl_hours",
+            "must be at least 1",
+        );
+    }
+    Policy {
+        mode: local.mode.or(global.mode).unwrap_or_default(),
+        min_confidence,
+        default_min_confidence: local
+            .min_confidence
+            .as_ref()
+            .or(global.min_confidence.as_ref())
+            .map_or(DEFAULT_MIN_CONFIDENCE, |m| *m.get_ref()),
+        below_confidence: local
+            .below_confidence
+            .or(global.below_confidence)
+            .unwrap_or_default(),
+        protected,
+        blast_radius: BlastRadius {
+            window: window_minutes.map_or(defaults.window, |m| {
+                Duration::from_secs(u64::from(*m.get_ref()) * 60)
+            }),
+            per_plugin: local
+                .blast_radius
+                .per_plugin
+                .or(global.blast_radius.per_plugin)
+                .or(defaults.per_plugin),
+            // The global limit is one for all plugins: a plugin cannot raise it.
+            global: global.blast_radius.global.or(defaults.global),
+        },
+        approval_ttl: Duration::from_secs(u64::from(ttl.map_or(24, |h| *h.get_ref())) * 3600),
     }
 }
 

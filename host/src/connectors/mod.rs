@@ -12,10 +12,13 @@ pub mod notify;
 pub mod siem;
 pub mod ticket;
 
+mod action;
+
 mod envelope;
 mod outbox;
 mod webhook;
 
+pub use action::ActionRequest;
 pub use envelope::Envelope;
 
 use crate::capability::Capability;

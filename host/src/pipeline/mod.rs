@@ -14,7 +14,7 @@ use crate::capability::PluginContext;
 use crate::config::{Config, PluginConfig};
 use crate::connectors::Registry;
 use crate::runtime::{LoadError, Plugin, Runtime, RuntimeOptions};
-use crate::store::KvStore;
+use crate::store::{AuditEvent, Store};
 use std::sync::Arc;
 
 /// A plugin the pipeline runs: the loaded component and where it sits.
@@ -31,9 +31,21 @@ pub struct LoadFailure {
     pub error: LoadError,
 }
 
+/// Whether operations with side effects outside Palisade are carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// As the policy says.
+    Live,
+    /// `palisade simulate`: every destructive operation is dry-run, tickets and notifications
+    /// are not sent, and nothing is written to the real store (a scratch one in memory is used).
+    Simulate,
+}
+
 pub struct Pipeline {
     /// Kept alive for the plugins' engine and its epoch ticker.
     _runtime: Arc<Runtime>,
+    store: Store,
+    mode: RunMode,
     /// Sorted by stage; within a stage, in config order.
     plugins: Vec<Routed>,
 }
@@ -41,7 +53,7 @@ pub struct Pipeline {
 impl Pipeline {
     /// Loads every configured plugin. Plugins that fail to load are returned beside the
     /// pipeline, which runs without them.
-    pub async fn build(config: &Config) -> anyhow::Result<(Pipeline, Vec<LoadFailure>)> {
+    pub async fn build(config: &Config, mode: RunMode) -> anyhow::Result<(Pipeline, Vec<LoadFailure>)> {
         std::fs::create_dir_all(&config.state_dir).map_err(|error| {
             anyhow::anyhow!(
                 "cannot create state folder {}: {error}",
@@ -49,7 +61,10 @@ impl Pipeline {
             )
         })?;
         let registry = Registry::build(&config.connectors)?;
-        let kv = KvStore::open(&config.state_dir.join("palisade.db"))?;
+        let store = match mode {
+            RunMode::Live => Store::open(&config.state_dir.join("palisade.db"))?,
+            RunMode::Simulate => Store::in_memory()?,
+        };
         let options = RuntimeOptions {
             cache_dir: Some(config.state_dir.join("compiled")),
             // Each alert in flight runs one plugin at a time; describe() at load needs one more.
@@ -65,7 +80,7 @@ impl Pipeline {
         let mut plugins = Vec::new();
         let mut failures = Vec::new();
         for plugin_config in &config.plugins {
-            let context = plugin_context(plugin_config, &registry, &kv);
+            let context = plugin_context(plugin_config, &registry, &store, mode);
             match runtime
                 .load(&plugin_config.name, &plugin_config.path, context)
                 .await
@@ -88,6 +103,8 @@ impl Pipeline {
         Ok((
             Pipeline {
                 _runtime: runtime,
+                store,
+                mode,
                 plugins,
             },
             failures,
@@ -120,17 +137,75 @@ impl Pipeline {
                 invocation,
             });
         }
-        AlertReport { alert, plugins: runs }
+        let report = AlertReport { alert, plugins: runs };
+        self.audit(&report);
+        report
+    }
+
+    /// One record per invocation and one for the alert, after its last stage.
+    fn audit(&self, report: &AlertReport) {
+        if self.mode == RunMode::Simulate {
+            return;
+        }
+        let audit = self.store.audit();
+        let alert = &report.alert;
+        for run in &report.plugins {
+            let invocation = &run.invocation;
+            let (decision, detail) = match &invocation.status {
+                crate::runtime::InvocationStatus::Completed => ("completed", None),
+                crate::runtime::InvocationStatus::Failed(detail) => ("failed", Some(detail)),
+                crate::runtime::InvocationStatus::LimitExceeded(detail) => ("limit-exceeded", Some(detail)),
+                crate::runtime::InvocationStatus::Trapped(detail) => ("trapped", Some(detail)),
+            };
+            audit.log(&AuditEvent {
+                kind: "invocation",
+                alert_id: Some(&alert.id),
+                plugin: Some(&run.plugin),
+                decision,
+                detail: serde_json::json!({
+                    "stage": run.stage,
+                    "duration_ms": invocation.duration.as_secs_f64() * 1000.0,
+                    "detail": detail,
+                    "host_calls": invocation.calls.host_calls,
+                    "denied": invocation.calls.denied,
+                    "summary": invocation.outcome.as_ref().and_then(|o| o.summary.as_deref()),
+                }),
+                ..AuditEvent::default()
+            });
+        }
+        audit.log(&AuditEvent {
+            kind: "alert",
+            alert_id: Some(&alert.id),
+            decision: if report.succeeded() {
+                "processed"
+            } else {
+                "processed-with-errors"
+            },
+            detail: serde_json::json!({
+                "title": alert.title,
+                "source": alert.source_product,
+                "rule": alert.rule_name.as_ref().or(alert.rule_id.as_ref()),
+                "severity": alert.severity,
+                "confidence": alert.confidence,
+                "verdict": alert.verdict,
+                "risk_score": alert.risk_score,
+                "tags": alert.tags,
+                "plugins": report.plugins.iter().map(|run| run.plugin.as_str()).collect::<Vec<_>>(),
+            }),
+            ..AuditEvent::default()
+        });
     }
 }
 
-fn plugin_context(config: &PluginConfig, registry: &Registry, kv: &KvStore) -> PluginContext {
+fn plugin_context(config: &PluginConfig, registry: &Registry, store: &Store, mode: RunMode) -> PluginContext {
     PluginContext {
         name: config.name.as_str().into(),
         grants: Arc::new(config.grants.clone()),
         connectors: registry.for_plugin(&config.connectors),
         settings: Arc::new(config.settings.clone()),
-        kv: Some(kv.clone()),
+        store: Some(store.clone()),
         limits: config.limits,
+        policy: Arc::new(config.policy.clone()),
+        simulate: mode == RunMode::Simulate,
     }
 }

@@ -44,6 +44,9 @@ pub struct Tally {
     pub trapped: usize,
     pub actions_executed: usize,
     pub actions_failed: usize,
+    pub actions_held: usize,
+    pub actions_refused: usize,
+    pub actions_simulated: usize,
     pub denied: usize,
 }
 
@@ -62,6 +65,9 @@ impl Tally {
                 match action.result {
                     ActionResult::Executed { .. } => self.actions_executed += 1,
                     ActionResult::Failed { .. } => self.actions_failed += 1,
+                    ActionResult::Held { .. } => self.actions_held += 1,
+                    ActionResult::Refused { .. } => self.actions_refused += 1,
+                    ActionResult::Simulated { .. } => self.actions_simulated += 1,
                 }
             }
             self.denied += run.invocation.calls.denied.len();

@@ -9,7 +9,7 @@ use super::limits::{LimitKind, Limits};
 use super::state::{MemoryLimiter, State};
 use crate::alert::{Alert, Outcome};
 use crate::capability::sandbox::{CappedOutput, wasi_context};
-use crate::capability::{Broker, CallLog, PluginContext};
+use crate::capability::{AlertContext, Broker, CallLog, PluginContext};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -164,7 +164,7 @@ impl Plugin {
     /// Calls `describe()` in a sandbox that grants nothing.
     async fn describe(&self) -> Result<PluginInfo, String> {
         let context = PluginContext::isolated(&self.name, self.context.limits);
-        let (mut store, _, _) = self.new_store(context, "describe");
+        let (mut store, _, _) = self.new_store(context, AlertContext::none("describe"));
         let deadline = self.context.limits.timeout + Duration::from_millis(500);
         let call = async {
             let action = self.pre.instantiate_async(&mut store).await?;
@@ -199,7 +199,7 @@ impl Plugin {
     fn new_store(
         &self,
         context: PluginContext,
-        alert_id: &str,
+        alert: AlertContext,
     ) -> (Store<State>, CappedOutput, CappedOutput) {
         let limits: Limits = context.limits;
         let stdout = CappedOutput::new(limits.output_bytes);
@@ -207,7 +207,7 @@ impl Plugin {
         let state = State {
             wasi: wasi_context(stdout.clone(), stderr.clone()),
             table: ResourceTable::new(),
-            broker: Broker::new(context, alert_id),
+            broker: Broker::new(context, alert),
             memory: MemoryLimiter::new(limits.memory_bytes),
             limit_hit: None,
         };
@@ -231,7 +231,7 @@ impl Plugin {
     pub async fn invoke(&self, alert: &Alert) -> Invocation {
         let started = Instant::now();
         let limits = self.context.limits;
-        let (mut store, stdout, stderr) = self.new_store(self.context.clone(), &alert.id);
+        let (mut store, stdout, stderr) = self.new_store(self.context.clone(), AlertContext::of(alert));
         let input = wit::Alert::from(alert);
         // The epoch callback stops a guest that computes; this stops one that waits on a
         // slow host call.

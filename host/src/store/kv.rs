@@ -1,9 +1,7 @@
 //! Key-value state private to each plugin, kept across alerts and runs.
 
 use rusqlite::{Connection, OptionalExtension, params};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Keys and values are bounded so that one plugin cannot fill the disk through `kv`.
 pub const MAX_KEY_BYTES: usize = 512;
@@ -27,28 +25,13 @@ pub struct KvStore {
 }
 
 impl KvStore {
-    pub fn open(path: &Path) -> Result<KvStore, KvError> {
-        let connection = Connection::open(path)?;
-        connection.pragma_update(None, "journal_mode", "WAL")?;
-        connection.pragma_update(None, "synchronous", "NORMAL")?;
-        connection.busy_timeout(std::time::Duration::from_secs(5))?;
-        connection.execute_batch(
-            "CREATE TABLE IF NOT EXISTS kv (
-                plugin TEXT NOT NULL,
-                key TEXT NOT NULL,
-                value BLOB NOT NULL,
-                expires_at INTEGER,
-                PRIMARY KEY (plugin, key)
-            ) STRICT;",
-        )?;
-        Ok(KvStore {
-            connection: Arc::new(Mutex::new(connection)),
-        })
+    pub(super) fn new(connection: Arc<Mutex<Connection>>) -> KvStore {
+        KvStore { connection }
     }
 
-    /// A store in memory, for tests and for `palisade check`.
+    /// A store in memory, for tests.
     pub fn in_memory() -> Result<KvStore, KvError> {
-        KvStore::open(Path::new(":memory:"))
+        Ok(super::Store::in_memory()?.kv())
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, KvError>) -> Result<T, KvError> {
@@ -66,7 +49,7 @@ impl KvStore {
                 .query_row(
                     "SELECT value FROM kv WHERE plugin = ?1 AND key = ?2
                      AND (expires_at IS NULL OR expires_at > ?3)",
-                    params![plugin, key, now()],
+                    params![plugin, key, super::now()],
                     |row| row.get(0),
                 )
                 .optional()?)
@@ -122,7 +105,7 @@ impl KvStore {
                 .query_row(
                     "SELECT value FROM kv WHERE plugin = ?1 AND key = ?2
                      AND (expires_at IS NULL OR expires_at > ?3)",
-                    params![plugin, key, now()],
+                    params![plugin, key, super::now()],
                     |row| row.get(0),
                 )
                 .optional()?;
@@ -153,14 +136,8 @@ fn check_key(key: &str) -> Result<(), KvError> {
     Ok(())
 }
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 fn expiry(ttl_seconds: Option<u32>) -> Option<i64> {
-    ttl_seconds.map(|ttl| now() + i64::from(ttl))
+    ttl_seconds.map(|ttl| super::now() + i64::from(ttl))
 }
 
 #[cfg(test)]
@@ -193,11 +170,13 @@ mod tests {
     fn state_survives_reopening_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
-        KvStore::open(&path).unwrap().set("a", "k", b"v", None).unwrap();
-        assert_eq!(
-            KvStore::open(&path).unwrap().get("a", "k").unwrap().as_deref(),
-            Some(&b"v"[..])
-        );
+        crate::store::Store::open(&path)
+            .unwrap()
+            .kv()
+            .set("a", "k", b"v", None)
+            .unwrap();
+        let reopened = crate::store::Store::open(&path).unwrap().kv();
+        assert_eq!(reopened.get("a", "k").unwrap().as_deref(), Some(&b"v"[..]));
     }
 
     #[test]

@@ -1,5 +1,144 @@
-//! The embedded durable store: an SQLite database in the state folder.
+//! The embedded durable store: one SQLite database (WAL mode) in the state folder, shared by
+//! every process that uses the same config. It holds plugin state, the audit trail, held
+//! operations awaiting approval, executed actions (for undo) and the circuit breaker.
 
+mod actions;
+mod approvals;
+mod audit;
+mod breaker;
 mod kv;
 
+pub use actions::{ActionRow, Actions, UndoError};
+pub use approvals::{Approval, ApprovalError, Approvals};
+pub use audit::{Audit, AuditEvent, AuditFilter, AuditRecord, redact};
+pub use breaker::{Breaker, BreakerCheck, BreakerLimits, Trip};
 pub use kv::{KvError, KvStore};
+
+use rusqlite::Connection;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    connection: Arc<Mutex<Connection>>,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, rusqlite::Error> {
+        let connection = Connection::open(path)?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        // Several `palisade` processes may share the file (a run, an approval, a reset).
+        connection.busy_timeout(std::time::Duration::from_secs(10))?;
+        connection.execute_batch(SCHEMA)?;
+        Ok(Store {
+            connection: Arc::new(Mutex::new(connection)),
+        })
+    }
+
+    pub fn in_memory() -> Result<Store, rusqlite::Error> {
+        Store::open(Path::new(":memory:"))
+    }
+
+    pub fn kv(&self) -> KvStore {
+        KvStore::new(self.connection.clone())
+    }
+
+    pub fn audit(&self) -> Audit {
+        Audit::new(self.connection.clone())
+    }
+
+    pub fn approvals(&self) -> Approvals {
+        Approvals::new(self.connection.clone())
+    }
+
+    pub fn actions(&self) -> Actions {
+        Actions::new(self.connection.clone())
+    }
+
+    pub fn breaker(&self) -> Breaker {
+        Breaker::new(self.connection.clone())
+    }
+}
+
+pub(crate) fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS kv (
+    plugin TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    expires_at INTEGER,
+    PRIMARY KEY (plugin, key)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    at_unix INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    alert_id TEXT,
+    plugin TEXT,
+    operation TEXT,
+    target TEXT,
+    decision TEXT NOT NULL,
+    detail TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS audit_by_alert ON audit (alert_id);
+CREATE INDEX IF NOT EXISTS audit_by_plugin ON audit (plugin);
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at_unix);
+CREATE TRIGGER IF NOT EXISTS audit_is_append_only_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_is_append_only_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit is append-only'); END;
+
+CREATE TABLE IF NOT EXISTS approvals (
+    id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    plugin TEXT NOT NULL,
+    alert_id TEXT NOT NULL,
+    alert TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    target TEXT NOT NULL,
+    request TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    status TEXT NOT NULL,
+    decided_by TEXT,
+    decided_at INTEGER,
+    decision_note TEXT,
+    action_id TEXT
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS actions (
+    action_id TEXT PRIMARY KEY,
+    at INTEGER NOT NULL,
+    plugin TEXT NOT NULL,
+    alert_id TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    target TEXT NOT NULL,
+    request TEXT NOT NULL,
+    reference TEXT,
+    compensation TEXT,
+    undone_at INTEGER,
+    undone_by TEXT
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS destructive_log (
+    at INTEGER NOT NULL,
+    plugin TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS destructive_log_by_time ON destructive_log (at);
+
+CREATE TABLE IF NOT EXISTS breaker (
+    scope TEXT PRIMARY KEY,
+    tripped_at INTEGER NOT NULL,
+    reason TEXT NOT NULL
+) STRICT;
+";

@@ -1,7 +1,8 @@
 use super::{MAX_NAME, MAX_TEXT, bounded};
 use crate::capability::broker::{not_configured, to_action_error};
 use crate::capability::{Broker, Capability, Operation};
-use crate::connectors::endpoint::{EndpointAction, HostRequest};
+use crate::connectors::ActionRequest;
+use crate::connectors::endpoint::EndpointAction;
 use crate::runtime::bindings::palisade::action::endpoint;
 use crate::runtime::bindings::types::{ActionError, Receipt};
 
@@ -12,38 +13,24 @@ impl Broker {
         hostname: String,
         reason: String,
     ) -> wasmtime::Result<Result<Receipt, ActionError>> {
-        let operation =
-            Operation::lookup(Capability::Endpoint, action.operation()).expect("in the catalogue");
-        let cx = match self.admit(operation)? {
-            Ok(cx) => cx,
-            Err(error) => return Ok(Err(error)),
-        };
-        if let Err(error) =
-            bounded(&hostname, MAX_NAME, "the hostname").and(bounded(&reason, MAX_TEXT, "the reason"))
-        {
-            return Ok(Err(error));
-        }
+        let mut valid =
+            bounded(&hostname, MAX_NAME, "the hostname").and(bounded(&reason, MAX_TEXT, "the reason"));
         if let EndpointAction::QuarantineFile { sha256 } = &action
             && !(sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit()))
         {
-            return Ok(Err(ActionError::InvalidInput(format!(
+            valid = Err(ActionError::InvalidInput(format!(
                 "{sha256:?} is not a SHA-256 digest"
-            ))));
+            )));
         }
-        let Some(edr) = self.plugin.connectors.endpoint.clone() else {
-            return Ok(Err(not_configured(operation)));
-        };
-        let request = HostRequest {
-            hostname: &hostname,
-            action: &action,
-            reason: &reason,
-        };
-        let result = edr.act(&cx, &request).await;
-        Ok(self
-            .record(operation, &hostname, &cx, result, |receipt| {
-                receipt.reference.clone()
-            })
-            .map(|receipt| Broker::receipt(&cx, receipt.reference)))
+        self.destructive(
+            ActionRequest::Endpoint {
+                action,
+                hostname,
+                reason,
+            },
+            valid,
+        )
+        .await
     }
 }
 
@@ -63,7 +50,7 @@ impl endpoint::Host for Broker {
         let Some(edr) = self.plugin.connectors.endpoint.clone() else {
             return Ok(Err(not_configured(operation)));
         };
-        Ok(edr
+        let result = edr
             .lookup_host(&cx, &hostname)
             .await
             .map(|host| endpoint::HostInfo {
@@ -74,7 +61,9 @@ impl endpoint::Host for Broker {
                 isolated: host.isolated,
                 last_seen: host.last_seen,
             })
-            .map_err(to_action_error))
+            .map_err(to_action_error);
+        self.audit_answer(operation, &hostname, &result);
+        Ok(result)
     }
 
     async fn isolate_host(

@@ -1,7 +1,8 @@
 use super::{MAX_NAME, MAX_TEXT, bounded};
 use crate::capability::broker::{not_configured, to_action_error};
 use crate::capability::{Broker, Capability, Operation};
-use crate::connectors::identity::{AccountRequest, IdentityAction};
+use crate::connectors::ActionRequest;
+use crate::connectors::identity::IdentityAction;
 use crate::runtime::bindings::palisade::action::identity;
 use crate::runtime::bindings::types::{ActionError, Receipt};
 
@@ -9,31 +10,12 @@ impl Broker {
     async fn account_action(
         &mut self,
         action: IdentityAction,
-        name: String,
+        user: String,
         reason: String,
     ) -> wasmtime::Result<Result<Receipt, ActionError>> {
-        let operation =
-            Operation::lookup(Capability::Identity, action.operation()).expect("in the catalogue");
-        let cx = match self.admit(operation)? {
-            Ok(cx) => cx,
-            Err(error) => return Ok(Err(error)),
-        };
-        if let Err(error) =
-            bounded(&name, MAX_NAME, "the user name").and(bounded(&reason, MAX_TEXT, "the reason"))
-        {
-            return Ok(Err(error));
-        }
-        let Some(provider) = self.plugin.connectors.identity.clone() else {
-            return Ok(Err(not_configured(operation)));
-        };
-        let request = AccountRequest {
-            user: &name,
-            reason: &reason,
-        };
-        let result = provider.act(&cx, action, &request).await;
-        Ok(self
-            .record(operation, &name, &cx, result, |receipt| receipt.reference.clone())
-            .map(|receipt| Broker::receipt(&cx, receipt.reference)))
+        let valid = bounded(&user, MAX_NAME, "the user name").and(bounded(&reason, MAX_TEXT, "the reason"));
+        self.destructive(ActionRequest::Identity { action, user, reason }, valid)
+            .await
     }
 }
 
@@ -53,7 +35,7 @@ impl identity::Host for Broker {
         let Some(provider) = self.plugin.connectors.identity.clone() else {
             return Ok(Err(not_configured(operation)));
         };
-        Ok(provider
+        let result = provider
             .lookup_user(&cx, &name)
             .await
             .map(|user| identity::UserProfile {
@@ -64,7 +46,9 @@ impl identity::Host for Broker {
                 groups: user.groups,
                 enabled: user.enabled,
             })
-            .map_err(to_action_error))
+            .map_err(to_action_error);
+        self.audit_answer(operation, &name, &result);
+        Ok(result)
     }
 
     async fn disable_user(

@@ -27,7 +27,7 @@ impl intel::Host for Broker {
         let Some(source) = self.plugin.connectors.intel.clone() else {
             return Ok(Err(not_configured(operation)));
         };
-        Ok(source
+        let result = source
             .lookup(&cx, &indicator)
             .await
             .map(|report| intel::Report {
@@ -43,6 +43,8 @@ impl intel::Host for Broker {
                 tags: report.tags,
                 description: report.description,
             })
-            .map_err(to_action_error))
+            .map_err(to_action_error);
+        self.audit_answer(operation, indicator.value(), &result);
+        Ok(result)
     }
 }

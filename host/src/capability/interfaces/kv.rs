@@ -20,25 +20,30 @@ impl Broker {
     async fn with_kv<T: Send + 'static>(
         &mut self,
         operation: &str,
+        key: &str,
         call: impl FnOnce(&crate::store::KvStore, &str) -> Result<T, KvError> + Send + 'static,
     ) -> wasmtime::Result<Result<T, ActionError>> {
-        if let Err(denied) = self.admit(op(operation))? {
+        let operation = op(operation);
+        if let Err(denied) = self.admit(operation)? {
             return Ok(Err(denied));
         }
-        let Some(store) = self.plugin.kv.clone() else {
+        let Some(store) = self.plugin.store.as_ref().map(|store| store.kv()) else {
             return Ok(Err(ActionError::Failed("no state store is open".into())));
         };
         let plugin = self.plugin.name.clone();
         let result = tokio::task::spawn_blocking(move || call(&store, &plugin))
             .await
             .map_err(|error| wasmtime::format_err!("state store task failed: {error}"))?;
-        Ok(result.map_err(to_error))
+        let result = result.map_err(to_error);
+        // The key, never the value: plugin state is the plugin's business.
+        self.audit_answer(operation, key, &result);
+        Ok(result)
     }
 }
 
 impl kv::Host for Broker {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, ActionError>> {
-        self.with_kv("get", move |store, plugin| store.get(plugin, &key))
+        self.with_kv("get", &key.clone(), move |store, plugin| store.get(plugin, &key))
             .await
     }
 
@@ -48,15 +53,17 @@ impl kv::Host for Broker {
         value: Vec<u8>,
         ttl_seconds: Option<u32>,
     ) -> wasmtime::Result<Result<(), ActionError>> {
-        self.with_kv("set", move |store, plugin| {
+        self.with_kv("set", &key.clone(), move |store, plugin| {
             store.set(plugin, &key, &value, ttl_seconds)
         })
         .await
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), ActionError>> {
-        self.with_kv("delete", move |store, plugin| store.delete(plugin, &key))
-            .await
+        self.with_kv("delete", &key.clone(), move |store, plugin| {
+            store.delete(plugin, &key)
+        })
+        .await
     }
 
     async fn increment(
@@ -65,7 +72,7 @@ impl kv::Host for Broker {
         delta: i64,
         ttl_seconds: Option<u32>,
     ) -> wasmtime::Result<Result<i64, ActionError>> {
-        self.with_kv("increment", move |store, plugin| {
+        self.with_kv("increment", &key.clone(), move |store, plugin| {
             store.increment(plugin, &key, delta, ttl_seconds)
         })
         .await

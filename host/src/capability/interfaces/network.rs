@@ -1,7 +1,7 @@
 use super::{MAX_NAME, MAX_TEXT, bounded};
-use crate::capability::broker::not_configured;
-use crate::capability::{Broker, Capability, Operation};
-use crate::connectors::network::{BlockRequest, NetworkAction};
+use crate::capability::Broker;
+use crate::connectors::ActionRequest;
+use crate::connectors::network::NetworkAction;
 use crate::runtime::bindings::palisade::action::network;
 use crate::runtime::bindings::types::{ActionError, Receipt};
 
@@ -13,31 +13,16 @@ impl Broker {
         duration_seconds: Option<u32>,
         reason: String,
     ) -> wasmtime::Result<Result<Receipt, ActionError>> {
-        let operation = Operation::lookup(Capability::Network, action.operation()).expect("in the catalogue");
-        let cx = match self.admit(operation)? {
-            Ok(cx) => cx,
-            Err(error) => return Ok(Err(error)),
-        };
-        if let Err(error) = bounded(&target, MAX_NAME, "the target")
+        let valid = bounded(&target, MAX_NAME, "the target")
             .and(bounded(&reason, MAX_TEXT, "the reason"))
-            .and(validate_target(action, &target))
-        {
-            return Ok(Err(error));
-        }
-        let Some(network) = self.plugin.connectors.network.clone() else {
-            return Ok(Err(not_configured(operation)));
-        };
-        let request = BlockRequest {
-            target: &target,
+            .and(validate_target(action, &target));
+        let request = ActionRequest::Network {
+            action,
+            target,
             duration_seconds,
-            reason: &reason,
+            reason,
         };
-        let result = network.act(&cx, action, &request).await;
-        Ok(self
-            .record(operation, &target, &cx, result, |receipt| {
-                receipt.reference.clone()
-            })
-            .map(|receipt| Broker::receipt(&cx, receipt.reference)))
+        self.destructive(request, valid).await
     }
 }
 

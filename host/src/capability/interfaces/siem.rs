@@ -27,7 +27,7 @@ impl siem::Host for Broker {
             latest: query.latest,
             limit: query.limit,
         };
-        Ok(siem
+        let result = siem
             .search(&cx, &query)
             .await
             .map(|events| {
@@ -39,6 +39,8 @@ impl siem::Host for Broker {
                     })
                     .collect()
             })
-            .map_err(to_action_error))
+            .map_err(to_action_error);
+        self.audit_answer(operation, &query.query, &result);
+        Ok(result)
     }
 }

@@ -49,6 +49,12 @@ impl ticket::Host for Broker {
             tags: new.tags,
             observables,
         };
+        if self.simulated(operation, &request.title, &cx) {
+            return Ok(Ok(ticket::TicketRef {
+                id: format!("SIMULATED-{}", cx.action_id),
+                url: None,
+            }));
+        }
         let result = ticketing.create(&cx, &request).await;
         Ok(self
             .record(operation, &request.title, &cx, result, |reference| {
@@ -78,6 +84,9 @@ impl ticket::Host for Broker {
         let Some(ticketing) = self.plugin.connectors.ticket.clone() else {
             return Ok(Err(not_configured(operation)));
         };
+        if self.simulated(operation, &ticket_id, &cx) {
+            return Ok(Ok(()));
+        }
         let result = ticketing.comment(&cx, &ticket_id, &body).await;
         Ok(self.record(operation, &ticket_id, &cx, result, |_| None))
     }

@@ -21,7 +21,7 @@ pub struct HostInfo {
 }
 
 /// A host operation with side effects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum EndpointAction {
     IsolateHost,

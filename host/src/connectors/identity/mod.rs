@@ -25,7 +25,7 @@ fn enabled_by_default() -> bool {
 }
 
 /// An account operation with side effects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IdentityAction {
     DisableUser,

@@ -4,9 +4,9 @@ pub mod embedded;
 pub mod webhook;
 
 use super::{ActionReceipt, CallContext, ConnectorError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NetworkAction {
     BlockIp,

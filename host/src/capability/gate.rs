@@ -1,0 +1,252 @@
+//! Destructive operations: the grant check, then the policy gate, then the breaker, and only
+//! then the connector. Every outcome is recorded, with the compensating operation of what was
+//! executed so an analyst can undo it.
+
+use super::broker::{ActionResult, Broker};
+use crate::connectors::notify::Message;
+use crate::connectors::{ActionRequest, CallContext, ConnectorError};
+use crate::policy::{Decision, Mode, Proposal, Target};
+use crate::runtime::bindings::types::{ActionError, ActionStatus, Receipt};
+use crate::store::{ActionRow, Approval, BreakerCheck, BreakerLimits};
+
+impl Broker {
+    /// `valid` is the interface's check of the arguments; it is reported after the grant
+    /// check, so an ungranted call is denied (and audited as such) whatever its arguments.
+    pub(super) async fn destructive(
+        &mut self,
+        request: ActionRequest,
+        valid: Result<(), ActionError>,
+    ) -> wasmtime::Result<Result<Receipt, ActionError>> {
+        let operation = request.operation();
+        let cx = match self.admit(operation)? {
+            Ok(cx) => cx,
+            Err(error) => return Ok(Err(error)),
+        };
+        if let Err(error) = valid {
+            return Ok(Err(error));
+        }
+        let target = target_of(&request);
+        let request_json = serde_json::to_value(&request).unwrap_or_default();
+
+        let mut decision = match self.groups_of(&cx, &target).await {
+            Ok(groups) => self.plugin.policy.decide(&Proposal {
+                operation,
+                target: &target,
+                confidence: self.alert.confidence,
+                groups: groups.as_deref(),
+            }),
+            // Fail closed: when protection cannot be checked, a person decides.
+            Err(reason) => Decision::Hold(reason),
+        };
+
+        if self.plugin.simulate || self.plugin.policy.mode == Mode::DryRun {
+            let would = match &decision {
+                Decision::Execute => "execute".to_owned(),
+                Decision::Hold(reason) => format!("hold: {reason}"),
+                Decision::Refuse(reason) => format!("refuse: {reason}"),
+            };
+            self.push_action(
+                &cx,
+                operation,
+                target.name(),
+                ActionResult::Simulated { would },
+                request_json,
+            );
+            return Ok(Ok(receipt(&cx, ActionStatus::Simulated, None)));
+        }
+
+        if decision == Decision::Execute {
+            decision = self.breaker_check(&cx).await;
+        }
+
+        match decision {
+            Decision::Execute => {
+                let result = request.execute(&self.plugin.connectors, &cx).await;
+                match result {
+                    Ok(done) => {
+                        self.remember(&cx, &request, &request_json, done.reference.clone());
+                        let record = ActionResult::Executed {
+                            reference: done.reference.clone(),
+                        };
+                        tracing::info!(plugin = %self.plugin.name, alert = %self.alert_id, %operation, target = target.name(), action = %cx.action_id, "executed");
+                        self.push_action(&cx, operation, target.name(), record, request_json);
+                        Ok(Ok(receipt(&cx, ActionStatus::Executed, done.reference)))
+                    }
+                    Err(error) => {
+                        tracing::warn!(plugin = %self.plugin.name, alert = %self.alert_id, %operation, %error, "connector failed");
+                        let record = ActionResult::Failed {
+                            error: error.to_string(),
+                        };
+                        self.push_action(&cx, operation, target.name(), record, request_json);
+                        Ok(Err(super::broker::to_action_error(error)))
+                    }
+                }
+            }
+            Decision::Hold(reason) => {
+                let Some(store) = &self.plugin.store else {
+                    return Ok(Err(ActionError::Failed(
+                        "no store to hold the operation in".into(),
+                    )));
+                };
+                let approval_id = format!("ap-{}", &cx.action_id["act-".len()..]);
+                let now = crate::store::now();
+                let held = Approval {
+                    id: approval_id.clone(),
+                    created_at: now,
+                    expires_at: now + self.plugin.policy.approval_ttl.as_secs() as i64,
+                    plugin: self.plugin.name.to_string(),
+                    alert_id: self.alert_id.clone(),
+                    alert: self.alert.summary.clone(),
+                    operation: operation.to_string(),
+                    target: target.name().to_owned(),
+                    request: request_json.clone(),
+                    reason: reason.clone(),
+                    status: "pending".into(),
+                    decided_by: None,
+                    decided_at: None,
+                    decision_note: None,
+                    action_id: None,
+                };
+                if let Err(error) = store.approvals().hold(&held) {
+                    return Ok(Err(ActionError::Failed(format!(
+                        "cannot hold the operation: {error}"
+                    ))));
+                }
+                tracing::warn!(plugin = %self.plugin.name, alert = %self.alert_id, %operation, target = target.name(), approval = %approval_id, %reason, "held for approval");
+                let record = ActionResult::Held {
+                    approval_id: approval_id.clone(),
+                    reason,
+                };
+                self.push_action(&cx, operation, target.name(), record, request_json);
+                Ok(Ok(receipt(&cx, ActionStatus::Held(approval_id), None)))
+            }
+            Decision::Refuse(reason) => {
+                tracing::warn!(plugin = %self.plugin.name, alert = %self.alert_id, %operation, target = target.name(), %reason, "refused by policy");
+                let record = ActionResult::Refused {
+                    reason: reason.clone(),
+                };
+                self.push_action(&cx, operation, target.name(), record, request_json);
+                Ok(Ok(receipt(&cx, ActionStatus::Refused(reason), None)))
+            }
+        }
+    }
+
+    /// The account's groups when the policy protects groups; `Err` when they cannot be known.
+    async fn groups_of(&self, cx: &CallContext, target: &Target) -> Result<Option<Vec<String>>, String> {
+        let Target::User(name) = target else {
+            return Ok(None);
+        };
+        if !self.plugin.policy.needs_groups() {
+            return Ok(None);
+        }
+        let Some(provider) = &self.plugin.connectors.identity else {
+            return Err("protected groups are configured but no identity connector can resolve them".into());
+        };
+        match provider.lookup_user(cx, name).await {
+            Ok(profile) => Ok(Some(profile.groups)),
+            // An account the directory does not know is in no protected group.
+            Err(ConnectorError::NotFound(_)) => Ok(Some(Vec::new())),
+            Err(error) => Err(format!("cannot resolve the groups of {name}: {error}")),
+        }
+    }
+
+    async fn breaker_check(&self, cx: &CallContext) -> Decision {
+        let Some(store) = &self.plugin.store else {
+            return Decision::Execute;
+        };
+        let radius = self.plugin.policy.blast_radius;
+        let limits = BreakerLimits {
+            window: radius.window,
+            per_plugin: radius.per_plugin,
+            global: radius.global,
+        };
+        match store.breaker().admit(&self.plugin.name, limits) {
+            Ok(BreakerCheck::Allowed) => Decision::Execute,
+            Ok(BreakerCheck::Tripped { reason, tripped_now }) => {
+                if tripped_now {
+                    self.announce_trip(cx, &reason).await;
+                }
+                Decision::Hold(reason)
+            }
+            // Fail closed: without the count, the limit cannot be vouched for.
+            Err(error) => Decision::Hold(format!("cannot check the circuit breaker: {error}")),
+        }
+    }
+
+    async fn announce_trip(&self, cx: &CallContext, reason: &str) {
+        tracing::error!(plugin = %self.plugin.name, alert = %self.alert_id, %reason, "circuit breaker tripped");
+        if let Some(store) = &self.plugin.store {
+            store.audit().log(&crate::store::AuditEvent {
+                kind: "breaker",
+                alert_id: Some(&self.alert_id),
+                plugin: Some(&self.plugin.name),
+                decision: "tripped",
+                detail: serde_json::json!({"reason": reason}),
+                ..Default::default()
+            });
+        }
+        let Some(notifier) = &self.plugin.connectors.notify else {
+            return;
+        };
+        let message = Message {
+            channel: None,
+            title: "Palisade circuit breaker tripped".into(),
+            body: format!(
+                "{reason}. Destructive operations are held for approval until an admin runs `palisade breaker reset`. \
+                 Tripped by plugin {} on alert {}.",
+                self.plugin.name, self.alert_id
+            ),
+            severity: crate::alert::Severity::High,
+        };
+        if let Err(error) = notifier.send(cx, &message).await {
+            tracing::error!(%error, "cannot send the circuit-breaker notification");
+        }
+    }
+
+    /// Keeps an executed operation with its compensation, for `palisade undo`.
+    fn remember(
+        &self,
+        cx: &CallContext,
+        request: &ActionRequest,
+        request_json: &serde_json::Value,
+        reference: Option<String>,
+    ) {
+        let Some(store) = &self.plugin.store else { return };
+        let row = ActionRow {
+            action_id: cx.action_id.clone(),
+            at: crate::store::now(),
+            plugin: self.plugin.name.to_string(),
+            alert_id: self.alert_id.clone(),
+            operation: request.operation().to_string(),
+            target: request.target().to_owned(),
+            request: request_json.clone(),
+            reference,
+            compensation: request.compensation().and_then(|c| serde_json::to_value(c).ok()),
+            undone_at: None,
+            undone_by: None,
+        };
+        if let Err(error) = store.actions().record(&row) {
+            tracing::error!(%error, action = %cx.action_id, "cannot record the action for undo");
+        }
+    }
+}
+
+pub(super) fn target_of(request: &ActionRequest) -> Target {
+    match request {
+        ActionRequest::Identity { user, .. } => Target::User(user.clone()),
+        ActionRequest::Endpoint { hostname, .. } => Target::Host(hostname.clone()),
+        ActionRequest::Network { action, target, .. } => match action {
+            crate::connectors::network::NetworkAction::BlockIp
+            | crate::connectors::network::NetworkAction::UnblockIp => Target::Address(target.clone()),
+            _ => Target::Domain(target.clone()),
+        },
+    }
+}
+
+fn receipt(cx: &CallContext, status: ActionStatus, reference: Option<String>) -> Receipt {
+    Receipt {
+        status,
+        action_id: cx.action_id.clone(),
+        reference,
+    }
+}

@@ -1,0 +1,146 @@
+//! Executed destructive operations and their compensating operations, for undo.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone)]
+pub struct Actions {
+    connection: Arc<Mutex<Connection>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionRow {
+    pub action_id: String,
+    pub at: i64,
+    pub plugin: String,
+    pub alert_id: String,
+    pub operation: String,
+    pub target: String,
+    pub request: serde_json::Value,
+    pub reference: Option<String>,
+    /// The operation that reverses this one; `None` when nothing can (revoked sessions stay revoked).
+    pub compensation: Option<serde_json::Value>,
+    pub undone_at: Option<i64>,
+    pub undone_by: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UndoError {
+    #[error("no executed action {0}")]
+    NotFound(String),
+    #[error("action {0} was already undone")]
+    AlreadyUndone(String),
+    #[error("action {id} ({operation}) cannot be undone: it has no compensating operation")]
+    Irreversible { id: String, operation: String },
+    #[error("store: {0}")]
+    Store(#[from] rusqlite::Error),
+}
+
+impl Actions {
+    pub(super) fn new(connection: Arc<Mutex<Connection>>) -> Actions {
+        Actions { connection }
+    }
+
+    pub fn record(&self, row: &ActionRow) -> Result<(), rusqlite::Error> {
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        connection.execute(
+            "INSERT INTO actions (action_id, at, plugin, alert_id, operation, target, request, reference, compensation)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                row.action_id,
+                row.at,
+                row.plugin,
+                row.alert_id,
+                row.operation,
+                row.target,
+                row.request.to_string(),
+                row.reference,
+                row.compensation.as_ref().map(|c| c.to_string())
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn get(&self, action_id: &str) -> Result<Option<ActionRow>, rusqlite::Error> {
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        connection
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM actions WHERE action_id = ?1"),
+                params![action_id],
+                row_to_action,
+            )
+            .optional()
+    }
+
+    /// Marks an action as being undone, once; the caller runs the compensation and calls
+    /// [`Actions::release`] if it fails, so it can be tried again.
+    pub fn claim_undo(&self, action_id: &str, by: &str) -> Result<ActionRow, UndoError> {
+        let mut connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let row = transaction
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM actions WHERE action_id = ?1"),
+                params![action_id],
+                row_to_action,
+            )
+            .optional()?
+            .ok_or_else(|| UndoError::NotFound(action_id.to_owned()))?;
+        if row.undone_at.is_some() {
+            return Err(UndoError::AlreadyUndone(action_id.to_owned()));
+        }
+        if row.compensation.is_none() {
+            return Err(UndoError::Irreversible {
+                id: action_id.to_owned(),
+                operation: row.operation,
+            });
+        }
+        transaction.execute(
+            "UPDATE actions SET undone_at = ?2, undone_by = ?3 WHERE action_id = ?1",
+            params![action_id, super::now(), by],
+        )?;
+        transaction.commit()?;
+        Ok(row)
+    }
+
+    pub fn release(&self, action_id: &str) -> Result<(), rusqlite::Error> {
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        connection.execute(
+            "UPDATE actions SET undone_at = NULL, undone_by = NULL WHERE action_id = ?1",
+            params![action_id],
+        )?;
+        Ok(())
+    }
+}
+
+const COLUMNS: &str = "action_id, at, plugin, alert_id, operation, target, request, reference, compensation, undone_at, undone_by";
+
+fn row_to_action(row: &rusqlite::Row<'_>) -> rusqlite::Result<ActionRow> {
+    let request: String = row.get(6)?;
+    let compensation: Option<String> = row.get(8)?;
+    Ok(ActionRow {
+        action_id: row.get(0)?,
+        at: row.get(1)?,
+        plugin: row.get(2)?,
+        alert_id: row.get(3)?,
+        operation: row.get(4)?,
+        target: row.get(5)?,
+        request: serde_json::from_str(&request).unwrap_or_default(),
+        reference: row.get(7)?,
+        compensation: compensation.and_then(|text| serde_json::from_str(&text).ok()),
+        undone_at: row.get(9)?,
+        undone_by: row.get(10)?,
+    })
+}

@@ -1,0 +1,205 @@
+//! The audit trail: append-only (the database refuses updates and deletes of it), one row per
+//! alert processed, plugin invocation, host call, approval decision, undo and breaker event.
+
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone)]
+pub struct Audit {
+    connection: Arc<Mutex<Connection>>,
+}
+
+/// One thing that happened.
+#[derive(Debug, Clone, Default)]
+pub struct AuditEvent<'a> {
+    /// `alert`, `invocation`, `host-call`, `approval`, `undo` or `breaker`.
+    pub kind: &'a str,
+    pub alert_id: Option<&'a str>,
+    pub plugin: Option<&'a str>,
+    pub operation: Option<String>,
+    pub target: Option<&'a str>,
+    /// What was decided or how it ended: `executed`, `held`, `denied`, `completed`, ...
+    pub decision: &'a str,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at: String,
+    pub kind: String,
+    pub alert_id: Option<String>,
+    pub plugin: Option<String>,
+    pub operation: Option<String>,
+    pub target: Option<String>,
+    pub decision: String,
+    pub detail: serde_json::Value,
+}
+
+/// Which records `palisade audit` shows.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub alert_id: Option<String>,
+    pub plugin: Option<String>,
+    /// Unix seconds.
+    pub since: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+impl Audit {
+    pub(super) fn new(connection: Arc<Mutex<Connection>>) -> Audit {
+        Audit { connection }
+    }
+
+    pub fn record(&self, event: &AuditEvent<'_>) -> Result<(), rusqlite::Error> {
+        let now = time::OffsetDateTime::now_utc();
+        let at = now
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let detail = redact(event.detail.clone());
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        connection.execute(
+            "INSERT INTO audit (at, at_unix, kind, alert_id, plugin, operation, target, decision, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                at,
+                now.unix_timestamp(),
+                event.kind,
+                event.alert_id,
+                event.plugin,
+                event.operation,
+                event.target,
+                event.decision,
+                detail.to_string()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Records and, when the database fails, says so in the log: losing an audit row must be
+    /// visible, but must not stop containment.
+    pub fn log(&self, event: &AuditEvent<'_>) {
+        if let Err(error) = self.record(event) {
+            tracing::error!(%error, kind = event.kind, "cannot write the audit record");
+        }
+    }
+
+    pub fn query(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, rusqlite::Error> {
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut statement = connection.prepare(
+            "SELECT id, at, kind, alert_id, plugin, operation, target, decision, detail FROM audit
+             WHERE (?1 IS NULL OR alert_id = ?1) AND (?2 IS NULL OR plugin = ?2) AND (?3 IS NULL OR at_unix >= ?3)
+             ORDER BY id LIMIT ?4",
+        )?;
+        let rows = statement.query_map(
+            params![
+                filter.alert_id,
+                filter.plugin,
+                filter.since,
+                filter.limit.map_or(-1, i64::from)
+            ],
+            |row| {
+                let detail: String = row.get(8)?;
+                Ok(AuditRecord {
+                    id: row.get(0)?,
+                    at: row.get(1)?,
+                    kind: row.get(2)?,
+                    alert_id: row.get(3)?,
+                    plugin: row.get(4)?,
+                    operation: row.get(5)?,
+                    target: row.get(6)?,
+                    decision: row.get(7)?,
+                    detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+                })
+            },
+        )?;
+        rows.collect()
+    }
+}
+
+/// Field names whose values are never stored, whatever a plugin or vendor put in them.
+const SECRET_FIELDS: &[&str] = &[
+    "password",
+    "secret",
+    "token",
+    "authorization",
+    "api_key",
+    "apikey",
+    "credential",
+];
+
+/// Replaces the values of secret-looking fields, at any depth.
+pub fn redact(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| {
+                    let lower = key.to_lowercase();
+                    if SECRET_FIELDS.iter().any(|secret| lower.contains(secret)) {
+                        (key, Value::String("[redacted]".into()))
+                    } else {
+                        (key, redact(value))
+                    }
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(redact).collect()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn records_are_filtered_and_cannot_be_changed() {
+        let store = Store::in_memory().unwrap();
+        let audit = store.audit();
+        for (alert, plugin) in [("a-1", "spray"), ("a-2", "spray"), ("a-1", "triage")] {
+            audit
+                .record(&AuditEvent {
+                    kind: "invocation",
+                    alert_id: Some(alert),
+                    plugin: Some(plugin),
+                    decision: "completed",
+                    detail: serde_json::json!({"duration_ms": 1}),
+                    ..AuditEvent::default()
+                })
+                .unwrap();
+        }
+        let filter = AuditFilter {
+            alert_id: Some("a-1".into()),
+            ..AuditFilter::default()
+        };
+        assert_eq!(audit.query(&filter).unwrap().len(), 2);
+        let filter = AuditFilter {
+            plugin: Some("spray".into()),
+            ..AuditFilter::default()
+        };
+        assert_eq!(audit.query(&filter).unwrap().len(), 2);
+
+        let connection = store.connection.lock().unwrap();
+        assert!(connection.execute("UPDATE audit SET decision = 'x'", []).is_err());
+        assert!(connection.execute("DELETE FROM audit", []).is_err());
+    }
+
+    #[test]
+    fn secret_looking_fields_are_redacted_at_any_depth() {
+        let value = redact(
+            serde_json::json!({"user": "alice", "request": {"new_password": "hunter2", "Api_Key": "k"}}),
+        );
+        assert_eq!(value["user"], "alice");
+        assert_eq!(value["request"]["new_password"], "[redacted]");
+        assert_eq!(value["request"]["Api_Key"], "[redacted]");
+    }
+}

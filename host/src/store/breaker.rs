@@ -1,0 +1,192 @@
+//! The circuit breaker: at most N destructive operations per plugin and in all per window.
+//! Past the limit it trips, and further destructive operations are held until an admin
+//! resets it. Its state is in the database, so it holds across processes and restarts.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Breaker {
+    connection: Arc<Mutex<Connection>>,
+}
+
+/// The limits a check applies.
+#[derive(Debug, Clone, Copy)]
+pub struct BreakerLimits {
+    pub window: Duration,
+    pub per_plugin: Option<u32>,
+    pub global: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BreakerCheck {
+    /// Counted; go ahead.
+    Allowed,
+    /// Hold it. `tripped_now` is true for the operation that tripped the breaker.
+    Tripped { reason: String, tripped_now: bool },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Trip {
+    /// `global` or `plugin:NAME`.
+    pub scope: String,
+    pub tripped_at: i64,
+    pub reason: String,
+}
+
+impl Breaker {
+    pub(super) fn new(connection: Arc<Mutex<Connection>>) -> Breaker {
+        Breaker { connection }
+    }
+
+    /// Counts one destructive operation of `plugin`, or says why it must be held.
+    pub fn admit(&self, plugin: &str, limits: BreakerLimits) -> Result<BreakerCheck, rusqlite::Error> {
+        let plugin_scope = format!("plugin:{plugin}");
+        let mut connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tripped: Option<String> = transaction
+            .query_row(
+                "SELECT reason FROM breaker WHERE scope IN ('global', ?1) ORDER BY scope = 'global' DESC LIMIT 1",
+                params![plugin_scope],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(reason) = tripped {
+            return Ok(BreakerCheck::Tripped {
+                reason: format!(
+                    "circuit breaker is tripped ({reason}); reset it with `palisade breaker reset`"
+                ),
+                tripped_now: false,
+            });
+        }
+        let now = super::now();
+        let since = now - limits.window.as_secs() as i64;
+        let count = |plugin: Option<&str>| -> rusqlite::Result<u32> {
+            transaction.query_row(
+                "SELECT COUNT(*) FROM destructive_log WHERE at > ?1 AND (?2 IS NULL OR plugin = ?2)",
+                params![since, plugin],
+                |row| row.get(0),
+            )
+        };
+        let minutes = limits.window.as_secs() / 60;
+        let (by_plugin, in_all) = (count(Some(plugin))?, count(None)?);
+        let over = match (limits.per_plugin, limits.global) {
+            (Some(limit), _) if by_plugin >= limit => Some((
+                plugin_scope,
+                format!("plugin {plugin} reached {limit} destructive operations in {minutes} min"),
+            )),
+            (_, Some(limit)) if in_all >= limit => Some((
+                "global".to_owned(),
+                format!("{limit} destructive operations in {minutes} min across all plugins"),
+            )),
+            _ => None,
+        };
+        if let Some((scope, reason)) = over {
+            transaction.execute(
+                "INSERT OR IGNORE INTO breaker (scope, tripped_at, reason) VALUES (?1, ?2, ?3)",
+                params![scope, now, reason],
+            )?;
+            transaction.commit()?;
+            return Ok(BreakerCheck::Tripped {
+                reason: format!("circuit breaker tripped: {reason}"),
+                tripped_now: true,
+            });
+        }
+        transaction.execute(
+            "INSERT INTO destructive_log (at, plugin) VALUES (?1, ?2)",
+            params![now, plugin],
+        )?;
+        transaction.commit()?;
+        Ok(BreakerCheck::Allowed)
+    }
+
+    pub fn status(&self) -> Result<Vec<Trip>, rusqlite::Error> {
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut statement =
+            connection.prepare("SELECT scope, tripped_at, reason FROM breaker ORDER BY scope")?;
+        let rows = statement.query_map([], |row| {
+            Ok(Trip {
+                scope: row.get(0)?,
+                tripped_at: row.get(1)?,
+                reason: row.get(2)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Resets the breaker (one plugin's, or all) and forgets the counted operations, so
+    /// automation starts afresh. Returns the trips cleared.
+    pub fn reset(&self, plugin: Option<&str>) -> Result<usize, rusqlite::Error> {
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let cleared = match plugin {
+            Some(plugin) => {
+                connection.execute("DELETE FROM destructive_log WHERE plugin = ?1", params![plugin])?;
+                connection.execute(
+                    "DELETE FROM breaker WHERE scope = ?1",
+                    params![format!("plugin:{plugin}")],
+                )?
+            }
+            None => {
+                connection.execute("DELETE FROM destructive_log", [])?;
+                connection.execute("DELETE FROM breaker", [])?
+            }
+        };
+        Ok(cleared)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    const LIMITS: BreakerLimits = BreakerLimits {
+        window: Duration::from_secs(3600),
+        per_plugin: Some(2),
+        global: Some(10),
+    };
+
+    #[test]
+    fn the_breaker_trips_past_the_limit_and_stays_tripped_until_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let breaker = Store::open(&path).unwrap().breaker();
+        assert_eq!(breaker.admit("spray", LIMITS).unwrap(), BreakerCheck::Allowed);
+        assert_eq!(breaker.admit("spray", LIMITS).unwrap(), BreakerCheck::Allowed);
+        assert!(matches!(
+            breaker.admit("spray", LIMITS).unwrap(),
+            BreakerCheck::Tripped {
+                tripped_now: true,
+                ..
+            }
+        ));
+        assert_eq!(
+            breaker.admit("other", LIMITS).unwrap(),
+            BreakerCheck::Allowed,
+            "another plugin is not held"
+        );
+
+        let reopened = Store::open(&path).unwrap().breaker();
+        assert!(matches!(
+            reopened.admit("spray", LIMITS).unwrap(),
+            BreakerCheck::Tripped {
+                tripped_now: false,
+                ..
+            }
+        ));
+        assert_eq!(reopened.status().unwrap().len(), 1);
+        assert_eq!(reopened.reset(None).unwrap(), 1);
+        assert_eq!(reopened.admit("spray", LIMITS).unwrap(), BreakerCheck::Allowed);
+    }
+}
