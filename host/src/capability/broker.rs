@@ -205,11 +205,7 @@ impl Broker {
                 ))));
             }
         }
-        Ok(Ok(CallContext {
-            plugin: self.plugin.name.to_string(),
-            alert_id: self.alert_id.clone(),
-            action_id: new_action_id(),
-        }))
+        Ok(Ok(CallContext::new(&self.plugin.name, &self.alert_id)))
     }
 
     /// In a simulation, records an operation with side effects as not carried out.
@@ -335,7 +331,3 @@ pub(super) fn not_configured(operation: Operation) -> ActionError {
     ActionError::ConnectorFailed(format!("no connector serves {}", operation.capability))
 }
 
-fn new_action_id() -> String {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    format!("act-{}", &id[..16])
-}

@@ -231,11 +231,7 @@ async fn approve(id: &str, config: &Path, by: &str) -> u8 {
             return exit::FATAL;
         }
     };
-    let cx = CallContext {
-        plugin: approval.plugin.clone(),
-        alert_id: approval.alert_id.clone(),
-        action_id: new_action_id(),
-    };
+    let cx = CallContext::new(&approval.plugin, &approval.alert_id);
     let result = request.execute(&connectors, &cx).await;
     let (executed, note) = match &result {
         Ok(receipt) => (true, receipt.reference.clone().unwrap_or_default()),
@@ -322,11 +318,7 @@ pub async fn undo(args: UndoArgs) -> u8 {
         );
         return exit::FATAL;
     };
-    let cx = CallContext {
-        plugin: action.plugin.clone(),
-        alert_id: action.alert_id.clone(),
-        action_id: new_action_id(),
-    };
+    let cx = CallContext::new(&action.plugin, &action.alert_id);
     let result = compensation.execute(&connectors, &cx).await;
     let decision = if result.is_ok() { "undone" } else { "undo-failed" };
     store.audit().log(&AuditEvent {
@@ -525,10 +517,6 @@ fn record_action(store: &Store, cx: &CallContext, request: &ActionRequest, refer
     }
 }
 
-fn new_action_id() -> String {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    format!("act-{}", &id[..16])
-}
 
 #[cfg(test)]
 mod tests {

@@ -37,6 +37,18 @@ pub struct CallContext {
     pub action_id: String,
 }
 
+impl CallContext {
+    /// A context for a new operation, with a fresh action id.
+    pub fn new(plugin: &str, alert_id: &str) -> CallContext {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        CallContext {
+            plugin: plugin.to_owned(),
+            alert_id: alert_id.to_owned(),
+            action_id: format!("act-{}", &id[..16]),
+        }
+    }
+}
+
 /// What a vendor returned for an operation with side effects.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionReceipt {
