@@ -330,4 +330,3 @@ pub(super) fn to_action_error(error: ConnectorError) -> ActionError {
 pub(super) fn not_configured(operation: Operation) -> ActionError {
     ActionError::ConnectorFailed(format!("no connector serves {}", operation.capability))
 }
-

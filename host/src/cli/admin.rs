@@ -517,7 +517,6 @@ fn record_action(store: &Store, cx: &CallContext, request: &ActionRequest, refer
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
