@@ -86,19 +86,29 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
             return Some((line, (input, number)));
         }
     });
-    let pipeline = &pipeline;
+    // Each alert is its own task, so alerts spread over the worker threads; `buffered` keeps
+    // the output in input order.
+    let pipeline = std::sync::Arc::new(pipeline);
     let mut results = std::pin::pin!(
         lines
-            .map(|line| async move {
-                match line {
-                    Line::Alert(number, alert) => Ok((number, pipeline.process(*alert).await)),
-                    Line::Rejected(number, error) => Err((number, error)),
-                }
+            .map(|line| {
+                let pipeline = pipeline.clone();
+                tokio::spawn(async move {
+                    match line {
+                        Line::Alert(number, alert) => Ok((number, pipeline.process(*alert).await)),
+                        Line::Rejected(number, error) => Err((number, error)),
+                    }
+                })
             })
             .buffered(concurrency)
     );
-    while let Some(result) = results.next().await {
+    while let Some(joined) = results.next().await {
         tally.lines += 1;
+        let result = match joined {
+            Ok(result) => result,
+            // A panic inside the host while processing one alert: report it, keep going.
+            Err(error) => Err((0, format!("internal error while processing an alert: {error}"))),
+        };
         match result {
             Ok((number, report)) => {
                 tally.add(&report);

@@ -3,11 +3,136 @@
 
 use rusqlite::{Connection, params};
 use serde::Serialize;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 
+/// Appends to the audit and reads it. Writes go through one writer thread that commits
+/// whatever has queued up in one transaction (group commit), so recording every host call
+/// costs a channel send on the hot path; reads flush first, so they see every earlier write.
 #[derive(Clone)]
 pub struct Audit {
     connection: Arc<Mutex<Connection>>,
+    writer: Arc<Writer>,
+}
+
+/// The writer thread; dropping the last handle drains the queue and waits for it.
+pub(super) struct Writer {
+    sender: Mutex<Option<mpsc::Sender<Message>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+enum Message {
+    Insert(Row),
+    Flush(mpsc::Sender<()>),
+}
+
+struct Row {
+    at: String,
+    at_unix: i64,
+    kind: String,
+    alert_id: Option<String>,
+    plugin: Option<String>,
+    operation: Option<String>,
+    target: Option<String>,
+    decision: String,
+    detail: String,
+}
+
+/// The most rows one transaction holds, so a flood of records still commits regularly.
+const MAX_BATCH: usize = 4096;
+/// How long the writer gathers records before committing them.
+const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(20);
+
+impl Writer {
+    pub(super) fn start(connection: Arc<Mutex<Connection>>) -> std::io::Result<Writer> {
+        let (sender, receiver) = mpsc::channel::<Message>();
+        let thread = std::thread::Builder::new()
+            .name("palisade-audit".into())
+            .spawn(move || {
+                while let Ok(first) = receiver.recv() {
+                    // Collect for a moment: one transaction for many records is what makes
+                    // auditing every host call affordable. A flush ends the wait at once.
+                    let deadline = std::time::Instant::now() + BATCH_WINDOW;
+                    let mut flushing = matches!(first, Message::Flush(_));
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH && !flushing {
+                        let left = deadline.saturating_duration_since(std::time::Instant::now());
+                        match receiver.recv_timeout(left) {
+                            Ok(message) => {
+                                flushing = matches!(message, Message::Flush(_));
+                                batch.push(message);
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    if let Err(error) = write_batch(&connection, &batch) {
+                        tracing::error!(%error, rows = batch.len(), "cannot write audit records");
+                    }
+                    for message in batch {
+                        if let Message::Flush(done) = message {
+                            let _ = done.send(());
+                        }
+                    }
+                }
+            })?;
+        Ok(Writer {
+            sender: Mutex::new(Some(sender)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    fn send(&self, message: Message) -> bool {
+        let sender = self
+            .sender
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        sender.as_ref().is_some_and(|sender| sender.send(message).is_ok())
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        drop(
+            self.sender
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take(),
+        );
+        if let Some(thread) = self
+            .thread
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+        {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn write_batch(connection: &Mutex<Connection>, batch: &[Message]) -> Result<(), rusqlite::Error> {
+    let mut connection = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let transaction = connection.transaction()?;
+    {
+        let mut insert = transaction.prepare_cached(
+            "INSERT INTO audit (at, at_unix, kind, alert_id, plugin, operation, target, decision, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        for message in batch {
+            if let Message::Insert(row) = message {
+                insert.execute(params![
+                    row.at,
+                    row.at_unix,
+                    row.kind,
+                    row.alert_id,
+                    row.plugin,
+                    row.operation,
+                    row.target,
+                    row.decision,
+                    row.detail
+                ])?;
+            }
+        }
+    }
+    transaction.commit()
 }
 
 /// One thing that happened.
@@ -48,47 +173,45 @@ pub struct AuditFilter {
 }
 
 impl Audit {
-    pub(super) fn new(connection: Arc<Mutex<Connection>>) -> Audit {
-        Audit { connection }
+    pub(super) fn new(connection: Arc<Mutex<Connection>>, writer: Arc<Writer>) -> Audit {
+        Audit { connection, writer }
     }
 
-    pub fn record(&self, event: &AuditEvent<'_>) -> Result<(), rusqlite::Error> {
-        let now = time::OffsetDateTime::now_utc();
-        let at = now
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        let detail = redact(event.detail.clone());
-        let connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        connection.execute(
-            "INSERT INTO audit (at, at_unix, kind, alert_id, plugin, operation, target, decision, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                at,
-                now.unix_timestamp(),
-                event.kind,
-                event.alert_id,
-                event.plugin,
-                event.operation,
-                event.target,
-                event.decision,
-                detail.to_string()
-            ],
-        )?;
-        Ok(())
-    }
-
-    /// Records and, when the database fails, says so in the log: losing an audit row must be
-    /// visible, but must not stop containment.
+    /// Queues a record. Losing one must be visible, but must not stop containment: a failed
+    /// write is logged as an error.
     pub fn log(&self, event: &AuditEvent<'_>) {
-        if let Err(error) = self.record(event) {
-            tracing::error!(%error, kind = event.kind, "cannot write the audit record");
+        let now = time::OffsetDateTime::now_utc();
+        let row = Row {
+            at: now
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            at_unix: now.unix_timestamp(),
+            kind: event.kind.to_owned(),
+            alert_id: event.alert_id.map(str::to_owned),
+            plugin: event.plugin.map(str::to_owned),
+            operation: event.operation.clone(),
+            target: event.target.map(str::to_owned),
+            decision: event.decision.to_owned(),
+            detail: redact(event.detail.clone()).to_string(),
+        };
+        if !self.writer.send(Message::Insert(row)) {
+            tracing::error!(
+                kind = event.kind,
+                "cannot write the audit record: the audit writer has stopped"
+            );
+        }
+    }
+
+    /// Waits until every record queued so far is in the database.
+    pub fn flush(&self) {
+        let (done, wait) = mpsc::channel();
+        if self.writer.send(Message::Flush(done)) {
+            let _ = wait.recv();
         }
     }
 
     pub fn query(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, rusqlite::Error> {
+        self.flush();
         let connection = self
             .connection
             .lock()
@@ -166,16 +289,14 @@ mod tests {
         let store = Store::in_memory().unwrap();
         let audit = store.audit();
         for (alert, plugin) in [("a-1", "spray"), ("a-2", "spray"), ("a-1", "triage")] {
-            audit
-                .record(&AuditEvent {
-                    kind: "invocation",
-                    alert_id: Some(alert),
-                    plugin: Some(plugin),
-                    decision: "completed",
-                    detail: serde_json::json!({"duration_ms": 1}),
-                    ..AuditEvent::default()
-                })
-                .unwrap();
+            audit.log(&AuditEvent {
+                kind: "invocation",
+                alert_id: Some(alert),
+                plugin: Some(plugin),
+                decision: "completed",
+                detail: serde_json::json!({"duration_ms": 1}),
+                ..AuditEvent::default()
+            });
         }
         let filter = AuditFilter {
             alert_id: Some("a-1".into()),

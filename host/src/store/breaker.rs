@@ -65,10 +65,17 @@ impl Breaker {
             });
         }
         let now = super::now();
-        let since = now - limits.window.as_secs() as i64;
+        // Counts are kept per minute, so a check reads at most a window's worth of rows
+        // whatever the volume.
+        let minute = now / 60;
+        let since = minute - (limits.window.as_secs() / 60).max(1) as i64;
+        transaction.execute(
+            "DELETE FROM destructive_counts WHERE minute <= ?1",
+            params![since],
+        )?;
         let count = |plugin: Option<&str>| -> rusqlite::Result<u32> {
             transaction.query_row(
-                "SELECT COUNT(*) FROM destructive_log WHERE at > ?1 AND (?2 IS NULL OR plugin = ?2)",
+                "SELECT COALESCE(SUM(count), 0) FROM destructive_counts WHERE minute > ?1 AND (?2 IS NULL OR plugin = ?2)",
                 params![since, plugin],
                 |row| row.get(0),
             )
@@ -98,8 +105,9 @@ impl Breaker {
             });
         }
         transaction.execute(
-            "INSERT INTO destructive_log (at, plugin) VALUES (?1, ?2)",
-            params![now, plugin],
+            "INSERT INTO destructive_counts (plugin, minute, count) VALUES (?1, ?2, 1)
+             ON CONFLICT (plugin, minute) DO UPDATE SET count = count + 1",
+            params![plugin, minute],
         )?;
         transaction.commit()?;
         Ok(BreakerCheck::Allowed)
@@ -131,14 +139,17 @@ impl Breaker {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let cleared = match plugin {
             Some(plugin) => {
-                connection.execute("DELETE FROM destructive_log WHERE plugin = ?1", params![plugin])?;
+                connection.execute(
+                    "DELETE FROM destructive_counts WHERE plugin = ?1",
+                    params![plugin],
+                )?;
                 connection.execute(
                     "DELETE FROM breaker WHERE scope = ?1",
                     params![format!("plugin:{plugin}")],
                 )?
             }
             None => {
-                connection.execute("DELETE FROM destructive_log", [])?;
+                connection.execute("DELETE FROM destructive_counts", [])?;
                 connection.execute("DELETE FROM breaker", [])?
             }
         };

@@ -23,6 +23,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[derive(Clone)]
 pub struct Store {
     connection: Arc<Mutex<Connection>>,
+    audit_writer: Arc<audit::Writer>,
 }
 
 impl Store {
@@ -33,8 +34,12 @@ impl Store {
         // Several `palisade` processes may share the file (a run, an approval, a reset).
         connection.busy_timeout(std::time::Duration::from_secs(10))?;
         connection.execute_batch(SCHEMA)?;
+        let connection = Arc::new(Mutex::new(connection));
+        let audit_writer = audit::Writer::start(connection.clone())
+            .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
         Ok(Store {
-            connection: Arc::new(Mutex::new(connection)),
+            connection,
+            audit_writer: Arc::new(audit_writer),
         })
     }
 
@@ -47,7 +52,7 @@ impl Store {
     }
 
     pub fn audit(&self) -> Audit {
-        Audit::new(self.connection.clone())
+        Audit::new(self.connection.clone(), self.audit_writer.clone())
     }
 
     pub fn approvals(&self) -> Approvals {
@@ -130,11 +135,13 @@ CREATE TABLE IF NOT EXISTS actions (
     undone_by TEXT
 ) STRICT;
 
-CREATE TABLE IF NOT EXISTS destructive_log (
-    at INTEGER NOT NULL,
-    plugin TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS destructive_counts (
+    plugin TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (plugin, minute)
 ) STRICT;
-CREATE INDEX IF NOT EXISTS destructive_log_by_time ON destructive_log (at);
+CREATE INDEX IF NOT EXISTS destructive_counts_by_minute ON destructive_counts (minute);
 
 CREATE TABLE IF NOT EXISTS breaker (
     scope TEXT PRIMARY KEY,
