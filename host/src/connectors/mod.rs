@@ -40,13 +40,23 @@ pub struct CallContext {
 impl CallContext {
     /// A context for a new operation, with a fresh action id.
     pub fn new(plugin: &str, alert_id: &str) -> CallContext {
-        let id = uuid::Uuid::new_v4().simple().to_string();
         CallContext {
             plugin: plugin.to_owned(),
             alert_id: alert_id.to_owned(),
-            action_id: format!("act-{}", &id[..16]),
+            action_id: new_action_id(),
         }
     }
+}
+
+/// Action ids are unique across processes sharing a store: a random 64-bit prefix drawn once
+/// per process, then a counter (one random draw per process, not per operation).
+fn new_action_id() -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    format!("act-{prefix:016x}{:08x}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 /// What a vendor returned for an operation with side effects.

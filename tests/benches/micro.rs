@@ -1,0 +1,558 @@
+//! Micro-benchmarks (criterion): one (alert, plugin) invocation in Palisade beside the floor (a
+//! bare wasmtime host) and the same logic compiled natively; a granted host call; loading a
+//! plugin from the compiled-code cache; the policy gate; alert parsing.
+//!
+//! `cargo bench -p palisade-e2e --bench micro`. After criterion's own report, a summary gives the
+//! median of each benchmark's samples and the ratios BENCHMARKS.md quotes, all from this run.
+
+mod common;
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, SamplingMode};
+use palisade::alert::{Alert, Annotation, native};
+use palisade::capability::{Grants, Operation, PluginContext};
+use palisade::config::Config;
+use palisade::connectors::Registry;
+use palisade::policy::{Decision, Proposal, Target};
+use palisade::runtime::{InvocationStatus, Limits, Plugin, Runtime, RuntimeOptions};
+use palisade::store::Store;
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Per benchmark, the time per iteration of each sample (and warm-up round), in nanoseconds.
+static SAMPLES: Mutex<BTreeMap<String, Vec<f64>>> = Mutex::new(BTreeMap::new());
+
+/// Runs `routine(iterations) -> elapsed` as criterion's benchmark `id` of `group` and keeps
+/// its samples for the summary.
+fn bench(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    group_name: &str,
+    id: &str,
+    mut routine: impl FnMut(u64) -> Duration,
+) {
+    let key = format!("{group_name}/{id}");
+    group.bench_function(id, |b| {
+        b.iter_custom(|iterations| {
+            let elapsed = routine(iterations);
+            SAMPLES
+                .lock()
+                .unwrap()
+                .entry(key.clone())
+                .or_default()
+                .push(elapsed.as_nanos() as f64 / iterations as f64);
+            elapsed
+        })
+    });
+}
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// The alert triage sees in the chain: a password spray that ip-reputation found malicious.
+fn triage_input() -> Alert {
+    let mut alert = native::parse_line(&common::spray_line(7, 92)).expect("a valid alert");
+    alert.annotations.push(Annotation {
+        source: "ip-reputation".into(),
+        key: format!("intel:{}", common::source_ip(7)),
+        value: "malicious score=90 sources=abuse-feed tags=password-spray".into(),
+    });
+    alert
+}
+
+fn triage_settings() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("vip_users".to_owned(), "ceo,cfo".to_owned()),
+        ("crown_jewels".to_owned(), "dc01,payroll-db".to_owned()),
+    ])
+}
+
+fn context(name: &str, settings: BTreeMap<String, String>) -> PluginContext {
+    PluginContext {
+        settings: Arc::new(settings),
+        ..PluginContext::isolated(name, Limits::default())
+    }
+}
+
+/// The context the pipeline gives a configured plugin (as `pipeline::plugin_context` does).
+fn configured_context(config: &Config, name: &str, registry: &Registry, store: &Store) -> PluginContext {
+    let plugin = config
+        .plugins
+        .iter()
+        .find(|p| p.name == name)
+        .expect("the plugin is configured");
+    PluginContext {
+        name: plugin.name.as_str().into(),
+        grants: Arc::new(plugin.grants.clone()),
+        connectors: registry.for_plugin(&plugin.connectors),
+        settings: Arc::new(plugin.settings.clone()),
+        store: Some(store.clone()),
+        limits: plugin.limits,
+        policy: Arc::new(plugin.policy.clone()),
+        simulate: false,
+    }
+}
+
+fn load(
+    rt: &tokio::runtime::Runtime,
+    runtime: &Runtime,
+    name: &str,
+    path: &Path,
+    context: PluginContext,
+) -> Plugin {
+    rt.block_on(runtime.load(name, path, context))
+        .unwrap_or_else(|e| panic!("load {name}: {e}"))
+}
+
+/// Runs `iterations` fresh-instance invocations and checks the last one completed.
+fn invoke_loop(rt: &tokio::runtime::Runtime, plugin: &Plugin, alert: &Alert, iterations: u64) -> Duration {
+    rt.block_on(async {
+        let started = Instant::now();
+        let mut last = None;
+        for _ in 0..iterations {
+            last = Some(plugin.invoke(alert).await);
+        }
+        let elapsed = started.elapsed();
+        let last = last.expect("at least one iteration");
+        assert_eq!(last.status, InvocationStatus::Completed, "{last:?}");
+        elapsed
+    })
+}
+
+fn async_floor_loop(
+    rt: &tokio::runtime::Runtime,
+    floor: &common::floor::AsyncFloor,
+    alert: &common::floor::Alert,
+    iterations: u64,
+) -> Duration {
+    rt.block_on(async {
+        let started = Instant::now();
+        for _ in 0..iterations {
+            black_box(floor.handle(alert).await.expect("handle succeeds"));
+        }
+        started.elapsed()
+    })
+}
+
+/// The native plugin's input: the SDK's alert type, as the guest receives it.
+fn sdk_alert(alert: &Alert) -> palisade_sdk::Alert {
+    use palisade::alert::Entity as E;
+    use palisade_sdk::{Device, Direction, Entity, Ip, SignInResult, User};
+    let mut sdk = palisade_sdk::Alert::new(
+        alert.id.clone(),
+        alert.title.clone(),
+        match alert.severity {
+            palisade::alert::Severity::Informational => palisade_sdk::Severity::Informational,
+            palisade::alert::Severity::Low => palisade_sdk::Severity::Low,
+            palisade::alert::Severity::Medium => palisade_sdk::Severity::Medium,
+            palisade::alert::Severity::High => palisade_sdk::Severity::High,
+            palisade::alert::Severity::Critical => palisade_sdk::Severity::Critical,
+        },
+    );
+    sdk.source_product = alert.source_product.clone();
+    sdk.rule_id = alert.rule_id.clone();
+    sdk.rule_name = alert.rule_name.clone();
+    sdk.category = alert.category.clone();
+    sdk.confidence = alert.confidence;
+    sdk.timestamp = alert.timestamp.clone();
+    sdk.tags = alert.tags.clone();
+    sdk.raw = alert.raw.clone();
+    sdk.entities = alert
+        .entities
+        .iter()
+        .map(|entity| match entity {
+            E::User {
+                name, email, sign_in, ..
+            } => Entity::User(User {
+                email: email.clone(),
+                sign_in: sign_in.map(|s| match s {
+                    palisade::alert::SignInResult::Success => SignInResult::Success,
+                    palisade::alert::SignInResult::Failure => SignInResult::Failure,
+                }),
+                ..User::new(name.clone())
+            }),
+            E::Host { hostname, fqdn, .. } => Entity::Host(Device {
+                fqdn: fqdn.clone(),
+                ..Device::new(hostname.clone())
+            }),
+            E::Ip { address, direction } => Entity::Ip(Ip::new(
+                address.to_string(),
+                direction.map(|d| match d {
+                    palisade::alert::Direction::Source => Direction::Source,
+                    palisade::alert::Direction::Destination => Direction::Destination,
+                }),
+            )),
+            other => panic!("the native baseline's alerts carry no {}", other.label()),
+        })
+        .collect();
+    sdk.annotations = alert
+        .annotations
+        .iter()
+        .map(|a| palisade_sdk::Annotation {
+            source: a.source.clone(),
+            key: a.key.clone(),
+            value: a.value.clone(),
+        })
+        .collect();
+    sdk
+}
+
+fn invocations(c: &mut Criterion) {
+    let plugins = common::plugins();
+    let rt = current_thread();
+    let runtime = Runtime::new(&RuntimeOptions::default()).expect("a runtime");
+
+    // triage: no host operation, three settings read and one log line.
+    let alert = triage_input();
+    let floor_alert = common::floor::alert(&alert);
+    let triage = load(
+        &rt,
+        &runtime,
+        "triage",
+        &plugins.triage,
+        context("triage", triage_settings()),
+    );
+    let async_floor = common::floor::AsyncFloor::new(&plugins.triage, triage_settings());
+    let pooling_floor = common::floor::AsyncFloor::pooling(&plugins.triage, triage_settings());
+    let sync_floor = common::floor::SyncFloor::new(&plugins.triage, triage_settings());
+    let native_alert = sdk_alert(&alert);
+    let native = |alert: &palisade_sdk::Alert| {
+        let alert = alert.clone();
+        let settings = ::triage::Settings::parse(Some("ceo,cfo"), Some("dc01,payroll-db"), None);
+        ::triage::triage(&alert, &settings)
+    };
+    // The three agree before they are timed.
+    let wasm_risk = rt
+        .block_on(triage.invoke(&alert))
+        .outcome
+        .and_then(|o| o.risk_score);
+    assert_eq!(wasm_risk, native(&native_alert).risk_score);
+    assert_eq!(
+        rt.block_on(async_floor.handle(&floor_alert)).unwrap().risk_score,
+        wasm_risk
+    );
+
+    let name = "invoke-triage";
+    let mut group = c.benchmark_group(name);
+    bench(&mut group, name, "palisade", |n| {
+        invoke_loop(&rt, &triage, &alert, n)
+    });
+    bench(&mut group, name, "floor-async", |n| {
+        async_floor_loop(&rt, &async_floor, &floor_alert, n)
+    });
+    bench(&mut group, name, "floor-async-pooling", |n| {
+        async_floor_loop(&rt, &pooling_floor, &floor_alert, n)
+    });
+    bench(&mut group, name, "floor-sync", |n| {
+        let started = Instant::now();
+        for _ in 0..n {
+            black_box(sync_floor.handle(&floor_alert).expect("handle succeeds"));
+        }
+        started.elapsed()
+    });
+    bench(&mut group, name, "native", |n| {
+        let started = Instant::now();
+        for _ in 0..n {
+            black_box(native(black_box(&native_alert)));
+        }
+        started.elapsed()
+    });
+    group.finish();
+
+    // password-spray, below its confidence threshold: two settings and a log line, no
+    // operation. The same machinery as triage with a larger component.
+    let quiet = native::parse_line(&common::spray_line(8, 50)).expect("a valid alert");
+    let quiet_floor = common::floor::alert(&quiet);
+    let spray_settings = BTreeMap::from([
+        ("min_confidence".to_owned(), "80".to_owned()),
+        ("block_hours".to_owned(), "24".to_owned()),
+    ]);
+    let spray = load(
+        &rt,
+        &runtime,
+        "password-spray",
+        &plugins.password_spray,
+        context("password-spray", spray_settings.clone()),
+    );
+    let spray_floor = common::floor::AsyncFloor::new(&plugins.password_spray, spray_settings);
+    let name = "invoke-password-spray-skip";
+    let mut group = c.benchmark_group(name);
+    bench(&mut group, name, "palisade", |n| {
+        invoke_loop(&rt, &spray, &quiet, n)
+    });
+    bench(&mut group, name, "floor-async", |n| {
+        async_floor_loop(&rt, &spray_floor, &quiet_floor, n)
+    });
+    group.finish();
+
+    // password-spray acting: revoke one account's sessions, block the address, open a ticket.
+    // Palisade with the embedded connector (outbox file), a store in memory for the audit, and
+    // the policy in dry-run, so the breaker's count does not grow with the iterations; the
+    // floor answers each operation with `executed` at once.
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let config =
+        Config::load(&common::chain_config(dir.path(), 4, "dry-run", 1_000_000)).expect("a valid config");
+    std::fs::create_dir_all(dir.path().join("state")).expect("create the state folder");
+    let registry = Registry::build(&config.connectors).expect("the connectors");
+    let store = Store::in_memory().expect("a store");
+    let acting = load(
+        &rt,
+        &runtime,
+        "password-spray",
+        &plugins.password_spray,
+        configured_context(&config, "password-spray", &registry, &store),
+    );
+    let loud = native::parse_line(&common::spray_line(9, 92)).expect("a valid alert");
+    let loud_floor = common::floor::alert(&loud);
+    let calls = rt.block_on(acting.invoke(&loud)).calls;
+    assert_eq!(calls.actions.len(), 3, "{calls:?}");
+    let name = "invoke-password-spray-act";
+    let mut group = c.benchmark_group(name);
+    bench(&mut group, name, "palisade", |n| {
+        invoke_loop(&rt, &acting, &loud, n)
+    });
+    bench(&mut group, name, "floor-async", |n| {
+        async_floor_loop(&rt, &spray_floor, &loud_floor, n)
+    });
+    group.finish();
+}
+
+fn host_calls(c: &mut Criterion) {
+    let plugins = common::plugins();
+    let rt = current_thread();
+    let runtime = Runtime::new(&RuntimeOptions::default()).expect("a runtime");
+    let store = Store::in_memory().expect("a store");
+    store
+        .kv()
+        .set("bench", "bench-key", b"value", None)
+        .expect("seed the key");
+    let alert = native::parse_line(&common::spray_line(1, 92)).expect("a valid alert");
+    let floor_alert = common::floor::alert(&alert);
+    let name = "kv-get";
+    let mut group = c.benchmark_group(name);
+    for gets in [0u32, 100] {
+        let settings = BTreeMap::from([("kv_gets".to_owned(), gets.to_string())]);
+        let context = PluginContext {
+            grants: Arc::new(Grants::new([Operation::parse("kv.get").expect("kv.get exists")])),
+            store: Some(store.clone()),
+            limits: Limits {
+                host_calls: 1000,
+                ..Limits::default()
+            },
+            ..context("bench", settings.clone())
+        };
+        let plugin = load(&rt, &runtime, "bench", &plugins.bench, context);
+        let outcome = rt.block_on(plugin.invoke(&alert)).outcome.expect("an outcome");
+        assert!(
+            outcome.notes.contains(&("answered".to_owned(), gets.to_string())),
+            "{outcome:?}"
+        );
+        let floor = common::floor::AsyncFloor::new(&plugins.bench, settings);
+        bench(&mut group, name, &format!("palisade-{gets}"), |n| {
+            invoke_loop(&rt, &plugin, &alert, n)
+        });
+        bench(&mut group, name, &format!("floor-async-{gets}"), |n| {
+            async_floor_loop(&rt, &floor, &floor_alert, n)
+        });
+    }
+    group.finish();
+}
+
+fn loading(c: &mut Criterion) {
+    let plugins = common::plugins();
+    let rt = current_thread();
+    let cache = tempfile::tempdir().expect("a temporary folder");
+    let cached = Runtime::new(&RuntimeOptions {
+        cache_dir: Some(cache.path().join("compiled")),
+        ..RuntimeOptions::default()
+    })
+    .expect("a runtime");
+    let uncached = Runtime::new(&RuntimeOptions::default()).expect("a runtime");
+    // Fills the cache.
+    drop(load(
+        &rt,
+        &cached,
+        "triage",
+        &plugins.triage,
+        context("triage", triage_settings()),
+    ));
+
+    let name = "load-triage";
+    let mut group = c.benchmark_group(name);
+    group.sampling_mode(SamplingMode::Flat).sample_size(10);
+    bench(&mut group, name, "warm-cache", |n| {
+        let started = Instant::now();
+        for _ in 0..n {
+            drop(load(
+                &rt,
+                &cached,
+                "triage",
+                &plugins.triage,
+                context("triage", triage_settings()),
+            ));
+        }
+        started.elapsed()
+    });
+    bench(&mut group, name, "no-cache-compile", |n| {
+        let started = Instant::now();
+        for _ in 0..n {
+            drop(load(
+                &rt,
+                &uncached,
+                "triage",
+                &plugins.triage,
+                context("triage", triage_settings()),
+            ));
+        }
+        started.elapsed()
+    });
+    bench(&mut group, name, "runtime-new", |n| {
+        let started = Instant::now();
+        for _ in 0..n {
+            drop(Runtime::new(&RuntimeOptions::default()).expect("a runtime"));
+        }
+        started.elapsed()
+    });
+    group.finish();
+}
+
+fn policy(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let config = Config::load(&common::chain_config(dir.path(), 4, "enforce", 50)).expect("a valid config");
+    let policy = &config
+        .plugins
+        .iter()
+        .find(|p| p.name == "password-spray")
+        .expect("configured")
+        .policy;
+    let revoke = Operation::parse("identity.revoke-sessions").expect("exists");
+    let alice = Target::User("user1@example.com".into());
+    let ceo = Target::User("ceo@example.com".into());
+    let proposal = |target| Proposal {
+        operation: revoke,
+        target,
+        confidence: 92,
+        groups: None,
+    };
+    assert_eq!(policy.decide(&proposal(&alice)), Decision::Execute);
+    assert!(matches!(policy.decide(&proposal(&ceo)), Decision::Hold(_)));
+
+    let name = "policy-decide";
+    let mut group = c.benchmark_group(name);
+    for (id, target) in [("allowed", &alice), ("protected", &ceo)] {
+        bench(&mut group, name, id, |n| {
+            let started = Instant::now();
+            for _ in 0..n {
+                black_box(policy.decide(black_box(&proposal(target))));
+            }
+            started.elapsed()
+        });
+    }
+    group.finish();
+}
+
+fn parsing(c: &mut Criterion) {
+    let line = common::spray_line(42, 92);
+    let without_id = line.replacen(r#""id":"bench-42","#, "", 1);
+    assert!(native::parse_line(&without_id).unwrap().id.starts_with("sha256-"));
+    let alert = native::parse_line(&line).expect("a valid alert");
+
+    let name = "alert";
+    let mut group = c.benchmark_group(name);
+    for (id, text) in [("parse", &line), ("parse-derive-id", &without_id)] {
+        bench(&mut group, name, id, |n| {
+            let started = Instant::now();
+            for _ in 0..n {
+                black_box(native::parse_line(black_box(text)).expect("valid"));
+            }
+            started.elapsed()
+        });
+    }
+    bench(&mut group, name, "to-abi", |n| {
+        let started = Instant::now();
+        for _ in 0..n {
+            black_box(palisade::runtime::bindings::types::Alert::from(black_box(&alert)));
+        }
+        started.elapsed()
+    });
+    group.finish();
+}
+
+fn median(key: &str) -> Option<f64> {
+    let samples = SAMPLES.lock().unwrap();
+    let mut values = samples.get(key)?.clone();
+    values.sort_by(f64::total_cmp);
+    Some(values[values.len() / 2])
+}
+
+fn show(nanos: f64) -> String {
+    if nanos >= 1e6 {
+        format!("{:.2} ms", nanos / 1e6)
+    } else if nanos >= 1e3 {
+        format!("{:.1} us", nanos / 1e3)
+    } else {
+        format!("{nanos:.0} ns")
+    }
+}
+
+/// The medians of this run, and the ratios BENCHMARKS.md quotes (those whose benchmarks ran).
+fn summary() {
+    let keys: Vec<String> = SAMPLES.lock().unwrap().keys().cloned().collect();
+    if keys.is_empty() {
+        return;
+    }
+    println!("\n== summary: median time per iteration (this run) ==");
+    println!("machine: {}", common::machine());
+    for key in &keys {
+        println!("{key:<44} {:>12}", median(key).map_or_else(String::new, show));
+    }
+    println!("\n== ratios ==");
+    let ratio = |a: &str, b: &str| Some(median(a)? / median(b)?);
+    for base in ["floor-async", "floor-async-pooling", "floor-sync", "native"] {
+        if let Some(r) = ratio("invoke-triage/palisade", &format!("invoke-triage/{base}")) {
+            println!("triage: palisade / {base:<20} {r:>8.2}x");
+        }
+    }
+    for group in ["invoke-password-spray-skip", "invoke-password-spray-act"] {
+        if let Some(r) = ratio(&format!("{group}/palisade"), &format!("{group}/floor-async")) {
+            println!("{group}: palisade / floor-async {r:.2}x");
+        }
+    }
+    for host in ["palisade", "floor-async"] {
+        let per_call = (|| {
+            Some((median(&format!("kv-get/{host}-100"))? - median(&format!("kv-get/{host}-0"))?) / 100.0)
+        })();
+        if let Some(per_call) = per_call {
+            println!("kv.get per call, {host:<12} {:>12}", show(per_call));
+        }
+    }
+    if let Some(warm) = median("load-triage/warm-cache") {
+        println!("load triage from the warm cache: {} (target <= 5 ms)", show(warm));
+    }
+}
+
+fn main() {
+    // Criterion's reports go to the workspace's target folder wherever this runs from.
+    let root = palisade_e2e::workspace_root();
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir));
+    let mut criterion = Criterion::default()
+        .output_directory(&target.join("criterion"))
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(20)
+        .configure_from_args();
+    invocations(&mut criterion);
+    host_calls(&mut criterion);
+    loading(&mut criterion);
+    policy(&mut criterion);
+    parsing(&mut criterion);
+    criterion.final_summary();
+    summary();
+}
