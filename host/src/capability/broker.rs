@@ -45,7 +45,7 @@ pub struct AlertContext {
     pub id: String,
     pub confidence: u8,
     /// Title, source, severity, confidence and entities, stored with a held operation.
-    pub summary: serde_json::Value,
+    pub summary: Arc<serde_json::Value>,
 }
 
 impl AlertContext {
@@ -53,7 +53,7 @@ impl AlertContext {
         AlertContext {
             id: alert.id.clone(),
             confidence: alert.confidence,
-            summary: serde_json::json!({
+            summary: Arc::new(serde_json::json!({
                 "id": alert.id,
                 "title": alert.title,
                 "source": alert.source_product,
@@ -62,7 +62,7 @@ impl AlertContext {
                 "confidence": alert.confidence,
                 "timestamp": alert.timestamp,
                 "entities": alert.entities,
-            }),
+            })),
         }
     }
 
@@ -71,7 +71,7 @@ impl AlertContext {
         AlertContext {
             id: label.to_owned(),
             confidence: 0,
-            summary: serde_json::Value::Null,
+            summary: Arc::new(serde_json::Value::Null),
         }
     }
 }

@@ -96,7 +96,7 @@ impl Broker {
                     expires_at: now + self.plugin.policy.approval_ttl.as_secs() as i64,
                     plugin: self.plugin.name.to_string(),
                     alert_id: self.alert_id.clone(),
-                    alert: self.alert.summary.clone(),
+                    alert: (*self.alert.summary).clone(),
                     operation: operation.to_string(),
                     target: target.name().to_owned(),
                     request: request_json.clone(),

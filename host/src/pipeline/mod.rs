@@ -10,7 +10,7 @@ pub use route::AlertMatch;
 pub use stage::Stage;
 
 use crate::alert::Alert;
-use crate::capability::PluginContext;
+use crate::capability::{AlertContext, PluginContext};
 use crate::config::{Config, PluginConfig};
 use crate::connectors::Registry;
 use crate::runtime::{LoadError, Plugin, Runtime, RuntimeOptions};
@@ -125,9 +125,11 @@ impl Pipeline {
             .iter()
             .filter(|routed| routed.matcher.matches(&alert))
             .collect();
+        // What the gate keeps with a held operation: the source's view, which stages do not change.
+        let context = AlertContext::of(&alert);
         let mut runs = Vec::new();
         for routed in matching {
-            let invocation = routed.plugin.invoke(&alert).await;
+            let invocation = routed.plugin.invoke_with(&alert, context.clone()).await;
             if let Some(outcome) = &invocation.outcome {
                 alert.apply(&routed.plugin.name, outcome);
             }

@@ -229,9 +229,14 @@ impl Plugin {
 
     /// Runs one alert through the plugin in a fresh instance.
     pub async fn invoke(&self, alert: &Alert) -> Invocation {
+        self.invoke_with(alert, AlertContext::of(alert)).await
+    }
+
+    /// [`Plugin::invoke`], with the alert's context made once for all its plugins.
+    pub async fn invoke_with(&self, alert: &Alert, context: AlertContext) -> Invocation {
         let started = Instant::now();
         let limits = self.context.limits;
-        let (mut store, stdout, stderr) = self.new_store(self.context.clone(), AlertContext::of(alert));
+        let (mut store, stdout, stderr) = self.new_store(self.context.clone(), context);
         let input = wit::Alert::from(alert);
         // The epoch callback stops a guest that computes; this stops one that waits on a
         // slow host call.

@@ -47,10 +47,12 @@ impl Actions {
             .connection
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        connection.execute(
-            "INSERT INTO actions (action_id, at, plugin, alert_id, operation, target, request, reference, compensation)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
+        connection
+            .prepare_cached(
+                "INSERT INTO actions (action_id, at, plugin, alert_id, operation, target, request, reference, compensation)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
                 row.action_id,
                 row.at,
                 row.plugin,
@@ -60,8 +62,7 @@ impl Actions {
                 row.request.to_string(),
                 row.reference,
                 row.compensation.as_ref().map(|c| c.to_string())
-            ],
-        )?;
+            ])?;
         Ok(())
     }
 

@@ -50,11 +50,10 @@ impl Breaker {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let tripped: Option<String> = transaction
-            .query_row(
+            .prepare_cached(
                 "SELECT reason FROM breaker WHERE scope IN ('global', ?1) ORDER BY scope = 'global' DESC LIMIT 1",
-                params![plugin_scope],
-                |row| row.get(0),
-            )
+            )?
+            .query_row(params![plugin_scope], |row| row.get(0))
             .optional()?;
         if let Some(reason) = tripped {
             return Ok(BreakerCheck::Tripped {
@@ -69,16 +68,15 @@ impl Breaker {
         // whatever the volume.
         let minute = now / 60;
         let since = minute - (limits.window.as_secs() / 60).max(1) as i64;
-        transaction.execute(
-            "DELETE FROM destructive_counts WHERE minute <= ?1",
-            params![since],
-        )?;
+        transaction
+            .prepare_cached("DELETE FROM destructive_counts WHERE minute <= ?1")?
+            .execute(params![since])?;
         let count = |plugin: Option<&str>| -> rusqlite::Result<u32> {
-            transaction.query_row(
-                "SELECT COALESCE(SUM(count), 0) FROM destructive_counts WHERE minute > ?1 AND (?2 IS NULL OR plugin = ?2)",
-                params![since, plugin],
-                |row| row.get(0),
-            )
+            transaction
+                .prepare_cached(
+                    "SELECT COALESCE(SUM(count), 0) FROM destructive_counts WHERE minute > ?1 AND (?2 IS NULL OR plugin = ?2)",
+                )?
+                .query_row(params![since, plugin], |row| row.get(0))
         };
         let minutes = limits.window.as_secs() / 60;
         let (by_plugin, in_all) = (count(Some(plugin))?, count(None)?);
@@ -104,11 +102,12 @@ impl Breaker {
                 tripped_now: true,
             });
         }
-        transaction.execute(
-            "INSERT INTO destructive_counts (plugin, minute, count) VALUES (?1, ?2, 1)
-             ON CONFLICT (plugin, minute) DO UPDATE SET count = count + 1",
-            params![plugin, minute],
-        )?;
+        transaction
+            .prepare_cached(
+                "INSERT INTO destructive_counts (plugin, minute, count) VALUES (?1, ?2, 1)
+                 ON CONFLICT (plugin, minute) DO UPDATE SET count = count + 1",
+            )?
+            .execute(params![plugin, minute])?;
         transaction.commit()?;
         Ok(BreakerCheck::Allowed)
     }

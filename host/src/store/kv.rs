@@ -46,12 +46,11 @@ impl KvStore {
         check_key(key)?;
         self.with(|db| {
             Ok(db
-                .query_row(
+                .prepare_cached(
                     "SELECT value FROM kv WHERE plugin = ?1 AND key = ?2
                      AND (expires_at IS NULL OR expires_at > ?3)",
-                    params![plugin, key, super::now()],
-                    |row| row.get(0),
-                )
+                )?
+                .query_row(params![plugin, key, super::now()], |row| row.get(0))
                 .optional()?)
         })
     }
