@@ -641,6 +641,28 @@ fn an_approved_operation_is_executed_exactly_once() {
 }
 
 #[test]
+fn an_approval_does_not_outlive_a_withdrawn_grant() {
+    let receiver = Receiver::start();
+    let case = case_with(&receiver, THREE_EXECUTIVES);
+    let [ceo, _, _] = hold_three(&case, &receiver);
+
+    // The admin withdraws the grant while the operation waits.
+    let withdrawn = case.config_text().replace("\"identity.revoke-sessions\", ", "");
+    assert_ne!(withdrawn, case.config_text(), "the grant is in the config");
+    case.config(&withdrawn);
+
+    let refused = approve(&case, &ceo, "analyst-1");
+    assert_ne!(refused.code, Some(0), "{refused}");
+    assert!(refused.stderr_plain().contains("no longer granted"), "{refused}");
+    assert!(revocations_of(&receiver, "ceo@example.com").is_empty());
+    assert_eq!(
+        approval(&case, &ceo)["status"],
+        "pending",
+        "it can still be denied"
+    );
+}
+
+#[test]
 fn two_simultaneous_approvals_execute_the_operation_once() {
     let receiver = Receiver::start();
     let case = case_with(&receiver, THREE_EXECUTIVES);

@@ -224,6 +224,20 @@ async fn approve(id: &str, config: &Path, by: &str) -> u8 {
             return exit::FATAL;
         }
     };
+    // An approval vouches for the operation, not for the plugin: if the admin has since
+    // withdrawn the grant, the held operation must not run.
+    let still_granted = config
+        .plugins
+        .iter()
+        .any(|plugin| plugin.name == pending.plugin && plugin.grants.allows(request.operation()));
+    if !still_granted {
+        eprintln!(
+            "error: plugin {} is no longer granted {}; held operation {id} cannot be executed (deny it instead)",
+            pending.plugin,
+            request.operation()
+        );
+        return exit::FATAL;
+    }
     let approval = match store.approvals().claim(id, by) {
         Ok(approval) => approval,
         Err(error) => {
