@@ -68,26 +68,39 @@ pub fn artifacts() -> &'static Artifacts {
     ARTIFACTS.get_or_init(build)
 }
 
-fn build() -> Artifacts {
+/// Where cargo puts what it builds.
+pub fn target_dir() -> PathBuf {
     let root = workspace_root();
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+    match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => root.join(dir),
         None => root.join("target"),
-    };
-    cargo(&root, &["build", "-p", "palisade"]);
-    let mut plugins = vec!["build", "--release", "--target", "wasm32-wasip2"];
-    for package in PLUGIN_PACKAGES {
-        plugins.extend(["-p", package]);
     }
-    cargo(&root, &plugins);
+}
 
-    let wasm = |package: &str| {
-        let path = target
-            .join("wasm32-wasip2/release")
-            .join(format!("{}.wasm", package.replace('-', "_")));
-        assert!(path.is_file(), "the build did not produce {}", path.display());
-        path
-    };
+/// Builds plugin packages to `wasm32-wasip2` components, in release mode, in one cargo call.
+pub fn build_plugins(packages: &[&str]) {
+    let mut args = vec!["build", "--release", "--target", "wasm32-wasip2"];
+    for package in packages {
+        args.extend(["-p", package]);
+    }
+    cargo(&workspace_root(), &args);
+}
+
+/// The component a plugin package built to; panics when the build did not produce it.
+pub fn plugin_wasm(package: &str) -> PathBuf {
+    let path = target_dir()
+        .join("wasm32-wasip2/release")
+        .join(format!("{}.wasm", package.replace('-', "_")));
+    assert!(path.is_file(), "the build did not produce {}", path.display());
+    path
+}
+
+fn build() -> Artifacts {
+    let root = workspace_root();
+    let target = target_dir();
+    cargo(&root, &["build", "-p", "palisade"]);
+    build_plugins(&PLUGIN_PACKAGES);
+    let wasm = plugin_wasm;
     let palisade = target
         .join("debug")
         .join(format!("palisade{}", std::env::consts::EXE_SUFFIX));

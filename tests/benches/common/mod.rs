@@ -6,9 +6,7 @@
 
 pub mod floor;
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 /// The plugin components, built in release mode.
@@ -27,23 +25,8 @@ const PACKAGES: [&str; 4] = ["triage", "ip-reputation", "password-spray", "bench
 pub fn plugins() -> &'static Plugins {
     static PLUGINS: OnceLock<Plugins> = OnceLock::new();
     PLUGINS.get_or_init(|| {
-        let root = palisade_e2e::workspace_root();
-        let mut args = vec!["build", "--release", "--target", "wasm32-wasip2"];
-        for package in PACKAGES {
-            args.extend(["-p", package]);
-        }
-        cargo(&root, &args);
-        let target = match std::env::var_os("CARGO_TARGET_DIR") {
-            Some(dir) => root.join(dir),
-            None => root.join("target"),
-        };
-        let wasm = |package: &str| {
-            let path = target
-                .join("wasm32-wasip2/release")
-                .join(format!("{}.wasm", package.replace('-', "_")));
-            assert!(path.is_file(), "the build did not produce {}", path.display());
-            path
-        };
+        palisade_e2e::build_plugins(&PACKAGES);
+        let wasm = palisade_e2e::plugin_wasm;
         Plugins {
             triage: wasm("triage"),
             ip_reputation: wasm("ip-reputation"),
@@ -51,38 +34,6 @@ pub fn plugins() -> &'static Plugins {
             bench: wasm("bench-plugin"),
         }
     })
-}
-
-/// Runs cargo as a user's plain build: `cargo bench` describes this crate to its processes,
-/// and the inner build is not a build of this crate.
-fn cargo(root: &Path, args: &[&str]) {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    let mut command = Command::new(&cargo);
-    command.args(args).current_dir(root);
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if name.starts_with("CARGO_PKG_")
-            || [
-                "CARGO_MANIFEST_DIR",
-                "CARGO_MANIFEST_PATH",
-                "CARGO_CRATE_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-            ]
-            .contains(&name.as_ref())
-        {
-            command.env_remove(name.as_ref());
-        }
-    }
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", cargo.to_string_lossy()));
-    assert!(
-        output.status.success(),
-        "`cargo {}` failed ({}):\n{}",
-        args.join(" "),
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// Public addresses the synthetic alerts come from; the first [`MALICIOUS`] of them are known
