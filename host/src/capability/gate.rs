@@ -64,7 +64,7 @@ impl Broker {
                 let result = request.execute(&self.plugin.connectors, &cx).await;
                 match result {
                     Ok(done) => {
-                        self.remember(&cx, &request, &request_json, done.reference.clone());
+                        self.remember(&cx, &request, done.reference.clone());
                         let record = ActionResult::Executed {
                             reference: done.reference.clone(),
                         };
@@ -204,30 +204,29 @@ impl Broker {
     }
 
     /// Keeps an executed operation with its compensation, for `palisade undo`.
-    fn remember(
-        &self,
-        cx: &CallContext,
-        request: &ActionRequest,
-        request_json: &serde_json::Value,
-        reference: Option<String>,
-    ) {
+    fn remember(&self, cx: &CallContext, request: &ActionRequest, reference: Option<String>) {
         let Some(store) = &self.plugin.store else { return };
-        let row = ActionRow {
-            action_id: cx.action_id.clone(),
-            at: crate::store::now(),
-            plugin: self.plugin.name.to_string(),
-            alert_id: self.alert_id.clone(),
-            operation: request.operation().to_string(),
-            target: request.target().to_owned(),
-            request: request_json.clone(),
-            reference,
-            compensation: request.compensation().and_then(|c| serde_json::to_value(c).ok()),
-            undone_at: None,
-            undone_by: None,
-        };
-        if let Err(error) = store.actions().record(&row) {
+        if let Err(error) = store.actions().record(&executed_action(cx, request, reference)) {
             tracing::error!(%error, action = %cx.action_id, "cannot record the action for undo");
         }
+    }
+}
+
+/// The record of an executed destructive operation, with the operation that reverses it;
+/// the same whether a plugin's call or an approval executed it.
+pub fn executed_action(cx: &CallContext, request: &ActionRequest, reference: Option<String>) -> ActionRow {
+    ActionRow {
+        action_id: cx.action_id.clone(),
+        at: crate::store::now(),
+        plugin: cx.plugin.clone(),
+        alert_id: cx.alert_id.clone(),
+        operation: request.operation().to_string(),
+        target: request.target().to_owned(),
+        request: serde_json::to_value(request).unwrap_or_default(),
+        reference,
+        compensation: request.compensation().and_then(|c| serde_json::to_value(c).ok()),
+        undone_at: None,
+        undone_by: None,
     }
 }
 

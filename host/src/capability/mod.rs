@@ -12,4 +12,5 @@ mod interfaces;
 pub mod sandbox;
 
 pub use broker::{ActionRecord, ActionResult, AlertContext, Broker, CallLog, PluginContext};
+pub use gate::executed_action;
 pub use grant::{Capability, GrantError, Grants, OPERATIONS, Operation};

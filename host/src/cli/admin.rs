@@ -2,9 +2,10 @@
 //! executed ones, reset the circuit breaker, read the audit.
 
 use super::exit;
+use crate::capability::executed_action;
 use crate::config::Config;
 use crate::connectors::{ActionRequest, CallContext, Registry};
-use crate::store::{ActionRow, AuditEvent, AuditFilter, Store};
+use crate::store::{AuditEvent, AuditFilter, Store};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -513,20 +514,7 @@ fn plugin_connectors(config: &Config, plugin: &str) -> Result<crate::connectors:
 }
 
 fn record_action(store: &Store, cx: &CallContext, request: &ActionRequest, reference: Option<String>) {
-    let row = ActionRow {
-        action_id: cx.action_id.clone(),
-        at: crate::store::now(),
-        plugin: cx.plugin.clone(),
-        alert_id: cx.alert_id.clone(),
-        operation: request.operation().to_string(),
-        target: request.target().to_owned(),
-        request: serde_json::to_value(request).unwrap_or_default(),
-        reference,
-        compensation: request.compensation().and_then(|c| serde_json::to_value(c).ok()),
-        undone_at: None,
-        undone_by: None,
-    };
-    if let Err(error) = store.actions().record(&row) {
+    if let Err(error) = store.actions().record(&executed_action(cx, request, reference)) {
         eprintln!("error: cannot record action {} for undo: {error}", cx.action_id);
     }
 }
