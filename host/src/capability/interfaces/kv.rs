@@ -18,11 +18,11 @@ fn to_error(error: KvError) -> ActionError {
 impl Broker {
     /// Runs a state-store call. It is done in place: the statements are prepared and the
     /// rows small, so a call takes microseconds, less than a hop to a blocking thread.
-    async fn with_kv<T: Send + 'static>(
+    fn with_kv<T>(
         &mut self,
         operation: &str,
         key: &str,
-        call: impl FnOnce(&crate::store::KvStore, &str) -> Result<T, KvError> + Send + 'static,
+        call: impl FnOnce(&crate::store::KvStore, &str, &str) -> Result<T, KvError>,
     ) -> wasmtime::Result<Result<T, ActionError>> {
         let operation = op(operation);
         if let Err(denied) = self.admit(operation)? {
@@ -31,8 +31,7 @@ impl Broker {
         let Some(store) = self.plugin.store.as_ref().map(|store| store.kv()) else {
             return Ok(Err(ActionError::Failed("no state store is open".into())));
         };
-        let result = call(&store, &self.plugin.name);
-        let result = result.map_err(to_error);
+        let result = call(&store, &self.plugin.name, key).map_err(to_error);
         // The key, never the value: plugin state is the plugin's business.
         self.audit_answer(operation, key, &result);
         Ok(result)
@@ -41,8 +40,7 @@ impl Broker {
 
 impl kv::Host for Broker {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, ActionError>> {
-        self.with_kv("get", &key.clone(), move |store, plugin| store.get(plugin, &key))
-            .await
+        self.with_kv("get", &key, |store, plugin, key| store.get(plugin, key))
     }
 
     async fn set(
@@ -51,17 +49,13 @@ impl kv::Host for Broker {
         value: Vec<u8>,
         ttl_seconds: Option<u32>,
     ) -> wasmtime::Result<Result<(), ActionError>> {
-        self.with_kv("set", &key.clone(), move |store, plugin| {
-            store.set(plugin, &key, &value, ttl_seconds)
+        self.with_kv("set", &key, |store, plugin, key| {
+            store.set(plugin, key, &value, ttl_seconds)
         })
-        .await
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), ActionError>> {
-        self.with_kv("delete", &key.clone(), move |store, plugin| {
-            store.delete(plugin, &key)
-        })
-        .await
+        self.with_kv("delete", &key, |store, plugin, key| store.delete(plugin, key))
     }
 
     async fn increment(
@@ -70,9 +64,8 @@ impl kv::Host for Broker {
         delta: i64,
         ttl_seconds: Option<u32>,
     ) -> wasmtime::Result<Result<i64, ActionError>> {
-        self.with_kv("increment", &key.clone(), move |store, plugin| {
-            store.increment(plugin, &key, delta, ttl_seconds)
+        self.with_kv("increment", &key, |store, plugin, key| {
+            store.increment(plugin, key, delta, ttl_seconds)
         })
-        .await
     }
 }
