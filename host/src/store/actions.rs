@@ -43,10 +43,7 @@ impl Actions {
     }
 
     pub fn record(&self, row: &ActionRow) -> Result<(), rusqlite::Error> {
-        let connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let connection = super::lock(&self.connection);
         connection
             .prepare_cached(
                 "INSERT INTO actions (action_id, at, plugin, alert_id, operation, target, request, reference, compensation)
@@ -67,10 +64,7 @@ impl Actions {
     }
 
     pub fn get(&self, action_id: &str) -> Result<Option<ActionRow>, rusqlite::Error> {
-        let connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let connection = super::lock(&self.connection);
         connection
             .query_row(
                 &format!("SELECT {COLUMNS} FROM actions WHERE action_id = ?1"),
@@ -83,10 +77,7 @@ impl Actions {
     /// Marks an action as being undone, once; the caller runs the compensation and calls
     /// [`Actions::release`] if it fails, so it can be tried again.
     pub fn claim_undo(&self, action_id: &str, by: &str) -> Result<ActionRow, UndoError> {
-        let mut connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut connection = super::lock(&self.connection);
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let row = transaction
             .query_row(
@@ -114,10 +105,7 @@ impl Actions {
     }
 
     pub fn release(&self, action_id: &str) -> Result<(), rusqlite::Error> {
-        let connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let connection = super::lock(&self.connection);
         connection.execute(
             "UPDATE actions SET undone_at = NULL, undone_by = NULL WHERE action_id = ?1",
             params![action_id],

@@ -53,10 +53,7 @@ impl Approvals {
     }
 
     pub fn hold(&self, approval: &Approval) -> Result<(), rusqlite::Error> {
-        let connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let connection = super::lock(&self.connection);
         connection.execute(
             "INSERT INTO approvals (id, created_at, expires_at, plugin, alert_id, alert, operation, target,
                                     request, reason, status)
@@ -79,10 +76,7 @@ impl Approvals {
 
     /// Held operations, newest first; pending ones past their time are marked expired first.
     pub fn list(&self, all: bool) -> Result<Vec<Approval>, rusqlite::Error> {
-        let connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let connection = super::lock(&self.connection);
         expire(&connection)?;
         let mut statement = connection.prepare(&format!(
             "SELECT {COLUMNS} FROM approvals WHERE ?1 OR status = 'pending' ORDER BY created_at DESC, id"
@@ -92,10 +86,7 @@ impl Approvals {
     }
 
     pub fn get(&self, id: &str) -> Result<Option<Approval>, rusqlite::Error> {
-        let connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let connection = super::lock(&self.connection);
         connection
             .query_row(
                 &format!("SELECT {COLUMNS} FROM approvals WHERE id = ?1"),
@@ -122,10 +113,7 @@ impl Approvals {
         status: &str,
         note: Option<&str>,
     ) -> Result<Approval, ApprovalError> {
-        let mut connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut connection = super::lock(&self.connection);
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         expire(&transaction)?;
         let current = transaction
@@ -169,10 +157,7 @@ impl Approvals {
         action_id: Option<&str>,
         note: &str,
     ) -> Result<(), rusqlite::Error> {
-        let connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let connection = super::lock(&self.connection);
         connection.execute(
             "UPDATE approvals SET status = ?2, action_id = ?3, decision_note = ?4 WHERE id = ?1 AND status = 'executing'",
             params![id, if executed { "executed" } else { "failed" }, action_id, note],

@@ -109,7 +109,7 @@ impl Drop for Writer {
 }
 
 fn write_batch(connection: &Mutex<Connection>, batch: &[Message]) -> Result<(), rusqlite::Error> {
-    let mut connection = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut connection = super::lock(connection);
     let transaction = connection.transaction()?;
     {
         let mut insert = transaction.prepare_cached(
@@ -212,10 +212,7 @@ impl Audit {
 
     pub fn query(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, rusqlite::Error> {
         self.flush();
-        let connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let connection = super::lock(&self.connection);
         let mut statement = connection.prepare(
             "SELECT id, at, kind, alert_id, plugin, operation, target, decision, detail FROM audit
              WHERE (?1 IS NULL OR alert_id = ?1) AND (?2 IS NULL OR plugin = ?2) AND (?3 IS NULL OR at_unix >= ?3)

@@ -44,10 +44,7 @@ impl Breaker {
     /// Counts one destructive operation of `plugin`, or says why it must be held.
     pub fn admit(&self, plugin: &str, limits: BreakerLimits) -> Result<BreakerCheck, rusqlite::Error> {
         let plugin_scope = format!("plugin:{plugin}");
-        let mut connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut connection = super::lock(&self.connection);
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let tripped: Option<String> = transaction
             .prepare_cached(
@@ -113,10 +110,7 @@ impl Breaker {
     }
 
     pub fn status(&self) -> Result<Vec<Trip>, rusqlite::Error> {
-        let connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let connection = super::lock(&self.connection);
         let mut statement =
             connection.prepare("SELECT scope, tripped_at, reason FROM breaker ORDER BY scope")?;
         let rows = statement.query_map([], |row| {
@@ -132,10 +126,7 @@ impl Breaker {
     /// Resets the breaker (one plugin's, or all) and forgets the counted operations, so
     /// automation starts afresh. Returns the trips cleared.
     pub fn reset(&self, plugin: Option<&str>) -> Result<usize, rusqlite::Error> {
-        let connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let connection = super::lock(&self.connection);
         let cleared = match plugin {
             Some(plugin) => {
                 connection.execute(

@@ -35,10 +35,7 @@ impl KvStore {
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, KvError>) -> Result<T, KvError> {
-        let connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let connection = super::lock(&self.connection);
         f(&connection)
     }
 

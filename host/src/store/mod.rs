@@ -68,6 +68,12 @@ impl Store {
     }
 }
 
+/// The connection, even after a panic elsewhere while it was held: SQLite's own transactions
+/// keep the data consistent, so a poisoned lock carries no broken state.
+fn lock(connection: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
+    connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
