@@ -323,7 +323,10 @@ pub(super) fn to_action_error(error: ConnectorError) -> ActionError {
     match error {
         ConnectorError::NotFound(message) => ActionError::NotFound(message),
         ConnectorError::InvalidInput(message) => ActionError::InvalidInput(message),
-        ConnectorError::Failed(message) => ActionError::ConnectorFailed(message),
+        ConnectorError::Unauthorized(message)
+        | ConnectorError::RateLimited(message)
+        | ConnectorError::Unsupported(message)
+        | ConnectorError::Failed(message) => ActionError::ConnectorFailed(message),
     }
 }
 

@@ -6,6 +6,7 @@
 mod error;
 mod schema;
 mod secret;
+mod vendor;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use secret::SecretRef;
@@ -35,6 +36,7 @@ pub struct Config {
 pub enum ConnectorConfig {
     Embedded(EmbeddedConfig),
     Webhook(WebhookConfig),
+    Vendor(VendorConfig),
 }
 
 impl ConnectorConfig {
@@ -42,8 +44,31 @@ impl ConnectorConfig {
         match self {
             ConnectorConfig::Embedded(_) => "embedded",
             ConnectorConfig::Webhook(_) => "webhook",
+            ConnectorConfig::Vendor(vendor) => vendor.kind.name,
         }
     }
+
+    /// Whether this connector can serve a capability: the generic kinds serve them all, a
+    /// vendor backend only its own.
+    pub fn serves(&self, capability: Capability) -> bool {
+        match self {
+            ConnectorConfig::Embedded(_) | ConnectorConfig::Webhook(_) => capability.uses_connector(),
+            ConnectorConfig::Vendor(vendor) => vendor.kind.capability == capability,
+        }
+    }
+}
+
+/// A backend speaking one vendor's API (`kind = "okta"`, `"crowdstrike"`, ...).
+#[derive(Debug)]
+pub struct VendorConfig {
+    pub kind: &'static crate::connectors::vendor::Kind,
+    /// `None` for a backend that does not talk HTTP.
+    pub http: Option<crate::connectors::http::HttpSettings>,
+    /// How long an intel answer is reused; zero for other capabilities.
+    pub cache_ttl: Duration,
+    pub settings: Box<dyn crate::connectors::vendor::Configured>,
+    /// The config file's folder, which secret files are relative to.
+    pub dir: PathBuf,
 }
 
 /// The file-backed backend that needs no external service.

@@ -5,6 +5,7 @@ use super::secret::SecretRef;
 use super::{Config, ConnectorConfig, EmbeddedConfig, PluginConfig, WebhookAuth, WebhookConfig};
 use crate::alert::Severity;
 use crate::capability::{Capability, Grants, Operation};
+use crate::connectors::vendor::Kind;
 use crate::pipeline::{AlertMatch, Stage};
 use crate::policy::{BelowConfidence, BlastRadius, Mode, Policy, Protected};
 use crate::runtime::Limits;
@@ -15,14 +16,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 use toml::Spanned;
+use toml::de::DeValue;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
     defaults: RawDefaults,
-    #[serde(default)]
-    connectors: IndexMap<String, RawConnector>,
+    /// Read table by table once the kinds are known (see [`connector_tables`]).
+    #[serde(default, rename = "connectors")]
+    _connectors: IndexMap<String, serde::de::IgnoredAny>,
     #[serde(default)]
     plugins: IndexMap<String, RawPlugin>,
     #[serde(default)]
@@ -147,27 +150,29 @@ struct RawMatch {
 
 pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
     let mut report = Reporter::new(path, text);
-    let raw: RawConfig = match toml::Deserializer::parse(text) {
-        Ok(deserializer) => match serde_path_to_error::deserialize(deserializer) {
-            Ok(raw) => raw,
-            Err(error) => {
-                let key = error.path().to_string();
-                let inner = error.into_inner();
-                report.error(
-                    inner.span(),
-                    if key == "." { String::new() } else { key },
-                    inner.message(),
-                );
-                return Err(ConfigErrors(report.errors));
-            }
-        },
+    let root = match toml::de::DeTable::parse(text) {
+        Ok(root) => root,
         Err(error) => {
             report.error(error.span(), "", error.message());
             return Err(ConfigErrors(report.errors));
         }
     };
+    let tables = connector_tables(&root);
+    let raw: RawConfig = match serde_path_to_error::deserialize(toml::de::Deserializer::from(root)) {
+        Ok(raw) => raw,
+        Err(error) => {
+            let key = error.path().to_string();
+            let inner = error.into_inner();
+            report.error(
+                inner.span(),
+                if key == "." { String::new() } else { key },
+                inner.message(),
+            );
+            return Err(ConfigErrors(report.errors));
+        }
+    };
     let dir = path.parent().unwrap_or(Path::new("."));
-    let config = validate(raw, dir, path, &mut report);
+    let config = validate(raw, tables, dir, path, &mut report);
     if report.errors.is_empty() {
         Ok(config)
     } else {
@@ -175,7 +180,25 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
     }
 }
 
-fn validate(raw: RawConfig, dir: &Path, file: &Path, report: &mut Reporter) -> Config {
+/// Each `[connectors.NAME]` table with its spans, read once its `kind` says which keys it
+/// takes (serde's tagged enums would lose the spans).
+fn connector_tables<'i>(root: &Spanned<toml::de::DeTable<'i>>) -> Vec<(String, Spanned<DeValue<'i>>)> {
+    let Some(Some(tables)) = root.get_ref().get("connectors").map(|c| c.get_ref().as_table()) else {
+        return Vec::new();
+    };
+    tables
+        .iter()
+        .map(|(name, table)| (name.get_ref().to_string(), table.clone()))
+        .collect()
+}
+
+fn validate(
+    raw: RawConfig,
+    connector_tables: Vec<(String, Spanned<DeValue<'_>>)>,
+    dir: &Path,
+    file: &Path,
+    report: &mut Reporter,
+) -> Config {
     let defaults = limits(Limits::default(), &raw.defaults.limits, "defaults.limits", report);
     let concurrency = match raw.defaults.concurrency {
         Some(value) if *value.get_ref() == 0 || *value.get_ref() > 256 => {
@@ -191,9 +214,9 @@ fn validate(raw: RawConfig, dir: &Path, file: &Path, report: &mut Reporter) -> C
     };
 
     let mut connectors = BTreeMap::new();
-    for (name, raw) in raw.connectors {
+    for (name, table) in connector_tables {
         let key = format!("connectors.{name}");
-        if let Some(connector) = connector(raw, dir, &key, report) {
+        if let Some(connector) = connector(table, dir, &key, report) {
             connectors.insert(name, connector);
         }
     }
@@ -347,12 +370,24 @@ fn bindings(
             );
             continue;
         };
-        if !connectors.contains_key(connector.get_ref()) {
+        let Some(config) = connectors.get(connector.get_ref()) else {
             let known = connectors.keys().cloned().collect::<Vec<_>>().join(", ");
             report.error(
                 Some(connector.span()),
                 &entry,
                 format!("no connector named {:?} (declared: {known})", connector.get_ref()),
+            );
+            continue;
+        };
+        if !config.serves(capability) {
+            report.error(
+                Some(connector.span()),
+                &entry,
+                format!(
+                    "connector {:?} (kind {}) does not serve {capability}",
+                    connector.get_ref(),
+                    config.kind()
+                ),
             );
             continue;
         }
@@ -361,7 +396,53 @@ fn bindings(
     out
 }
 
-fn connector(raw: RawConnector, dir: &Path, key: &str, report: &mut Reporter) -> Option<ConnectorConfig> {
+fn connector(
+    table: Spanned<DeValue<'_>>,
+    dir: &Path,
+    key: &str,
+    report: &mut Reporter,
+) -> Option<ConnectorConfig> {
+    let span = table.span();
+    let kind = table
+        .get_ref()
+        .as_table()
+        .and_then(|t| t.get("kind"))
+        .map(|kind| (kind.get_ref().as_str().map(str::to_owned), kind.span()));
+    let Some((Some(kind), kind_span)) = kind else {
+        report.error(
+            Some(kind.map_or(span, |(_, at)| at)),
+            format!("{key}.kind"),
+            format!("a connector needs `kind`, one of: {}", connector_kinds()),
+        );
+        return None;
+    };
+    if !matches!(kind.as_str(), "embedded" | "webhook") {
+        let Some(vendor) = Kind::find(&kind) else {
+            report.error(
+                Some(kind_span),
+                format!("{key}.kind"),
+                format!(
+                    "unknown connector kind {kind:?}; kinds are: {}",
+                    connector_kinds()
+                ),
+            );
+            return None;
+        };
+        return super::vendor::parse(vendor, &table, dir, key, report).map(ConnectorConfig::Vendor);
+    }
+    let raw: RawConnector = match serde_path_to_error::deserialize(toml::de::ValueDeserializer::from(table)) {
+        Ok(raw) => raw,
+        Err(error) => {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            report.error(
+                inner.span().or(Some(span)),
+                format!("{key}.{path}"),
+                inner.message(),
+            );
+            return None;
+        }
+    };
     let kind = *raw.kind.get_ref();
     let embedded_keys = [
         ("outbox", raw.outbox.is_some()),
@@ -426,35 +507,7 @@ fn connector(raw: RawConnector, dir: &Path, key: &str, report: &mut Reporter) ->
                 );
                 return None;
             };
-            let parsed = match reqwest::Url::parse(url.get_ref()) {
-                Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
-                    parsed
-                }
-                Ok(_) => {
-                    report.error(
-                        Some(url.span()),
-                        format!("{key}.url"),
-                        "must be an http or https URL",
-                    );
-                    return None;
-                }
-                Err(error) => {
-                    report.error(
-                        Some(url.span()),
-                        format!("{key}.url"),
-                        format!("invalid URL: {error}"),
-                    );
-                    return None;
-                }
-            };
-            if !parsed.username().is_empty() || parsed.password().is_some() {
-                report.error(
-                    Some(url.span()),
-                    format!("{key}.url"),
-                    "credentials in the URL would be logged; use `token` instead",
-                );
-                return None;
-            }
+            let parsed = http_url(&url, &format!("{key}.url"), report)?;
             let timeout = match raw.timeout_ms {
                 Some(ms) if *ms.get_ref() == 0 || Duration::from_millis(*ms.get_ref()) > MAX_TIMEOUT => {
                     report.error(
@@ -497,6 +550,37 @@ fn connector(raw: RawConnector, dir: &Path, key: &str, report: &mut Reporter) ->
             }))
         }
     }
+}
+
+/// The list of connector kinds, for errors.
+fn connector_kinds() -> String {
+    let mut kinds = vec!["embedded", "webhook"];
+    kinds.extend(crate::connectors::vendor::KINDS.iter().map(|kind| kind.name));
+    kinds.join(", ")
+}
+
+/// An http(s) URL with a host and no credentials in it (they would end up in logs).
+pub(super) fn http_url(url: &Spanned<String>, key: &str, report: &mut Reporter) -> Option<reqwest::Url> {
+    let parsed = match reqwest::Url::parse(url.get_ref()) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => parsed,
+        Ok(_) => {
+            report.error(Some(url.span()), key, "must be an http or https URL");
+            return None;
+        }
+        Err(error) => {
+            report.error(Some(url.span()), key, format!("invalid URL: {error}"));
+            return None;
+        }
+    };
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        report.error(
+            Some(url.span()),
+            key,
+            "credentials in the URL would be logged; use `token` instead",
+        );
+        return None;
+    }
+    Some(parsed)
 }
 
 /// Default minimum confidence for destructive operations when the config sets none: an
@@ -828,5 +912,97 @@ token = { env = "PALISADE_TEST_TOKEN_THAT_IS_NOT_SET" }
         let errors = parse(&with_user).unwrap_err();
         assert!(errors.0[0].message.contains("credentials in the URL"), "{errors}");
         assert!(!errors.to_string().contains("pw"), "the password is not repeated");
+    }
+
+    #[test]
+    fn a_vendor_connector_takes_its_own_keys_and_serves_only_its_capability() {
+        let text = r#"
+[connectors.okta]
+kind = "okta"
+url = "https://acme.okta.com"
+token = { env = "PATH" }
+retries = 2
+timeout_ms = 3000
+
+[plugins.spray]
+path = "spray.wasm"
+stage = "respond"
+grants = ["identity.disable-user", "ticket.create"]
+connectors = { identity = "okta", ticket = "okta" }
+"#;
+        let errors = parse(text).unwrap_err();
+        assert_eq!(errors.0.len(), 2, "{errors}");
+        assert_eq!(errors.0[0].key, "plugins.spray.connectors.ticket");
+        assert!(
+            errors.0[0]
+                .message
+                .contains("\"okta\" (kind okta) does not serve ticket"),
+            "{errors}"
+        );
+
+        let config = parse(
+            &text
+                .replace(", ticket = \"okta\"", "")
+                .replace(", \"ticket.create\"", ""),
+        )
+        .unwrap();
+        let ConnectorConfig::Vendor(okta) = &config.connectors["okta"] else {
+            panic!("not a vendor connector")
+        };
+        let http = okta.http.as_ref().unwrap();
+        assert_eq!(http.base_url.as_str(), "https://acme.okta.com/");
+        assert_eq!((http.retries, http.timeout), (2, Duration::from_millis(3000)));
+        assert!(okta.cache_ttl.is_zero(), "only intel caches");
+    }
+
+    #[test]
+    fn vendor_connector_mistakes_are_located() {
+        let text = r#"
+[connectors.okta]
+kind = "okta"
+url = "https://acme.okta.com"
+token = { env = "PALISADE_TEST_OKTA_TOKEN_NOT_SET" }
+revoke_oauth_token = true
+cache_ttl_seconds = 60
+
+[connectors.other]
+kind = "oktaa"
+
+[connectors.nourl]
+kind = "okta"
+token = { env = "PATH" }
+"#;
+        let errors = parse(text).unwrap_err();
+        let found: Vec<(usize, &str)> = errors.0.iter().map(|e| (e.line, e.key.as_str())).collect();
+        assert_eq!(
+            found,
+            vec![
+                (6, "connectors.okta.revoke_oauth_token"),
+                (7, "connectors.okta.cache_ttl_seconds"),
+                (10, "connectors.other.kind"),
+                (12, "connectors.nourl.url"),
+            ],
+            "{errors}"
+        );
+        assert!(
+            errors.0[0]
+                .message
+                .contains("expected `token` or `revoke_oauth_tokens`"),
+            "{errors}"
+        );
+        assert!(
+            errors.0[2].message.contains("kinds are: embedded, webhook, okta"),
+            "{errors}"
+        );
+
+        let unset =
+            parse(&text.replace("revoke_oauth_token = true\ncache_ttl_seconds = 60\n", "")).unwrap_err();
+        assert_eq!(unset.0[0].key, "connectors.okta.token");
+        assert_eq!(unset.0[0].line, 5);
+        assert!(
+            unset.0[0]
+                .message
+                .contains("PALISADE_TEST_OKTA_TOKEN_NOT_SET is not set")
+        );
     }
 }

@@ -15,7 +15,12 @@ pub mod ticket;
 mod action;
 
 mod envelope;
+pub mod http;
+mod oauth;
 mod outbox;
+#[cfg(test)]
+mod stub;
+pub mod vendor;
 mod webhook;
 
 pub use action::ActionRequest;
@@ -74,6 +79,15 @@ pub enum ConnectorError {
     NotFound(String),
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// The vendor refused the host's credentials or their permissions.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The vendor's rate limit, still exceeded after the retries.
+    #[error("{0}")]
+    RateLimited(String),
+    /// This backend cannot perform the operation (the vendor's API has no such action).
+    #[error("{0}")]
+    Unsupported(String),
     #[error("{0}")]
     Failed(String),
 }
@@ -125,6 +139,9 @@ impl Registry {
                 ConnectorConfig::Embedded(config) => {
                     embedded_set(config).with_context(|| format!("connector {name:?}"))?
                 }
+                ConnectorConfig::Vendor(config) => {
+                    vendor_set(config, &http).with_context(|| format!("connector {name:?}"))?
+                }
             };
             connectors.insert(name.clone(), set);
         }
@@ -153,6 +170,20 @@ fn webhook_set(client: Arc<webhook::WebhookClient>) -> CapabilitySet {
         network: Some(Arc::new(network::webhook::WebhookNetwork(client.clone()))),
         notify: Some(Arc::new(notify::webhook::WebhookNotifier(client))),
     }
+}
+
+fn vendor_set(config: &crate::config::VendorConfig, http: &reqwest::Client) -> anyhow::Result<CapabilitySet> {
+    let mut set = config.settings.build(&vendor::BuildContext {
+        http: http.clone(),
+        settings: config.http.clone(),
+        dir: config.dir.clone(),
+    })?;
+    if !config.cache_ttl.is_zero()
+        && let Some(source) = set.intel.take()
+    {
+        set.intel = Some(Arc::new(intel::cache::CachedIntel::new(source, config.cache_ttl)));
+    }
+    Ok(set)
 }
 
 fn embedded_set(config: &crate::config::EmbeddedConfig) -> anyhow::Result<CapabilitySet> {

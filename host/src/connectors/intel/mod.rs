@@ -1,12 +1,13 @@
 //! Threat intelligence lookups.
 
+pub mod cache;
 pub mod embedded;
 pub mod webhook;
 
 use super::{CallContext, ConnectorError};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type", content = "value", rename_all = "kebab-case")]
 pub enum Indicator {
     Ip(String),

@@ -1,0 +1,203 @@
+//! OAuth2 client credentials (RFC 6749 §4.4), as CrowdStrike and Microsoft identity platform
+//! use them: the host trades its client secret for a short-lived bearer token, keeps it until
+//! shortly before it expires, and fetches a new one when the vendor rejects it.
+
+use super::ConnectorError;
+use reqwest::Url;
+use secrecy::{ExposeSecret, SecretString};
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// Tokens are renewed this long before the vendor says they expire, so a request never
+/// carries one that lapses in flight.
+const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(60);
+const TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct ClientCredentials {
+    token_url: Url,
+    client_id: String,
+    client_secret: SecretString,
+    /// Fields the vendor wants besides the client's id and secret (`grant_type`, `scope`).
+    extra: Vec<(&'static str, String)>,
+    current: Mutex<Option<Token>>,
+}
+
+struct Token {
+    value: SecretString,
+    renew_at: Instant,
+}
+
+impl ClientCredentials {
+    pub fn new(
+        token_url: Url,
+        client_id: String,
+        client_secret: SecretString,
+        extra: Vec<(&'static str, String)>,
+    ) -> ClientCredentials {
+        ClientCredentials {
+            token_url,
+            client_id,
+            client_secret,
+            extra,
+            current: Mutex::new(None),
+        }
+    }
+
+    /// A valid token, fetched once for all concurrent callers when the held one is due.
+    pub async fn token(&self, http: &reqwest::Client, vendor: &str) -> Result<SecretString, ConnectorError> {
+        let mut current = self.current.lock().await;
+        if let Some(token) = current.as_ref()
+            && Instant::now() < token.renew_at
+        {
+            return Ok(token.value.clone());
+        }
+        let token = self.fetch(http, vendor).await?;
+        let value = token.value.clone();
+        *current = Some(token);
+        Ok(value)
+    }
+
+    /// Drops the held token, after the vendor refused it.
+    pub async fn forget(&self) {
+        *self.current.lock().await = None;
+    }
+
+    async fn fetch(&self, http: &reqwest::Client, vendor: &str) -> Result<Token, ConnectorError> {
+        #[derive(serde::Deserialize)]
+        struct Granted {
+            access_token: String,
+            #[serde(default)]
+            expires_in: Option<u64>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Refused {
+            error: Option<String>,
+            error_description: Option<String>,
+            /// CrowdStrike's envelope.
+            #[serde(default)]
+            errors: Vec<serde_json::Value>,
+        }
+
+        let mut form: Vec<(&str, &str)> = vec![
+            ("client_id", &self.client_id),
+            ("client_secret", self.client_secret.expose_secret()),
+        ];
+        form.extend(self.extra.iter().map(|(name, value)| (*name, value.as_str())));
+        let failed = |detail: String| ConnectorError::Unauthorized(format!("{vendor} token: {detail}"));
+        let response = http
+            .post(self.token_url.clone())
+            .timeout(TOKEN_TIMEOUT)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&form)
+            .send()
+            .await
+            .map_err(|error| ConnectorError::Failed(format!("{vendor} token: {}", error.without_url())))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| ConnectorError::Failed(format!("{vendor} token: {}", error.without_url())))?;
+        if !status.is_success() {
+            let detail = serde_json::from_slice::<Refused>(&body)
+                .ok()
+                .and_then(|refused| {
+                    refused.error_description.or(refused.error).or_else(|| {
+                        refused
+                            .errors
+                            .first()
+                            .and_then(|e| e["message"].as_str().map(str::to_owned))
+                    })
+                })
+                .unwrap_or_else(|| "no details".into());
+            let detail: String = detail.chars().take(300).collect();
+            return Err(failed(format!("HTTP {}: {detail}", status.as_u16())));
+        }
+        let granted: Granted = serde_json::from_slice(&body)
+            .map_err(|_| failed("the token endpoint's reply has no access_token".into()))?;
+        let lifetime = Duration::from_secs(granted.expires_in.unwrap_or(300));
+        Ok(Token {
+            value: SecretString::from(granted.access_token),
+            renew_at: Instant::now() + lifetime.saturating_sub(RENEW_BEFORE_EXPIRY),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connectors::http::{Auth, HttpSettings, Request, VendorClient};
+    use crate::connectors::stub::{Exchange, Stub};
+    use std::sync::Arc;
+
+    fn token_request() -> Exchange {
+        Exchange::expect("POST", "/oauth2/token")
+            .form("client_id", "app-id")
+            .form("client_secret", "app-secret")
+            .form("grant_type", "client_credentials")
+    }
+
+    #[tokio::test]
+    async fn a_token_is_fetched_once_reused_and_renewed_after_a_401() {
+        let stub = Stub::start(vec![
+            token_request().reply(
+                200,
+                r#"{"access_token":"tok-1","token_type":"bearer","expires_in":1799}"#,
+            ),
+            Exchange::expect("GET", "/devices")
+                .header("authorization", "Bearer tok-1")
+                .reply(200, "{}"),
+            Exchange::expect("GET", "/devices")
+                .header("authorization", "Bearer tok-1")
+                .reply(401, "{}"),
+            token_request().reply(200, r#"{"access_token":"tok-2","expires_in":1799}"#),
+            Exchange::expect("GET", "/devices")
+                .header("authorization", "Bearer tok-2")
+                .reply(200, "{}"),
+        ]);
+        let credentials = Arc::new(ClientCredentials::new(
+            stub.url("/oauth2/token"),
+            "app-id".into(),
+            SecretString::from("app-secret"),
+            vec![("grant_type", "client_credentials".into())],
+        ));
+        let mut settings = HttpSettings::new(stub.url("/"));
+        settings.backoff = Duration::from_millis(5);
+        let client = VendorClient::new(
+            crate::connectors::webhook::http_client().unwrap(),
+            settings,
+            Auth::OAuth(credentials),
+            "falcon",
+            |_| None,
+        );
+        client.send(&Request::get("devices"), "query").await.unwrap();
+        let refused = client.send(&Request::get("devices"), "query").await.unwrap_err();
+        assert!(matches!(refused, ConnectorError::Unauthorized(_)), "{refused}");
+        client.send(&Request::get("devices"), "query").await.unwrap();
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_refused_client_secret_is_reported_without_the_secret() {
+        let stub = Stub::start(vec![token_request().reply(
+            401,
+            r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}"#,
+        )]);
+        let credentials = ClientCredentials::new(
+            stub.url("/oauth2/token"),
+            "app-id".into(),
+            SecretString::from("app-secret"),
+            vec![("grant_type", "client_credentials".into())],
+        );
+        let error = credentials
+            .token(&crate::connectors::webhook::http_client().unwrap(), "entra")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error,
+            ConnectorError::Unauthorized(
+                "entra token: HTTP 401: AADSTS7000215: Invalid client secret provided.".into()
+            )
+        );
+        stub.finish();
+    }
+}
