@@ -275,9 +275,17 @@ impl VendorClient {
             })
             .with_jitter()
             .build();
+        let mut reauthorized = false;
         loop {
             let (error, retry_after) = match self.attempt(request, what).await? {
                 Attempt::Done(reply) => return Ok(reply),
+                // The vendor refused the token before acting, so even a request that is
+                // never repeated may go once more, with a fresh token.
+                Attempt::Reauthorize(_) if !reauthorized => {
+                    reauthorized = true;
+                    continue;
+                }
+                Attempt::Reauthorize(error) => return Err(error),
                 Attempt::Retryable { error, retry_after } => (error, retry_after),
             };
             let Some(backoff) = delays.next() else {
@@ -375,13 +383,14 @@ impl VendorClient {
                 body,
             }));
         }
+        let error = self.status_error(status, &body, what);
         if let Auth::OAuth(credentials) = &self.auth
             && status == StatusCode::UNAUTHORIZED
         {
-            // A token revoked early: the next attempt fetches a new one.
+            // A token revoked or expired early: the next attempt fetches a new one.
             credentials.forget().await;
+            return Ok(Attempt::Reauthorize(error));
         }
-        let error = self.status_error(status, &body, what);
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             Ok(Attempt::Retryable { error, retry_after })
         } else {
@@ -460,6 +469,7 @@ impl VendorClient {
 
 enum Attempt {
     Done(Reply),
+    Reauthorize(ConnectorError),
     Retryable {
         error: ConnectorError,
         retry_after: Option<Duration>,

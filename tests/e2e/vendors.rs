@@ -1,0 +1,122 @@
+//! Vendor backends through the real binary: the connector speaks the vendor's API to a stand-in
+//! on loopback, with the credential the admin gave and nowhere else.
+
+use palisade_e2e::{Case, Receiver, Recorded, Reply, note, spray_alert};
+use serde_json::json;
+
+fn token() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("00okta-{}-{nanos}", std::process::id())
+}
+
+/// Okta's Users API as documented: users by login, sessions cleared by id. bob is unknown.
+fn okta(request: &Recorded) -> Option<Reply> {
+    let user = |login: &str| {
+        json!({
+            "id": format!("00u-{login}"),
+            "status": "ACTIVE",
+            "profile": {"login": login, "email": format!("{login}@acme.example")}
+        })
+    };
+    match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/api/v1/users/alice") => Some(Reply::json(200, &user("alice"))),
+        ("GET", "/api/v1/users/bob") => Some(Reply::json(
+            404,
+            &json!({
+                "errorCode": "E0000007",
+                "errorSummary": "Not found: Resource not found: bob (User)",
+                "errorLink": "E0000007",
+                "errorId": "oae1",
+                "errorCauses": []
+            }),
+        )),
+        ("DELETE", "/api/v1/users/00u-alice/sessions") => Some(Reply {
+            status: 204,
+            body: String::new(),
+        }),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_spray_clears_okta_sessions_with_the_api_token_held_by_the_host() {
+    let receiver = Receiver::with_rule(okta);
+    let token = token();
+    let case = Case::new()
+        .receiver(&receiver)
+        .var("OKTA", &format!("http://127.0.0.1:{}", receiver.port()))
+        .env("PALISADE_E2E_OKTA_TOKEN", &token);
+    case.config(
+        r#"
+[defaults.connectors]
+identity = "okta"
+network = "hook"
+ticket = "hook"
+
+[connectors.okta]
+kind = "okta"
+url = "${OKTA}"
+token = { env = "PALISADE_E2E_OKTA_TOKEN" }
+retries = 1
+
+[connectors.hook]
+kind = "webhook"
+url = "${RECEIVER}"
+
+[plugins.password-spray]
+path = "${PASSWORD_SPRAY}"
+stage = "respond"
+grants = ["identity.revoke-sessions", "network.block-ip", "ticket.create"]
+"#,
+    );
+    case.alerts(&[spray_alert("spray-1", 92)]);
+    let run = case.run();
+    assert_eq!(run.code, Some(0), "{run}");
+
+    let okta_calls: Vec<(String, String, Option<String>)> = receiver
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/api/v1/"))
+        .map(|r| {
+            (
+                r.method.clone(),
+                r.path.clone(),
+                r.header("authorization").map(str::to_owned),
+            )
+        })
+        .collect();
+    let ssws = Some(format!("SSWS {token}"));
+    for call in [
+        ("GET", "/api/v1/users/alice"),
+        ("DELETE", "/api/v1/users/00u-alice/sessions"),
+        ("GET", "/api/v1/users/bob"),
+    ] {
+        assert!(
+            okta_calls.contains(&(call.0.into(), call.1.into(), ssws.clone())),
+            "{call:?} not in {okta_calls:#?}"
+        );
+    }
+    assert_eq!(okta_calls.len(), 3, "a 404 is not retried: {okta_calls:#?}");
+
+    let spray = run.plugin("spray-1", "password-spray");
+    assert_eq!(
+        note(&spray, "sessions_revoked").as_deref(),
+        Some("1 of 2"),
+        "{run}"
+    );
+    let bob = note(&spray, "identity.revoke-sessions:bob").unwrap_or_default();
+    assert!(
+        bob.contains("not-found") && bob.contains("Resource not found: bob (User)"),
+        "the plugin sees Okta's reason: {bob}"
+    );
+
+    assert!(
+        !run.stdout.contains(&token) && !run.stderr.contains(&token),
+        "{run}"
+    );
+    let audit = case.palisade(&["audit", "--json", "--config", "palisade.toml"]);
+    assert!(!audit.stdout.contains(&token), "the audit holds the token");
+}
