@@ -77,10 +77,11 @@
 //! # Host capabilities and grants
 //!
 //! The plugin reaches the world only through the host: [`identity`], [`endpoint`], [`network`],
-//! [`ticket`], [`notify`], [`intel`], [`siem`] and [`kv`]. Every operation has a grant name,
-//! `capability.operation` in kebab case: `identity.revoke-sessions`, `network.block-ip`,
-//! `ticket.create`, `intel.lookup`, `kv.get`. List the ones the plugin needs in
-//! [`PluginInfo::capabilities`]; the admin decides what to grant.
+//! [`ticket`], [`notify`], [`intel`], [`siem`], [`kv`] and [`http`]. Every operation has a
+//! grant name, `capability.operation` in kebab case: `identity.revoke-sessions`,
+//! `network.block-ip`, `ticket.create`, `intel.lookup`, `kv.get`; outbound HTTP is the grant
+//! `http`, with the scheme, host and port the plugin may reach listed by the admin. List the
+//! ones the plugin needs in [`PluginInfo::capabilities`]; the admin decides what to grant.
 //!
 //! - An operation the admin did not grant returns [`ActionError::Denied`] naming the operation.
 //!   Nothing reaches the vendor. Treat it as an answer: note it and carry on.
@@ -94,6 +95,22 @@
 //! - [`log`] and settings are always available. The sandbox has no files, environment,
 //!   arguments, sockets or DNS; stdout and stderr go to the host's log, capped.
 //!
+//! # Outbound HTTP
+//!
+//! [`http::get`] and [`http::Request`] send requests through the host (`wasi:http`), which
+//! lets through only what the admin allowed in `[plugins.NAME.http]` and caps time and size:
+//!
+//! ```no_run
+//! use palisade_sdk::prelude::*;
+//!
+//! fn registrant(ip: &str) -> Result<String, ActionError> {
+//!     let reply = http::get(&format!("https://rdap.example.net/ip/{ip}"))?.error_for_status()?;
+//!     Ok(reply.text())
+//! }
+//! ```
+//!
+//! Enable the crate feature `json` for `Request::json` and `Response::json`.
+//!
 //! # Testing
 //!
 //! The host functions only work inside Palisade; natively they panic. Keep decisions in plain
@@ -104,6 +121,7 @@
 
 mod alert;
 mod error;
+pub mod http;
 mod log_macros;
 mod outcome;
 mod settings;
@@ -120,6 +138,12 @@ pub mod bindings {
         pub_export_macro: true,
         default_bindings_module: "palisade_sdk::bindings",
         additional_derives: [PartialEq, Eq],
+        // Holds a resource, which has no equality.
+        additional_derives_ignore: ["stream-error"],
+        // The world imports wasi:http/outgoing-handler; its WASI dependencies (wasi:io,
+        // wasi:clocks) are generated here too. A plugin that does not send requests imports
+        // none of them.
+        generate_all,
         with: {
             "palisade:action/types@0.1.0/action-error": crate::ActionError,
         },
@@ -223,7 +247,7 @@ pub mod log {
 pub mod prelude {
     pub use crate::{
         Action, ActionError, ActionStatus, Alert, Annotation, Device, Direction, Entity, FileHash, Ip, Note,
-        Outcome, PluginInfo, Receipt, Severity, SignInResult, User, Verdict, endpoint, identity, intel, kv,
-        network, notify, setting, setting_list, setting_parse, siem, ticket,
+        Outcome, PluginInfo, Receipt, Severity, SignInResult, User, Verdict, endpoint, http, identity, intel,
+        kv, network, notify, setting, setting_list, setting_parse, siem, ticket,
     };
 }

@@ -92,6 +92,7 @@ fn configured_context(config: &Config, name: &str, registry: &Registry, store: &
         grants: Arc::new(plugin.grants.clone()),
         connectors: registry.for_plugin(&plugin.connectors),
         settings: Arc::new(plugin.settings.clone()),
+        http: plugin.http.clone().map(Arc::new),
         store: Some(store.clone()),
         limits: plugin.limits,
         policy: Arc::new(plugin.policy.clone()),

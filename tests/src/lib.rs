@@ -40,7 +40,13 @@ use serde_json::Value;
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The plugins the tests use, by package name.
-const PLUGIN_PACKAGES: [&str; 4] = ["password-spray", "ip-reputation", "triage", "hostile-plugin"];
+const PLUGIN_PACKAGES: [&str; 5] = [
+    "password-spray",
+    "ip-reputation",
+    "triage",
+    "rdap-enrich",
+    "hostile-plugin",
+];
 
 /// What the build produced.
 #[derive(Debug)]
@@ -50,6 +56,7 @@ pub struct Artifacts {
     pub password_spray: PathBuf,
     pub ip_reputation: PathBuf,
     pub triage: PathBuf,
+    pub rdap_enrich: PathBuf,
     pub hostile: PathBuf,
 }
 
@@ -114,6 +121,7 @@ fn build() -> Artifacts {
         password_spray: wasm("password-spray"),
         ip_reputation: wasm("ip-reputation"),
         triage: wasm("triage"),
+        rdap_enrich: wasm("rdap-enrich"),
         hostile: wasm("hostile-plugin"),
     }
 }
@@ -201,6 +209,10 @@ impl Recorded {
 pub struct Reply {
     pub status: u16,
     pub body: String,
+    /// Besides `Content-Type: application/json`.
+    pub headers: Vec<(String, String)>,
+    /// Sent with chunked transfer encoding, without a `Content-Length`.
+    pub chunked: bool,
 }
 
 impl Reply {
@@ -208,6 +220,25 @@ impl Reply {
         Reply {
             status,
             body: body.to_string(),
+            headers: Vec::new(),
+            chunked: false,
+        }
+    }
+
+    /// A `302 Found` to `location`.
+    pub fn redirect(location: &str) -> Reply {
+        Reply {
+            headers: vec![("Location".into(), location.into())],
+            ..Reply::json(302, &Value::Null)
+        }
+    }
+
+    /// A 200 whose body is `body`, chunked or with its length.
+    pub fn body(body: String, chunked: bool) -> Reply {
+        Reply {
+            body,
+            chunked,
+            ..Reply::json(200, &Value::Null)
         }
     }
 
@@ -330,11 +361,21 @@ fn serve(server: &tiny_http::Server, requests: &Mutex<Vec<Recorded>>, rule: &Rul
             }
         });
         requests.lock().unwrap_or_else(|p| p.into_inner()).push(recorded);
-        let content_type =
-            tiny_http::Header::from_bytes("Content-Type", "application/json").expect("a valid header");
-        let response = tiny_http::Response::from_string(reply.body)
-            .with_status_code(reply.status)
-            .with_header(content_type);
+        let mut headers =
+            vec![tiny_http::Header::from_bytes("Content-Type", "application/json").expect("a valid header")];
+        for (name, value) in &reply.headers {
+            headers.push(
+                tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("a valid header"),
+            );
+        }
+        let length = (!reply.chunked).then_some(reply.body.len());
+        let response = tiny_http::Response::new(
+            tiny_http::StatusCode(reply.status),
+            headers,
+            std::io::Cursor::new(reply.body.into_bytes()),
+            length,
+            None,
+        );
         let _ = request.respond(response);
     }
 }
@@ -345,7 +386,7 @@ fn serve(server: &tiny_http::Server, requests: &Mutex<Vec<Recorded>>, rule: &Rul
 /// A temporary folder holding one scenario's files; `palisade` runs with it as its working
 /// directory. Config text may use `${NAME}` placeholders: `PASSWORD_SPRAY`, `IP_REPUTATION`,
 /// `TRIAGE`, `HOSTILE` (the plugins' paths), `DIR` (the folder), `RECEIVER` (after
-/// [`Case::receiver`]) and any set with [`Case::var`].
+/// [`Case::receiver`]) and any set with [`Case::var`]; `RDAP_ENRICH` is the RDAP plugin.
 pub struct Case {
     dir: tempfile::TempDir,
     vars: BTreeMap<String, String>,
@@ -371,6 +412,7 @@ impl Case {
             ("PASSWORD_SPRAY", &artifacts.password_spray),
             ("IP_REPUTATION", &artifacts.ip_reputation),
             ("TRIAGE", &artifacts.triage),
+            ("RDAP_ENRICH", &artifacts.rdap_enrich),
             ("HOSTILE", &artifacts.hostile),
             ("DIR", &dir.path().to_owned()),
         ] {

@@ -15,6 +15,8 @@ pub struct PluginContext {
     pub grants: Arc<Grants>,
     pub connectors: CapabilitySet,
     pub settings: Arc<BTreeMap<String, String>>,
+    /// Where outbound HTTP may go, when `http` is granted.
+    pub http: Option<Arc<super::http::HttpPolicy>>,
     /// State, audit, approvals and the breaker; `None` where nothing may be recorded.
     pub store: Option<Store>,
     pub limits: Limits,
@@ -31,6 +33,7 @@ impl PluginContext {
             grants: Arc::new(Grants::default()),
             connectors: CapabilitySet::default(),
             settings: Arc::default(),
+            http: None,
             store: None,
             limits,
             policy: Arc::default(),

@@ -16,10 +16,12 @@ pub enum Capability {
     Endpoint,
     Network,
     Notify,
+    /// Outbound HTTP (`wasi:http`) to the hosts on the plugin's allow list.
+    Http,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 8] = [
+    pub const ALL: [Capability; 9] = [
         Capability::Kv,
         Capability::Intel,
         Capability::Siem,
@@ -28,6 +30,7 @@ impl Capability {
         Capability::Endpoint,
         Capability::Network,
         Capability::Notify,
+        Capability::Http,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +43,7 @@ impl Capability {
             Capability::Endpoint => "endpoint",
             Capability::Network => "network",
             Capability::Notify => "notify",
+            Capability::Http => "http",
         }
     }
 
@@ -47,9 +51,10 @@ impl Capability {
         Capability::ALL.into_iter().find(|c| c.as_str() == name)
     }
 
-    /// Whether a connector serves this capability (`kv` is the host's own store).
+    /// Whether a connector serves this capability (`kv` is the host's own store, `http` the
+    /// host's own client with the plugin's allow list).
     pub fn uses_connector(self) -> bool {
-        self != Capability::Kv
+        !matches!(self, Capability::Kv | Capability::Http)
     }
 }
 
@@ -70,6 +75,10 @@ pub struct Operation {
 
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `http` has one operation and is granted by its capability's name alone.
+        if self.capability == Capability::Http {
+            return f.write_str("http");
+        }
         write!(f, "{}.{}", self.capability, self.name)
     }
 }
@@ -113,11 +122,25 @@ pub const OPERATIONS: &[Operation] = &[
     op(Capability::Network, "block-domain", true),
     op(Capability::Network, "unblock-domain", true),
     op(Capability::Notify, "send", false),
+    HTTP,
 ];
+
+/// An outgoing HTTP request through `wasi:http/outgoing-handler`, granted as `http`; where
+/// it may go is the plugin's `[plugins.NAME.http]` table.
+pub const HTTP: Operation = op(Capability::Http, "request", false);
 
 impl Operation {
     /// Looks up `capability.operation`.
     pub fn parse(text: &str) -> Result<Operation, GrantError> {
+        if text == "http" {
+            return Ok(HTTP);
+        }
+        if text.starts_with("http.") {
+            return Err(GrantError::UnknownOperation {
+                grant: text.to_owned(),
+                known: "http (granted by its name alone; where it may go is [plugins.NAME.http])".into(),
+            });
+        }
         let (capability, name) = text
             .split_once('.')
             .ok_or_else(|| GrantError::Malformed(text.to_owned()))?;
@@ -154,7 +177,7 @@ pub enum GrantError {
     #[error("grant {0:?} is not of the form `capability.operation`")]
     Malformed(String),
     #[error(
-        "grant {grant:?} names unknown capability {capability:?}; known: kv, intel, siem, ticket, identity, endpoint, network, notify"
+        "grant {grant:?} names unknown capability {capability:?}; known: kv, intel, siem, ticket, identity, endpoint, network, notify, http"
     )]
     UnknownCapability { grant: String, capability: String },
     #[error("grant {grant:?} names an unknown operation; this capability has: {known}")]
@@ -213,6 +236,17 @@ mod tests {
             Err(GrantError::Malformed(_))
         ));
         assert!(Operation::parse("identity.*").is_err(), "no wildcards");
+    }
+
+    #[test]
+    fn http_is_granted_by_its_name_alone() {
+        let http = Operation::parse("http").unwrap();
+        assert_eq!(http, HTTP);
+        assert_eq!(http.to_string(), "http");
+        assert!(!http.destructive);
+        assert!(!http.capability.uses_connector());
+        let error = Operation::parse("http.get").unwrap_err().to_string();
+        assert!(error.contains("granted by its name alone"), "{error}");
     }
 
     #[test]

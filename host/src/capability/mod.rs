@@ -8,9 +8,10 @@
 mod broker;
 mod gate;
 mod grant;
+pub mod http;
 mod interfaces;
 pub mod sandbox;
 
 pub use broker::{ActionRecord, ActionResult, AlertContext, Broker, CallLog, PluginContext};
 pub use gate::executed_action;
-pub use grant::{Capability, GrantError, Grants, OPERATIONS, Operation};
+pub use grant::{Capability, GrantError, Grants, HTTP, OPERATIONS, Operation};

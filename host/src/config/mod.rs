@@ -118,6 +118,8 @@ pub struct PluginConfig {
     pub settings: BTreeMap<String, String>,
     /// The gate for this plugin's destructive operations.
     pub policy: crate::policy::Policy,
+    /// Where outbound HTTP may go; set exactly when `http` is granted.
+    pub http: Option<crate::capability::http::HttpPolicy>,
 }
 
 impl Config {

@@ -4,7 +4,8 @@ use super::error::{ConfigErrors, Reporter};
 use super::secret::SecretRef;
 use super::{Config, ConnectorConfig, EmbeddedConfig, PluginConfig, WebhookAuth, WebhookConfig};
 use crate::alert::Severity;
-use crate::capability::{Capability, Grants, Operation};
+use crate::capability::http::{HttpPolicy, Origin};
+use crate::capability::{Capability, Grants, HTTP, Operation};
 use crate::connectors::vendor::Kind;
 use crate::pipeline::{AlertMatch, Stage};
 use crate::policy::{BelowConfidence, BlastRadius, Mode, Policy, Protected};
@@ -134,6 +135,19 @@ struct RawPlugin {
     settings: IndexMap<String, Spanned<toml::Value>>,
     #[serde(default)]
     policy: RawPolicy,
+    http: Option<Spanned<RawHttp>>,
+}
+
+/// `[plugins.NAME.http]`: where a plugin granted `http` may send requests.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    #[serde(default)]
+    allow: Vec<Spanned<String>>,
+    #[serde(default)]
+    allow_private: bool,
+    timeout_ms: Option<Spanned<u64>>,
+    max_response_kib: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -338,6 +352,8 @@ fn plugin(
         }
     }
 
+    let http = http_policy(raw.http, &raw.grants, &grants, key, report);
+
     PluginConfig {
         name,
         path,
@@ -348,7 +364,100 @@ fn plugin(
         limits: limits(*default_limits, &raw.limits, &format!("{key}.limits"), report),
         settings,
         policy: policy(global_policy, &raw.policy, key, report),
+        http,
     }
+}
+
+/// The most a response body may be: 64 MiB, so a typo cannot make it unbounded.
+const MAX_RESPONSE_KIB: u64 = 64 * 1024;
+
+/// `[plugins.NAME.http]`, which must be there, with at least one origin, exactly when `http`
+/// is granted.
+fn http_policy(
+    raw: Option<Spanned<RawHttp>>,
+    raw_grants: &[Spanned<String>],
+    grants: &Grants,
+    plugin_key: &str,
+    report: &mut Reporter,
+) -> Option<HttpPolicy> {
+    let key = format!("{plugin_key}.http");
+    let granted = grants.allows(HTTP);
+    let raw = match raw {
+        None if granted => {
+            let span = raw_grants
+                .iter()
+                .find(|g| g.get_ref() == "http")
+                .map(|g| g.span());
+            report.error(
+                span,
+                format!("{plugin_key}.grants"),
+                format!(
+                    "grants http but has no allow list: add [{key}] with allow = [\"https://host\", ...]"
+                ),
+            );
+            return None;
+        }
+        None => return None,
+        Some(raw) if !granted => {
+            report.error(
+                Some(raw.span()),
+                &key,
+                format!("an allow list without the `http` grant: add \"http\" to {plugin_key}.grants"),
+            );
+            return None;
+        }
+        Some(raw) => raw,
+    };
+    let span = raw.span();
+    let raw = raw.into_inner();
+    let mut allow = Vec::new();
+    for (index, entry) in raw.allow.iter().enumerate() {
+        match Origin::parse(entry.get_ref()) {
+            Ok(origin) => allow.push(origin),
+            Err(message) => report.error(
+                Some(entry.span()),
+                format!("{key}.allow[{index}]"),
+                format!("{:?} {message}", entry.get_ref()),
+            ),
+        }
+    }
+    if raw.allow.is_empty() {
+        report.error(
+            Some(span),
+            format!("{key}.allow"),
+            "granting http needs at least one origin, e.g. allow = [\"https://rdap.example.net\"]",
+        );
+    }
+    let timeout = match raw.timeout_ms {
+        Some(ms) if *ms.get_ref() == 0 || Duration::from_millis(*ms.get_ref()) > MAX_TIMEOUT => {
+            report.error(
+                Some(ms.span()),
+                format!("{key}.timeout_ms"),
+                "must be between 1 and 600000",
+            );
+            HttpPolicy::DEFAULT_TIMEOUT
+        }
+        Some(ms) => Duration::from_millis(ms.into_inner()),
+        None => HttpPolicy::DEFAULT_TIMEOUT,
+    };
+    let max_response_bytes = match raw.max_response_kib {
+        Some(kib) if *kib.get_ref() == 0 || *kib.get_ref() > MAX_RESPONSE_KIB => {
+            report.error(
+                Some(kib.span()),
+                format!("{key}.max_response_kib"),
+                format!("must be between 1 and {MAX_RESPONSE_KIB}"),
+            );
+            HttpPolicy::DEFAULT_MAX_RESPONSE_BYTES
+        }
+        Some(kib) => kib.into_inner() * 1024,
+        None => HttpPolicy::DEFAULT_MAX_RESPONSE_BYTES,
+    };
+    Some(HttpPolicy {
+        allow,
+        allow_private: raw.allow_private,
+        timeout,
+        max_response_bytes,
+    })
 }
 
 /// Capability -> connector name tables, checked against the declared connectors.
@@ -888,6 +997,97 @@ stage = "triage"
         let errors = parse(&GOOD.replace("memory_mib = 32", "memory_mib = 0")).unwrap_err();
         assert_eq!(errors.0[0].key, "plugins.password-spray.limits.memory_mib");
         assert!(parse(&GOOD.replace("timeout_ms = 2000", "timeout_ms = 99999999")).is_err());
+    }
+
+    const HTTP: &str = r#"
+[plugins.enrich-whois]
+path = "whois.wasm"
+stage = "enrich"
+grants = ["http"]
+[plugins.enrich-whois.http]
+allow = ["https://rdap.example.net", "http://intel.internal:8080"]
+allow_private = true
+timeout_ms = 3000
+max_response_kib = 64
+"#;
+
+    #[test]
+    fn an_http_grant_takes_its_allow_list_and_limits() {
+        let config = parse(HTTP).unwrap();
+        let plugin = &config.plugins[0];
+        assert!(plugin.grants.allows(crate::capability::HTTP));
+        let http = plugin.http.as_ref().unwrap();
+        let allow: Vec<String> = http.allow.iter().map(ToString::to_string).collect();
+        assert_eq!(allow, ["https://rdap.example.net", "http://intel.internal:8080"]);
+        assert!(http.allow_private);
+        assert_eq!(http.timeout, Duration::from_millis(3000));
+        assert_eq!(http.max_response_bytes, 64 * 1024);
+
+        let defaults = parse(&HTTP.replace(
+            "allow_private = true\ntimeout_ms = 3000\nmax_response_kib = 64\n",
+            "",
+        ))
+        .unwrap();
+        let http = defaults.plugins[0].http.as_ref().unwrap();
+        assert!(!http.allow_private, "private addresses are closed unless opened");
+        assert_eq!(http.timeout, HttpPolicy::DEFAULT_TIMEOUT);
+        assert_eq!(http.max_response_bytes, 1 << 20);
+    }
+
+    #[test]
+    fn granting_http_without_an_allow_list_is_an_error_at_the_grant() {
+        let text = HTTP.split("[plugins.enrich-whois.http]").next().unwrap();
+        let errors = parse(text).unwrap_err();
+        assert_eq!(errors.0[0].key, "plugins.enrich-whois.grants", "{errors}");
+        assert_eq!(errors.0[0].line, 5, "{errors}");
+        assert!(errors.0[0].message.contains("no allow list"), "{errors}");
+
+        let errors = parse(&HTTP.replace(
+            "allow = [\"https://rdap.example.net\", \"http://intel.internal:8080\"]",
+            "allow = []",
+        ))
+        .unwrap_err();
+        assert_eq!(errors.0[0].key, "plugins.enrich-whois.http.allow", "{errors}");
+    }
+
+    #[test]
+    fn an_allow_list_without_the_grant_is_an_error() {
+        let errors = parse(&HTTP.replace("grants = [\"http\"]", "")).unwrap_err();
+        assert_eq!(errors.0[0].key, "plugins.enrich-whois.http", "{errors}");
+        assert!(
+            errors.0[0].message.contains("without the `http` grant"),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn a_bad_origin_is_located_and_says_why() {
+        let errors =
+            parse(&HTTP.replace("http://intel.internal:8080", "https://rdap.example.net/ip")).unwrap_err();
+        let error = &errors.0[0];
+        assert_eq!(error.key, "plugins.enrich-whois.http.allow[1]", "{errors}");
+        assert_eq!((error.line, error.column), (7, 38), "{errors}");
+        assert!(error.message.contains("path"), "{errors}");
+        assert!(
+            errors
+                .to_string()
+                .starts_with("/etc/palisade/palisade.toml:7:38: plugins.enrich-whois.http.allow[1]: "),
+            "{errors}"
+        );
+
+        let errors = parse(&HTTP.replace("max_response_kib = 64", "max_response_kib = 0")).unwrap_err();
+        assert_eq!(
+            errors.0[0].key, "plugins.enrich-whois.http.max_response_kib",
+            "{errors}"
+        );
+        let errors = parse(&HTTP.replace("timeout_ms = 3000", "timeout_ms = 0")).unwrap_err();
+        assert_eq!(
+            errors.0[0].key, "plugins.enrich-whois.http.timeout_ms",
+            "{errors}"
+        );
+        let errors =
+            parse(&HTTP.replace("allow_private = true", "allow_private = true\nproxy = 1")).unwrap_err();
+        assert!(errors.0[0].message.contains("unknown field `proxy`"), "{errors}");
     }
 
     #[test]

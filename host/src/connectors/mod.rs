@@ -107,7 +107,7 @@ pub struct CapabilitySet {
 impl CapabilitySet {
     fn take(&mut self, capability: Capability, from: &CapabilitySet) {
         match capability {
-            Capability::Kv => {}
+            Capability::Kv | Capability::Http => {}
             Capability::Intel => self.intel = from.intel.clone(),
             Capability::Siem => self.siem = from.siem.clone(),
             Capability::Ticket => self.ticket = from.ticket.clone(),

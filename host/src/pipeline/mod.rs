@@ -205,6 +205,7 @@ fn plugin_context(config: &PluginConfig, registry: &Registry, store: &Store, mod
         grants: Arc::new(config.grants.clone()),
         connectors: registry.for_plugin(&config.connectors),
         settings: Arc::new(config.settings.clone()),
+        http: config.http.clone().map(Arc::new),
         store: Some(store.clone()),
         limits: config.limits,
         policy: Arc::new(config.policy.clone()),

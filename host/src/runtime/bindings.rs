@@ -6,6 +6,13 @@ wasmtime::component::bindgen!({
     // Every host call may end the invocation (host-call budget), and connectors are async.
     imports: { default: async | trappable },
     exports: { default: async },
+    // wasi:http, and the WASI it uses, are wasmtime's: linked with the wasi context and the
+    // `http` capability (see `runtime::engine`).
+    with: {
+        "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+        "wasi:io": wasmtime_wasi::p2::bindings::io,
+        "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+    },
 });
 
 pub use self::palisade::action::types;

@@ -1,6 +1,5 @@
 //! The one engine, its epoch ticker and the linker every plugin is instantiated against.
 
-use super::bindings::Action;
 use super::cache::CompiledCache;
 use super::limits::Limits;
 use super::plugin::{LoadError, Plugin};
@@ -49,7 +48,8 @@ impl Runtime {
         let engine = Engine::new(&engine_config(options))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        Action::add_to_linker::<State, HasSelf<Broker>>(&mut linker, |state| &mut state.broker)?;
+        crate::capability::http::add_to_linker(&mut linker, State::http_view)?;
+        add_palisade_to_linker(&mut linker)?;
         let cache = options
             .cache_dir
             .as_deref()
@@ -75,6 +75,27 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         self.ticker_stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// The `palisade:action` interfaces, answered by the broker. One by one rather than the
+/// world's `add_to_linker`, which would link `wasi:http` to the broker as well.
+fn add_palisade_to_linker(linker: &mut Linker<State>) -> anyhow::Result<()> {
+    use super::bindings::palisade::action::*;
+    fn broker(state: &mut State) -> &mut Broker {
+        &mut state.broker
+    }
+    types::add_to_linker::<State, HasSelf<Broker>>(linker, broker)?;
+    log::add_to_linker::<State, HasSelf<Broker>>(linker, broker)?;
+    config::add_to_linker::<State, HasSelf<Broker>>(linker, broker)?;
+    kv::add_to_linker::<State, HasSelf<Broker>>(linker, broker)?;
+    intel::add_to_linker::<State, HasSelf<Broker>>(linker, broker)?;
+    siem::add_to_linker::<State, HasSelf<Broker>>(linker, broker)?;
+    ticket::add_to_linker::<State, HasSelf<Broker>>(linker, broker)?;
+    identity::add_to_linker::<State, HasSelf<Broker>>(linker, broker)?;
+    endpoint::add_to_linker::<State, HasSelf<Broker>>(linker, broker)?;
+    network::add_to_linker::<State, HasSelf<Broker>>(linker, broker)?;
+    notify::add_to_linker::<State, HasSelf<Broker>>(linker, broker)?;
+    Ok(())
 }
 
 fn engine_config(options: &RuntimeOptions) -> Config {

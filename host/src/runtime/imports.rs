@@ -1,7 +1,8 @@
-//! What a plugin imports, checked before it is linked: WASI 0.2 and `palisade:action@0.1.0`
-//! only. Anything else is refused by name, so an admin learns what the plugin wanted.
+//! What a plugin imports, checked before it is linked: WASI 0.2 (with `wasi:http`'s client
+//! side, the `http` capability) and `palisade:action@0.1.0` only. Anything else is refused by
+//! name, so an admin learns what the plugin wanted.
 
-use crate::capability::{Capability, Operation};
+use crate::capability::{Capability, HTTP, Operation};
 use serde::Serialize;
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -10,6 +11,10 @@ use wasmtime::component::types::ComponentItem;
 /// The WASI 0.2 packages a plugin may import; the host links them with a context that grants
 /// nothing (see `capability::sandbox`).
 const WASI_PACKAGES: &[&str] = &["cli", "clocks", "filesystem", "io", "random", "sockets"];
+
+/// The `wasi:http` interfaces of a client: building requests and sending them. Sending is the
+/// `http` capability, answered within the plugin's grant and allow list (`capability::http`).
+const WASI_HTTP_INTERFACES: &[&str] = &["types", "outgoing-handler"];
 
 /// The `palisade:action` interfaces of this ABI version.
 const PALISADE_INTERFACES: &[&str] = &[
@@ -27,6 +32,9 @@ pub struct ImportInfo {
 impl ImportInfo {
     /// The host operations this import reaches, for comparing with grants.
     pub fn operations(&self) -> Vec<Operation> {
+        if self.name.starts_with("wasi:http/outgoing-handler@") {
+            return vec![HTTP];
+        }
         let Some(interface) = self
             .name
             .strip_prefix("palisade:action/")
@@ -50,7 +58,9 @@ pub enum ImportError {
         "imports `{0}`, which Palisade does not provide (a plugin may import palisade:action@0.1.0 and WASI 0.2 interfaces)"
     )]
     Foreign(String),
-    #[error("imports `{0}`: outbound HTTP (wasi:http) is not available to plugins")]
+    #[error(
+        "imports `{0}`: of wasi:http a plugin may import only the client side (wasi:http/types and wasi:http/outgoing-handler 0.2)"
+    )]
     Http(String),
 }
 
@@ -80,6 +90,11 @@ fn allowed(name: &str) -> Result<(), ImportError> {
     let (package, version) = name.split_once('@').ok_or_else(foreign)?;
     let (namespace_and_package, interface) = package.split_once('/').ok_or_else(foreign)?;
     match namespace_and_package.split_once(':') {
+        Some(("wasi", "http"))
+            if version.starts_with("0.2.") && WASI_HTTP_INTERFACES.contains(&interface) =>
+        {
+            Ok(())
+        }
         Some(("wasi", "http")) => Err(ImportError::Http(name.to_owned())),
         Some(("wasi", package)) if WASI_PACKAGES.contains(&package) && version.starts_with("0.2.") => Ok(()),
         Some(("palisade", "action")) if version == "0.1.0" && PALISADE_INTERFACES.contains(&interface) => {
@@ -98,6 +113,8 @@ mod tests {
         assert!(allowed("wasi:cli/environment@0.2.0").is_ok());
         assert!(allowed("wasi:sockets/tcp@0.2.6").is_ok());
         assert!(allowed("palisade:action/identity@0.1.0").is_ok());
+        assert!(allowed("wasi:http/outgoing-handler@0.2.0").is_ok());
+        assert!(allowed("wasi:http/types@0.2.12").is_ok());
     }
 
     #[test]
@@ -113,10 +130,25 @@ mod tests {
             let error = allowed(name).unwrap_err().to_string();
             assert!(error.contains(name), "{error}");
         }
-        assert!(matches!(
-            allowed("wasi:http/outgoing-handler@0.2.0"),
-            Err(ImportError::Http(_))
-        ));
+        for server_side in [
+            "wasi:http/incoming-handler@0.2.0",
+            "wasi:http/outgoing-handler@0.3.0",
+            "wasi:http/handler@0.3.0-rc-2025-09-16",
+        ] {
+            assert!(
+                matches!(allowed(server_side), Err(ImportError::Http(_))),
+                "{server_side}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_outgoing_handler_is_the_http_operation() {
+        let info = ImportInfo {
+            name: "wasi:http/outgoing-handler@0.2.12".into(),
+            functions: vec!["handle".into()],
+        };
+        assert_eq!(info.operations(), [HTTP]);
     }
 
     #[test]

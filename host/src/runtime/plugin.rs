@@ -206,6 +206,7 @@ impl Plugin {
         let stderr = CappedOutput::new(limits.output_bytes);
         let state = State {
             wasi: wasi_context(stdout.clone(), stderr.clone()),
+            http: wasmtime_wasi_http::WasiHttpCtx::new(),
             table: ResourceTable::new(),
             broker: Broker::new(context, alert),
             memory: MemoryLimiter::new(limits.memory_bytes),

@@ -5,9 +5,11 @@ use crate::capability::Broker;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 pub struct State {
     pub wasi: WasiCtx,
+    pub http: WasiHttpCtx,
     pub table: ResourceTable,
     pub broker: Broker,
     pub memory: MemoryLimiter,
@@ -20,6 +22,28 @@ impl WasiView for State {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+/// `wasi:http/types`; requests are sent by the broker, which is the hooks.
+impl WasiHttpView for State {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            hooks: &mut self.broker,
+            table: &mut self.table,
+            ctx: &mut self.http,
+        }
+    }
+}
+
+impl State {
+    /// `wasi:http/outgoing-handler`, through the broker's budget and checks.
+    pub fn http_view(&mut self) -> crate::capability::http::HttpView<'_> {
+        crate::capability::http::HttpView {
+            broker: &mut self.broker,
+            table: &mut self.table,
+            ctx: &mut self.http,
         }
     }
 }

@@ -31,6 +31,29 @@ pub mod synchronous {
     });
 }
 
+/// Links the `palisade:action` interfaces one by one: the world's `add_to_linker` would also
+/// want `wasi:http`, which the floor does not link (the bench plugin sends no requests).
+macro_rules! link_palisade {
+    ($flavour:ident, $linker:expr) => {{
+        use $flavour::palisade::action::*;
+        fn state(state: &mut FloorState) -> &mut FloorState {
+            state
+        }
+        let linker = $linker;
+        log::add_to_linker::<FloorState, HasSelf<FloorState>>(linker, state)?;
+        config::add_to_linker::<FloorState, HasSelf<FloorState>>(linker, state)?;
+        kv::add_to_linker::<FloorState, HasSelf<FloorState>>(linker, state)?;
+        intel::add_to_linker::<FloorState, HasSelf<FloorState>>(linker, state)?;
+        siem::add_to_linker::<FloorState, HasSelf<FloorState>>(linker, state)?;
+        ticket::add_to_linker::<FloorState, HasSelf<FloorState>>(linker, state)?;
+        identity::add_to_linker::<FloorState, HasSelf<FloorState>>(linker, state)?;
+        endpoint::add_to_linker::<FloorState, HasSelf<FloorState>>(linker, state)?;
+        network::add_to_linker::<FloorState, HasSelf<FloorState>>(linker, state)?;
+        notify::add_to_linker::<FloorState, HasSelf<FloorState>>(linker, state)?;
+        Ok::<(), wasmtime::Error>(())
+    }};
+}
+
 use asynchronous::palisade::action::types as wit;
 pub use asynchronous::palisade::action::types::{Alert, Outcome};
 
@@ -243,8 +266,7 @@ impl AsyncFloor {
     fn with_engine(engine: Engine, wasm: &Path, settings: BTreeMap<String, String>) -> AsyncFloor {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("link WASI");
-        asynchronous::Action::add_to_linker::<FloorState, HasSelf<FloorState>>(&mut linker, |state| state)
-            .expect("link the host interfaces");
+        (|| link_palisade!(asynchronous, &mut linker))().expect("link the host interfaces");
         let component = Component::from_file(&engine, wasm).expect("compile the component");
         let pre = asynchronous::ActionPre::new(linker.instantiate_pre(&component).expect("pre-link"))
             .expect("the component is an action");
@@ -278,8 +300,7 @@ impl SyncFloor {
         let engine = engine(false);
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).expect("link WASI");
-        synchronous::Action::add_to_linker::<FloorState, HasSelf<FloorState>>(&mut linker, |state| state)
-            .expect("link the host interfaces");
+        (|| link_palisade!(synchronous, &mut linker))().expect("link the host interfaces");
         let component = Component::from_file(&engine, wasm).expect("compile the component");
         let pre = synchronous::ActionPre::new(linker.instantiate_pre(&component).expect("pre-link"))
             .expect("the component is an action");

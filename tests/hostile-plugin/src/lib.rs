@@ -15,6 +15,7 @@
 //! | `host-call-flood` | logs 1 000 000 times | `calls` |
 //! | `output-flood` | writes 4 MiB to stdout, returns a 4 MiB summary | `stdout_bytes` |
 //! | `stdout` | prints a line to stdout and one to stderr | `printed` |
+//! | `http` | GETs each of `urls` (comma-separated), following redirects, `repeat` times (default 1) | `http:<index>`: `ok:<status>:<bytes>` |
 //!
 //! Results are `ok` or `err:<message>`; `secret` is `ok:<value>` or `err`; `disable_user` and
 //! `block_ip` are `ok` or the error as displayed (`denied: identity.disable-user`). Any other
@@ -52,6 +53,7 @@ impl Action for Hostile {
             Some("host-call-flood") => Ok(host_call_flood()),
             Some("output-flood") => Ok(output_flood()),
             Some("stdout") => Ok(stdout()),
+            Some("http") => http(),
             Some(other) => Err(ActionError::InvalidInput(format!("unknown attack {other:?}"))),
             None => Err(ActionError::InvalidInput(
                 "unknown attack: the setting `attack` is not set".into(),
@@ -136,6 +138,26 @@ fn socket() -> Result<Outcome, ActionError> {
         .note("dns_lookup", result(("localhost", 80).to_socket_addrs()))
         .note("udp_bind", result(UdpSocket::bind("0.0.0.0:0")));
     Ok(judge(outcome, &["tcp_connect", "dns_lookup", "udp_bind"]))
+}
+
+/// Requests the host should refuse (or, for the URLs the test allows, let through): each
+/// result is noted, `ok:<status>:<bytes>` or `err:<error>`.
+fn http() -> Result<Outcome, ActionError> {
+    let urls = palisade_sdk::setting_list("urls");
+    let repeat = palisade_sdk::setting_parse::<u32>("repeat")?.unwrap_or(1);
+    let mut outcome = Outcome::new();
+    for round in 0..repeat {
+        for (index, url) in urls.iter().enumerate() {
+            let note = match palisade_sdk::http::get(url) {
+                Ok(response) => format!("ok:{}:{}", response.status(), response.bytes().len()),
+                Err(error) => format!("err:{error}"),
+            };
+            if round == 0 {
+                outcome.add_note(format!("http:{index}"), note);
+            }
+        }
+    }
+    Ok(outcome)
 }
 
 fn denied_call() -> Outcome {
