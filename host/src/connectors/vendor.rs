@@ -6,7 +6,7 @@
 //! settings with located errors.
 
 use super::http::{Auth, ErrorMessage, HttpSettings, VendorClient};
-use super::{CapabilitySet, identity};
+use super::{CapabilitySet, identity, intel};
 use crate::capability::Capability;
 use crate::config::SecretRef;
 use anyhow::Context;
@@ -91,7 +91,10 @@ fn parse_settings<B: VendorBackend>(
 }
 
 /// Every vendor backend.
-pub static KINDS: &[Kind] = &[Kind::of::<identity::okta::Okta>()];
+pub static KINDS: &[Kind] = &[
+    Kind::of::<identity::okta::Okta>(),
+    Kind::of::<intel::abuseipdb::AbuseIpDb>(),
+];
 
 /// What a backend is built with.
 pub struct BuildContext {

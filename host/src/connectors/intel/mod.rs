@@ -1,5 +1,6 @@
 //! Threat intelligence lookups.
 
+pub mod abuseipdb;
 pub mod cache;
 pub mod embedded;
 pub mod webhook;
