@@ -94,6 +94,7 @@ fn parse_settings<B: VendorBackend>(
 pub static KINDS: &[Kind] = &[
     Kind::of::<identity::okta::Okta>(),
     Kind::of::<intel::abuseipdb::AbuseIpDb>(),
+    Kind::of::<intel::virustotal::VirusTotal>(),
 ];
 
 /// What a backend is built with.

@@ -3,6 +3,7 @@
 pub mod abuseipdb;
 pub mod cache;
 pub mod embedded;
+pub mod virustotal;
 pub mod webhook;
 
 use super::{CallContext, ConnectorError};
