@@ -95,6 +95,7 @@ pub static KINDS: &[Kind] = &[
     Kind::of::<identity::okta::Okta>(),
     Kind::of::<intel::abuseipdb::AbuseIpDb>(),
     Kind::of::<intel::virustotal::VirusTotal>(),
+    Kind::of::<intel::misp::Misp>(),
 ];
 
 /// What a backend is built with.

@@ -3,6 +3,7 @@
 pub mod abuseipdb;
 pub mod cache;
 pub mod embedded;
+pub mod misp;
 pub mod virustotal;
 pub mod webhook;
 
