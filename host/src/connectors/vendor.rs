@@ -6,7 +6,7 @@
 //! settings with located errors.
 
 use super::http::{Auth, ErrorMessage, HttpSettings, VendorClient};
-use super::{CapabilitySet, identity, intel};
+use super::{CapabilitySet, identity, intel, siem};
 use crate::capability::Capability;
 use crate::config::SecretRef;
 use anyhow::Context;
@@ -96,6 +96,8 @@ pub static KINDS: &[Kind] = &[
     Kind::of::<intel::abuseipdb::AbuseIpDb>(),
     Kind::of::<intel::virustotal::VirusTotal>(),
     Kind::of::<intel::misp::Misp>(),
+    Kind::of::<siem::elasticsearch::Elasticsearch>(),
+    Kind::of::<siem::elasticsearch::OpenSearch>(),
 ];
 
 /// What a backend is built with.

@@ -1,5 +1,6 @@
 //! SIEM searches, for correlation.
 
+pub mod elasticsearch;
 pub mod embedded;
 pub mod webhook;
 
