@@ -98,6 +98,7 @@ pub static KINDS: &[Kind] = &[
     Kind::of::<intel::misp::Misp>(),
     Kind::of::<siem::elasticsearch::Elasticsearch>(),
     Kind::of::<siem::elasticsearch::OpenSearch>(),
+    Kind::of::<siem::splunk::Splunk>(),
 ];
 
 /// What a backend is built with.
