@@ -1205,4 +1205,100 @@ token = { env = "PATH" }
                 .contains("PALISADE_TEST_OKTA_TOKEN_NOT_SET is not set")
         );
     }
+
+    #[test]
+    fn intel_and_siem_vendor_kinds_take_their_own_keys_and_build() {
+        let text = r#"
+[connectors.abuseipdb]
+kind = "abuseipdb"
+url = "https://api.abuseipdb.com"
+api_key = { env = "PATH" }
+max_age_days = 30
+
+[connectors.vt]
+kind = "virustotal"
+url = "https://www.virustotal.com"
+api_key = { env = "PATH" }
+cache_ttl_seconds = 600
+
+[connectors.misp]
+kind = "misp"
+url = "https://misp.acme.example"
+api_key = { env = "PATH" }
+only_to_ids = true
+
+[connectors.elastic]
+kind = "elasticsearch"
+url = "https://elastic.acme.example:9200"
+index = "logs-*"
+api_key = { env = "PATH" }
+
+[connectors.opensearch]
+kind = "opensearch"
+url = "https://opensearch.acme.example:9200"
+index = "security-auditlog-*"
+user = "palisade"
+password = { env = "PATH" }
+
+[connectors.splunk]
+kind = "splunk"
+url = "https://splunk.acme.example:8089"
+token = { env = "PATH" }
+app = "search"
+"#;
+        let config = parse(text).unwrap();
+        let ttl = |name: &str| match &config.connectors[name] {
+            ConnectorConfig::Vendor(vendor) => vendor.cache_ttl,
+            _ => panic!("not a vendor connector"),
+        };
+        assert_eq!(
+            ttl("abuseipdb"),
+            Duration::from_secs(3600),
+            "intel caches by default"
+        );
+        assert_eq!(ttl("vt"), Duration::from_secs(600));
+        assert!(ttl("splunk").is_zero(), "only intel caches");
+        let registry = crate::connectors::Registry::build(&config.connectors).unwrap();
+        for (name, capability) in [
+            ("abuseipdb", Capability::Intel),
+            ("vt", Capability::Intel),
+            ("misp", Capability::Intel),
+            ("elastic", Capability::Siem),
+            ("opensearch", Capability::Siem),
+            ("splunk", Capability::Siem),
+        ] {
+            let set = registry.for_plugin(&BTreeMap::from([(capability, name.to_owned())]));
+            assert!(
+                set.intel.is_some() || set.siem.is_some(),
+                "{name} serves no {capability:?}"
+            );
+        }
+
+        let mistakes = text
+            .replace("index = \"logs-*\"", "indexes = \"logs-*\"")
+            .replace("app = \"search\"", "app = \"search\"\ncache_ttl_seconds = 60");
+        let errors = parse(&mistakes).unwrap_err();
+        let keys: Vec<&str> = errors.0.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "connectors.elastic.indexes",
+                "connectors.splunk.cache_ttl_seconds"
+            ],
+            "{errors}"
+        );
+
+        let both = parse(&text.replace(
+            "index = \"logs-*\"\napi_key = { env = \"PATH\" }",
+            "index = \"logs-*\"\napi_key = { env = \"PATH\" }\nuser = \"palisade\"",
+        ))
+        .unwrap();
+        let error = crate::connectors::Registry::build(&both.connectors)
+            .err()
+            .expect("two ways to authenticate");
+        assert!(
+            format!("{error:#}").contains("set either `api_key`, or `user` and `password`"),
+            "{error:#}"
+        );
+    }
 }

@@ -266,6 +266,18 @@ impl VendorClient {
     /// Sends a request, retrying where it is safe, and returns a 2xx reply or a typed error.
     /// `what` names the operation in errors (`suspend user`).
     pub async fn send(&self, request: &Request, what: &str) -> Result<Reply, ConnectorError> {
+        // The URL parser drops a `.` or `..` segment and an empty one adds a `/`: either way
+        // a value from an alert would name another resource (`users/..` is `users`).
+        if request
+            .segments
+            .iter()
+            .any(|segment| matches!(segment.as_str(), "" | "." | ".."))
+        {
+            return Err(ConnectorError::InvalidInput(format!(
+                "{} {what}: a path segment cannot be empty, `.` or `..`",
+                self.vendor
+            )));
+        }
         let mut delays = backon::ExponentialBuilder::new()
             .with_min_delay(self.settings.backoff)
             .with_max_delay(MAX_BACKOFF)
@@ -578,6 +590,23 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(reply["ok"], true);
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_segment_that_would_name_another_resource_is_refused() {
+        let stub = Stub::start(vec![]);
+        let client = client(&stub, token());
+        for value in ["", ".", ".."] {
+            let error = client
+                .send(&Request::get("users").segment(value), "get user")
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(error, ConnectorError::InvalidInput(_)),
+                "{value:?}: {error}"
+            );
+        }
         stub.finish();
     }
 

@@ -6,7 +6,7 @@
 //! settings with located errors.
 
 use super::http::{Auth, ErrorMessage, HttpSettings, VendorClient};
-use super::{CapabilitySet, identity};
+use super::{CapabilitySet, identity, intel, siem};
 use crate::capability::Capability;
 use crate::config::SecretRef;
 use anyhow::Context;
@@ -91,7 +91,15 @@ fn parse_settings<B: VendorBackend>(
 }
 
 /// Every vendor backend.
-pub static KINDS: &[Kind] = &[Kind::of::<identity::okta::Okta>()];
+pub static KINDS: &[Kind] = &[
+    Kind::of::<identity::okta::Okta>(),
+    Kind::of::<intel::abuseipdb::AbuseIpDb>(),
+    Kind::of::<intel::virustotal::VirusTotal>(),
+    Kind::of::<intel::misp::Misp>(),
+    Kind::of::<siem::elasticsearch::Elasticsearch>(),
+    Kind::of::<siem::elasticsearch::OpenSearch>(),
+    Kind::of::<siem::splunk::Splunk>(),
+];
 
 /// What a backend is built with.
 pub struct BuildContext {

@@ -1,7 +1,10 @@
 //! Threat intelligence lookups.
 
+pub mod abuseipdb;
 pub mod cache;
 pub mod embedded;
+pub mod misp;
+pub mod virustotal;
 pub mod webhook;
 
 use super::{CallContext, ConnectorError};

@@ -1,6 +1,8 @@
 //! SIEM searches, for correlation.
 
+pub mod elasticsearch;
 pub mod embedded;
+pub mod splunk;
 pub mod webhook;
 
 use super::{CallContext, ConnectorError};
