@@ -6,7 +6,7 @@
 //! settings with located errors.
 
 use super::http::{Auth, ErrorMessage, HttpSettings, VendorClient};
-use super::{CapabilitySet, identity};
+use super::{CapabilitySet, identity, ticket};
 use crate::capability::Capability;
 use crate::config::SecretRef;
 use anyhow::Context;
@@ -99,6 +99,7 @@ fn parse_settings<B: VendorBackend>(
 /// Every vendor backend.
 pub static KINDS: &[Kind] = &[
     Kind::of::<identity::okta::Okta>(),
+    Kind::of::<ticket::thehive::TheHive>(),
 ];
 
 /// What a backend is built with.

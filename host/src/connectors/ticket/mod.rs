@@ -1,6 +1,7 @@
 //! Case management: tickets populated with the evidence.
 
 pub mod embedded;
+pub mod thehive;
 pub mod webhook;
 
 use super::{CallContext, ConnectorError};
