@@ -100,6 +100,7 @@ fn parse_settings<B: VendorBackend>(
 pub static KINDS: &[Kind] = &[
     Kind::of::<identity::okta::Okta>(),
     Kind::of::<ticket::thehive::TheHive>(),
+    Kind::of::<ticket::jira::Jira>(),
 ];
 
 /// What a backend is built with.
