@@ -1005,4 +1005,24 @@ token = { env = "PATH" }
                 .contains("PALISADE_TEST_OKTA_TOKEN_NOT_SET is not set")
         );
     }
+
+    #[test]
+    fn servicenow_takes_a_password_or_a_token_not_both() {
+        let text = r#"
+[connectors.snow]
+kind = "servicenow"
+url = "https://acme.service-now.com"
+user = "palisade"
+password = { env = "PATH" }
+token = { env = "PATH" }
+"#;
+        let errors = parse(text).unwrap_err();
+        assert_eq!(errors.0.len(), 1, "{errors}");
+        assert!(
+            errors.0[0].message.contains("either `user` and `password`"),
+            "{errors}"
+        );
+        parse(&text.replace("token = { env = \"PATH\" }\n", "")).unwrap();
+        parse(&text.replace("user = \"palisade\"\npassword = { env = \"PATH\" }\n", "")).unwrap();
+    }
 }

@@ -101,6 +101,7 @@ pub static KINDS: &[Kind] = &[
     Kind::of::<identity::okta::Okta>(),
     Kind::of::<ticket::thehive::TheHive>(),
     Kind::of::<ticket::jira::Jira>(),
+    Kind::of::<ticket::servicenow::ServiceNow>(),
 ];
 
 /// What a backend is built with.

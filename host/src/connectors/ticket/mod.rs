@@ -2,6 +2,7 @@
 
 pub mod embedded;
 pub mod jira;
+pub mod servicenow;
 pub mod thehive;
 pub mod webhook;
 
