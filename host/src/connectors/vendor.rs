@@ -6,7 +6,7 @@
 //! settings with located errors.
 
 use super::http::{Auth, ErrorMessage, HttpSettings, VendorClient};
-use super::{CapabilitySet, identity, ticket};
+use super::{CapabilitySet, identity, notify, ticket};
 use crate::capability::Capability;
 use crate::config::SecretRef;
 use anyhow::Context;
@@ -102,6 +102,7 @@ pub static KINDS: &[Kind] = &[
     Kind::of::<ticket::thehive::TheHive>(),
     Kind::of::<ticket::jira::Jira>(),
     Kind::of::<ticket::servicenow::ServiceNow>(),
+    Kind::of::<notify::slack::Slack>(),
 ];
 
 /// What a backend is built with.

@@ -1,6 +1,7 @@
 //! Chat and paging.
 
 pub mod embedded;
+pub mod slack;
 pub mod webhook;
 
 use super::{CallContext, ConnectorError};
