@@ -103,6 +103,7 @@ pub static KINDS: &[Kind] = &[
     Kind::of::<ticket::jira::Jira>(),
     Kind::of::<ticket::servicenow::ServiceNow>(),
     Kind::of::<notify::slack::Slack>(),
+    Kind::of::<notify::slack_webhook::SlackWebhook>(),
 ];
 
 /// What a backend is built with.

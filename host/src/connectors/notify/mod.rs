@@ -2,6 +2,7 @@
 
 pub mod embedded;
 pub mod slack;
+pub mod slack_webhook;
 pub mod webhook;
 
 use super::{CallContext, ConnectorError};
