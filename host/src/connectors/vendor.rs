@@ -104,6 +104,7 @@ pub static KINDS: &[Kind] = &[
     Kind::of::<ticket::servicenow::ServiceNow>(),
     Kind::of::<notify::slack::Slack>(),
     Kind::of::<notify::slack_webhook::SlackWebhook>(),
+    Kind::of::<notify::teams::Teams>(),
 ];
 
 /// What a backend is built with.

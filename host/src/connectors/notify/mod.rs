@@ -3,6 +3,7 @@
 pub mod embedded;
 pub mod slack;
 pub mod slack_webhook;
+pub mod teams;
 pub mod webhook;
 
 use super::{CallContext, ConnectorError};
