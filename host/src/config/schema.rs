@@ -1301,4 +1301,79 @@ app = "search"
             "{error:#}"
         );
     }
+
+    #[test]
+    fn a_webhook_kind_takes_its_url_as_a_secret_and_never_from_url() {
+        let dir = std::env::temp_dir().join(format!("palisade-secret-url-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("slack-hook");
+        std::fs::write(&good, "https://hooks.slack.com/services/T0/B0/XXXX\n").unwrap();
+        let bad = dir.join("not-a-url");
+        std::fs::write(&bad, "xoxb-not-a-url").unwrap();
+        let text = format!(
+            r#"
+[connectors.slack]
+kind = "slack-webhook"
+webhook_url = {{ file = "{good}" }}
+timeout_ms = 4000
+
+[connectors.teams]
+kind = "teams"
+url = "https://acme.webhook.office.com"
+webhook_url = {{ file = "{bad}" }}
+"#,
+            good = good.display(),
+            bad = bad.display()
+        );
+        let errors = parse(&text).unwrap_err();
+        let found: Vec<(usize, &str)> = errors.0.iter().map(|e| (e.line, e.key.as_str())).collect();
+        assert_eq!(
+            found,
+            vec![(9, "connectors.teams.url"), (10, "connectors.teams.webhook_url")],
+            "{errors}"
+        );
+        assert!(
+            errors.0[0]
+                .message
+                .contains("takes its URL from the secret `webhook_url`")
+        );
+        assert!(
+            errors.0[1].message.contains("must be an http or https URL")
+                || errors.0[1].message.contains("not a URL")
+        );
+        assert!(!errors.to_string().contains("xoxb-not-a-url"), "{errors}");
+
+        let slack_only = text.split("[connectors.teams]").next().unwrap();
+        let config = parse(slack_only).unwrap();
+        let ConnectorConfig::Vendor(slack) = &config.connectors["slack"] else {
+            panic!("not a vendor connector")
+        };
+        let http = slack.http.as_ref().unwrap();
+        assert_eq!(http.timeout, Duration::from_millis(4000));
+        assert!(
+            !http.base_url.as_str().contains("hooks.slack.com"),
+            "the secret stays out of the config"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn servicenow_takes_a_password_or_a_token_not_both() {
+        let text = r#"
+[connectors.snow]
+kind = "servicenow"
+url = "https://acme.service-now.com"
+user = "palisade"
+password = { env = "PATH" }
+token = { env = "PATH" }
+"#;
+        let errors = parse(text).unwrap_err();
+        assert_eq!(errors.0.len(), 1, "{errors}");
+        assert!(
+            errors.0[0].message.contains("either `user` and `password`"),
+            "{errors}"
+        );
+        parse(&text.replace("token = { env = \"PATH\" }\n", "")).unwrap();
+        parse(&text.replace("user = \"palisade\"\npassword = { env = \"PATH\" }\n", "")).unwrap();
+    }
 }

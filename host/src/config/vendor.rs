@@ -125,7 +125,14 @@ pub(super) fn parse(
 
     let settings = settings?;
     for (name, secret) in settings.secrets() {
-        if let Err(message) = secret.get_ref().resolve(dir) {
+        let checked = secret.get_ref().resolve(dir).and_then(|value| {
+            if kind.url_secret == Some(name) {
+                crate::connectors::vendor::secret_url(&value).map(drop)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(message) = checked {
             report.error(Some(secret.span()), format!("{key}.{name}"), message);
         }
     }
@@ -148,6 +155,24 @@ fn http_settings(
     key: &str,
     report: &mut Reporter,
 ) -> Option<HttpSettings> {
+    if let Some(secret) = kind.url_secret {
+        if let Some(url) = &shared.url {
+            report.error(
+                Some(url.span()),
+                format!("{key}.url"),
+                format!(
+                    "kind {} takes its URL from the secret `{secret}` (the URL is its credential), not from `url`",
+                    kind.name
+                ),
+            );
+        }
+        return Some(with_shared_keys(
+            HttpSettings::new(crate::connectors::vendor::url_in_secret_placeholder()),
+            shared,
+            key,
+            report,
+        ));
+    }
     let Some(url) = &shared.url else {
         report.error(
             Some(span),
@@ -156,7 +181,17 @@ fn http_settings(
         );
         return None;
     };
-    let mut settings = HttpSettings::new(http_url(url, &format!("{key}.url"), report)?);
+    let settings = HttpSettings::new(http_url(url, &format!("{key}.url"), report)?);
+    Some(with_shared_keys(settings, shared, key, report))
+}
+
+/// `timeout_ms`, `retries` and `max_response_kib`, checked.
+fn with_shared_keys(
+    mut settings: HttpSettings,
+    shared: &Shared,
+    key: &str,
+    report: &mut Reporter,
+) -> HttpSettings {
     if let Some(ms) = &shared.timeout_ms {
         let timeout = Duration::from_millis(*ms.get_ref());
         if timeout.is_zero() || timeout > MAX_TIMEOUT {
@@ -188,7 +223,7 @@ fn http_settings(
         }
         settings.max_response_bytes = (*kib.get_ref() as usize).saturating_mul(1024);
     }
-    Some(settings)
+    settings
 }
 
 fn deserialize<T: serde::de::DeserializeOwned>(

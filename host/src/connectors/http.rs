@@ -83,6 +83,9 @@ impl Auth {
 pub enum Retry {
     Safe,
     Never,
+    /// Repeated only after a 429: the vendor refused it unread, so a retry cannot act twice,
+    /// while a 5xx or a lost reply may come after the vendor acted (a message posted).
+    RateLimitedOnly,
 }
 
 pub enum Body {
@@ -175,6 +178,13 @@ impl Request {
     /// Marks a request as never repeated, whatever its method.
     pub fn once(mut self) -> Request {
         self.retry = Retry::Never;
+        self
+    }
+
+    /// Marks a request that creates something as repeated only when the vendor answers 429
+    /// (it was refused, not acted on); never after a 5xx, a timeout or a lost reply.
+    pub fn once_unless_rate_limited(mut self) -> Request {
+        self.retry = Retry::RateLimitedOnly;
         self
     }
 }
@@ -282,7 +292,7 @@ impl VendorClient {
             .with_min_delay(self.settings.backoff)
             .with_max_delay(MAX_BACKOFF)
             .with_max_times(match request.retry {
-                Retry::Safe => self.settings.retries as usize,
+                Retry::Safe | Retry::RateLimitedOnly => self.settings.retries as usize,
                 Retry::Never => 0,
             })
             .with_jitter()
@@ -300,6 +310,9 @@ impl VendorClient {
                 Attempt::Reauthorize(error) => return Err(error),
                 Attempt::Retryable { error, retry_after } => (error, retry_after),
             };
+            if request.retry == Retry::RateLimitedOnly && !matches!(error, ConnectorError::RateLimited(_)) {
+                return Err(error);
+            }
             let Some(backoff) = delays.next() else {
                 return Err(error);
             };
@@ -648,6 +661,28 @@ mod tests {
         assert_eq!(
             error,
             ConnectorError::Failed("acme suspend: HTTP 503: try later".into())
+        );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_create_is_repeated_after_a_429_but_not_after_a_5xx() {
+        let stub = Stub::start(vec![
+            Exchange::expect("POST", "/api/messages?key=in-the-url")
+                .reply(429, r#"{"message":"slow down"}"#)
+                .reply_header("retry-after", "0"),
+            Exchange::expect("POST", "/api/messages?key=in-the-url").reply(502, "bad gateway"),
+        ]);
+        let error = client(&stub, token())
+            .send(
+                &Request::post("messages").once_unless_rate_limited(),
+                "post message",
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error,
+            ConnectorError::Failed("acme post message: HTTP 502: bad gateway".into())
         );
         stub.finish();
     }

@@ -6,7 +6,7 @@
 //! settings with located errors.
 
 use super::http::{Auth, ErrorMessage, HttpSettings, VendorClient};
-use super::{CapabilitySet, identity, intel, siem};
+use super::{CapabilitySet, identity, intel, notify, siem, ticket};
 use crate::capability::Capability;
 use crate::config::SecretRef;
 use anyhow::Context;
@@ -24,6 +24,10 @@ pub trait VendorBackend: DeserializeOwned + fmt::Debug + Send + Sync + 'static {
     const CAPABILITY: Capability;
     /// Whether it talks HTTP, and so needs `url` and takes the shared HTTP keys.
     const HTTP: bool = true;
+    /// For an HTTP kind whose whole URL is the credential (an incoming webhook): the key of
+    /// the secret that holds it. Such a kind takes no `url`; the config checks the secret is
+    /// an http(s) URL, and the backend builds its client with [`BuildContext::client_at`].
+    const URL_SECRET: Option<&'static str> = None;
 
     /// The credentials its settings reference, by key, so a missing one is reported where
     /// it is named when the config loads.
@@ -55,6 +59,7 @@ pub struct Kind {
     pub name: &'static str,
     pub capability: Capability,
     pub http: bool,
+    pub url_secret: Option<&'static str>,
     parse: fn(toml::de::ValueDeserializer<'_>) -> Result<Box<dyn Configured>, ParseError>,
 }
 
@@ -64,6 +69,7 @@ impl Kind {
             name: B::KIND,
             capability: B::CAPABILITY,
             http: B::HTTP,
+            url_secret: B::URL_SECRET,
             parse: parse_settings::<B>,
         }
     }
@@ -99,6 +105,12 @@ pub static KINDS: &[Kind] = &[
     Kind::of::<siem::elasticsearch::Elasticsearch>(),
     Kind::of::<siem::elasticsearch::OpenSearch>(),
     Kind::of::<siem::splunk::Splunk>(),
+    Kind::of::<ticket::thehive::TheHive>(),
+    Kind::of::<ticket::jira::Jira>(),
+    Kind::of::<ticket::servicenow::ServiceNow>(),
+    Kind::of::<notify::slack::Slack>(),
+    Kind::of::<notify::slack_webhook::SlackWebhook>(),
+    Kind::of::<notify::teams::Teams>(),
 ];
 
 /// What a backend is built with.
@@ -130,5 +142,56 @@ impl BuildContext {
             vendor,
             error_message,
         ))
+    }
+
+    /// The vendor's HTTP client on a URL that is itself a secret (an incoming webhook's URL
+    /// embeds its token). Errors never show the URL.
+    pub fn client_at(
+        &self,
+        vendor: &'static str,
+        key: &str,
+        url: &Spanned<SecretRef>,
+        error_message: ErrorMessage,
+    ) -> anyhow::Result<Arc<VendorClient>> {
+        let url = secret_url(&self.secret(key, url)?)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| key.to_owned())?;
+        let mut settings = self
+            .settings
+            .clone()
+            .expect("HTTP backends are configured with HTTP settings");
+        settings.base_url = url;
+        Ok(Arc::new(VendorClient::new(
+            self.http.clone(),
+            settings,
+            Auth::None,
+            vendor,
+            error_message,
+        )))
+    }
+}
+
+/// Where the shared HTTP settings of a kind with [`VendorBackend::URL_SECRET`] point until
+/// the backend puts the secret URL in: `.invalid` never resolves (RFC 6761), so nothing is
+/// ever sent there.
+pub fn url_in_secret_placeholder() -> reqwest::Url {
+    reqwest::Url::parse("https://url-in-secret.invalid/").expect("a valid URL")
+}
+
+/// A secret that is a whole URL: http(s), with a host and no user or password. The error
+/// never repeats the value.
+pub fn secret_url(secret: &SecretString) -> Result<reqwest::Url, String> {
+    use secrecy::ExposeSecret;
+    match reqwest::Url::parse(secret.expose_secret()) {
+        Ok(url)
+            if matches!(url.scheme(), "http" | "https")
+                && url.host().is_some()
+                && url.username().is_empty()
+                && url.password().is_none() =>
+        {
+            Ok(url)
+        }
+        Ok(_) => Err("the secret must be an http or https URL with a host".into()),
+        Err(error) => Err(format!("the secret is not a URL ({error})")),
     }
 }

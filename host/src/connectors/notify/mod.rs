@@ -1,6 +1,9 @@
 //! Chat and paging.
 
 pub mod embedded;
+pub mod slack;
+pub mod slack_webhook;
+pub mod teams;
 pub mod webhook;
 
 use super::{CallContext, ConnectorError};

@@ -1,10 +1,13 @@
 //! Case management: tickets populated with the evidence.
 
 pub mod embedded;
+pub mod jira;
+pub mod servicenow;
+pub mod thehive;
 pub mod webhook;
 
 use super::{CallContext, ConnectorError};
-use crate::alert::{Entity, Severity};
+use crate::alert::{Entity, HashAlgorithm, Severity};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize)]
@@ -33,4 +36,38 @@ pub trait Ticketing: Send + Sync {
 pub struct CommentRequest<'a> {
     pub ticket_id: &'a str,
     pub body: &'a str,
+}
+
+/// One line describing an entity, for backends that list observables as text.
+pub(crate) fn describe(entity: &Entity) -> String {
+    match entity {
+        Entity::User { name, email, .. } => match email {
+            Some(email) => format!("user: {name} <{email}>"),
+            None => format!("user: {name}"),
+        },
+        Entity::Host {
+            hostname,
+            ip_addresses,
+            ..
+        } if !ip_addresses.is_empty() => format!("host: {hostname} ({})", ip_addresses.join(", ")),
+        Entity::Host { hostname, .. } => format!("host: {hostname}"),
+        Entity::Ip { address, .. } => format!("ip: {address}"),
+        Entity::Domain { name } => format!("domain: {name}"),
+        Entity::Url { url } => format!("url: {url}"),
+        Entity::FileHash { algorithm, value, .. } => {
+            let algorithm = match algorithm {
+                HashAlgorithm::Md5 => "md5",
+                HashAlgorithm::Sha1 => "sha1",
+                HashAlgorithm::Sha256 => "sha256",
+            };
+            format!("{algorithm}: {value}")
+        }
+        Entity::EmailAddress { address, .. } => format!("email: {address}"),
+        Entity::Process {
+            name, command_line, ..
+        } => match command_line {
+            Some(command_line) => format!("process: {name} ({command_line})"),
+            None => format!("process: {name}"),
+        },
+    }
 }
