@@ -91,7 +91,10 @@ fn parse_settings<B: VendorBackend>(
 }
 
 /// Every vendor backend.
-pub static KINDS: &[Kind] = &[Kind::of::<identity::okta::Okta>()];
+pub static KINDS: &[Kind] = &[
+    Kind::of::<identity::okta::Okta>(),
+    Kind::of::<identity::entra::Entra>(),
+];
 
 /// What a backend is built with.
 pub struct BuildContext {
