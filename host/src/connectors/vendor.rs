@@ -6,7 +6,7 @@
 //! settings with located errors.
 
 use super::http::{Auth, ErrorMessage, HttpSettings, VendorClient};
-use super::{CapabilitySet, identity};
+use super::{CapabilitySet, endpoint, identity};
 use crate::capability::Capability;
 use crate::config::SecretRef;
 use anyhow::Context;
@@ -94,6 +94,7 @@ fn parse_settings<B: VendorBackend>(
 pub static KINDS: &[Kind] = &[
     Kind::of::<identity::okta::Okta>(),
     Kind::of::<identity::entra::Entra>(),
+    Kind::of::<endpoint::crowdstrike::CrowdStrike>(),
 ];
 
 /// What a backend is built with.

@@ -1,5 +1,6 @@
 //! Endpoint detection and response: host lookup and host containment.
 
+pub mod crowdstrike;
 pub mod embedded;
 pub mod webhook;
 
