@@ -95,6 +95,7 @@ pub static KINDS: &[Kind] = &[
     Kind::of::<identity::okta::Okta>(),
     Kind::of::<identity::entra::Entra>(),
     Kind::of::<endpoint::crowdstrike::CrowdStrike>(),
+    Kind::of::<endpoint::defender::Defender>(),
 ];
 
 /// What a backend is built with.
