@@ -6,7 +6,7 @@
 //! settings with located errors.
 
 use super::http::{Auth, ErrorMessage, HttpSettings, VendorClient};
-use super::{CapabilitySet, endpoint, identity};
+use super::{CapabilitySet, endpoint, identity, network};
 use crate::capability::Capability;
 use crate::config::SecretRef;
 use anyhow::Context;
@@ -96,6 +96,7 @@ pub static KINDS: &[Kind] = &[
     Kind::of::<identity::entra::Entra>(),
     Kind::of::<endpoint::crowdstrike::CrowdStrike>(),
     Kind::of::<endpoint::defender::Defender>(),
+    Kind::of::<network::edl::Edl>(),
 ];
 
 /// What a backend is built with.
