@@ -97,6 +97,7 @@ pub static KINDS: &[Kind] = &[
     Kind::of::<endpoint::crowdstrike::CrowdStrike>(),
     Kind::of::<endpoint::defender::Defender>(),
     Kind::of::<network::edl::Edl>(),
+    Kind::of::<network::cloudflare::Cloudflare>(),
 ];
 
 /// What a backend is built with.

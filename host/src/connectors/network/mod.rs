@@ -1,5 +1,6 @@
 //! Network controls: blocking addresses and domains.
 
+pub mod cloudflare;
 pub mod edl;
 pub mod embedded;
 pub mod webhook;
