@@ -35,7 +35,7 @@ fn okta(request: &Recorded) -> Option<Reply> {
         )),
         ("DELETE", "/api/v1/users/00u-alice/sessions") => Some(Reply {
             status: 204,
-            body: String::new(),
+            ..Reply::body(String::new(), false)
         }),
         _ => None,
     }

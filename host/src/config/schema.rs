@@ -1376,4 +1376,70 @@ token = { env = "PATH" }
         parse(&text.replace("token = { env = \"PATH\" }\n", "")).unwrap();
         parse(&text.replace("user = \"palisade\"\npassword = { env = \"PATH\" }\n", "")).unwrap();
     }
+
+    #[test]
+    fn endpoint_identity_and_network_vendor_kinds_read_their_own_keys() {
+        let text = r#"
+[connectors.entra]
+kind = "entra"
+url = "https://graph.microsoft.com"
+tenant_id = "contoso.onmicrosoft.com"
+client_id = "app-id"
+client_secret = { env = "PATH" }
+
+[connectors.falcon]
+kind = "crowdstrike"
+url = "https://api.us-2.crowdstrike.com"
+client_id = "falcon-client"
+client_secret = { env = "PATH" }
+
+[connectors.defender]
+kind = "defender"
+url = "https://api.securitycenter.microsoft.com"
+tenant_id = "contoso.onmicrosoft.com"
+client_id = "app-id"
+client_secret = { env = "PATH" }
+isolation_type = "Selective"
+
+[connectors.cloudflare]
+kind = "cloudflare"
+url = "https://api.cloudflare.com/client/v4"
+token = { env = "PATH" }
+zone_id = "023e105f4ecef8ad9ca31a8372d0c353"
+
+[connectors.edl]
+kind = "edl"
+ip_path = "block-ip.txt"
+default_ttl_hours = 24
+"#;
+        let config = parse(text).unwrap();
+        for name in ["entra", "falcon", "defender", "cloudflare"] {
+            let ConnectorConfig::Vendor(vendor) = &config.connectors[name] else {
+                panic!("{name} is not a vendor connector")
+            };
+            assert!(vendor.http.is_some(), "{name} talks HTTP");
+        }
+        let ConnectorConfig::Vendor(edl) = &config.connectors["edl"] else {
+            panic!("edl is not a vendor connector")
+        };
+        assert!(edl.http.is_none(), "an EDL writes files");
+
+        let mistakes = text
+            .replace("isolation_type = \"Selective\"", "isolation_type = \"Partial\"")
+            .replace(
+                "ip_path = \"block-ip.txt\"",
+                "ip_path = \"block-ip.txt\"\nurl = \"https://fw.example\"",
+            );
+        let errors = parse(&mistakes).unwrap_err();
+        let found: Vec<(usize, &str)> = errors.0.iter().map(|e| (e.line, e.key.as_str())).collect();
+        assert_eq!(
+            found,
+            vec![
+                (21, "connectors.defender.isolation_type"),
+                (32, "connectors.edl.url"),
+            ],
+            "{errors}"
+        );
+        assert!(errors.0[1].message.contains("does not talk HTTP"), "{errors}");
+    }
 }

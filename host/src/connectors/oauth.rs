@@ -43,6 +43,49 @@ impl ClientCredentials {
         }
     }
 
+    /// An app registered in Microsoft Entra ID (the identity platform's v2.0 endpoint), as
+    /// Microsoft Graph and Defender for Endpoint take it: `token_url` defaults to the tenant's
+    /// `https://login.microsoftonline.com/{tenant_id}/oauth2/v2.0/token` (overridden for
+    /// national clouds and tests); `scope` is the API's `.default` scope.
+    pub fn microsoft(
+        tenant_id: &str,
+        token_url: Option<&str>,
+        client_id: &str,
+        client_secret: SecretString,
+        scope: &str,
+    ) -> anyhow::Result<ClientCredentials> {
+        let url = match token_url {
+            Some(url) => url.to_owned(),
+            None => {
+                // The tenant goes into the token URL's path: a GUID or a domain name, nothing
+                // that could change which URL it is.
+                let plain = !tenant_id.is_empty()
+                    && tenant_id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+                anyhow::ensure!(
+                    plain,
+                    "tenant_id {tenant_id:?} is not a tenant id (a GUID) or a domain name"
+                );
+                format!("https://login.microsoftonline.com/{tenant_id}/oauth2/v2.0/token")
+            }
+        };
+        let token_url = Url::parse(&url)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+            .ok_or_else(|| anyhow::anyhow!("token_url {url:?} is not an http or https URL"))?;
+        anyhow::ensure!(!client_id.trim().is_empty(), "client_id is empty");
+        Ok(ClientCredentials::new(
+            token_url,
+            client_id.to_owned(),
+            client_secret,
+            vec![
+                ("grant_type", "client_credentials".into()),
+                ("scope", scope.to_owned()),
+            ],
+        ))
+    }
+
     /// A valid token, fetched once for all concurrent callers when the held one is due.
     pub async fn token(&self, http: &reqwest::Client, vendor: &str) -> Result<SecretString, ConnectorError> {
         let mut current = self.current.lock().await;

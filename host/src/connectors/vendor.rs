@@ -6,7 +6,7 @@
 //! settings with located errors.
 
 use super::http::{Auth, ErrorMessage, HttpSettings, VendorClient};
-use super::{CapabilitySet, identity, intel, notify, siem, ticket};
+use super::{CapabilitySet, endpoint, identity, intel, network, notify, siem, ticket};
 use crate::capability::Capability;
 use crate::config::SecretRef;
 use anyhow::Context;
@@ -111,6 +111,11 @@ pub static KINDS: &[Kind] = &[
     Kind::of::<notify::slack::Slack>(),
     Kind::of::<notify::slack_webhook::SlackWebhook>(),
     Kind::of::<notify::teams::Teams>(),
+    Kind::of::<identity::entra::Entra>(),
+    Kind::of::<endpoint::crowdstrike::CrowdStrike>(),
+    Kind::of::<endpoint::defender::Defender>(),
+    Kind::of::<network::edl::Edl>(),
+    Kind::of::<network::cloudflare::Cloudflare>(),
 ];
 
 /// What a backend is built with.

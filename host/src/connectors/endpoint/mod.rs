@@ -1,5 +1,7 @@
 //! Endpoint detection and response: host lookup and host containment.
 
+pub mod crowdstrike;
+pub mod defender;
 pub mod embedded;
 pub mod webhook;
 

@@ -1,6 +1,7 @@
 //! The identity provider: user lookup and account containment.
 
 pub mod embedded;
+pub mod entra;
 pub mod okta;
 pub mod webhook;
 

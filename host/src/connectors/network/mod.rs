@@ -1,5 +1,7 @@
 //! Network controls: blocking addresses and domains.
 
+pub mod cloudflare;
+pub mod edl;
 pub mod embedded;
 pub mod webhook;
 
