@@ -1,8 +1,20 @@
 //! The alert model the host works with, and the parsers that produce it.
 //!
-//! [`Alert`] mirrors the WIT `alert` record; [`native`] reads Palisade's own JSON format.
+//! [`Alert`] mirrors the WIT `alert` record. [`intake`] is the way in: it detects or is told
+//! each line's format and hands it to a normalizer, one file per format: [`native`]
+//! (Palisade's own), [`ocsf`], [`ecs`] (Elastic Security), [`splunk`], [`sentinel`], and
+//! [`mapping`] (fields mapped in the config). Every normalizer keeps the document as it
+//! arrived in [`Alert::raw`].
 
+mod detect;
+pub mod ecs;
+pub mod fields;
+pub mod intake;
+pub mod mapping;
 pub mod native;
+pub mod ocsf;
+pub mod sentinel;
+pub mod splunk;
 
 use serde::{Deserialize, Serialize};
 

@@ -127,7 +127,7 @@ pub fn parse_line(line: &str) -> Result<Alert, ParseError> {
 
 /// A stable id for an alert that came without one: the same line always gets the same id,
 /// so reruns and dedup agree.
-fn derived_id(line: &str) -> String {
+pub(crate) fn derived_id(line: &str) -> String {
     let digest = Sha256::digest(line.trim().as_bytes());
     format!("sha256-{}", &hex::encode(digest)[..16])
 }

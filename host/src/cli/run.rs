@@ -1,14 +1,12 @@
 use super::exit;
 use super::output::Output;
-use crate::alert::native;
+use crate::alert::intake::{Format, Intake, IntakeError, MAX_ALERT_BYTES};
 use crate::config::Config;
 use crate::pipeline::{Pipeline, RunMode, Tally};
 use futures::StreamExt;
 use std::path::PathBuf;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
-
-/// A longer line is rejected rather than parsed.
-const MAX_LINE_BYTES: usize = 4 << 20;
+use std::sync::Arc;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, BufReader};
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -23,6 +21,22 @@ pub struct RunArgs {
     /// Alerts processed at once (default: the config's `defaults.concurrency`).
     #[arg(long)]
     concurrency: Option<usize>,
+    /// The alerts' format: `auto` detects each line's (native, OCSF Detection and Security
+    /// Findings, Elastic Security alerts, Splunk notables and webhook payloads, Sentinel alerts
+    /// and incidents, and the config's mappings that have a `match`); or one of native, ocsf,
+    /// ecs, splunk, sentinel, mapping:NAME (a `[intake.mappings.NAME]` of the config).
+    #[arg(long, default_value = "auto", value_parser = parse_format)]
+    format: FormatArg,
+}
+
+#[derive(Clone)]
+struct FormatArg(Option<Format>);
+
+fn parse_format(text: &str) -> Result<FormatArg, String> {
+    match text {
+        "auto" => Ok(FormatArg(None)),
+        other => other.parse().map(|format| FormatArg(Some(format))),
+    }
 }
 
 enum Line {
@@ -35,6 +49,13 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
         Ok(config) => config,
         Err(errors) => {
             eprintln!("{errors}");
+            return exit::FATAL;
+        }
+    };
+    let intake = match Intake::new(args.format.0.clone(), config.mappings.clone()) {
+        Ok(intake) => Arc::new(intake),
+        Err(error) => {
+            eprintln!("error: --format: {error}");
             return exit::FATAL;
         }
     };
@@ -65,25 +86,34 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
     }
 
     let concurrency = args.concurrency.unwrap_or(config.concurrency).max(1);
-    let lines = futures::stream::unfold((input, 0usize), |(mut input, mut number)| async move {
-        loop {
-            let mut bytes = Vec::new();
-            number += 1;
-            match input.read_until(b'\n', &mut bytes).await {
-                Ok(0) => return None,
-                Ok(_) => {}
-                Err(error) => {
-                    return Some((
-                        Line::Rejected(number, format!("cannot read: {error}")),
-                        (input, number),
-                    ));
-                }
+    let lines = futures::stream::unfold((input, 0usize), move |(mut input, mut number)| {
+        let intake = intake.clone();
+        async move {
+            loop {
+                number += 1;
+                let bytes = match read_line(&mut input).await {
+                    Ok(ReadLine::End) => return None,
+                    Ok(ReadLine::Line(bytes)) => bytes,
+                    Ok(ReadLine::TooLong(size)) => {
+                        let error = IntakeError::TooLarge {
+                            size,
+                            limit: MAX_ALERT_BYTES,
+                        };
+                        return Some((Line::Rejected(number, error.to_string()), (input, number)));
+                    }
+                    Err(error) => {
+                        return Some((
+                            Line::Rejected(number, format!("cannot read: {error}")),
+                            (input, number),
+                        ));
+                    }
+                };
+                let line = match parse(&intake, number, &bytes) {
+                    Some(line) => line,
+                    None => continue,
+                };
+                return Some((line, (input, number)));
             }
-            let line = match parse(number, &bytes) {
-                Some(line) => line,
-                None => continue,
-            };
-            return Some((line, (input, number)));
         }
     });
     // Each alert is its own task, so alerts spread over the worker threads; `buffered` keeps
@@ -128,14 +158,50 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
     if tally.clean() { exit::OK } else { exit::PARTIAL }
 }
 
-/// `None` for a blank line, which is not an alert and not an error.
-fn parse(number: usize, bytes: &[u8]) -> Option<Line> {
-    if bytes.len() > MAX_LINE_BYTES {
-        return Some(Line::Rejected(
-            number,
-            format!("line is longer than {} MiB", MAX_LINE_BYTES >> 20),
-        ));
+enum ReadLine {
+    Line(Vec<u8>),
+    /// A line longer than [`MAX_ALERT_BYTES`], skipped to its end; its length.
+    TooLong(usize),
+    End,
+}
+
+/// Reads one line, holding at most [`MAX_ALERT_BYTES`] (and its newline) in memory: the rest
+/// of a longer line is read past, not kept, so one huge line cannot exhaust memory.
+async fn read_line(input: &mut (dyn AsyncBufRead + Unpin + Send)) -> std::io::Result<ReadLine> {
+    let mut bytes = Vec::new();
+    let read = (&mut *input)
+        .take(MAX_ALERT_BYTES as u64 + 1)
+        .read_until(b'\n', &mut bytes)
+        .await?;
+    if read == 0 {
+        return Ok(ReadLine::End);
     }
+    let content = bytes.len() - usize::from(bytes.ends_with(b"\n"));
+    if content <= MAX_ALERT_BYTES {
+        return Ok(ReadLine::Line(bytes));
+    }
+    let mut size = bytes.len();
+    loop {
+        let buffer = input.fill_buf().await?;
+        if buffer.is_empty() {
+            return Ok(ReadLine::TooLong(size));
+        }
+        match buffer.iter().position(|&b| b == b'\n') {
+            Some(at) => {
+                input.consume(at + 1);
+                return Ok(ReadLine::TooLong(size + at));
+            }
+            None => {
+                let length = buffer.len();
+                input.consume(length);
+                size += length;
+            }
+        }
+    }
+}
+
+/// `None` for a blank line, which is not an alert and not an error.
+fn parse(intake: &Intake, number: usize, bytes: &[u8]) -> Option<Line> {
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text.trim(),
         Err(_) => return Some(Line::Rejected(number, "not UTF-8 text".into())),
@@ -143,7 +209,7 @@ fn parse(number: usize, bytes: &[u8]) -> Option<Line> {
     if text.is_empty() {
         return None;
     }
-    Some(match native::parse_line(text) {
+    Some(match intake.parse(text) {
         Ok(alert) => Line::Alert(number, Box::new(alert)),
         Err(error) => Line::Rejected(number, error.to_string()),
     })

@@ -4,6 +4,7 @@
 //! column and key; all errors of a file are reported together.
 
 mod error;
+mod intake;
 mod schema;
 mod secret;
 mod vendor;
@@ -30,6 +31,8 @@ pub struct Config {
     pub connectors: BTreeMap<String, ConnectorConfig>,
     /// In the order they appear in the file, which is their order within a stage.
     pub plugins: Vec<PluginConfig>,
+    /// `[intake.mappings.NAME]`: alert formats the admin described, in file order.
+    pub mappings: Vec<crate::alert::mapping::Mapping>,
 }
 
 #[derive(Debug)]

@@ -31,6 +31,8 @@ struct RawConfig {
     plugins: IndexMap<String, RawPlugin>,
     #[serde(default)]
     policy: RawPolicy,
+    #[serde(default)]
+    intake: super::intake::RawIntake,
 }
 
 /// `[policy]`, and a plugin's `[plugins.NAME.policy]` overrides (protected entities add up).
@@ -267,6 +269,7 @@ fn validate(
     }
 
     Config {
+        mappings: super::intake::mappings(raw.intake, report),
         file: file.to_owned(),
         state_dir: dir.join(raw.defaults.state_dir.as_deref().unwrap_or(".palisade")),
         concurrency,

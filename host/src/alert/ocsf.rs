@@ -1,0 +1,530 @@
+//! OCSF 1.x findings: Detection Finding (`class_uid` 2004) and Security Finding (2001).
+//!
+//! | alert field | OCSF |
+//! | --- | --- |
+//! | id | `finding_info.uid` (1.0 Security Finding: `finding.uid`), required |
+//! | title | `finding_info.title` (`finding.title`), required |
+//! | source | `metadata.product.name`, else `metadata.product.vendor_name`, else `OCSF` |
+//! | rule | `finding_info.analytic.uid` / `.name` (`analytic` in 1.0) |
+//! | category | the first `finding_info.attacks[].tactic.name`, else the first `finding_info.types[]`, else the class: `detection-finding` / `security-finding` |
+//! | time | `time` (milliseconds since 1970), else `time_dt`, else `finding_info.created_time`; required |
+//! | tags | `metadata.labels[]` |
+//!
+//! Severity (`severity_id`):
+//!
+//! | OCSF | Palisade |
+//! | --- | --- |
+//! | 1 Informational | informational |
+//! | 2 Low | low |
+//! | 3 Medium | medium |
+//! | 4 High | high |
+//! | 5 Critical, 6 Fatal | critical |
+//! | 0 Unknown, 99 Other, absent | the `severity` caption if it names one, else medium |
+//!
+//! Confidence: `confidence_score` (0-100) as it is; else `confidence_id` 1 Low 30, 2 Medium 60,
+//! 3 High 90 (0 Unknown and 99 Other: the `confidence` caption if it names one); else the
+//! 1.0 integer `confidence` (0-100); else 50 (unstated).
+//!
+//! Entities: `actor.user`, `actor.process`, `src_endpoint` (its IP is the source),
+//! `dst_endpoint` (destination), `device`, `observables[]` by `type_id` (1 hostname, 2 IP,
+//! 4 user name, 5 email, 6 URL, 8 hash, 9 process name), and every `evidences[]` artifact's
+//! `user`, `actor`, endpoints, `device`, `process`, `file` hashes, `url`, `email`.
+//! An evidence artifact that holds a `user` and a `status_id` (1 Success, 2 Failure) or a
+//! `status`, in the artifact or its `data`, says how that user's sign-in went: the
+//! Authentication class's outcome, carried over by a producer that put each sign-in of the
+//! detection in its evidence. `unmapped.succeeded_users` / `failed_users` are read too
+//! (see [`super::fields::Entities::sign_in_lists`]).
+
+use super::fields::{self, Entities, Epoch, UNSTATED_CONFIDENCE, number, text, texts};
+use super::intake::IntakeError;
+use super::{Alert, Direction, Severity, SignInResult};
+use serde_json::Value;
+
+const FORMAT: &str = "ocsf";
+
+/// The finding classes read.
+pub const DETECTION_FINDING: u64 = 2004;
+pub const SECURITY_FINDING: u64 = 2001;
+
+/// Whether the document is an OCSF event (it names its class), whichever the class.
+pub(crate) fn looks_like(document: &Value) -> bool {
+    document.get("class_uid").is_some_and(Value::is_u64)
+        && (document.get("metadata").is_some() || document.get("category_uid").is_some())
+}
+
+pub(crate) fn normalize(document: &Value, raw: &str) -> Result<Alert, IntakeError> {
+    let class = document.get("class_uid").and_then(Value::as_u64);
+    match class {
+        Some(DETECTION_FINDING | SECURITY_FINDING) => {}
+        Some(other) => {
+            return Err(IntakeError::invalid(
+                FORMAT,
+                "class_uid",
+                format!(
+                    "{other} is not a finding Palisade reads ({DETECTION_FINDING} Detection Finding, {SECURITY_FINDING} Security Finding)"
+                ),
+            ));
+        }
+        None => return Err(IntakeError::missing(FORMAT, "class_uid")),
+    }
+    // 1.0 Security Findings call the object `finding`; 1.1 and later `finding_info`.
+    let info = ["finding_info", "finding"]
+        .into_iter()
+        .find_map(|key| document.get(key))
+        .ok_or_else(|| IntakeError::missing(FORMAT, "finding_info"))?;
+    let id = text(info, "uid").ok_or_else(|| IntakeError::missing(FORMAT, "finding_info.uid"))?;
+    let title = text(info, "title").ok_or_else(|| IntakeError::missing(FORMAT, "finding_info.title"))?;
+    let analytic = info.get("analytic").or_else(|| document.get("analytic"));
+    let rule_id = analytic.and_then(|a| text(a, "uid"));
+    let rule_name = analytic.and_then(|a| text(a, "name"));
+    let source_product = text(document, "metadata.product.name")
+        .or_else(|| text(document, "metadata.product.vendor_name"))
+        .unwrap_or_else(|| "OCSF".into());
+    let category = texts(info, "attacks.tactic.name")
+        .first()
+        .or(texts(info, "types").first())
+        .map(|c| fields::kebab(c))
+        .unwrap_or_else(|| {
+            if class == Some(DETECTION_FINDING) {
+                "detection-finding".into()
+            } else {
+                "security-finding".into()
+            }
+        });
+    let timestamp = timestamp(document, info)?;
+    Ok(Alert {
+        id,
+        title,
+        source_product,
+        rule_id,
+        rule_name,
+        category,
+        severity: severity(document),
+        confidence: confidence(document),
+        timestamp,
+        entities: entities(document),
+        tags: texts(document, "metadata.labels"),
+        annotations: Vec::new(),
+        verdict: None,
+        risk_score: None,
+        raw: raw.to_owned(),
+    })
+}
+
+fn timestamp(document: &Value, info: &Value) -> Result<String, IntakeError> {
+    let candidates = [
+        ("time", document.get("time")),
+        ("time_dt", document.get("time_dt")),
+        ("finding_info.created_time", info.get("created_time")),
+    ];
+    let (field, value) = candidates
+        .into_iter()
+        .find_map(|(field, value)| value.filter(|v| !v.is_null()).map(|v| (field, v)))
+        .ok_or_else(|| IntakeError::missing(FORMAT, "time"))?;
+    fields::timestamp(value, Epoch::Millis).map_err(|message| IntakeError::invalid(FORMAT, field, message))
+}
+
+fn severity(document: &Value) -> Severity {
+    match number(document, "severity_id").map(|n| n as i64) {
+        Some(1) => Severity::Informational,
+        Some(2) => Severity::Low,
+        Some(3) => Severity::Medium,
+        Some(4) => Severity::High,
+        Some(5 | 6) => Severity::Critical,
+        _ => text(document, "severity")
+            .and_then(|caption| severity_word(&caption))
+            .unwrap_or(Severity::Medium),
+    }
+}
+
+fn severity_word(word: &str) -> Option<Severity> {
+    Some(match word.to_ascii_lowercase().as_str() {
+        "informational" | "info" => Severity::Informational,
+        "low" => Severity::Low,
+        "medium" => Severity::Medium,
+        "high" => Severity::High,
+        "critical" | "fatal" => Severity::Critical,
+        _ => return None,
+    })
+}
+
+fn confidence(document: &Value) -> u8 {
+    if let Some(score) = number(document, "confidence_score") {
+        return score.clamp(0.0, 100.0).round() as u8;
+    }
+    match number(document, "confidence_id").map(|n| n as i64) {
+        Some(1) => return 30,
+        Some(2) => return 60,
+        Some(3) => return 90,
+        Some(_) => {
+            if let Some(word) = text(document, "confidence").and_then(|c| fields::confidence_word(&c)) {
+                return word;
+            }
+        }
+        None => {}
+    }
+    // OCSF 1.0: `confidence` was the 0-100 integer that 1.1 renamed `confidence_score`.
+    match document.get("confidence") {
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .map_or(UNSTATED_CONFIDENCE, |n| n.clamp(0.0, 100.0) as u8),
+        Some(Value::String(word)) => fields::confidence_word(word).unwrap_or(UNSTATED_CONFIDENCE),
+        _ => UNSTATED_CONFIDENCE,
+    }
+}
+
+fn entities(document: &Value) -> Vec<super::Entity> {
+    let mut entities = Entities::default();
+    if let Some(actor) = document.get("actor") {
+        actor_entities(actor, &mut entities);
+    }
+    endpoint(
+        document.get("src_endpoint"),
+        Some(Direction::Source),
+        &mut entities,
+    );
+    endpoint(
+        document.get("dst_endpoint"),
+        Some(Direction::Destination),
+        &mut entities,
+    );
+    device(document.get("device"), &mut entities);
+    for evidence in document
+        .get("evidences")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let sign_in = evidence_sign_in(evidence);
+        if let Some(user) = evidence.get("user") {
+            user_entity(user, sign_in, &mut entities);
+        }
+        if let Some(actor) = evidence.get("actor") {
+            if let Some(user) = actor.get("user") {
+                user_entity(user, sign_in, &mut entities);
+            }
+            actor_entities(actor, &mut entities);
+        }
+        endpoint(
+            evidence.get("src_endpoint"),
+            Some(Direction::Source),
+            &mut entities,
+        );
+        endpoint(
+            evidence.get("dst_endpoint"),
+            Some(Direction::Destination),
+            &mut entities,
+        );
+        device(evidence.get("device"), &mut entities);
+        if let Some(process) = evidence.get("process") {
+            process_entity(process, None, &mut entities);
+        }
+        if let Some(file) = evidence.get("file") {
+            file_entities(file, &mut entities);
+        }
+        if let Some(url) = text(evidence, "url.url_string") {
+            entities.url(&url);
+        }
+        for address in texts(evidence, "email.from")
+            .into_iter()
+            .chain(texts(evidence, "email.to"))
+        {
+            entities.email(&address, None);
+        }
+    }
+    for observable in document
+        .get("observables")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        observable_entity(observable, &mut entities);
+    }
+    if let Some(unmapped) = document.get("unmapped") {
+        entities.sign_in_lists(unmapped);
+    }
+    entities.into_vec()
+}
+
+fn actor_entities(actor: &Value, entities: &mut Entities) {
+    if let Some(user) = actor.get("user") {
+        user_entity(user, None, entities);
+    }
+    if let Some(process) = actor.get("process") {
+        process_entity(process, None, entities);
+    }
+}
+
+fn user_entity(user: &Value, sign_in: Option<SignInResult>, entities: &mut Entities) {
+    let Some(name) = text(user, "name").or_else(|| text(user, "email_addr")) else {
+        return;
+    };
+    entities
+        .user(&name)
+        .domain(text(user, "domain"))
+        .email(text(user, "email_addr"))
+        .id(text(user, "uid"))
+        .display_name(text(user, "full_name"))
+        .sign_in(sign_in)
+        .add();
+}
+
+/// The outcome of the sign-in an evidence artifact records (see the module docs).
+fn evidence_sign_in(evidence: &Value) -> Option<SignInResult> {
+    [evidence, evidence.get("data").unwrap_or(&Value::Null)]
+        .into_iter()
+        .find_map(|holder| match number(holder, "status_id").map(|n| n as i64) {
+            Some(1) => Some(SignInResult::Success),
+            Some(2) => Some(SignInResult::Failure),
+            _ => text(holder, "status").and_then(|s| fields::sign_in_word(&s)),
+        })
+}
+
+fn endpoint(endpoint: Option<&Value>, direction: Option<Direction>, entities: &mut Entities) {
+    let Some(endpoint) = endpoint else {
+        return;
+    };
+    if let Some(ip) = text(endpoint, "ip") {
+        entities.ip(&ip, direction);
+    }
+    if let Some(hostname) = text(endpoint, "hostname") {
+        entities.host(
+            &hostname,
+            text(endpoint, "domain"),
+            text(endpoint, "uid"),
+            None,
+            Vec::new(),
+        );
+    }
+    if let Some(domain) = text(endpoint, "domain") {
+        entities.domain(&domain);
+    }
+}
+
+fn device(device: Option<&Value>, entities: &mut Entities) {
+    let Some(device) = device else {
+        return;
+    };
+    let Some(hostname) = text(device, "hostname").or_else(|| text(device, "name")) else {
+        return;
+    };
+    let fqdn = text(device, "domain").map(|domain| format!("{hostname}.{domain}"));
+    entities.host(
+        &hostname,
+        fqdn,
+        text(device, "uid"),
+        text(device, "os.name"),
+        texts(device, "ip"),
+    );
+}
+
+fn process_entity(process: &Value, host: Option<String>, entities: &mut Entities) {
+    let Some(name) = text(process, "name").or_else(|| text(process, "file.name")) else {
+        return;
+    };
+    entities.process(
+        &name,
+        number(process, "pid").map(|pid| pid as u32),
+        text(process, "cmd_line"),
+        host,
+        text(process, "parent_process.name"),
+    );
+    if let Some(file) = process.get("file") {
+        file_entities(file, entities);
+    }
+}
+
+/// OCSF `file.hashes[]`: fingerprints with `algorithm_id` 1 MD5, 2 SHA-1, 3 SHA-256.
+fn file_entities(file: &Value, entities: &mut Entities) {
+    let name = text(file, "name");
+    for hash in file.get("hashes").and_then(Value::as_array).into_iter().flatten() {
+        let algorithm = match number(hash, "algorithm_id").map(|n| n as i64) {
+            Some(1) => Some("md5"),
+            Some(2) => Some("sha1"),
+            Some(3) => Some("sha256"),
+            _ => None,
+        };
+        if let Some(value) = text(hash, "value") {
+            entities.hash(algorithm, &value, name.clone());
+        }
+    }
+}
+
+fn observable_entity(observable: &Value, entities: &mut Entities) {
+    let Some(value) = text(observable, "value") else {
+        return;
+    };
+    let name = text(observable, "name").unwrap_or_default();
+    let direction = if name.starts_with("src_endpoint") {
+        Some(Direction::Source)
+    } else if name.starts_with("dst_endpoint") {
+        Some(Direction::Destination)
+    } else {
+        None
+    };
+    match number(observable, "type_id").map(|n| n as i64) {
+        Some(1) => entities.host(&value, None, None, None, Vec::new()),
+        Some(2) => {
+            entities.ip(&value, direction);
+        }
+        Some(4) => entities.user(&value).add(),
+        Some(5) => entities.email(&value, None),
+        Some(6) => entities.url(&value),
+        Some(8) => entities.hash(None, &value, None),
+        Some(9) => entities.process(&value, None, None, None, None),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::Entity;
+
+    const SPRAY: &str = include_str!("../../../tests/fixtures/alerts/ocsf/password-spray.json");
+    const MALWARE: &str =
+        include_str!("../../../tests/fixtures/alerts/ocsf/security-finding-1.0-malware.json");
+
+    fn parse(text: &str) -> Result<Alert, IntakeError> {
+        let document: Value = serde_json::from_str(text).unwrap();
+        normalize(&document, text)
+    }
+
+    #[test]
+    fn a_detection_finding_spray_carries_its_sign_ins_and_source() {
+        let alert = parse(SPRAY).unwrap();
+        assert_eq!(alert.id, "7c3f0e9a-5b2d-4f61-9a57-2f4c1d0e8b11");
+        assert_eq!(alert.title, "Password spray against 3 accounts");
+        assert_eq!(alert.source_product, "Okta Identity Engine");
+        assert_eq!(alert.rule_id.as_deref(), Some("okta-spray-01"));
+        assert_eq!(alert.rule_name.as_deref(), Some("Password spray"));
+        assert_eq!(alert.category, "credential-access");
+        assert_eq!(alert.severity, Severity::High);
+        assert_eq!(alert.confidence, 92);
+        assert_eq!(alert.timestamp, "2026-11-26T09:12:00Z");
+        assert_eq!(alert.raw, SPRAY);
+        let users: Vec<(&str, Option<SignInResult>)> = alert
+            .entities
+            .iter()
+            .filter_map(|e| match e {
+                Entity::User { name, sign_in, .. } => Some((name.as_str(), *sign_in)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            users,
+            [
+                ("alice", Some(SignInResult::Success)),
+                ("bob", Some(SignInResult::Success)),
+                ("carol", Some(SignInResult::Failure)),
+            ]
+        );
+        let ips: Vec<&Entity> = alert
+            .entities
+            .iter()
+            .filter(|e| matches!(e, Entity::Ip { .. }))
+            .collect();
+        assert_eq!(
+            ips,
+            [&Entity::Ip {
+                address: "203.0.113.7".parse().unwrap(),
+                direction: Some(Direction::Source)
+            }],
+            "the address named three times is one entity"
+        );
+    }
+
+    #[test]
+    fn a_1_0_security_finding_reads_finding_and_its_entities() {
+        let alert = parse(MALWARE).unwrap();
+        assert_eq!(alert.id, "sf-20261126-0042");
+        assert_eq!(alert.severity, Severity::Critical, "6 Fatal is critical");
+        assert_eq!(alert.confidence, 85, "the 1.0 integer confidence");
+        assert_eq!(alert.category, "execution");
+        assert!(alert.entities.iter().any(|e| matches!(e, Entity::Host { hostname, os: Some(os), .. } if hostname == "laptop-7" && os == "Windows")));
+        assert!(
+            alert
+                .entities
+                .iter()
+                .any(|e| matches!(e, Entity::Process { name, pid: Some(4242), .. } if name == "invoice.exe"))
+        );
+        assert!(alert.entities.iter().any(|e| matches!(
+            e,
+            Entity::FileHash {
+                algorithm: crate::alert::HashAlgorithm::Sha256,
+                ..
+            }
+        )));
+        assert!(
+            alert
+                .entities
+                .iter()
+                .any(|e| matches!(e, Entity::Url { url } if url.starts_with("https://files.example.net/")))
+        );
+        assert!(
+            alert
+                .entities
+                .iter()
+                .any(|e| matches!(e, Entity::User { name, .. } if name == "dave"))
+        );
+    }
+
+    #[test]
+    fn scales_map_as_documented() {
+        let with = |extra: &str| {
+            let mut document: Value = serde_json::from_str(SPRAY).unwrap();
+            let object = document.as_object_mut().unwrap();
+            for key in [
+                "severity_id",
+                "severity",
+                "confidence_score",
+                "confidence_id",
+                "confidence",
+            ] {
+                object.remove(key);
+            }
+            let extra: Value = serde_json::from_str(&format!("{{{extra}}}")).unwrap();
+            object.extend(extra.as_object().unwrap().clone());
+            normalize(&document, SPRAY).unwrap()
+        };
+        for (id, want) in [
+            (1, Severity::Informational),
+            (2, Severity::Low),
+            (3, Severity::Medium),
+            (4, Severity::High),
+            (5, Severity::Critical),
+            (6, Severity::Critical),
+            (0, Severity::Medium),
+            (99, Severity::Medium),
+        ] {
+            assert_eq!(with(&format!("\"severity_id\":{id}")).severity, want, "{id}");
+        }
+        assert_eq!(
+            with("\"severity_id\":99,\"severity\":\"Low\"").severity,
+            Severity::Low
+        );
+        assert_eq!(with("\"confidence_id\":1").confidence, 30);
+        assert_eq!(with("\"confidence_id\":2").confidence, 60);
+        assert_eq!(with("\"confidence_id\":3").confidence, 90);
+        assert_eq!(with("\"confidence_id\":0").confidence, 50);
+        assert_eq!(with("\"severity_id\":4").confidence, 50, "unstated");
+    }
+
+    #[test]
+    fn missing_and_wrong_fields_are_named() {
+        let mut document: Value = serde_json::from_str(SPRAY).unwrap();
+        document["finding_info"].as_object_mut().unwrap().remove("uid");
+        let error = normalize(&document, SPRAY).unwrap_err().to_string();
+        assert!(error.contains("`finding_info.uid`"), "{error}");
+
+        let mut document: Value = serde_json::from_str(SPRAY).unwrap();
+        document["class_uid"] = 3002.into();
+        let error = normalize(&document, SPRAY).unwrap_err().to_string();
+        assert!(error.contains("3002 is not a finding"), "{error}");
+
+        let mut document: Value = serde_json::from_str(SPRAY).unwrap();
+        document["time"] = "last tuesday".into();
+        let error = normalize(&document, SPRAY).unwrap_err().to_string();
+        assert!(error.contains("`time`"), "{error}");
+    }
+}

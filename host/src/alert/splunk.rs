@@ -1,0 +1,291 @@
+//! Splunk: Enterprise Security notable events (a row of the `notable` index, or of the ES
+//! REST API), and the payload of Splunk's webhook alert action
+//! (`{"sid", "search_name", "app", "owner", "results_link", "result": {...}}`), whose
+//! `result` is the first row of the triggering search. Field names are the Common
+//! Information Model's (`src`, `dest`, `user`, `action`...).
+//!
+//! | alert field | Splunk |
+//! | --- | --- |
+//! | id | `event_id` (the notable's), else the webhook's `sid`; required |
+//! | title | `rule_title`, else `rule_name`, else `search_name`, else `signature`; required |
+//! | source | `Splunk Enterprise Security` for a notable (it has `event_id` or `security_domain`, or came from the ES app), else `Splunk` |
+//! | rule | id: `search_name` (the correlation search, unique in Splunk); name: `rule_name`, else `search_name` |
+//! | category | the first `annotations.mitre_attack.mitre_tactic`, else `category`, else `security_domain`, else `uncategorized` |
+//! | time | `_time` (seconds since 1970, or ISO 8601), else `info_max_time`; required |
+//! | tags | `tag` |
+//!
+//! Severity: `severity` (the correlation search's), else `urgency` (ES's mix of severity
+//! and asset priority; Palisade weighs entity criticality itself):
+//!
+//! | Splunk | Palisade |
+//! | --- | --- |
+//! | informational, info | informational |
+//! | low | low |
+//! | medium, unknown, absent | medium |
+//! | high | high |
+//! | critical | critical |
+//!
+//! Confidence: notables have none. Palisade reads `confidence` (0-100), which Splunk's
+//! security content sets per detection and a correlation search can `eval`, else the
+//! risk-based alerting `risk_score` (capped at 100), else 50 (unstated).
+//!
+//! Entities: `user` (with `action` success/failure as the sign-in result), `src_user`,
+//! `src`/`src_ip`/`src_host` (source), `dest`/`dest_ip`/`dest_host` (destination; an address
+//! or else a host), `dvc`, `url`, `file_hash` with `file_name`, `process`/`process_name`
+//! with `process_id` and `parent_process_name`, `sender`/`recipient`, `query` (DNS).
+//! Multivalue fields come as arrays or as one value per line. An aggregating search that
+//! lists accounts by result puts them in `succeeded_users` and `failed_users`.
+
+use super::fields::{self, Entities, Epoch, UNSTATED_CONFIDENCE, number, text, texts};
+use super::intake::IntakeError;
+use super::{Alert, Direction, Severity};
+use serde_json::Value;
+
+const FORMAT: &str = "splunk";
+
+pub(crate) fn looks_like(document: &Value) -> bool {
+    let webhook = document.get("result").is_some_and(Value::is_object)
+        && (document.get("sid").is_some() || document.get("search_name").is_some());
+    let notable = document.get("event_id").is_some()
+        && (document.get("rule_name").is_some() || document.get("search_name").is_some())
+        && (document.get("urgency").is_some()
+            || document.get("security_domain").is_some()
+            || document.get("orig_sid").is_some());
+    webhook || notable
+}
+
+pub(crate) fn normalize(document: &Value, raw: &str) -> Result<Alert, IntakeError> {
+    // The webhook wraps the row; a notable is the row.
+    static NO_ENVELOPE: Value = Value::Null;
+    let (envelope, row) = match document.get("result") {
+        Some(result @ Value::Object(_)) => (document, result),
+        _ => (&NO_ENVELOPE, document),
+    };
+    let field = |name: &str| text(row, name).or_else(|| text(envelope, name));
+    let id = field("event_id")
+        .or_else(|| text(envelope, "sid"))
+        .ok_or_else(|| IntakeError::missing(FORMAT, "event_id (or the webhook's sid)"))?;
+    let search_name = field("search_name");
+    let rule_name = field("rule_name").or_else(|| search_name.clone());
+    let title = field("rule_title")
+        .or_else(|| rule_name.clone())
+        .or_else(|| field("signature"))
+        .ok_or_else(|| IntakeError::missing(FORMAT, "rule_title (or rule_name, search_name)"))?;
+    let (time_field, time) = ["_time", "info_max_time"]
+        .into_iter()
+        .find_map(|name| row.get(name).filter(|v| !v.is_null()).map(|v| (name, v)))
+        .ok_or_else(|| IntakeError::missing(FORMAT, "_time"))?;
+    let timestamp = fields::timestamp(time, Epoch::Seconds)
+        .map_err(|message| IntakeError::invalid(FORMAT, time_field, message))?;
+    let enterprise_security = row.get("event_id").is_some()
+        || row.get("security_domain").is_some()
+        || text(envelope, "app").is_some_and(|app| app == "SplunkEnterpriseSecuritySuite");
+    let category = texts(row, "annotations.mitre_attack.mitre_tactic")
+        .first()
+        .cloned()
+        .or_else(|| text(row, "category"))
+        .or_else(|| text(row, "security_domain"))
+        .map(|c| fields::kebab(&c))
+        .unwrap_or_else(|| "uncategorized".into());
+    Ok(Alert {
+        id,
+        title,
+        source_product: if enterprise_security {
+            "Splunk Enterprise Security".into()
+        } else {
+            "Splunk".into()
+        },
+        rule_id: search_name,
+        rule_name,
+        category,
+        severity: severity(row),
+        confidence: confidence(row),
+        timestamp,
+        entities: entities(row),
+        tags: fields::list(row.get("tag").unwrap_or(&Value::Null)),
+        annotations: Vec::new(),
+        verdict: None,
+        risk_score: None,
+        raw: raw.to_owned(),
+    })
+}
+
+fn severity(row: &Value) -> Severity {
+    ["severity", "urgency"]
+        .into_iter()
+        .find_map(|field| {
+            Some(match text(row, field)?.to_ascii_lowercase().as_str() {
+                "informational" | "info" => Severity::Informational,
+                "low" => Severity::Low,
+                "medium" => Severity::Medium,
+                "high" => Severity::High,
+                "critical" => Severity::Critical,
+                _ => return None,
+            })
+        })
+        .unwrap_or(Severity::Medium)
+}
+
+fn confidence(row: &Value) -> u8 {
+    number(row, "confidence")
+        .or_else(|| number(row, "risk_score"))
+        .and_then(fields::percent)
+        .unwrap_or(UNSTATED_CONFIDENCE)
+}
+
+fn values(row: &Value, field: &str) -> Vec<String> {
+    row.get(field).map(fields::list).unwrap_or_default()
+}
+
+fn entities(row: &Value) -> Vec<super::Entity> {
+    let mut entities = Entities::default();
+    let sign_in = text(row, "action").and_then(|action| fields::sign_in_word(&action));
+    for user in values(row, "user") {
+        entities.user_signed(&user, sign_in);
+    }
+    entities.sign_in_lists(row);
+    for user in values(row, "src_user") {
+        entities.user(&user).add();
+    }
+    for field in ["src", "src_ip", "src_host"] {
+        for value in values(row, field) {
+            entities.ip_or_host(&value, Some(Direction::Source));
+        }
+    }
+    for field in ["dest", "dest_ip", "dest_host", "dvc"] {
+        for value in values(row, field) {
+            entities.ip_or_host(&value, Some(Direction::Destination));
+        }
+    }
+    for url in values(row, "url") {
+        entities.url(&url);
+    }
+    let file_name = text(row, "file_name");
+    for hash in values(row, "file_hash") {
+        entities.hash(None, &hash, file_name.clone());
+    }
+    let host = values(row, "dest")
+        .into_iter()
+        .find(|d| fields::parse_ip(d).is_none());
+    if let Some(process) = text(row, "process_name").or_else(|| text(row, "process")) {
+        entities.process(
+            &process,
+            number(row, "process_id").map(|pid| pid as u32),
+            text(row, "process").filter(|p| p.contains(' ')),
+            host,
+            text(row, "parent_process_name"),
+        );
+    }
+    for field in ["sender", "recipient"] {
+        for address in values(row, field) {
+            entities.email(&address, None);
+        }
+    }
+    for query in values(row, "query") {
+        entities.domain(&query);
+    }
+    entities.into_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::{Entity, SignInResult};
+
+    const WEBHOOK: &str = include_str!("../../../tests/fixtures/alerts/splunk/webhook-password-spray.json");
+    const NOTABLE: &str = include_str!("../../../tests/fixtures/alerts/splunk/notable-brute-force.json");
+
+    fn parse(text: &str) -> Result<Alert, IntakeError> {
+        normalize(&serde_json::from_str(text).unwrap(), text)
+    }
+
+    fn users(alert: &Alert) -> Vec<(&str, Option<SignInResult>)> {
+        alert
+            .entities
+            .iter()
+            .filter_map(|e| match e {
+                Entity::User { name, sign_in, .. } => Some((name.as_str(), *sign_in)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_webhook_payload_of_a_spray_search() {
+        let document: Value = serde_json::from_str(WEBHOOK).unwrap();
+        assert!(looks_like(&document));
+        let alert = parse(WEBHOOK).unwrap();
+        assert_eq!(
+            alert.id,
+            "scheduler__admin__SplunkEnterpriseSecuritySuite__RMD5a1b2c3d4e5f60718_at_1795684320_4711"
+        );
+        assert_eq!(alert.title, "Password spray from 203.0.113.7 against 3 accounts");
+        assert_eq!(alert.source_product, "Splunk Enterprise Security");
+        assert_eq!(alert.rule_id.as_deref(), Some("Access - Password Spray - Rule"));
+        assert_eq!(alert.category, "credential-access");
+        assert_eq!(alert.severity, Severity::High);
+        assert_eq!(alert.confidence, 92);
+        assert_eq!(alert.timestamp, "2026-11-26T09:12:00Z");
+        assert_eq!(
+            users(&alert),
+            [
+                ("alice", Some(SignInResult::Success)),
+                ("bob", Some(SignInResult::Success)),
+                ("carol", Some(SignInResult::Failure)),
+            ]
+        );
+        assert!(alert.entities.contains(&Entity::Ip {
+            address: "203.0.113.7".parse().unwrap(),
+            direction: Some(Direction::Source)
+        }));
+    }
+
+    #[test]
+    fn a_notable_with_multivalue_lines_and_urgency() {
+        let document: Value = serde_json::from_str(NOTABLE).unwrap();
+        assert!(looks_like(&document));
+        let alert = parse(NOTABLE).unwrap();
+        assert_eq!(
+            alert.id,
+            "F3A0B1C2-D3E4-4F56-8A7B-9C0D1E2F3A4B@@notable@@4c1f0c8e2b7d4a91a6f3e5d2c1b0a987"
+        );
+        assert_eq!(alert.title, "Brute force from 198.51.100.9 against vpn-gw-1");
+        assert_eq!(alert.source_product, "Splunk Enterprise Security");
+        assert_eq!(alert.severity, Severity::Low, "severity, not urgency");
+        assert_eq!(alert.confidence, 50, "unstated");
+        assert_eq!(alert.category, "access");
+        assert_eq!(alert.tags, ["authentication", "vpn"]);
+        assert_eq!(
+            users(&alert),
+            [
+                ("erin", Some(SignInResult::Failure)),
+                ("frank", Some(SignInResult::Failure))
+            ]
+        );
+        assert!(
+            alert
+                .entities
+                .iter()
+                .any(|e| matches!(e, Entity::Host { hostname, .. } if hostname == "vpn-gw-1"))
+        );
+    }
+
+    #[test]
+    fn severity_words_map_and_missing_fields_are_named() {
+        for (word, want) in [
+            ("informational", Severity::Informational),
+            ("low", Severity::Low),
+            ("medium", Severity::Medium),
+            ("high", Severity::High),
+            ("critical", Severity::Critical),
+            ("unknown", Severity::Medium),
+        ] {
+            let text = WEBHOOK.replace("\"severity\": \"high\"", &format!("\"severity\": \"{word}\""));
+            assert_eq!(parse(&text).unwrap().severity, want, "{word}");
+        }
+        let error = parse(&WEBHOOK.replace("\"_time\"", "\"time\""))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`_time`"), "{error}");
+    }
+}

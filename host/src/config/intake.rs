@@ -1,0 +1,386 @@
+//! `[intake]`: how alerts are read. For now its field mappings, `[intake.mappings.NAME]`
+//! (the format is described in [`crate::alert::mapping`]).
+
+use super::error::Reporter;
+use crate::alert::fields::FieldPath;
+use crate::alert::mapping::{AlertField, EntityKind, EntityRule, Mapping, severity_word};
+use crate::alert::{Direction, SignInResult};
+use indexmap::IndexMap;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawIntake {
+    #[serde(default)]
+    mappings: IndexMap<String, Spanned<RawMapping>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMapping {
+    #[serde(default, rename = "match")]
+    when: IndexMap<Spanned<String>, Spanned<toml::Value>>,
+    id: Option<Spanned<String>>,
+    title: Option<Spanned<String>>,
+    source: Option<Spanned<String>>,
+    rule_id: Option<Spanned<String>>,
+    rule_name: Option<Spanned<String>>,
+    category: Option<Spanned<String>>,
+    severity: Option<Spanned<String>>,
+    confidence: Option<Spanned<String>>,
+    timestamp: Option<Spanned<String>>,
+    tags: Option<Spanned<String>>,
+    #[serde(default)]
+    defaults: IndexMap<Spanned<String>, Spanned<toml::Value>>,
+    #[serde(default)]
+    severity_values: IndexMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    entities: Vec<Spanned<RawEntityRule>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntityRule {
+    kind: Spanned<String>,
+    path: Spanned<String>,
+    sign_in: Option<Spanned<String>>,
+    direction: Option<Spanned<String>>,
+}
+
+pub(super) fn mappings(raw: RawIntake, report: &mut Reporter) -> Vec<Mapping> {
+    raw.mappings
+        .into_iter()
+        .filter_map(|(name, raw)| mapping(name, raw, report))
+        .collect()
+}
+
+fn mapping(name: String, raw: Spanned<RawMapping>, report: &mut Reporter) -> Option<Mapping> {
+    let key = format!("intake.mappings.{name}");
+    let span = raw.span();
+    let raw = raw.into_inner();
+    let errors_before = report.errors.len();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        report.error(
+            Some(span.clone()),
+            &key,
+            "a mapping name is letters, digits, `-` and `_` (it is written --format mapping:NAME)",
+        );
+    }
+    let path =
+        |text: &Spanned<String>, entry: String, report: &mut Reporter| match FieldPath::parse(text.get_ref())
+        {
+            Ok(path) => Some(path),
+            Err(error) => {
+                report.error(Some(text.span()), entry, error);
+                None
+            }
+        };
+
+    let mut when = Vec::new();
+    for (field, value) in &raw.when {
+        let entry = format!("{key}.match.{}", field.get_ref());
+        let parsed = path(field, entry.clone(), report);
+        match scalar(value.get_ref()) {
+            Some(value) => when.extend(parsed.map(|p| (p, value))),
+            None => report.error(
+                Some(value.span()),
+                entry,
+                "a match value is a string, number or boolean",
+            ),
+        }
+    }
+
+    let mut fields = BTreeMap::new();
+    for (field, text) in [
+        (AlertField::Id, &raw.id),
+        (AlertField::Title, &raw.title),
+        (AlertField::Source, &raw.source),
+        (AlertField::RuleId, &raw.rule_id),
+        (AlertField::RuleName, &raw.rule_name),
+        (AlertField::Category, &raw.category),
+        (AlertField::Severity, &raw.severity),
+        (AlertField::Confidence, &raw.confidence),
+        (AlertField::Timestamp, &raw.timestamp),
+        (AlertField::Tags, &raw.tags),
+    ] {
+        if let Some(text) = text
+            && let Some(parsed) = path(text, format!("{key}.{}", field.as_str()), report)
+        {
+            fields.insert(field, parsed);
+        }
+    }
+
+    let mut defaults = BTreeMap::new();
+    for (field, value) in &raw.defaults {
+        let entry = format!("{key}.defaults.{}", field.get_ref());
+        let Some(alert_field) = AlertField::parse(field.get_ref()) else {
+            let names: Vec<&str> = AlertField::ALL.iter().map(|f| f.as_str()).collect();
+            report.error(
+                Some(field.span()),
+                entry,
+                format!("not an alert field; fields are {}", names.join(", ")),
+            );
+            continue;
+        };
+        if alert_field == AlertField::Timestamp {
+            report.error(
+                Some(field.span()),
+                entry,
+                "a timestamp comes from the document, not a default",
+            );
+            continue;
+        }
+        let Some(text) = scalar(value.get_ref()) else {
+            report.error(
+                Some(value.span()),
+                entry,
+                "a default is a string, number or boolean",
+            );
+            continue;
+        };
+        let acceptable = match alert_field {
+            AlertField::Severity => severity_word(&text).is_some(),
+            AlertField::Confidence => text.parse::<u8>().is_ok_and(|n| n <= 100),
+            _ => true,
+        };
+        if !acceptable {
+            report.error(
+                Some(value.span()),
+                entry,
+                match alert_field {
+                    AlertField::Severity => "not a severity: informational, low, medium, high, critical",
+                    _ => "a confidence is a whole number from 0 to 100",
+                },
+            );
+            continue;
+        }
+        defaults.insert(alert_field, text);
+    }
+
+    let mut severity_values = BTreeMap::new();
+    for (vendor, ours) in &raw.severity_values {
+        match severity_word(ours.get_ref()) {
+            Some(severity) => {
+                severity_values.insert(vendor.get_ref().to_ascii_lowercase(), severity);
+            }
+            None => report.error(
+                Some(ours.span()),
+                format!("{key}.severity_values.{}", vendor.get_ref()),
+                format!(
+                    "{:?} is not a severity: informational, low, medium, high, critical",
+                    ours.get_ref()
+                ),
+            ),
+        }
+    }
+
+    let mut entities = Vec::new();
+    for (index, rule) in raw.entities.iter().enumerate() {
+        let entry = format!("{key}.entities[{index}]");
+        let rule = rule.get_ref();
+        let kind = EntityKind::parse(rule.kind.get_ref());
+        if kind.is_none() {
+            report.error(
+                Some(rule.kind.span()),
+                format!("{entry}.kind"),
+                format!(
+                    "unknown entity kind {:?}; kinds are {}",
+                    rule.kind.get_ref(),
+                    EntityKind::NAMES
+                ),
+            );
+        }
+        let parsed = path(&rule.path, format!("{entry}.path"), report);
+        let sign_in = rule.sign_in.as_ref().and_then(|value| {
+            let result = match value.get_ref().as_str() {
+                "success" => Some(SignInResult::Success),
+                "failure" => Some(SignInResult::Failure),
+                _ => None,
+            };
+            if kind != Some(EntityKind::User) || result.is_none() {
+                report.error(
+                    Some(value.span()),
+                    format!("{entry}.sign_in"),
+                    "sign_in is `success` or `failure`, for users only",
+                );
+            }
+            result
+        });
+        let direction = rule.direction.as_ref().and_then(|value| {
+            let direction = match value.get_ref().as_str() {
+                "source" => Some(Direction::Source),
+                "destination" => Some(Direction::Destination),
+                _ => None,
+            };
+            if kind != Some(EntityKind::Ip) || direction.is_none() {
+                report.error(
+                    Some(value.span()),
+                    format!("{entry}.direction"),
+                    "direction is `source` or `destination`, for ips only",
+                );
+            }
+            direction
+        });
+        if let (Some(kind), Some(path)) = (kind, parsed) {
+            entities.push(EntityRule {
+                kind,
+                path,
+                sign_in,
+                direction,
+            });
+        }
+    }
+
+    for (field, what) in [
+        (AlertField::Title, "a path or a default"),
+        (AlertField::Severity, "a path or a default"),
+        (AlertField::Timestamp, "a path"),
+    ] {
+        if !fields.contains_key(&field) && !defaults.contains_key(&field) && raw_has_no(&raw, field) {
+            report.error(
+                Some(span.clone()),
+                format!("{key}.{}", field.as_str()),
+                format!("a mapping needs `{}`: {what}", field.as_str()),
+            );
+        }
+    }
+
+    (report.errors.len() == errors_before).then_some(Mapping {
+        name,
+        when,
+        fields,
+        defaults,
+        severity_values,
+        entities,
+    })
+}
+
+/// Whether the field was left out altogether (rather than given and found wrong, which has
+/// its own error).
+fn raw_has_no(raw: &RawMapping, field: AlertField) -> bool {
+    match field {
+        AlertField::Title => raw.title.is_none(),
+        AlertField::Severity => raw.severity.is_none(),
+        AlertField::Timestamp => raw.timestamp.is_none(),
+        _ => true,
+    }
+}
+
+fn scalar(value: &toml::Value) -> Option<String> {
+    match value {
+        toml::Value::String(text) => Some(text.clone()),
+        toml::Value::Integer(number) => Some(number.to_string()),
+        toml::Value::Float(number) => Some(number.to_string()),
+        toml::Value::Boolean(flag) => Some(flag.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, ConfigErrors};
+    use std::path::Path;
+
+    fn parse(text: &str) -> Result<Config, ConfigErrors> {
+        Config::parse(Path::new("/etc/palisade/palisade.toml"), text)
+    }
+
+    const ACME: &str = r#"
+[intake.mappings.acme]
+match = { vendor = "Acme IdP" }
+id = "alert.id"
+title = "alert.name"
+severity = "alert.level"
+confidence = "alert.score"
+timestamp = "alert.created"
+tags = "labels"
+
+[intake.mappings.acme.defaults]
+source = "Acme IdP"
+category = "credential-access"
+
+[intake.mappings.acme.severity_values]
+"3" = "high"
+
+[[intake.mappings.acme.entities]]
+kind = "user"
+path = "accounts.compromised[*]"
+sign_in = "success"
+
+[[intake.mappings.acme.entities]]
+kind = "ip"
+path = "attacker.ip"
+direction = "source"
+"#;
+
+    #[test]
+    fn a_mapping_validates_and_reads_its_sample() {
+        let config = parse(ACME).unwrap();
+        assert_eq!(config.mappings.len(), 1);
+        let mapping = &config.mappings[0];
+        assert_eq!(mapping.name, "acme");
+        let sample = include_str!("../../../tests/fixtures/alerts/mapping/acme-password-spray.json");
+        let document: serde_json::Value = serde_json::from_str(sample).unwrap();
+        assert!(mapping.matches(&document));
+        let alert = mapping.normalize(&document, sample).unwrap();
+        assert_eq!(alert.id, "acme-77");
+        assert_eq!(alert.entities.len(), 3, "{:?}", alert.entities);
+    }
+
+    #[test]
+    fn mapping_mistakes_are_located_together() {
+        let text = r#"
+[intake.mappings.acme]
+title = "alert..name"
+severity = "alert.level"
+
+[intake.mappings.acme.defaults]
+severity = "severe"
+colour = "red"
+
+[intake.mappings.acme.severity_values]
+"3" = "hgih"
+
+[[intake.mappings.acme.entities]]
+kind = "printer"
+path = "x"
+
+[[intake.mappings.acme.entities]]
+kind = "host"
+path = "y"
+sign_in = "success"
+"#;
+        let errors = parse(text).unwrap_err().0;
+        let found: Vec<(usize, &str)> = errors.iter().map(|e| (e.line, e.key.as_str())).collect();
+        for (line, key) in [
+            (3, "intake.mappings.acme.title"),
+            (7, "intake.mappings.acme.defaults.severity"),
+            (8, "intake.mappings.acme.defaults.colour"),
+            (11, "intake.mappings.acme.severity_values.3"),
+            (14, "intake.mappings.acme.entities[0].kind"),
+            (20, "intake.mappings.acme.entities[1].sign_in"),
+            (2, "intake.mappings.acme.timestamp"),
+        ] {
+            assert!(
+                found.contains(&(line, key)),
+                "{key} at line {line} in {errors:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_key_in_a_mapping_is_refused() {
+        let errors = parse(
+            "[intake.mappings.acme]\ntitle = \"t\"\ntimestamp = \"ts\"\nseverity = \"s\"\ntitel = \"x\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(errors.contains("titel"), "{errors}");
+    }
+}
