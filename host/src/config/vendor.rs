@@ -247,3 +247,55 @@ fn deserialize<T: serde::de::DeserializeOwned>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, ConnectorConfig};
+
+    /// The reference an admin copies from: every example table there is a valid config of
+    /// the kind it documents, once its secrets point at a file that exists.
+    #[test]
+    fn every_example_in_the_connector_reference_is_a_valid_config() {
+        let reference = include_str!("../../../docs/connectors.md");
+        let dir = tempfile::tempdir().unwrap();
+        // A URL serves both as a token and as a webhook URL kept secret.
+        std::fs::write(dir.path().join("secret"), "https://hooks.example.com/T0/B0/x").unwrap();
+        let mut documented = Vec::new();
+        for block in reference.split("```toml\n").skip(1) {
+            let example = with_secrets_in(block.split("```").next().unwrap_or_default(), "secret");
+            let config = Config::parse(&dir.path().join("palisade.toml"), &example)
+                .unwrap_or_else(|errors| panic!("{errors}\nin:\n{example}"));
+            for connector in config.connectors.values() {
+                if let ConnectorConfig::Vendor(vendor) = connector {
+                    documented.push(vendor.kind.name);
+                }
+            }
+        }
+        documented.sort();
+        let mut all: Vec<&str> = crate::connectors::vendor::KINDS
+            .iter()
+            .map(|kind| kind.name)
+            .filter(|name| *name != "opensearch")
+            .collect();
+        all.sort();
+        assert_eq!(documented, all, "each kind has one example in docs/connectors.md");
+    }
+
+    /// Replaces each `{ env = "..." }` or `{ file = "..." }` with `{ file = "<file>" }`.
+    fn with_secrets_in(example: &str, file: &str) -> String {
+        let mut out = String::new();
+        let mut rest = example;
+        while let Some(start) = ["{ env = ", "{ file = "]
+            .iter()
+            .filter_map(|s| rest.find(s))
+            .min()
+        {
+            let Some(end) = rest[start..].find('}') else { break };
+            out.push_str(&rest[..start]);
+            out.push_str(&format!("{{ file = \"{file}\" }}"));
+            rest = &rest[start + end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
