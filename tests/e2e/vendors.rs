@@ -1,7 +1,7 @@
 //! Vendor backends through the real binary: the connector speaks the vendor's API to a stand-in
 //! on loopback, with the credential the admin gave and nowhere else.
 
-use palisade_e2e::{Case, Receiver, Recorded, Reply, note, spray_alert};
+use palisade_e2e::{Case, Receiver, Recorded, Reply, SPRAY_IP, note, spray_alert};
 use serde_json::json;
 
 fn token() -> String {
@@ -119,4 +119,66 @@ grants = ["identity.revoke-sessions", "network.block-ip", "ticket.create"]
     );
     let audit = case.palisade(&["audit", "--json", "--config", "palisade.toml"]);
     assert!(!audit.stdout.contains(&token), "the audit holds the token");
+}
+
+/// AbuseIPDB's `check` as documented, for the spray's source address.
+fn abuseipdb(request: &Recorded) -> Option<Reply> {
+    (request.method == "GET" && request.path == format!("/api/v2/check?ipAddress={SPRAY_IP}&maxAgeInDays=90"))
+        .then(|| {
+            Reply::json(
+                200,
+                &json!({"data": {
+                    "ipAddress": SPRAY_IP, "isPublic": true, "ipVersion": 4, "isWhitelisted": false,
+                    "abuseConfidenceScore": 100, "countryCode": "NL", "usageType": "Data Center/Web Hosting/Transit",
+                    "isp": "Example Hosting", "domain": "example.net", "totalReports": 1287,
+                    "numDistinctUsers": 213, "lastReportedAt": "2026-11-26T08:59:00+00:00"
+                }}),
+            )
+        })
+}
+
+#[test]
+fn a_burst_of_alerts_about_one_address_asks_abuseipdb_once() {
+    let receiver = Receiver::with_rule(abuseipdb);
+    let key = token();
+    let case = Case::new()
+        .receiver(&receiver)
+        .var("ABUSEIPDB", &format!("http://127.0.0.1:{}", receiver.port()))
+        .env("PALISADE_E2E_ABUSEIPDB_KEY", &key);
+    case.config(
+        r#"
+[connectors.abuseipdb]
+kind = "abuseipdb"
+url = "${ABUSEIPDB}"
+api_key = { env = "PALISADE_E2E_ABUSEIPDB_KEY" }
+
+[plugins.ip-reputation]
+path = "${IP_REPUTATION}"
+stage = "enrich"
+grants = ["intel.lookup"]
+connectors = { intel = "abuseipdb" }
+"#,
+    );
+    let alerts: Vec<String> = (1..=5).map(|n| spray_alert(&format!("spray-{n}"), 92)).collect();
+    case.alerts(&alerts);
+    let run = case.run();
+    assert_eq!(run.code, Some(0), "{run}");
+
+    let checks = receiver.requests();
+    assert_eq!(
+        checks.len(),
+        1,
+        "five alerts, one address, one vendor call: {checks:#?}"
+    );
+    assert_eq!(checks[0].header("key"), Some(key.as_str()));
+    assert_eq!(checks[0].header("accept"), Some("application/json"));
+    for n in 1..=5 {
+        let intel = run.plugin(&format!("spray-{n}"), "ip-reputation");
+        let reputation = note(&intel, &format!("intel:{SPRAY_IP}")).unwrap_or_default();
+        assert!(
+            reputation.starts_with("malicious score=100"),
+            "spray-{n}: {reputation}\n{run}"
+        );
+    }
+    assert!(!run.stdout.contains(&key) && !run.stderr.contains(&key), "{run}");
 }

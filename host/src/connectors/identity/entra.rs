@@ -11,7 +11,7 @@
 //! client_secret = { env = "ENTRA_CLIENT_SECRET" }
 //! # token_url = "https://login.microsoftonline.com/<tenant_id>/oauth2/v2.0/token"  # the default
 //! # scope = "https://graph.microsoft.com/.default"                                 # the default
-//! # transitive_groups = false   # true: groups reached through nested groups count as well
+//! # transitive_groups = true    # false: only direct memberships count (protected groups then miss nested members)
 //! ```
 //!
 //! | operation | Graph call |
@@ -56,8 +56,13 @@ pub struct Entra {
     token_url: Option<String>,
     #[serde(default)]
     scope: Option<String>,
-    #[serde(default)]
+    /// On by default: a policy protecting a group must also hold its nested groups' members.
+    #[serde(default = "transitive_by_default")]
     transitive_groups: bool,
+}
+
+fn transitive_by_default() -> bool {
+    true
 }
 
 impl VendorBackend for Entra {
