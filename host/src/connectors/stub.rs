@@ -3,6 +3,7 @@
 //! answers with the documented reply. A request that does not match is answered 400 and
 //! fails the test at [`Stub::finish`].
 
+use super::http::{Auth, ErrorMessage, HttpSettings, VendorClient};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -202,6 +203,26 @@ impl Stub {
     /// A URL on the stub: `path` may carry a query.
     pub fn url(&self, path: &str) -> reqwest::Url {
         format!("http://{}{path}", self.address).parse().unwrap()
+    }
+
+    /// A vendor client on the stub (`path` is the base URL's path) that backs off for
+    /// milliseconds, not seconds, between retries.
+    pub fn client(
+        &self,
+        path: &str,
+        auth: Auth,
+        vendor: &'static str,
+        error_message: ErrorMessage,
+    ) -> Arc<VendorClient> {
+        let mut settings = HttpSettings::new(self.url(path));
+        settings.backoff = Duration::from_millis(5);
+        Arc::new(VendorClient::new(
+            crate::connectors::webhook::http_client().expect("an HTTP client"),
+            settings,
+            auth,
+            vendor,
+            error_message,
+        ))
     }
 
     /// Stops the server and fails the test if a request did not match or one never came.

@@ -258,10 +258,9 @@ impl Endpoint for Falcon {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connectors::http::HttpSettings;
+
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
-    use std::time::Duration;
 
     const TOKEN: &str = "falcon-bearer-token";
     const SECRET: &str = "falcon-client-secret";
@@ -274,16 +273,13 @@ mod tests {
             SecretString::from(SECRET),
             Vec::new(),
         );
-        let mut settings = HttpSettings::new(stub.url("/"));
-        settings.backoff = Duration::from_millis(5);
         Falcon {
-            client: Arc::new(VendorClient::new(
-                crate::connectors::webhook::http_client().unwrap(),
-                settings,
+            client: stub.client(
+                "/",
                 Auth::OAuth(Arc::new(credentials)),
                 "crowdstrike",
                 error_message,
-            )),
+            ),
         }
     }
 

@@ -248,10 +248,9 @@ impl Endpoint for DefenderEndpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connectors::http::HttpSettings;
+
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
-    use std::time::Duration;
 
     const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.defender-token";
     const SECRET: &str = "Zx8Q~defender-secret";
@@ -266,16 +265,8 @@ mod tests {
             DEFAULT_SCOPE,
         )
         .unwrap();
-        let mut settings = HttpSettings::new(stub.url("/"));
-        settings.backoff = Duration::from_millis(5);
         DefenderEndpoint {
-            client: Arc::new(VendorClient::new(
-                crate::connectors::webhook::http_client().unwrap(),
-                settings,
-                Auth::OAuth(Arc::new(credentials)),
-                "defender",
-                error_message,
-            )),
+            client: stub.client("/", Auth::OAuth(Arc::new(credentials)), "defender", error_message),
             isolation_type,
         }
     }

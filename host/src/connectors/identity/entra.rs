@@ -267,10 +267,9 @@ impl IdentityProvider for EntraIdentity {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connectors::http::HttpSettings;
+
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
-    use std::time::Duration;
 
     const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.graph-token";
     const SECRET: &str = "Zx8Q~client-secret-value";
@@ -285,16 +284,8 @@ mod tests {
             DEFAULT_SCOPE,
         )
         .unwrap();
-        let mut settings = HttpSettings::new(stub.url("/"));
-        settings.backoff = Duration::from_millis(5);
         EntraIdentity {
-            client: Arc::new(VendorClient::new(
-                crate::connectors::webhook::http_client().unwrap(),
-                settings,
-                Auth::OAuth(Arc::new(credentials)),
-                "entra",
-                error_message,
-            )),
+            client: stub.client("/", Auth::OAuth(Arc::new(credentials)), "entra", error_message),
             transitive_groups,
         }
     }

@@ -222,20 +222,16 @@ impl IdentityProvider for OktaIdentity {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connectors::http::HttpSettings;
+
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
-    use std::time::Duration;
 
     const TOKEN: &str = "00aBcD-okta-api-token";
 
     fn okta(stub: &Stub, revoke_oauth_tokens: bool) -> OktaIdentity {
-        let mut settings = HttpSettings::new(stub.url("/"));
-        settings.backoff = Duration::from_millis(5);
         OktaIdentity {
-            client: Arc::new(VendorClient::new(
-                crate::connectors::webhook::http_client().unwrap(),
-                settings,
+            client: stub.client(
+                "/",
                 Auth::Header {
                     name: HeaderName::from_static("authorization"),
                     scheme: Some("SSWS"),
@@ -243,7 +239,7 @@ mod tests {
                 },
                 "okta",
                 error_message,
-            )),
+            ),
             revoke_oauth_tokens,
         }
     }

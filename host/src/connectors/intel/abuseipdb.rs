@@ -228,7 +228,7 @@ impl IntelSource for AbuseIpDbIntel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connectors::http::HttpSettings;
+
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
     use std::time::Duration;
@@ -236,12 +236,9 @@ mod tests {
     const KEY: &str = "abuseipdb-0123456789abcdef";
 
     fn abuseipdb(stub: &Stub) -> AbuseIpDbIntel {
-        let mut settings = HttpSettings::new(stub.url("/"));
-        settings.backoff = Duration::from_millis(5);
         AbuseIpDbIntel {
-            client: Arc::new(VendorClient::new(
-                crate::connectors::webhook::http_client().unwrap(),
-                settings,
+            client: stub.client(
+                "/",
                 Auth::Header {
                     name: HeaderName::from_static("key"),
                     scheme: None,
@@ -249,7 +246,7 @@ mod tests {
                 },
                 "abuseipdb",
                 error_message,
-            )),
+            ),
             max_age_days: 30,
             thresholds: Thresholds {
                 malicious: 75,

@@ -295,20 +295,16 @@ impl IntelSource for MispIntel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connectors::http::HttpSettings;
+
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
-    use std::time::Duration;
 
     const KEY: &str = "misp0123456789abcdef0123456789abcdef0123";
 
     fn misp(stub: &Stub, only_to_ids: bool) -> MispIntel {
-        let mut settings = HttpSettings::new(stub.url("/"));
-        settings.backoff = Duration::from_millis(5);
         MispIntel {
-            client: Arc::new(VendorClient::new(
-                crate::connectors::webhook::http_client().unwrap(),
-                settings,
+            client: stub.client(
+                "/",
                 Auth::Header {
                     name: reqwest::header::AUTHORIZATION,
                     scheme: None,
@@ -316,7 +312,7 @@ mod tests {
                 },
                 "misp",
                 error_message,
-            )),
+            ),
             limit: 50,
             only_to_ids,
             malicious_score: 90,

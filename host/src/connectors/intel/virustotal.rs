@@ -215,20 +215,16 @@ impl IntelSource for VirusTotalIntel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connectors::http::HttpSettings;
+
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
-    use std::time::Duration;
 
     const KEY: &str = "vt-0123456789abcdef0123456789abcdef";
 
     fn virustotal(stub: &Stub) -> VirusTotalIntel {
-        let mut settings = HttpSettings::new(stub.url("/"));
-        settings.backoff = Duration::from_millis(5);
         VirusTotalIntel {
-            client: Arc::new(VendorClient::new(
-                crate::connectors::webhook::http_client().unwrap(),
-                settings,
+            client: stub.client(
+                "/",
                 Auth::Header {
                     name: HeaderName::from_static("x-apikey"),
                     scheme: None,
@@ -236,7 +232,7 @@ mod tests {
                 },
                 "virustotal",
                 error_message,
-            )),
+            ),
             malicious_engines: 3,
         }
     }

@@ -329,10 +329,9 @@ impl NetworkControl for AccessRules {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connectors::http::HttpSettings;
+
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
-    use std::time::Duration;
 
     const TOKEN: &str = "Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY";
     const ZONE: &str = "023e105f4ecef8ad9ca31a8372d0c353";
@@ -340,16 +339,13 @@ mod tests {
     const RULE_ID: &str = "92f17202ed8bd63d69a66b86a49a8f6b";
 
     fn cloudflare(stub: &Stub, scope: Scope) -> AccessRules {
-        let mut settings = HttpSettings::new(stub.url("/client/v4"));
-        settings.backoff = Duration::from_millis(5);
         AccessRules {
-            client: Arc::new(VendorClient::new(
-                crate::connectors::webhook::http_client().unwrap(),
-                settings,
+            client: stub.client(
+                "/client/v4",
                 Auth::bearer(SecretString::from(TOKEN)),
                 "cloudflare",
                 error_message,
-            )),
+            ),
             scope,
             mode: Mode::Block,
         }

@@ -208,7 +208,7 @@ impl Notifier for SlackNotifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connectors::http::HttpSettings;
+
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
     use std::time::Duration;
@@ -216,16 +216,13 @@ mod tests {
     const TOKEN: &str = "xoxb-1111-2222-abcdefghijkl";
 
     fn slack(stub: &Stub, channel: Option<&str>) -> SlackNotifier {
-        let mut settings = HttpSettings::new(stub.url("/"));
-        settings.backoff = Duration::from_millis(5);
         SlackNotifier {
-            client: Arc::new(VendorClient::new(
-                crate::connectors::webhook::http_client().unwrap(),
-                settings,
+            client: stub.client(
+                "/",
                 Auth::bearer(SecretString::from(TOKEN)),
                 "slack",
                 error_message,
-            )),
+            ),
             channel: channel.map(str::to_owned),
         }
     }

@@ -78,24 +78,15 @@ impl Notifier for SlackWebhookNotifier {
 mod tests {
     use super::*;
     use crate::alert::Severity;
-    use crate::connectors::http::{Auth, HttpSettings};
+    use crate::connectors::http::Auth;
     use crate::connectors::stub::{Exchange, Stub};
     use serde_json::json;
-    use std::time::Duration;
 
     const HOOK: &str = "/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX";
 
     fn webhook(stub: &Stub) -> SlackWebhookNotifier {
-        let mut settings = HttpSettings::new(stub.url(HOOK));
-        settings.backoff = Duration::from_millis(5);
         SlackWebhookNotifier {
-            client: Arc::new(VendorClient::new(
-                crate::connectors::webhook::http_client().unwrap(),
-                settings,
-                Auth::None,
-                "slack",
-                error_message,
-            )),
+            client: stub.client(HOOK, Auth::None, "slack", error_message),
         }
     }
 

@@ -150,23 +150,14 @@ impl Notifier for TeamsNotifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connectors::http::{Auth, HttpSettings};
+    use crate::connectors::http::Auth;
     use crate::connectors::stub::{Exchange, Stub};
-    use std::time::Duration;
 
     const HOOK: &str = "/webhookb2/0f1e2d3c@a1b2c3d4/IncomingWebhook/5e6f7a8b/9c0d1e2f";
 
     fn teams(stub: &Stub) -> TeamsNotifier {
-        let mut settings = HttpSettings::new(stub.url(HOOK));
-        settings.backoff = Duration::from_millis(5);
         TeamsNotifier {
-            client: Arc::new(VendorClient::new(
-                crate::connectors::webhook::http_client().unwrap(),
-                settings,
-                Auth::None,
-                "teams",
-                error_message,
-            )),
+            client: stub.client(HOOK, Auth::None, "teams", error_message),
         }
     }
 

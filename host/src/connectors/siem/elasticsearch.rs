@@ -307,24 +307,15 @@ impl SiemSearch for ElasticSearch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connectors::http::HttpSettings;
+
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
-    use std::time::Duration;
 
     const API_KEY: &str = "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==";
 
     fn elastic(stub: &Stub, auth: Auth) -> ElasticSearch {
-        let mut settings = HttpSettings::new(stub.url("/"));
-        settings.backoff = Duration::from_millis(5);
         ElasticSearch {
-            client: Arc::new(VendorClient::new(
-                crate::connectors::webhook::http_client().unwrap(),
-                settings,
-                auth,
-                "elasticsearch",
-                error_message,
-            )),
+            client: stub.client("/", auth, "elasticsearch", error_message),
             index: "logs-*".into(),
             time_field: "@timestamp".into(),
         }

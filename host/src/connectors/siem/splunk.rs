@@ -194,7 +194,7 @@ impl SiemSearch for SplunkSearch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connectors::http::HttpSettings;
+
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
     use std::time::Duration;
@@ -202,16 +202,13 @@ mod tests {
     const TOKEN: &str = "eyJraWQiOiJzcGx1bmsuc2VjcmV0IiwiYWxnIjoiSFM1MTIifQ.payload.signature";
 
     fn splunk(stub: &Stub, app: Option<&str>) -> SplunkSearch {
-        let mut settings = HttpSettings::new(stub.url("/"));
-        settings.backoff = Duration::from_millis(5);
         SplunkSearch {
-            client: Arc::new(VendorClient::new(
-                crate::connectors::webhook::http_client().unwrap(),
-                settings,
+            client: stub.client(
+                "/",
                 Auth::bearer(SecretString::from(TOKEN)),
                 "splunk",
                 error_message,
-            )),
+            ),
             app: app.map(str::to_owned),
         }
     }

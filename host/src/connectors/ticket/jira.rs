@@ -260,29 +260,25 @@ impl Ticketing for JiraIssues {
 mod tests {
     use super::*;
     use crate::alert::Entity;
-    use crate::connectors::http::HttpSettings;
+
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
-    use std::time::Duration;
 
     const TOKEN: &str = "ATATT3xFfGF0-jira-token";
     /// `palisade-bot@acme.example:ATATT3xFfGF0-jira-token`, base64.
     const BASIC: &str = "Basic cGFsaXNhZGUtYm90QGFjbWUuZXhhbXBsZTpBVEFUVDN4RmZHRjAtamlyYS10b2tlbg==";
 
     fn jira(stub: &Stub) -> JiraIssues {
-        let mut settings = HttpSettings::new(stub.url("/"));
-        settings.backoff = Duration::from_millis(5);
         JiraIssues {
-            client: Arc::new(VendorClient::new(
-                crate::connectors::webhook::http_client().unwrap(),
-                settings,
+            client: stub.client(
+                "/",
                 Auth::Basic {
                     user: "palisade-bot@acme.example".into(),
                     password: SecretString::from(TOKEN),
                 },
                 "jira",
                 error_message,
-            )),
+            ),
             base: Some("https://acme.atlassian.net".parse().unwrap()),
             project: "SEC".into(),
             issue_type: "Task".into(),

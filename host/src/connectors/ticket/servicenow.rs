@@ -299,11 +299,10 @@ impl Ticketing for ServiceNowIncidents {
 mod tests {
     use super::*;
     use crate::alert::Entity;
-    use crate::connectors::http::HttpSettings;
+
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
     use serde_json::json;
-    use std::time::Duration;
 
     const PASSWORD: &str = "sn-integration-pa55";
     /// `palisade.integration:sn-integration-pa55`, base64.
@@ -311,19 +310,16 @@ mod tests {
     const SYS_ID: &str = "9d385017c611228701d22104cc95c371";
 
     fn servicenow(stub: &Stub) -> ServiceNowIncidents {
-        let mut settings = HttpSettings::new(stub.url("/"));
-        settings.backoff = Duration::from_millis(5);
         ServiceNowIncidents {
-            client: Arc::new(VendorClient::new(
-                crate::connectors::webhook::http_client().unwrap(),
-                settings,
+            client: stub.client(
+                "/",
                 Auth::Basic {
                     user: "palisade.integration".into(),
                     password: SecretString::from(PASSWORD),
                 },
                 "servicenow",
                 error_message,
-            )),
+            ),
             base: Some("https://acme.service-now.com".parse().unwrap()),
             category: Some("security".into()),
             caller_id: None,

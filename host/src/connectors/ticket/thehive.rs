@@ -346,25 +346,21 @@ fn after_case_created(error: ConnectorError, case: &str) -> ConnectorError {
 mod tests {
     use super::*;
     use crate::alert::HashAlgorithm;
-    use crate::connectors::http::HttpSettings;
+
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
     use serde_json::json;
-    use std::time::Duration;
 
     const KEY: &str = "hive-api-key-0123456789";
 
     fn thehive(stub: &Stub, create: Create) -> TheHiveTickets {
-        let mut settings = HttpSettings::new(stub.url("/"));
-        settings.backoff = Duration::from_millis(5);
         TheHiveTickets {
-            client: Arc::new(VendorClient::new(
-                crate::connectors::webhook::http_client().unwrap(),
-                settings,
+            client: stub.client(
+                "/",
                 Auth::bearer(SecretString::from(KEY)),
                 "thehive",
                 error_message,
-            )),
+            ),
             base: Some("https://thehive.acme.example".parse().unwrap()),
             create,
             source: "palisade".into(),
