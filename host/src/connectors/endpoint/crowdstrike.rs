@@ -258,7 +258,6 @@ impl Endpoint for Falcon {
 #[cfg(test)]
 mod tests {
     use super::*;
-
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
 

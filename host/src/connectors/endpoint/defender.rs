@@ -248,7 +248,6 @@ impl Endpoint for DefenderEndpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
-
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
 

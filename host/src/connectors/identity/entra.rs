@@ -267,7 +267,6 @@ impl IdentityProvider for EntraIdentity {
 #[cfg(test)]
 mod tests {
     use super::*;
-
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
 

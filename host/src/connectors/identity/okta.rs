@@ -222,7 +222,6 @@ impl IdentityProvider for OktaIdentity {
 #[cfg(test)]
 mod tests {
     use super::*;
-
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
 

@@ -228,7 +228,6 @@ impl IntelSource for AbuseIpDbIntel {
 #[cfg(test)]
 mod tests {
     use super::*;
-
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
     use std::time::Duration;

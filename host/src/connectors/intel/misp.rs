@@ -295,7 +295,6 @@ impl IntelSource for MispIntel {
 #[cfg(test)]
 mod tests {
     use super::*;
-
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
 

@@ -215,7 +215,6 @@ impl IntelSource for VirusTotalIntel {
 #[cfg(test)]
 mod tests {
     use super::*;
-
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
 

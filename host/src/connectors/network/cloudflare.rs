@@ -329,7 +329,6 @@ impl NetworkControl for AccessRules {
 #[cfg(test)]
 mod tests {
     use super::*;
-
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
 

@@ -208,7 +208,6 @@ impl Notifier for SlackNotifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
     use std::time::Duration;

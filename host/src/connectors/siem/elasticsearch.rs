@@ -307,7 +307,6 @@ impl SiemSearch for ElasticSearch {
 #[cfg(test)]
 mod tests {
     use super::*;
-
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
 

@@ -194,7 +194,6 @@ impl SiemSearch for SplunkSearch {
 #[cfg(test)]
 mod tests {
     use super::*;
-
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
     use std::time::Duration;
