@@ -4,8 +4,10 @@
 //! each line's format and hands it to a normalizer, one file per format: [`native`]
 //! (Palisade's own), [`ocsf`], [`ecs`] (Elastic Security), [`splunk`], [`sentinel`], and
 //! [`mapping`] (fields mapped in the config). Every normalizer keeps the document as it
-//! arrived in [`Alert::raw`].
+//! arrived in [`Alert::raw`]. A batch is then ordered by [`priority`] and its repeats are
+//! recognized by [`dedup`].
 
+pub mod dedup;
 mod detect;
 pub mod ecs;
 pub mod fields;
@@ -13,6 +15,7 @@ pub mod intake;
 pub mod mapping;
 pub mod native;
 pub mod ocsf;
+pub mod priority;
 pub mod sentinel;
 pub mod splunk;
 

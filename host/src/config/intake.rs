@@ -1,9 +1,14 @@
-//! `[intake]`: how alerts are read. For now its field mappings, `[intake.mappings.NAME]`
-//! (the format is described in [`crate::alert::mapping`]).
+//! `[intake]`: how alerts are read. Field mappings, `[intake.mappings.NAME]` (the format is
+//! described in [`crate::alert::mapping`]); `[intake.priority]`, the entities that make an
+//! alert more urgent ([`crate::alert::priority`]); `[intake.dedup]`, what makes an alert a
+//! repeat of another ([`crate::alert::dedup`]).
 
+use super::PriorityConfig;
 use super::error::Reporter;
+use crate::alert::dedup::{self, DedupConfig};
 use crate::alert::fields::FieldPath;
 use crate::alert::mapping::{AlertField, EntityKind, EntityRule, Mapping, severity_word};
+use crate::alert::priority::{Criticality, DEFAULT_WINDOW, MAX_WINDOW};
 use crate::alert::{Direction, SignInResult};
 use indexmap::IndexMap;
 use serde::Deserialize;
@@ -15,6 +20,123 @@ use toml::Spanned;
 pub(super) struct RawIntake {
     #[serde(default)]
     mappings: IndexMap<String, Spanned<RawMapping>>,
+    #[serde(default)]
+    priority: RawPriority,
+    dedup: Option<Spanned<RawDedup>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPriority {
+    #[serde(default)]
+    crown_jewels: Vec<Spanned<String>>,
+    #[serde(default)]
+    vip_users: Vec<Spanned<String>>,
+    window: Option<Spanned<usize>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDedup {
+    fields: Option<Vec<Spanned<String>>>,
+    window_minutes: Option<Spanned<u32>>,
+}
+
+/// `[intake]`, validated.
+pub(super) struct IntakeConfig {
+    pub mappings: Vec<Mapping>,
+    pub priority: PriorityConfig,
+    pub dedup: Option<DedupConfig>,
+}
+
+pub(super) fn intake(raw: RawIntake, report: &mut Reporter) -> IntakeConfig {
+    IntakeConfig {
+        mappings: mappings(raw.mappings, report),
+        priority: priority(raw.priority, report),
+        dedup: raw.dedup.map(|raw| dedup(raw, report)),
+    }
+}
+
+fn priority(raw: RawPriority, report: &mut Reporter) -> PriorityConfig {
+    let mut patterns = |list: &[Spanned<String>], key: &str, report: &mut Reporter| {
+        let mut valid = Vec::new();
+        for (index, pattern) in list.iter().enumerate() {
+            match Criticality::check(pattern.get_ref()) {
+                Ok(()) => valid.push(pattern.get_ref().clone()),
+                Err(error) => report.error(
+                    Some(pattern.span()),
+                    format!("intake.priority.{key}[{index}]"),
+                    format!("not a glob: {}", error.kind()),
+                ),
+            }
+        }
+        valid
+    };
+    let crown_jewels = patterns(&raw.crown_jewels, "crown_jewels", report);
+    let vip_users = patterns(&raw.vip_users, "vip_users", report);
+    let criticality = Criticality::new(&crown_jewels, &vip_users).unwrap_or_default();
+    let window = match raw.window {
+        Some(window) if *window.get_ref() == 0 || *window.get_ref() > MAX_WINDOW => {
+            report.error(
+                Some(window.span()),
+                "intake.priority.window",
+                format!("must be between 1 and {MAX_WINDOW} alerts"),
+            );
+            DEFAULT_WINDOW
+        }
+        Some(window) => window.into_inner(),
+        None => DEFAULT_WINDOW,
+    };
+    PriorityConfig { criticality, window }
+}
+
+fn dedup(raw: Spanned<RawDedup>, report: &mut Reporter) -> DedupConfig {
+    let span = raw.span();
+    let raw = raw.into_inner();
+    let mut config = DedupConfig::default();
+    if let Some(fields) = raw.fields {
+        let mut chosen = Vec::new();
+        for (index, field) in fields.iter().enumerate() {
+            match dedup::Field::parse(field.get_ref()) {
+                Some(parsed) => chosen.push(parsed),
+                None => {
+                    let names: Vec<&str> = dedup::Field::ALL.iter().map(|f| f.as_str()).collect();
+                    report.error(
+                        Some(field.span()),
+                        format!("intake.dedup.fields[{index}]"),
+                        format!(
+                            "{:?} is not a fingerprint field; fields are {}",
+                            field.get_ref(),
+                            names.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        if fields.is_empty() {
+            report.error(
+                Some(span),
+                "intake.dedup.fields",
+                "name at least one field, e.g. fields = [\"rule\", \"entities\"]",
+            );
+        }
+        chosen.sort();
+        chosen.dedup();
+        config.fields = chosen;
+    }
+    if let Some(minutes) = raw.window_minutes {
+        let value = *minutes.get_ref();
+        if value == 0 || value > dedup::MAX_WINDOW_MINUTES {
+            report.error(
+                Some(minutes.span()),
+                "intake.dedup.window_minutes",
+                format!("must be between 1 and {} (a week)", dedup::MAX_WINDOW_MINUTES),
+            );
+        } else {
+            config.window = std::time::Duration::from_secs(u64::from(value) * 60);
+        }
+    }
+    config
 }
 
 #[derive(Deserialize)]
@@ -49,9 +171,8 @@ struct RawEntityRule {
     direction: Option<Spanned<String>>,
 }
 
-pub(super) fn mappings(raw: RawIntake, report: &mut Reporter) -> Vec<Mapping> {
-    raw.mappings
-        .into_iter()
+fn mappings(raw: IndexMap<String, Spanned<RawMapping>>, report: &mut Reporter) -> Vec<Mapping> {
+    raw.into_iter()
         .filter_map(|(name, raw)| mapping(name, raw, report))
         .collect()
 }
@@ -382,5 +503,76 @@ sign_in = "success"
         .unwrap_err()
         .to_string();
         assert!(errors.contains("titel"), "{errors}");
+    }
+
+    #[test]
+    fn priority_and_dedup_are_read() {
+        use crate::alert::dedup::Field;
+        let config = parse(
+            r#"
+[intake.priority]
+crown_jewels = ["dc-*", "payroll-db"]
+vip_users = ["ceo@acme.example", "cfo*"]
+window = 500
+
+[intake.dedup]
+fields = ["entities", "rule", "rule"]
+window_minutes = 30
+"#,
+        )
+        .unwrap();
+        assert_eq!(config.priority.window, 500);
+        let dedup = config.dedup.unwrap();
+        assert_eq!(dedup.fields, vec![Field::Rule, Field::Entities]);
+        assert_eq!(dedup.window, std::time::Duration::from_secs(30 * 60));
+
+        let defaults = parse("[intake.dedup]\n").unwrap();
+        assert_eq!(
+            defaults.dedup.unwrap(),
+            crate::alert::dedup::DedupConfig::default()
+        );
+        let none = parse("").unwrap();
+        assert!(none.dedup.is_none());
+        assert_eq!(none.priority.window, crate::alert::priority::DEFAULT_WINDOW);
+    }
+
+    #[test]
+    fn priority_and_dedup_mistakes_are_located() {
+        let text = r#"
+[intake.priority]
+crown_jewels = ["dc-*", "db-[0-9"]
+vip_users = ["ceo"]
+window = 0
+
+[intake.dedup]
+fields = ["rule", "colour"]
+window_minutes = 0
+"#;
+        let errors = parse(text).unwrap_err();
+        let found: Vec<(usize, usize, &str)> = errors
+            .0
+            .iter()
+            .map(|e| (e.line, e.column, e.key.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (3, 25, "intake.priority.crown_jewels[1]"),
+                (5, 10, "intake.priority.window"),
+                (8, 19, "intake.dedup.fields[1]"),
+                (9, 18, "intake.dedup.window_minutes"),
+            ],
+            "{errors}"
+        );
+        assert!(
+            errors
+                .to_string()
+                .contains("fields are rule, source, title, category, severity, entities"),
+            "{errors}"
+        );
+        let unknown = parse("[intake.dedup]\nwindow_hours = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(unknown.contains("window_hours"), "{unknown}");
     }
 }

@@ -33,6 +33,28 @@ pub struct Config {
     pub plugins: Vec<PluginConfig>,
     /// `[intake.mappings.NAME]`: alert formats the admin described, in file order.
     pub mappings: Vec<crate::alert::mapping::Mapping>,
+    /// `[intake.priority]`: which entities make an alert more urgent, and how many alerts are
+    /// sorted at once.
+    pub priority: PriorityConfig,
+    /// `[intake.dedup]`; `None` when the section is absent (no deduplication).
+    pub dedup: Option<crate::alert::dedup::DedupConfig>,
+}
+
+/// `[intake.priority]`, validated.
+#[derive(Debug, Clone)]
+pub struct PriorityConfig {
+    pub criticality: crate::alert::priority::Criticality,
+    /// Alerts read and sorted at once, at most.
+    pub window: usize,
+}
+
+impl Default for PriorityConfig {
+    fn default() -> Self {
+        PriorityConfig {
+            criticality: crate::alert::priority::Criticality::default(),
+            window: crate::alert::priority::DEFAULT_WINDOW,
+        }
+    }
 }
 
 #[derive(Debug)]

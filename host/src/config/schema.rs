@@ -268,8 +268,11 @@ fn validate(
         ));
     }
 
+    let intake = super::intake::intake(raw.intake, report);
     Config {
-        mappings: super::intake::mappings(raw.intake, report),
+        mappings: intake.mappings,
+        priority: intake.priority,
+        dedup: intake.dedup,
         file: file.to_owned(),
         state_dir: dir.join(raw.defaults.state_dir.as_deref().unwrap_or(".palisade")),
         concurrency,
