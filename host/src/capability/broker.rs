@@ -108,6 +108,10 @@ pub struct ActionRecord {
     pub target: String,
     #[serde(flatten)]
     pub result: ActionResult,
+    /// When the result was known (the connector answered, the gate held it, the simulation
+    /// recorded it): where an alert's time to respond ends.
+    #[serde(skip)]
+    pub at: std::time::Instant,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -279,6 +283,7 @@ impl Broker {
             operation,
             target: target.to_owned(),
             result,
+            at: std::time::Instant::now(),
         });
     }
 

@@ -1,5 +1,8 @@
 //! How a run is shown: text for people, JSON lines for scripts.
 
+use super::run::Batched;
+use crate::alert::Alert;
+use crate::alert::priority::Priority;
 use crate::capability::ActionResult;
 use crate::pipeline::{AlertReport, Tally};
 use crate::runtime::InvocationStatus;
@@ -40,12 +43,18 @@ impl Output {
         }
     }
 
-    pub fn alert(&mut self, line: usize, report: &AlertReport) {
+    pub fn alert(&mut self, line: usize, report: &AlertReport, batched: &Batched) {
         if self.json {
             let mut value = serde_json::to_value(report).unwrap_or_default();
             if let Some(object) = value.as_object_mut() {
                 object.insert("type".into(), "alert".into());
                 object.insert("line".into(), line.into());
+                object.insert("priority".into(), json!(batched.priority));
+                object.insert(
+                    "time_to_respond_ms".into(),
+                    json!(batched.time_to_respond_ms.map(round_ms)),
+                );
+                object.insert("duplicates".into(), json!(batched.duplicates));
             }
             self.emit(&value.to_string());
             return;
@@ -53,8 +62,13 @@ impl Output {
         let alert = &report.alert;
         let mark = if report.succeeded() { "ok " } else { "ERR" };
         let mut head = format!(
-            "{mark} {}  {}  [{}, confidence {}]",
-            alert.id, alert.title, alert.severity, alert.confidence
+            "{mark} {}  {}  [{}, confidence {}, {} ({})]",
+            alert.id,
+            alert.title,
+            alert.severity,
+            alert.confidence,
+            batched.priority.label,
+            batched.priority.score
         );
         if let Some(verdict) = alert.verdict {
             head.push_str(&format!("  verdict {verdict}"));
@@ -62,7 +76,13 @@ impl Output {
         if let Some(risk) = alert.risk_score {
             head.push_str(&format!(", risk {risk}"));
         }
+        if let Some(ms) = batched.time_to_respond_ms {
+            head.push_str(&format!("  responded in {ms:.1} ms"));
+        }
         self.emit(&head);
+        if !batched.duplicates.is_empty() {
+            self.emit(&format!("      duplicates: {}", batched.duplicates.join(", ")));
+        }
         if report.plugins.is_empty() {
             self.emit("      no plugin matched");
         }
@@ -107,6 +127,22 @@ impl Output {
         }
     }
 
+    /// An alert recognized as a repeat of the alert `of`, not run through the plugins.
+    pub fn duplicate(&mut self, line: usize, alert: &Alert, priority: Priority, of: &str) {
+        if self.json {
+            self.emit(
+                &json!({"type": "alert", "line": line, "alert": alert, "plugins": [],
+                        "priority": priority, "time_to_respond_ms": null, "duplicate_of": of})
+                .to_string(),
+            );
+        } else {
+            self.emit(&format!(
+                "dup {}  {}  [{}, confidence {}, {} ({})]  duplicate of {of}",
+                alert.id, alert.title, alert.severity, alert.confidence, priority.label, priority.score
+            ));
+        }
+    }
+
     pub fn simulation(&mut self, simulation: &super::run::Simulation) {
         if self.json {
             let operations: Vec<_> = simulation
@@ -142,6 +178,10 @@ impl Output {
             let mut value = serde_json::to_value(tally).unwrap_or_default();
             if let Some(object) = value.as_object_mut() {
                 object.insert("type".into(), "summary".into());
+                let time_to_respond = tally
+                    .time_to_respond()
+                    .map(|p| json!({"median": round_ms(p.median), "p95": round_ms(p.p95)}));
+                object.insert("time_to_respond_ms".into(), json!(time_to_respond));
             }
             self.emit(&value.to_string());
             return;
@@ -178,5 +218,23 @@ impl Output {
             tally.actions_simulated,
             tally.denied
         ));
+        let mut after = Vec::new();
+        if tally.duplicates > 0 {
+            after.push(format!("{} duplicates not run again", tally.duplicates));
+        }
+        if let Some(time) = tally.time_to_respond() {
+            after.push(format!(
+                "time to respond: median {:.1} ms, p95 {:.1} ms",
+                time.median, time.p95
+            ));
+        }
+        if !after.is_empty() {
+            self.emit(&after.join("; "));
+        }
     }
+}
+
+/// Milliseconds to two decimals, as the plugin durations are shown.
+fn round_ms(ms: f64) -> f64 {
+    (ms * 100.0).round() / 100.0
 }

@@ -1,11 +1,15 @@
 use super::exit;
 use super::output::Output;
+use crate::alert::Alert;
 use crate::alert::intake::{Format, Intake, IntakeError, MAX_ALERT_BYTES};
+use crate::alert::priority::Priority;
 use crate::config::Config;
-use crate::pipeline::{Pipeline, RunMode, Tally};
-use futures::StreamExt;
+use crate::pipeline::batch::{Batcher, Received, Work};
+use crate::pipeline::{AlertReport, Pipeline, RunMode, Tally};
+use futures::{Stream, StreamExt};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, BufReader};
 
 #[derive(clap::Args)]
@@ -39,11 +43,6 @@ fn parse_format(text: &str) -> Result<FormatArg, String> {
     }
 }
 
-enum Line {
-    Alert(usize, Box<crate::alert::Alert>),
-    Rejected(usize, String),
-}
-
 pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
     let config = match Config::load(&args.config) {
         Ok(config) => config,
@@ -59,6 +58,7 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
             return exit::FATAL;
         }
     };
+    let stdin = args.alerts.as_deref().is_none_or(|path| path.as_os_str() == "-");
     let input: Box<dyn AsyncBufRead + Unpin + Send> = match args.alerts.as_deref() {
         None => Box::new(BufReader::new(tokio::io::stdin())),
         Some(path) if path.as_os_str() == "-" => Box::new(BufReader::new(tokio::io::stdin())),
@@ -91,61 +91,113 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
         async move {
             loop {
                 number += 1;
-                let bytes = match read_line(&mut input).await {
+                let read = read_line(&mut input).await;
+                let at = Instant::now();
+                let line = match read {
                     Ok(ReadLine::End) => return None,
-                    Ok(ReadLine::Line(bytes)) => bytes,
-                    Ok(ReadLine::TooLong(size)) => {
-                        let error = IntakeError::TooLarge {
-                            size,
-                            limit: MAX_ALERT_BYTES,
-                        };
-                        return Some((Line::Rejected(number, error.to_string()), (input, number)));
+                    Ok(ReadLine::Line(bytes)) => match parse(&intake, &bytes) {
+                        Some(line) => line,
+                        None => continue,
+                    },
+                    Ok(ReadLine::TooLong(size)) => Err(IntakeError::TooLarge {
+                        size,
+                        limit: MAX_ALERT_BYTES,
                     }
-                    Err(error) => {
-                        return Some((
-                            Line::Rejected(number, format!("cannot read: {error}")),
-                            (input, number),
-                        ));
-                    }
+                    .to_string()),
+                    Err(error) => Err(format!("cannot read: {error}")),
                 };
-                let line = match parse(&intake, number, &bytes) {
-                    Some(line) => line,
-                    None => continue,
-                };
-                return Some((line, (input, number)));
+                return Some((Received { number, at, line }, (input, number)));
             }
         }
     });
+    // A batch is handled highest priority first, a window at a time so memory stays bounded:
+    // a file's window is its next `window` alerts; stdin's is what arrives without a pause.
+    let window = config.priority.window;
+    let grace = stdin.then_some(STDIN_PAUSE);
+    let batcher = Batcher::new(config.priority.criticality.clone(), config.dedup.clone());
+    let work = futures::stream::unfold(
+        (Box::pin(lines.fuse()), batcher),
+        move |(mut lines, mut batcher)| async move {
+            let received = read_window(&mut lines, window, grace).await;
+            if received.is_empty() {
+                return None;
+            }
+            let work = batcher.order(received);
+            Some((futures::stream::iter(work), (lines, batcher)))
+        },
+    )
+    .flatten();
     // Each alert is its own task, so alerts spread over the worker threads; `buffered` keeps
-    // the output in input order.
+    // the output in the order the work was handed out.
     let pipeline = std::sync::Arc::new(pipeline);
     let mut results = std::pin::pin!(
-        lines
-            .map(|line| {
-                let pipeline = pipeline.clone();
-                tokio::spawn(async move {
-                    match line {
-                        Line::Alert(number, alert) => Ok((number, pipeline.process(*alert).await)),
-                        Line::Rejected(number, error) => Err((number, error)),
+        work.map(|work| {
+            let pipeline = pipeline.clone();
+            tokio::spawn(async move {
+                match work {
+                    Work::Alert(queued) => {
+                        let queued = *queued;
+                        let report = pipeline.process(queued.alert).await;
+                        Done::Processed {
+                            number: queued.number,
+                            received: queued.received,
+                            priority: queued.priority,
+                            duplicates: queued.duplicates,
+                            report: Box::new(report),
+                        }
                     }
-                })
+                    Work::Duplicate { queued, of } => Done::Duplicate {
+                        number: queued.number,
+                        priority: queued.priority,
+                        alert: Box::new(queued.alert),
+                        of,
+                    },
+                    Work::Rejected { number, error } => Done::Rejected(number, error),
+                }
             })
-            .buffered(concurrency)
+        })
+        .buffered(concurrency)
     );
     while let Some(joined) = results.next().await {
         tally.lines += 1;
-        let result = match joined {
-            Ok(result) => result,
-            // A panic inside the host while processing one alert: report it, keep going.
-            Err(error) => Err((0, format!("internal error while processing an alert: {error}"))),
-        };
-        match result {
-            Ok((number, report)) => {
+        // A panic inside the host while processing one alert: report it, keep going.
+        let done = joined.unwrap_or_else(|error| {
+            Done::Rejected(0, format!("internal error while processing an alert: {error}"))
+        });
+        match done {
+            Done::Processed {
+                number,
+                received,
+                priority,
+                duplicates,
+                report,
+            } => {
+                let time_to_respond = report
+                    .first_response()
+                    .map(|at| at.saturating_duration_since(received).as_secs_f64() * 1000.0);
                 tally.add(&report);
+                tally.times_to_respond.extend(time_to_respond);
                 simulation.add(&report);
-                output.alert(number, &report);
+                output.alert(
+                    number,
+                    &report,
+                    &Batched {
+                        priority,
+                        time_to_respond_ms: time_to_respond,
+                        duplicates,
+                    },
+                );
             }
-            Err((number, error)) => {
+            Done::Duplicate {
+                number,
+                priority,
+                alert,
+                of,
+            } => {
+                tally.duplicates += 1;
+                output.duplicate(number, &alert, priority, &of);
+            }
+            Done::Rejected(number, error) => {
                 tally.rejected += 1;
                 output.rejected(number, &error);
             }
@@ -156,6 +208,64 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
         output.simulation(&simulation);
     }
     if tally.clean() { exit::OK } else { exit::PARTIAL }
+}
+
+/// How long stdin may pause before the alerts read so far are handled as one window.
+const STDIN_PAUSE: Duration = Duration::from_millis(50);
+
+/// What [`run`] shows for an alert besides its report.
+pub struct Batched {
+    pub priority: Priority,
+    /// From when the line was read to the first response action; `None` without one.
+    pub time_to_respond_ms: Option<f64>,
+    /// The ids of its duplicates found in the same window.
+    pub duplicates: Vec<String>,
+}
+
+enum Done {
+    Processed {
+        number: usize,
+        received: Instant,
+        priority: Priority,
+        duplicates: Vec<String>,
+        report: Box<AlertReport>,
+    },
+    Duplicate {
+        number: usize,
+        priority: Priority,
+        alert: Box<Alert>,
+        of: String,
+    },
+    Rejected(usize, String),
+}
+
+/// The next window: up to `max` lines; with a `grace`, only those that arrive without a pause
+/// longer than it. Empty at the end of the input.
+async fn read_window(
+    lines: &mut (impl Stream<Item = Received> + Unpin),
+    max: usize,
+    grace: Option<Duration>,
+) -> Vec<Received> {
+    let mut window = Vec::new();
+    let Some(first) = lines.next().await else {
+        return window;
+    };
+    window.push(first);
+    while window.len() < max {
+        // `next` keeps its progress in the stream, so a pause that ends the window loses nothing.
+        let next = match grace {
+            None => lines.next().await,
+            Some(grace) => match tokio::time::timeout(grace, lines.next()).await {
+                Ok(next) => next,
+                Err(_) => break,
+            },
+        };
+        match next {
+            Some(received) => window.push(received),
+            None => break,
+        }
+    }
+    window
 }
 
 enum ReadLine {
@@ -201,18 +311,20 @@ async fn read_line(input: &mut (dyn AsyncBufRead + Unpin + Send)) -> std::io::Re
 }
 
 /// `None` for a blank line, which is not an alert and not an error.
-fn parse(intake: &Intake, number: usize, bytes: &[u8]) -> Option<Line> {
+fn parse(intake: &Intake, bytes: &[u8]) -> Option<Result<Box<Alert>, String>> {
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text.trim(),
-        Err(_) => return Some(Line::Rejected(number, "not UTF-8 text".into())),
+        Err(_) => return Some(Err("not UTF-8 text".into())),
     };
     if text.is_empty() {
         return None;
     }
-    Some(match intake.parse(text) {
-        Ok(alert) => Line::Alert(number, Box::new(alert)),
-        Err(error) => Line::Rejected(number, error.to_string()),
-    })
+    Some(
+        intake
+            .parse(text)
+            .map(Box::new)
+            .map_err(|error| error.to_string()),
+    )
 }
 
 /// `palisade simulate`'s answer: per plugin and operation, what would have been done.

@@ -58,7 +58,7 @@ pub(super) fn intake(raw: RawIntake, report: &mut Reporter) -> IntakeConfig {
 }
 
 fn priority(raw: RawPriority, report: &mut Reporter) -> PriorityConfig {
-    let mut patterns = |list: &[Spanned<String>], key: &str, report: &mut Reporter| {
+    let patterns = |list: &[Spanned<String>], key: &str, report: &mut Reporter| {
         let mut valid = Vec::new();
         for (index, pattern) in list.iter().enumerate() {
             match Criticality::check(pattern.get_ref()) {

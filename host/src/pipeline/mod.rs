@@ -1,11 +1,12 @@
 //! Moving alerts through the stages: which plugins see an alert, in what order, and what
-//! they concluded.
+//! they concluded; [`batch`] decides the order a batch is handled in.
 
+pub mod batch;
 mod report;
 mod route;
 mod stage;
 
-pub use report::{AlertReport, PluginRun, Tally};
+pub use report::{AlertReport, Percentiles, PluginRun, Tally};
 pub use route::AlertMatch;
 pub use stage::Stage;
 

@@ -22,6 +22,25 @@ pub struct PluginRun {
 }
 
 impl AlertReport {
+    /// When the first response action was carried out, held for approval or simulated by a
+    /// respond-stage plugin; `None` when there was none.
+    pub fn first_response(&self) -> Option<std::time::Instant> {
+        self.plugins
+            .iter()
+            .filter(|run| run.stage == Stage::Respond)
+            .flat_map(|run| &run.invocation.calls.actions)
+            .filter(|action| {
+                matches!(
+                    action.result,
+                    ActionResult::Executed { .. }
+                        | ActionResult::Held { .. }
+                        | ActionResult::Simulated { .. }
+                )
+            })
+            .map(|action| action.at)
+            .min()
+    }
+
     /// Whether every plugin completed.
     pub fn succeeded(&self) -> bool {
         self.plugins
@@ -48,6 +67,19 @@ pub struct Tally {
     pub actions_refused: usize,
     pub actions_simulated: usize,
     pub denied: usize,
+    /// Alerts recognized as repeats of an earlier one and not run through the plugins.
+    pub duplicates: usize,
+    /// Each responded alert's time to respond, in milliseconds; summarized by
+    /// [`Tally::time_to_respond`].
+    #[serde(skip)]
+    pub times_to_respond: Vec<f64>,
+}
+
+/// The median and 95th percentile (nearest rank) of the times to respond, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Percentiles {
+    pub median: f64,
+    pub p95: f64,
 }
 
 impl Tally {
@@ -74,9 +106,55 @@ impl Tally {
         }
     }
 
+    /// Over the alerts that had a response; `None` when none had.
+    pub fn time_to_respond(&self) -> Option<Percentiles> {
+        let mut times = self.times_to_respond.clone();
+        if times.is_empty() {
+            return None;
+        }
+        times.sort_by(f64::total_cmp);
+        Some(Percentiles {
+            median: nearest_rank(&times, 50),
+            p95: nearest_rank(&times, 95),
+        })
+    }
+
     /// Whether anything went wrong: a rejected line, a plugin not loaded, or an invocation
     /// that did not complete.
     pub fn clean(&self) -> bool {
         self.rejected == 0 && self.plugins_not_loaded == 0 && self.completed == self.invocations
+    }
+}
+
+/// The value at percentile `p` of sorted, non-empty `values`, by the nearest-rank method.
+fn nearest_rank(values: &[f64], p: usize) -> f64 {
+    let rank = (p * values.len()).div_ceil(100).max(1);
+    values[rank - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_to_respond_is_the_nearest_rank_median_and_p95() {
+        let mut tally = Tally::default();
+        assert_eq!(tally.time_to_respond(), None);
+        tally.times_to_respond = (1..=20).rev().map(f64::from).collect();
+        assert_eq!(
+            tally.time_to_respond(),
+            Some(Percentiles {
+                median: 10.0,
+                p95: 19.0
+            })
+        );
+        tally.times_to_respond = vec![7.5];
+        assert_eq!(
+            tally.time_to_respond(),
+            Some(Percentiles {
+                median: 7.5,
+                p95: 7.5
+            })
+        );
     }
 }
