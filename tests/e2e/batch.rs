@@ -1,0 +1,220 @@
+//! A batch as a SOC has one: handled highest priority first (a critical alert on a crown-jewel
+//! host before the low one read ahead of it), repeats of an alert attached to the first instead
+//! of being acted on again, and the time from reading an alert to its first response reported
+//! per alert and as a median and 95th percentile.
+
+use palisade_e2e::{Case, Receiver, plain_alert, spray_alert, strings};
+use serde_json::Value;
+
+/// The spray plugin on a webhook; `extra` adds `[intake...]` sections.
+fn config(extra: &str) -> String {
+    format!(
+        r#"
+[defaults.connectors]
+identity = "hook"
+network = "hook"
+ticket = "hook"
+
+[connectors.hook]
+kind = "webhook"
+url = "${{RECEIVER}}"
+timeout_ms = 5000
+
+[plugins.password-spray]
+path = "${{PASSWORD_SPRAY}}"
+stage = "respond"
+grants = ["identity.revoke-sessions", "network.block-ip", "ticket.create"]
+{extra}"#
+    )
+}
+
+/// A spray alert with another id, severity, time, or an extra host entity.
+fn spray(id: &str, severity: &str, timestamp: &str, host: Option<&str>) -> String {
+    let mut alert: Value = serde_json::from_str(&spray_alert(id, 92)).unwrap();
+    alert["severity"] = severity.into();
+    alert["timestamp"] = timestamp.into();
+    if let Some(host) = host {
+        alert["entities"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"type": "host", "hostname": host}));
+    }
+    alert.to_string()
+}
+
+/// The alert ids of the `alert` records, in output order.
+fn output_order(run: &palisade_e2e::Run) -> Vec<String> {
+    run.records("alert")
+        .iter()
+        .map(|r| r["alert"]["id"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// The alert ids in the order the receiver first heard of them.
+fn response_order(receiver: &Receiver) -> Vec<String> {
+    let mut order: Vec<String> = Vec::new();
+    for request in receiver.requests() {
+        let id = request.body["alert_id"].as_str().unwrap_or_default().to_owned();
+        if !order.contains(&id) {
+            order.push(id);
+        }
+    }
+    order
+}
+
+#[test]
+fn a_critical_alert_on_a_crown_jewel_is_handled_before_a_low_one_read_first() {
+    let receiver = Receiver::start();
+    let case = Case::new().receiver(&receiver);
+    case.config(&config(
+        r#"
+[intake.priority]
+crown_jewels = ["dc-*", "payroll-db"]
+vip_users = ["ceo@acme.example"]
+"#,
+    ));
+    case.alerts(&[
+        spray("low-first", "low", "2026-11-26T09:00:00Z", Some("laptop-7")),
+        plain_alert("medium-second", "edr-01"),
+        spray("critical-dc", "critical", "2026-11-26T09:05:00Z", Some("DC-01")),
+    ]);
+
+    let run = case.palisade(&[
+        "run",
+        "--config",
+        "palisade.toml",
+        "--json",
+        "--concurrency",
+        "1",
+        "alerts.jsonl",
+    ]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(
+        output_order(&run),
+        ["critical-dc", "medium-second", "low-first"],
+        "{run}"
+    );
+    assert_eq!(
+        response_order(&receiver),
+        ["critical-dc", "low-first"],
+        "the critical alert's containment went out first"
+    );
+    // critical 90 * (100 + 92) / 200 = 86, + 15 for the crown jewel, capped at 100.
+    assert_eq!(
+        run.alert("critical-dc")["priority"],
+        serde_json::json!({"score": 100, "label": "p1"})
+    );
+    // medium 50 * 170 / 200 = 42; low 25 * 192 / 200 = 24.
+    assert_eq!(
+        run.alert("medium-second")["priority"],
+        serde_json::json!({"score": 42, "label": "p3"})
+    );
+    assert_eq!(
+        run.alert("low-first")["priority"],
+        serde_json::json!({"score": 24, "label": "p4"})
+    );
+    // Line numbers are the input's, whatever the order.
+    assert_eq!(run.alert("critical-dc")["line"], 3, "{run}");
+    assert_eq!(run.alert("low-first")["line"], 1, "{run}");
+}
+
+#[test]
+fn duplicates_of_a_spray_are_attached_to_the_first_and_not_acted_on_again() {
+    let receiver = Receiver::start();
+    let case = Case::new().receiver(&receiver);
+    case.config(&config(
+        r#"
+[intake.dedup]
+fields = ["rule", "entities"]
+window_minutes = 60
+"#,
+    ));
+    case.alerts(&[
+        spray("spray-1", "high", "2026-11-26T09:12:00Z", None),
+        spray("spray-2", "high", "2026-11-26T09:20:00Z", None),
+        plain_alert("quiet", "edr-01"),
+        spray("spray-3", "high", "2026-11-26T10:02:00Z", None),
+        // Three hours later: the same attack again, acted on again.
+        spray("spray-later", "high", "2026-11-26T12:30:00Z", None),
+    ]);
+
+    let run = case.run();
+    assert_eq!(run.code, Some(0), "{run}");
+
+    let first = run.alert("spray-1");
+    assert_eq!(strings(&first["duplicates"]), ["spray-2", "spray-3"], "{run}");
+    for duplicate in ["spray-2", "spray-3"] {
+        let record = run.alert(duplicate);
+        assert_eq!(record["duplicate_of"], "spray-1", "{run}");
+        assert_eq!(record["plugins"], serde_json::json!([]), "{run}");
+        assert!(record["time_to_respond_ms"].is_null(), "{run}");
+    }
+    assert!(run.alert("spray-later")["duplicate_of"].is_null(), "{run}");
+
+    // One set of responses per first alert: two revocations, a block and a ticket each.
+    let responded: Vec<String> = receiver
+        .requests()
+        .iter()
+        .map(|r| r.body["alert_id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        responded.iter().filter(|id| *id == "spray-1").count(),
+        4,
+        "{responded:?}"
+    );
+    assert_eq!(
+        responded.iter().filter(|id| *id == "spray-later").count(),
+        4,
+        "{responded:?}"
+    );
+    assert_eq!(responded.len(), 8, "{responded:?}");
+    assert_eq!(receiver.calls("ticket", "create").len(), 2);
+
+    let summary = run.summary();
+    assert_eq!(summary["duplicates"], 2, "{run}");
+    assert_eq!(summary["alerts"], 3, "{run}");
+    assert_eq!(summary["lines"], 5, "{run}");
+}
+
+#[test]
+fn time_to_respond_is_reported_per_alert_and_as_median_and_p95() {
+    let receiver = Receiver::start();
+    let case = Case::new().receiver(&receiver);
+    case.config(&config(""));
+    case.alerts(&[
+        spray("spray-1", "high", "2026-11-26T09:12:00Z", None),
+        plain_alert("quiet", "edr-01"),
+        spray("spray-2", "high", "2026-11-26T09:13:00Z", None),
+    ]);
+
+    let run = case.run();
+    assert_eq!(run.code, Some(0), "{run}");
+    let mut times = Vec::new();
+    for id in ["spray-1", "spray-2"] {
+        let ttr = run.alert(id)["time_to_respond_ms"].as_f64();
+        assert!(ttr.is_some_and(|ms| ms > 0.0), "{id} was responded to\n{run}");
+        times.push(ttr.unwrap());
+    }
+    assert!(
+        run.alert("quiet")["time_to_respond_ms"].is_null(),
+        "no response, no time\n{run}"
+    );
+    let summary = run.summary();
+    let median = summary["time_to_respond_ms"]["median"].as_f64();
+    let p95 = summary["time_to_respond_ms"]["p95"].as_f64();
+    times.sort_by(f64::total_cmp);
+    // Nearest rank over two: the median is the smaller, the 95th percentile the larger.
+    assert_eq!(median, Some(times[0]), "{run}");
+    assert_eq!(p95, Some(times[1]), "{run}");
+
+    let human = Case::new().receiver(&receiver);
+    human.config(&config(""));
+    human.alerts(&[spray("spray-h", "high", "2026-11-26T09:12:00Z", None)]);
+    let run = human.palisade(&["run", "--config", "palisade.toml", "alerts.jsonl"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(
+        run.stdout.contains("time to respond: median ") && run.stdout.contains(" ms, p95 "),
+        "{run}"
+    );
+    assert!(run.stdout.contains("[high, confidence 92, p2 (72)]"), "{run}");
+}
