@@ -12,11 +12,12 @@
 //!
 //! A later alert is a duplicate when its fingerprint is the first one's and its timestamp is
 //! within the window of the first one's (either side, since a batch is not in time order). An
-//! alert outside the window starts a new first. The state is kept in memory for one run.
+//! alert outside the window starts a new first. The state is kept in memory for one run, at
+//! most [`MAX_REMEMBERED`] fingerprints: past that, the longest-remembered is forgotten.
 
 use super::{Alert, Entity};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -26,6 +27,9 @@ pub const DEFAULT_FIELDS: [Field; 2] = [Field::Rule, Field::Entities];
 
 /// The window unless the config says otherwise.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(60 * 60);
+
+/// How many first alerts are remembered at once, so memory stays bounded over a long run.
+pub const MAX_REMEMBERED: usize = 100_000;
 
 /// The longest window the config may set: one week.
 pub const MAX_WINDOW_MINUTES: u32 = 7 * 24 * 60;
@@ -134,13 +138,22 @@ fn entity_key(entity: &Entity) -> String {
 pub struct Dedup {
     config: DedupConfig,
     first: HashMap<String, (String, Option<OffsetDateTime>)>,
+    /// The fingerprints in the order they were remembered, to forget the oldest.
+    order: VecDeque<String>,
+    limit: usize,
 }
 
 impl Dedup {
     pub fn new(config: DedupConfig) -> Dedup {
+        Dedup::with_limit(config, MAX_REMEMBERED)
+    }
+
+    fn with_limit(config: DedupConfig, limit: usize) -> Dedup {
         Dedup {
             config,
             first: HashMap::new(),
+            order: VecDeque::new(),
+            limit: limit.max(1),
         }
     }
 
@@ -155,7 +168,14 @@ impl Dedup {
         {
             return Some(id.clone());
         }
-        self.first.insert(key, (alert.id.clone(), time));
+        if self.first.insert(key.clone(), (alert.id.clone(), time)).is_none() {
+            self.order.push_back(key);
+            while self.order.len() > self.limit {
+                if let Some(oldest) = self.order.pop_front() {
+                    self.first.remove(&oldest);
+                }
+            }
+        }
         None
     }
 }
@@ -245,5 +265,18 @@ mod tests {
             dedup.check(&alert("c", "r", "2026-11-26T09:05:01Z", &["z"])),
             None
         );
+    }
+
+    #[test]
+    fn memory_is_bounded_by_forgetting_the_oldest_fingerprint() {
+        let mut dedup = Dedup::with_limit(DedupConfig::default(), 2);
+        let at = "2026-11-26T09:00:00Z";
+        assert_eq!(dedup.check(&alert("a", "r1", at, &[])), None);
+        assert_eq!(dedup.check(&alert("b", "r2", at, &[])), None);
+        assert_eq!(dedup.check(&alert("c", "r3", at, &[])), None);
+        assert_eq!(dedup.check(&alert("b2", "r2", at, &[])), Some("b".into()));
+        // r1 was forgotten: a repeat of it is a first again.
+        assert_eq!(dedup.check(&alert("a2", "r1", at, &[])), None);
+        assert_eq!(dedup.first.len(), 2);
     }
 }
