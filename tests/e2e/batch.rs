@@ -174,6 +174,29 @@ window_minutes = 60
     assert_eq!(summary["duplicates"], 2, "{run}");
     assert_eq!(summary["alerts"], 3, "{run}");
     assert_eq!(summary["lines"], 5, "{run}");
+
+    // The audit trail of the first alert shows what was attached to it.
+    let audit = case.palisade(&[
+        "audit",
+        "--config",
+        "palisade.toml",
+        "--json",
+        "--alert",
+        "spray-1",
+    ]);
+    assert_eq!(audit.code, Some(0), "{audit}");
+    let attached: Vec<String> = audit
+        .json()
+        .iter()
+        .filter(|record| record["kind"] == "duplicate")
+        .map(|record| {
+            record["detail"]["duplicate"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(attached, ["spray-2", "spray-3"], "{audit}");
 }
 
 #[test]

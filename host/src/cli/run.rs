@@ -195,6 +195,7 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
                 of,
             } => {
                 tally.duplicates += 1;
+                pipeline.duplicate(&alert, &of);
                 output.duplicate(number, &alert, priority, &of);
             }
             Done::Rejected(number, error) => {

@@ -145,6 +145,29 @@ impl Pipeline {
         report
     }
 
+    /// Records a repeat of the alert `of` that was not run through the plugins, under the
+    /// first alert's id, so its audit trail shows what was attached to it.
+    pub fn duplicate(&self, alert: &Alert, of: &str) {
+        if self.mode == RunMode::Simulate {
+            return;
+        }
+        self.store.audit().log(&AuditEvent {
+            kind: "duplicate",
+            alert_id: Some(of),
+            decision: "attached",
+            detail: serde_json::json!({
+                "duplicate": alert.id,
+                "title": alert.title,
+                "source": alert.source_product,
+                "rule": alert.rule_name.as_ref().or(alert.rule_id.as_ref()),
+                "severity": alert.severity,
+                "confidence": alert.confidence,
+                "timestamp": alert.timestamp,
+            }),
+            ..AuditEvent::default()
+        });
+    }
+
     /// One record per invocation and one for the alert, after its last stage.
     fn audit(&self, report: &AlertReport) {
         if self.mode == RunMode::Simulate {

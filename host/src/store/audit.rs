@@ -138,7 +138,7 @@ fn write_batch(connection: &Mutex<Connection>, batch: &[Message]) -> Result<(), 
 /// One thing that happened.
 #[derive(Debug, Clone, Default)]
 pub struct AuditEvent<'a> {
-    /// `alert`, `invocation`, `host-call`, `approval`, `undo` or `breaker`.
+    /// `alert`, `duplicate`, `invocation`, `host-call`, `approval`, `undo` or `breaker`.
     pub kind: &'a str,
     pub alert_id: Option<&'a str>,
     pub plugin: Option<&'a str>,
