@@ -367,3 +367,45 @@ impl Simulation {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn received(number: usize) -> Received {
+        Received {
+            number,
+            at: Instant::now(),
+            line: Err(String::new()),
+        }
+    }
+
+    fn numbers(window: &[Received]) -> Vec<usize> {
+        window.iter().map(|received| received.number).collect()
+    }
+
+    #[tokio::test]
+    async fn a_window_holds_at_most_its_size_and_ends_with_the_input() {
+        let mut lines = futures::stream::iter((1..=5).map(received)).fuse();
+        assert_eq!(numbers(&read_window(&mut lines, 2, None).await), [1, 2]);
+        assert_eq!(numbers(&read_window(&mut lines, 2, None).await), [3, 4]);
+        assert_eq!(numbers(&read_window(&mut lines, 2, None).await), [5]);
+        assert!(read_window(&mut lines, 2, None).await.is_empty());
+        assert!(read_window(&mut lines, 2, None).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn with_a_grace_a_pause_in_the_input_ends_the_window_and_loses_nothing() {
+        let slow = futures::stream::unfold(0usize, |number| async move {
+            if number == 2 {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            (number < 4).then(|| (received(number + 1), number + 1))
+        });
+        let mut lines = Box::pin(slow.fuse());
+        let grace = Some(Duration::from_millis(50));
+        assert_eq!(numbers(&read_window(&mut lines, 10, grace).await), [1, 2]);
+        assert_eq!(numbers(&read_window(&mut lines, 10, grace).await), [3, 4]);
+        assert!(read_window(&mut lines, 10, grace).await.is_empty());
+    }
+}
