@@ -220,7 +220,12 @@ impl Output {
         ));
         let mut after = Vec::new();
         if tally.duplicates > 0 {
-            after.push(format!("{} duplicates not run again", tally.duplicates));
+            let noun = if tally.duplicates == 1 {
+                "duplicate"
+            } else {
+                "duplicates"
+            };
+            after.push(format!("{} {noun} not run again", tally.duplicates));
         }
         if let Some(time) = tally.time_to_respond() {
             after.push(format!(
