@@ -11,6 +11,7 @@ pub mod dedup;
 mod detect;
 pub mod ecs;
 pub mod fields;
+pub mod grouping;
 pub mod intake;
 pub mod mapping;
 pub mod native;

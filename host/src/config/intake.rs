@@ -1,12 +1,14 @@
 //! `[intake]`: how alerts are read. Field mappings, `[intake.mappings.NAME]` (the format is
 //! described in [`crate::alert::mapping`]); `[intake.priority]`, the entities that make an
 //! alert more urgent ([`crate::alert::priority`]); `[intake.dedup]`, what makes an alert a
-//! repeat of another ([`crate::alert::dedup`]).
+//! repeat of another ([`crate::alert::dedup`]); `[intake.grouping]`, which alerts form one
+//! incident ([`crate::alert::grouping`]).
 
 use super::PriorityConfig;
 use super::error::Reporter;
 use crate::alert::dedup::{self, DedupConfig};
 use crate::alert::fields::FieldPath;
+use crate::alert::grouping::{self, GroupingConfig};
 use crate::alert::mapping::{AlertField, EntityKind, EntityRule, Mapping, severity_word};
 use crate::alert::priority::{Criticality, DEFAULT_WINDOW, MAX_WINDOW};
 use crate::alert::{Direction, SignInResult};
@@ -23,6 +25,7 @@ pub(super) struct RawIntake {
     #[serde(default)]
     priority: RawPriority,
     dedup: Option<Spanned<RawDedup>>,
+    grouping: Option<Spanned<RawGrouping>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -42,11 +45,19 @@ struct RawDedup {
     window_minutes: Option<Spanned<u32>>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGrouping {
+    by: Option<Vec<Spanned<String>>>,
+    window_minutes: Option<Spanned<u32>>,
+}
+
 /// `[intake]`, validated.
 pub(super) struct IntakeConfig {
     pub mappings: Vec<Mapping>,
     pub priority: PriorityConfig,
     pub dedup: Option<DedupConfig>,
+    pub grouping: Option<GroupingConfig>,
 }
 
 pub(super) fn intake(raw: RawIntake, report: &mut Reporter) -> IntakeConfig {
@@ -54,7 +65,53 @@ pub(super) fn intake(raw: RawIntake, report: &mut Reporter) -> IntakeConfig {
         mappings: mappings(raw.mappings, report),
         priority: priority(raw.priority, report),
         dedup: raw.dedup.map(|raw| dedup(raw, report)),
+        grouping: raw.grouping.map(|raw| grouping(raw, report)),
     }
+}
+
+fn grouping(raw: Spanned<RawGrouping>, report: &mut Reporter) -> GroupingConfig {
+    let span = raw.span();
+    let raw = raw.into_inner();
+    let mut config = GroupingConfig::default();
+    if let Some(by) = raw.by {
+        let mut kinds = Vec::new();
+        for (index, kind) in by.iter().enumerate() {
+            match EntityKind::parse(kind.get_ref()) {
+                Some(parsed) if !kinds.contains(&parsed) => kinds.push(parsed),
+                Some(_) => {}
+                None => report.error(
+                    Some(kind.span()),
+                    format!("intake.grouping.by[{index}]"),
+                    format!(
+                        "unknown entity kind {:?}; kinds are {}",
+                        kind.get_ref(),
+                        EntityKind::NAMES
+                    ),
+                ),
+            }
+        }
+        if by.is_empty() {
+            report.error(
+                Some(span),
+                "intake.grouping.by",
+                "name at least one entity kind, e.g. by = [\"user\", \"host\", \"ip\"]",
+            );
+        }
+        config.kinds = kinds;
+    }
+    if let Some(minutes) = raw.window_minutes {
+        let value = *minutes.get_ref();
+        if value == 0 || value > grouping::MAX_WINDOW_MINUTES {
+            report.error(
+                Some(minutes.span()),
+                "intake.grouping.window_minutes",
+                format!("must be between 1 and {} (a week)", grouping::MAX_WINDOW_MINUTES),
+            );
+        } else {
+            config.window = std::time::Duration::from_secs(u64::from(value) * 60);
+        }
+    }
+    config
 }
 
 fn priority(raw: RawPriority, report: &mut Reporter) -> PriorityConfig {
@@ -534,6 +591,45 @@ window_minutes = 30
         let none = parse("").unwrap();
         assert!(none.dedup.is_none());
         assert_eq!(none.priority.window, crate::alert::priority::DEFAULT_WINDOW);
+    }
+
+    #[test]
+    fn grouping_is_read_and_its_mistakes_located() {
+        use crate::alert::grouping::GroupingConfig;
+        use crate::alert::mapping::EntityKind;
+        let config =
+            parse("[intake.grouping]\nby = [\"ip\", \"user\", \"ip\"]\nwindow_minutes = 10\n").unwrap();
+        assert_eq!(
+            config.grouping.unwrap(),
+            GroupingConfig {
+                kinds: vec![EntityKind::Ip, EntityKind::User],
+                window: std::time::Duration::from_secs(600),
+            }
+        );
+        assert_eq!(
+            parse("[intake.grouping]\n").unwrap().grouping.unwrap(),
+            GroupingConfig::default()
+        );
+        assert!(parse("").unwrap().grouping.is_none());
+        let errors =
+            parse("[intake.grouping]\nby = [\"user\", \"printer\"]\nwindow_minutes = 0\n").unwrap_err();
+        let found: Vec<(usize, usize, &str)> = errors
+            .0
+            .iter()
+            .map(|e| (e.line, e.column, e.key.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (2, 15, "intake.grouping.by[1]"),
+                (3, 18, "intake.grouping.window_minutes"),
+            ],
+            "{errors}"
+        );
+        assert!(
+            errors.to_string().contains("unknown entity kind \"printer\""),
+            "{errors}"
+        );
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub struct Config {
     pub priority: PriorityConfig,
     /// `[intake.dedup]`; `None` when the section is absent (no deduplication).
     pub dedup: Option<crate::alert::dedup::DedupConfig>,
+    /// `[intake.grouping]`; `None` when the section is absent (every alert its own incident).
+    pub grouping: Option<crate::alert::grouping::GroupingConfig>,
 }
 
 /// `[intake.priority]`, validated.

@@ -273,6 +273,7 @@ fn validate(
         mappings: intake.mappings,
         priority: intake.priority,
         dedup: intake.dedup,
+        grouping: intake.grouping,
         file: file.to_owned(),
         state_dir: dir.join(raw.defaults.state_dir.as_deref().unwrap_or(".palisade")),
         concurrency,
