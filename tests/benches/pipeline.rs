@@ -278,7 +278,7 @@ async fn run_alerts(dir: &Path, alerts: u64, concurrency: usize) -> Value {
                     let line = common::spray_line(i, CONFIDENCE);
                     let begun = Instant::now();
                     let alert = native::parse_line(&line).expect("a valid alert");
-                    let report = pipeline.process(alert).await;
+                    let report = pipeline.process(alert, None).await;
                     (begun.elapsed(), report)
                 })
             })

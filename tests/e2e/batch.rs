@@ -1,7 +1,8 @@
 //! A batch as a SOC has one: handled highest priority first (a critical alert on a crown-jewel
 //! host before the low one read ahead of it), repeats of an alert attached to the first instead
 //! of being acted on again, and the time from reading an alert to its first response reported
-//! per alert and as a median and 95th percentile.
+//! per alert and as a median and 95th percentile; related alerts grouped into one incident
+//! with one ticket.
 
 use palisade_e2e::{Case, Receiver, plain_alert, spray_alert, strings};
 use serde_json::Value;
@@ -240,4 +241,152 @@ fn time_to_respond_is_reported_per_alert_and_as_median_and_p95() {
         "{run}"
     );
     assert!(run.stdout.contains("[high, confidence 92, p2 (72)]"), "{run}");
+}
+
+/// A spray from `ip` against `users` (the first signed in), at `timestamp`.
+fn spray_from(id: &str, ip: &str, users: &[&str], timestamp: &str) -> String {
+    let mut alert: Value = serde_json::from_str(&spray_alert(id, 92)).unwrap();
+    alert["timestamp"] = timestamp.into();
+    let mut entities: Vec<Value> = users
+        .iter()
+        .enumerate()
+        .map(|(index, user)| {
+            let sign_in = if index == 0 { "success" } else { "failure" };
+            serde_json::json!({"type": "user", "name": user, "sign_in": sign_in})
+        })
+        .collect();
+    entities.push(serde_json::json!({"type": "ip", "address": ip, "direction": "source"}));
+    alert["entities"] = entities.into();
+    alert.to_string()
+}
+
+#[test]
+fn a_burst_of_related_sprays_is_one_incident_with_one_ticket_and_comments() {
+    let receiver = Receiver::start();
+    let case = Case::new().receiver(&receiver);
+    case.config(&config(
+        r#"
+[intake.grouping]
+by = ["user", "host", "ip"]
+window_minutes = 30
+"#,
+    ));
+    let burst = ["spray-a", "spray-b", "spray-c", "spray-d", "spray-e"];
+    let mut alerts: Vec<String> = burst
+        .iter()
+        .enumerate()
+        .map(|(n, id)| {
+            let users = [format!("user{n}a"), format!("user{n}b")];
+            let users: Vec<&str> = users.iter().map(String::as_str).collect();
+            spray_from(
+                id,
+                "203.0.113.7",
+                &users,
+                &format!("2026-11-26T09:{:02}:00Z", 10 + 5 * n),
+            )
+        })
+        .collect();
+    alerts.insert(
+        2,
+        spray_from(
+            "elsewhere",
+            "198.51.100.9",
+            &["zoe", "yann"],
+            "2026-11-26T09:15:00Z",
+        ),
+    );
+    case.alerts(&alerts);
+
+    // Alerts run concurrently (the default concurrency of 4): the incident's ticket is opened once.
+    let run = case.run();
+    assert_eq!(run.code, Some(0), "{run}");
+
+    let creates = receiver.calls("ticket", "create");
+    let comments = receiver.calls("ticket", "comment");
+    assert_eq!(creates.len(), 2, "one ticket per incident\n{run}");
+    assert_eq!(comments.len(), 4, "{run}");
+    let incident = run.alert("spray-a")["incident"].clone();
+    assert!(incident.is_string(), "{run}");
+    let first = incident.as_str().unwrap_or_default();
+    let burst_ticket = palisade_e2e::note(&run.plugin(first, "password-spray"), "ticket").unwrap_or_default();
+    assert!(burst_ticket.starts_with("T-"), "{run}");
+    assert_ne!(
+        palisade_e2e::note(&run.plugin("elsewhere", "password-spray"), "ticket"),
+        Some(burst_ticket.clone()),
+        "{run}"
+    );
+    let mut commented: Vec<String> = Vec::new();
+    for comment in &comments {
+        assert_eq!(
+            comment.request()["ticket_id"],
+            burst_ticket.as_str(),
+            "{comment:?}"
+        );
+        assert!(
+            comment.request()["body"]
+                .as_str()
+                .is_some_and(|body| body.contains("203.0.113.7") || body.contains("Password spray")),
+            "the new alert's ticket title and description are the comment: {comment:?}"
+        );
+        commented.push(comment.body["alert_id"].as_str().unwrap_or_default().to_owned());
+    }
+    // Whichever alert of the burst asked first opened the ticket (they run concurrently);
+    // every other one commented.
+    let second = commented[0].clone();
+    let openers: Vec<String> = creates
+        .iter()
+        .map(|r| r.body["alert_id"].as_str().unwrap_or_default().to_owned())
+        .filter(|id| id != "elsewhere")
+        .collect();
+    assert_eq!(openers.len(), 1, "{run}");
+    commented.extend(openers);
+    commented.sort();
+    assert_eq!(commented, burst, "{run}");
+
+    for id in burst {
+        let record = run.alert(id);
+        assert_eq!(record["incident"], incident, "{id}\n{run}");
+        // The plugin was handed the incident's ticket either way.
+        let spray = run.plugin(id, "password-spray");
+        assert_eq!(
+            palisade_e2e::note(&spray, "ticket"),
+            Some(burst_ticket.clone()),
+            "{id}\n{run}"
+        );
+    }
+    let elsewhere = run.alert("elsewhere");
+    assert_eq!(elsewhere["incident"], "elsewhere", "{run}");
+    assert_eq!(run.summary()["incidents"], 2, "{run}");
+    // Containment is per alert: every alert's sessions revoked and address blocked.
+    assert_eq!(receiver.calls("network", "block-ip").len(), 6);
+
+    // The audit says what happened: the create was grouped into the incident's ticket.
+    let audit = case.palisade(&["audit", "--config", "palisade.toml", "--json", "--alert", &second]);
+    assert_eq!(audit.code, Some(0), "{audit}");
+    let grouped: Vec<Value> = audit
+        .json()
+        .into_iter()
+        .filter(|record| record["decision"] == "grouped")
+        .collect();
+    assert_eq!(grouped.len(), 1, "{audit}");
+    assert_eq!(grouped[0]["operation"], "ticket.comment", "{audit}");
+    assert_eq!(grouped[0]["detail"]["ticket"], burst_ticket.as_str(), "{audit}");
+    assert_eq!(grouped[0]["detail"]["incident"], incident, "{audit}");
+}
+
+#[test]
+fn without_grouping_every_alert_opens_its_own_ticket() {
+    let receiver = Receiver::start();
+    let case = Case::new().receiver(&receiver);
+    case.config(&config(""));
+    case.alerts(&[
+        spray_from("spray-a", "203.0.113.7", &["ann"], "2026-11-26T09:10:00Z"),
+        spray_from("spray-b", "203.0.113.7", &["ben"], "2026-11-26T09:15:00Z"),
+    ]);
+    let run = case.run();
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(receiver.calls("ticket", "create").len(), 2);
+    assert!(receiver.calls("ticket", "comment").is_empty());
+    assert!(run.alert("spray-a")["incident"].is_null(), "{run}");
+    assert!(run.summary()["incidents"].is_null(), "{run}");
 }

@@ -49,6 +49,8 @@ pub struct AlertContext {
     pub confidence: u8,
     /// Title, source, severity, confidence and entities, stored with a held operation.
     pub summary: Arc<serde_json::Value>,
+    /// Its incident, when the run groups alerts: a second `ticket.create` for it comments.
+    pub incident: Option<super::incident::Incident>,
 }
 
 impl AlertContext {
@@ -66,6 +68,7 @@ impl AlertContext {
                 "timestamp": alert.timestamp,
                 "entities": alert.entities,
             })),
+            incident: None,
         }
     }
 
@@ -75,6 +78,7 @@ impl AlertContext {
             id: label.to_owned(),
             confidence: 0,
             summary: Arc::new(serde_json::Value::Null),
+            incident: None,
         }
     }
 }

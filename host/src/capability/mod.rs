@@ -9,6 +9,7 @@ mod broker;
 mod gate;
 mod grant;
 pub mod http;
+pub mod incident;
 mod interfaces;
 pub mod sandbox;
 

@@ -55,6 +55,7 @@ impl Output {
                     json!(batched.time_to_respond_ms.map(round_ms)),
                 );
                 object.insert("duplicates".into(), json!(batched.duplicates));
+                object.insert("incident".into(), json!(batched.incident));
             }
             self.emit(&value.to_string());
             return;
@@ -80,6 +81,9 @@ impl Output {
             head.push_str(&format!("  responded in {ms:.1} ms"));
         }
         self.emit(&head);
+        if let Some(incident) = batched.incident.as_deref().filter(|i| *i != alert.id) {
+            self.emit(&format!("      incident: {incident}"));
+        }
         if !batched.duplicates.is_empty() {
             self.emit(&format!("      duplicates: {}", batched.duplicates.join(", ")));
         }
@@ -128,11 +132,19 @@ impl Output {
     }
 
     /// An alert recognized as a repeat of the alert `of`, not run through the plugins.
-    pub fn duplicate(&mut self, line: usize, alert: &Alert, priority: Priority, of: &str) {
+    pub fn duplicate(
+        &mut self,
+        line: usize,
+        alert: &Alert,
+        priority: Priority,
+        of: &str,
+        incident: Option<&str>,
+    ) {
         if self.json {
             self.emit(
                 &json!({"type": "alert", "line": line, "alert": alert, "plugins": [],
-                        "priority": priority, "time_to_respond_ms": null, "duplicate_of": of})
+                        "priority": priority, "time_to_respond_ms": null, "duplicate_of": of,
+                        "incident": incident})
                 .to_string(),
             );
         } else {
@@ -226,6 +238,10 @@ impl Output {
                 "duplicates"
             };
             after.push(format!("{} {noun} not run again", tally.duplicates));
+        }
+        if let Some(incidents) = tally.incidents {
+            let noun = if incidents == 1 { "incident" } else { "incidents" };
+            after.push(format!("{incidents} {noun}"));
         }
         if let Some(time) = tally.time_to_respond() {
             after.push(format!(

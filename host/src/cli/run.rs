@@ -1,6 +1,7 @@
 use super::exit;
 use super::output::Output;
 use crate::alert::Alert;
+use crate::alert::grouping::Assigned;
 use crate::alert::intake::{Format, Intake, IntakeError, MAX_ALERT_BYTES};
 use crate::alert::priority::Priority;
 use crate::config::Config;
@@ -114,7 +115,14 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
     // a file's window is its next `window` alerts; stdin's is what arrives without a pause.
     let window = config.priority.window;
     let grace = stdin.then_some(STDIN_PAUSE);
-    let batcher = Batcher::new(config.priority.criticality.clone(), config.dedup.clone());
+    let batcher = Batcher::new(
+        config.priority.criticality.clone(),
+        config.dedup.clone(),
+        config.grouping.clone(),
+    );
+    if config.grouping.is_some() {
+        tally.incidents = Some(0);
+    }
     let work = futures::stream::unfold(
         (Box::pin(lines.fuse()), batcher),
         move |(mut lines, mut batcher)| async move {
@@ -137,18 +145,21 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
                 match work {
                     Work::Alert(queued) => {
                         let queued = *queued;
-                        let report = pipeline.process(queued.alert).await;
+                        let incident = queued.incident.as_ref().map(|i| i.incident.as_str());
+                        let report = pipeline.process(queued.alert, incident).await;
                         Done::Processed {
                             number: queued.number,
                             received: queued.received,
                             priority: queued.priority,
                             duplicates: queued.duplicates,
+                            incident: queued.incident,
                             report: Box::new(report),
                         }
                     }
                     Work::Duplicate { queued, of } => Done::Duplicate {
                         number: queued.number,
                         priority: queued.priority,
+                        incident: queued.incident,
                         alert: Box::new(queued.alert),
                         of,
                     },
@@ -170,8 +181,10 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
                 received,
                 priority,
                 duplicates,
+                incident,
                 report,
             } => {
+                tally.count_incident(incident.as_ref());
                 let time_to_respond = report
                     .first_response()
                     .map(|at| at.saturating_duration_since(received).as_secs_f64() * 1000.0);
@@ -185,18 +198,22 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
                         priority,
                         time_to_respond_ms: time_to_respond,
                         duplicates,
+                        incident: incident.map(|i| i.incident),
                     },
                 );
             }
             Done::Duplicate {
                 number,
                 priority,
+                incident,
                 alert,
                 of,
             } => {
                 tally.duplicates += 1;
+                tally.count_incident(incident.as_ref());
                 pipeline.duplicate(&alert, &of);
-                output.duplicate(number, &alert, priority, &of);
+                let incident = incident.map(|i| i.incident);
+                output.duplicate(number, &alert, priority, &of, incident.as_deref());
             }
             Done::Rejected(number, error) => {
                 tally.rejected += 1;
@@ -221,6 +238,8 @@ pub struct Batched {
     pub time_to_respond_ms: Option<f64>,
     /// The ids of its duplicates found in the same window.
     pub duplicates: Vec<String>,
+    /// Its incident's id; `None` without `[intake.grouping]`.
+    pub incident: Option<String>,
 }
 
 enum Done {
@@ -229,11 +248,13 @@ enum Done {
         received: Instant,
         priority: Priority,
         duplicates: Vec<String>,
+        incident: Option<Assigned>,
         report: Box<AlertReport>,
     },
     Duplicate {
         number: usize,
         priority: Priority,
+        incident: Option<Assigned>,
         alert: Box<Alert>,
         of: String,
     },

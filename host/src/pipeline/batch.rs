@@ -1,8 +1,10 @@
 //! The order a batch is handled in: highest priority first within a window of alerts, with
-//! repeats attached to their first alert instead of being run again.
+//! repeats attached to their first alert instead of being run again, and each alert placed in
+//! its incident.
 
 use crate::alert::Alert;
 use crate::alert::dedup::{Dedup, DedupConfig};
+use crate::alert::grouping::{Assigned, Grouping, GroupingConfig};
 use crate::alert::priority::{Criticality, Priority};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -34,26 +36,35 @@ pub struct Queued {
     pub priority: Priority,
     /// The ids of this alert's duplicates found in the same window.
     pub duplicates: Vec<String>,
+    /// Its incident; `None` without `[intake.grouping]`.
+    pub incident: Option<Assigned>,
 }
 
-/// Orders windows of a batch; keeps the dedup state across them for the whole run.
+/// Orders windows of a batch; keeps the dedup and grouping state across them for the whole run.
 pub struct Batcher {
     criticality: Criticality,
     dedup: Option<Dedup>,
+    grouping: Option<Grouping>,
 }
 
 impl Batcher {
-    pub fn new(criticality: Criticality, dedup: Option<DedupConfig>) -> Batcher {
+    pub fn new(
+        criticality: Criticality,
+        dedup: Option<DedupConfig>,
+        grouping: Option<GroupingConfig>,
+    ) -> Batcher {
         Batcher {
             criticality,
             dedup: dedup.map(Dedup::new),
+            grouping: grouping.map(Grouping::new),
         }
     }
 
     /// One window in the order to handle it: rejected lines first (they cost nothing), then
     /// the alerts by priority, highest first, ties in input order. An alert whose fingerprint
     /// an earlier-handled one had becomes a duplicate of it; when that first alert is in the
-    /// same window, it lists the duplicate.
+    /// same window, it lists the duplicate. Incidents are assigned in the same order, so an
+    /// incident's id is its most urgent first alert's.
     pub fn order(&mut self, window: Vec<Received>) -> Vec<Work> {
         let mut work = Vec::with_capacity(window.len());
         let mut alerts = Vec::new();
@@ -71,6 +82,7 @@ impl Batcher {
                         alert: *alert,
                         priority,
                         duplicates: Vec::new(),
+                        incident: None,
                     });
                 }
             }
@@ -82,7 +94,11 @@ impl Batcher {
                 .then(a.number.cmp(&b.number))
         });
         let mut firsts: HashMap<String, usize> = HashMap::new();
-        for queued in alerts {
+        for mut queued in alerts {
+            queued.incident = self
+                .grouping
+                .as_mut()
+                .map(|grouping| grouping.assign(&queued.alert));
             let first = self.dedup.as_mut().and_then(|dedup| dedup.check(&queued.alert));
             match first {
                 Some(of) => {
@@ -136,7 +152,7 @@ mod tests {
     #[test]
     fn a_window_is_handled_highest_priority_first_and_ties_in_input_order() {
         let criticality = Criticality::new(&["dc-*".into()], &[]).unwrap();
-        let mut batcher = Batcher::new(criticality, None);
+        let mut batcher = Batcher::new(criticality, None, None);
         let window = vec![
             received(1, "low", "low", "laptop-1"),
             received(2, "medium-a", "medium", "laptop-2"),
@@ -166,7 +182,7 @@ mod tests {
 
     #[test]
     fn duplicates_attach_to_the_first_handled_even_across_windows() {
-        let mut batcher = Batcher::new(Criticality::default(), Some(DedupConfig::default()));
+        let mut batcher = Batcher::new(Criticality::default(), Some(DedupConfig::default()), None);
         let first = batcher.order(vec![
             received(1, "a", "high", "dc-01"),
             received(2, "b", "low", "laptop"),
@@ -175,5 +191,33 @@ mod tests {
         assert_eq!(order(&first), ["a [\"a-again\"]", "a-again of a", "b []"]);
         let second = batcher.order(vec![received(4, "a-third", "high", "dc-01")]);
         assert_eq!(order(&second), ["a-third of a"]);
+    }
+
+    #[test]
+    fn incidents_are_assigned_in_the_order_alerts_are_handled() {
+        let mut batcher = Batcher::new(Criticality::default(), None, Some(GroupingConfig::default()));
+        let work = batcher.order(vec![
+            received(1, "low-on-dc", "low", "dc-01"),
+            received(2, "other", "medium", "laptop"),
+            received(3, "high-on-dc", "high", "dc-01"),
+        ]);
+        let incidents: Vec<(String, String, bool)> = work
+            .iter()
+            .filter_map(|work| match work {
+                Work::Alert(queued) => queued
+                    .incident
+                    .as_ref()
+                    .map(|i| (queued.alert.id.clone(), i.incident.clone(), i.new)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            incidents,
+            [
+                ("high-on-dc".into(), "high-on-dc".into(), true),
+                ("other".into(), "other".into(), true),
+                ("low-on-dc".into(), "high-on-dc".into(), false),
+            ]
+        );
     }
 }

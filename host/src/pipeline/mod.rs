@@ -11,6 +11,7 @@ pub use route::AlertMatch;
 pub use stage::Stage;
 
 use crate::alert::Alert;
+use crate::capability::incident::{Incident, IncidentTickets};
 use crate::capability::{AlertContext, PluginContext};
 use crate::config::{Config, PluginConfig};
 use crate::connectors::Registry;
@@ -49,6 +50,8 @@ pub struct Pipeline {
     mode: RunMode,
     /// Sorted by stage; within a stage, in config order.
     plugins: Vec<Routed>,
+    /// The tickets plugins opened for incidents in this run.
+    incident_tickets: Arc<IncidentTickets>,
 }
 
 impl Pipeline {
@@ -107,6 +110,7 @@ impl Pipeline {
                 store,
                 mode,
                 plugins,
+                incident_tickets: Arc::default(),
             },
             failures,
         ))
@@ -117,8 +121,9 @@ impl Pipeline {
     }
 
     /// Runs an alert through every matching plugin, stage by stage; each plugin sees what
-    /// the ones before it added. A plugin that fails does not stop the others.
-    pub async fn process(&self, mut alert: Alert) -> AlertReport {
+    /// the ones before it added. A plugin that fails does not stop the others. With an
+    /// `incident`, a plugin's second `ticket.create` for it comments on its first ticket.
+    pub async fn process(&self, mut alert: Alert, incident: Option<&str>) -> AlertReport {
         // Routing looks at what the source said (rule, category, severity), which stages do
         // not change, so it is decided once.
         let matching: Vec<&Routed> = self
@@ -127,7 +132,11 @@ impl Pipeline {
             .filter(|routed| routed.matcher.matches(&alert))
             .collect();
         // What the gate keeps with a held operation: the source's view, which stages do not change.
-        let context = AlertContext::of(&alert);
+        let mut context = AlertContext::of(&alert);
+        context.incident = incident.map(|id| Incident {
+            id: id.to_owned(),
+            tickets: self.incident_tickets.clone(),
+        });
         let mut runs = Vec::new();
         for routed in matching {
             let invocation = routed.plugin.invoke_with(&alert, context.clone()).await;
@@ -141,7 +150,7 @@ impl Pipeline {
             });
         }
         let report = AlertReport { alert, plugins: runs };
-        self.audit(&report);
+        self.audit(&report, incident);
         report
     }
 
@@ -169,7 +178,7 @@ impl Pipeline {
     }
 
     /// One record per invocation and one for the alert, after its last stage.
-    fn audit(&self, report: &AlertReport) {
+    fn audit(&self, report: &AlertReport, incident: Option<&str>) {
         if self.mode == RunMode::Simulate {
             return;
         }
@@ -216,6 +225,7 @@ impl Pipeline {
                 "verdict": alert.verdict,
                 "risk_score": alert.risk_score,
                 "tags": alert.tags,
+                "incident": incident,
                 "plugins": report.plugins.iter().map(|run| run.plugin.as_str()).collect::<Vec<_>>(),
             }),
             ..AuditEvent::default()

@@ -69,6 +69,8 @@ pub struct Tally {
     pub denied: usize,
     /// Alerts recognized as repeats of an earlier one and not run through the plugins.
     pub duplicates: usize,
+    /// Incidents the alerts formed; `None` (shown as `null`) without `[intake.grouping]`.
+    pub incidents: Option<usize>,
     /// Each responded alert's time to respond, in milliseconds; summarized by
     /// [`Tally::time_to_respond`].
     #[serde(skip)]
@@ -103,6 +105,15 @@ impl Tally {
                 }
             }
             self.denied += run.invocation.calls.denied.len();
+        }
+    }
+
+    /// Counts an alert's incident when the alert started it.
+    pub fn count_incident(&mut self, incident: Option<&crate::alert::grouping::Assigned>) {
+        if let Some(assigned) = incident
+            && assigned.new
+        {
+            *self.incidents.get_or_insert(0) += 1;
         }
     }
 

@@ -1,7 +1,9 @@
 use super::{MAX_NAME, MAX_TEXT, bounded};
 use crate::capability::broker::not_configured;
+use crate::capability::{ActionRecord, ActionResult};
 use crate::capability::{Broker, Capability, Operation};
-use crate::connectors::ticket::NewTicket;
+use crate::connectors::CallContext;
+use crate::connectors::ticket::{NewTicket, TicketRef, Ticketing};
 use crate::runtime::bindings::palisade::action::ticket;
 use crate::runtime::bindings::types::ActionError;
 
@@ -49,21 +51,41 @@ impl ticket::Host for Broker {
             tags: new.tags,
             observables,
         };
-        if self.simulated(operation, &request.title, &cx) {
-            return Ok(Ok(ticket::TicketRef {
+        // An alert of an incident whose ticket this plugin already opened adds to it. The
+        // slot stays locked while the first alert opens the ticket, so a concurrent alert of
+        // the same incident waits for it and then comments.
+        let incident = self.alert.incident.clone();
+        let slot = incident
+            .as_ref()
+            .map(|incident| incident.tickets.slot(&self.plugin.name, &incident.id));
+        let mut opened = match &slot {
+            Some(slot) => Some(slot.lock().await),
+            None => None,
+        };
+        if let (Some(incident), Some(Some(existing))) = (&incident, opened.as_deref()) {
+            let existing = existing.clone();
+            return Ok(self
+                .grouped(&cx, &incident.id, existing, &request, ticketing.as_ref())
+                .await);
+        }
+        let result = if self.simulated(operation, &request.title, &cx) {
+            Ok(TicketRef {
                 id: format!("SIMULATED-{}", cx.action_id),
                 url: None,
-            }));
-        }
-        let result = ticketing.create(&cx, &request).await;
-        Ok(self
-            .record(operation, &request.title, &cx, result, |reference| {
+            })
+        } else {
+            let result = ticketing.create(&cx, &request).await;
+            self.record(operation, &request.title, &cx, result, |reference| {
                 Some(reference.id.clone())
             })
-            .map(|reference| ticket::TicketRef {
-                id: reference.id,
-                url: reference.url,
-            }))
+        };
+        if let (Ok(reference), Some(opened)) = (&result, opened.as_deref_mut()) {
+            *opened = Some(reference.clone());
+        }
+        Ok(result.map(|reference| ticket::TicketRef {
+            id: reference.id,
+            url: reference.url,
+        }))
     }
 
     async fn comment(
@@ -89,5 +111,68 @@ impl ticket::Host for Broker {
         }
         let result = ticketing.comment(&cx, &ticket_id, &body).await;
         Ok(self.record(operation, &ticket_id, &cx, result, |_| None))
+    }
+}
+
+impl Broker {
+    /// `ticket.create` for an incident that already has this plugin's ticket: the new
+    /// ticket's title and description go to that ticket as a comment, and the plugin gets the
+    /// existing ticket's ref. Recorded as the `ticket.comment` it is, audited as `grouped`.
+    async fn grouped(
+        &mut self,
+        cx: &CallContext,
+        incident: &str,
+        existing: TicketRef,
+        request: &NewTicket,
+        ticketing: &dyn Ticketing,
+    ) -> Result<ticket::TicketRef, ActionError> {
+        let comment = Operation::lookup(Capability::Ticket, "comment").expect("in the catalogue");
+        let body = format!("{}\n\n{}", request.title, request.description);
+        let result = if self.plugin.simulate {
+            ActionResult::Simulated {
+                would: "execute".into(),
+            }
+        } else {
+            match ticketing.comment(cx, &existing.id, &body).await {
+                Ok(()) => ActionResult::Executed {
+                    reference: Some(existing.id.clone()),
+                },
+                Err(error) => ActionResult::Failed {
+                    error: error.to_string(),
+                },
+            }
+        };
+        let mut detail = serde_json::json!({
+            "action_id": cx.action_id,
+            "asked": "ticket.create",
+            "incident": incident,
+            "ticket": existing.id,
+            "title": request.title,
+        });
+        let decision = match &result {
+            ActionResult::Failed { error } => {
+                detail["error"] = error.clone().into();
+                "failed"
+            }
+            ActionResult::Simulated { .. } => "simulated",
+            _ => "grouped",
+        };
+        tracing::info!(plugin = %self.plugin.name, alert = %self.alert_id, incident, ticket = %existing.id, decision, "ticket.create grouped into the incident's ticket");
+        self.audit(comment, Some(&existing.id), decision, detail);
+        let answer = match &result {
+            ActionResult::Failed { error } => Err(ActionError::ConnectorFailed(error.clone())),
+            _ => Ok(ticket::TicketRef {
+                id: existing.id.clone(),
+                url: existing.url.clone(),
+            }),
+        };
+        self.log.actions.push(ActionRecord {
+            action_id: cx.action_id.clone(),
+            operation: comment,
+            target: existing.id,
+            result,
+            at: std::time::Instant::now(),
+        });
+        answer
     }
 }
