@@ -4,10 +4,11 @@ use super::error::{ConfigErrors, Reporter};
 use super::secret::SecretRef;
 use super::{Config, ConnectorConfig, EmbeddedConfig, PluginConfig, WebhookAuth, WebhookConfig};
 use crate::alert::Severity;
+use crate::alert::mapping::EntityKind;
 use crate::capability::http::{HttpPolicy, Origin};
 use crate::capability::{Capability, Grants, HTTP, Operation};
 use crate::connectors::vendor::Kind;
-use crate::pipeline::{AlertMatch, Stage};
+use crate::pipeline::{AlertMatch, MatchRules, Stage};
 use crate::policy::{BelowConfidence, BlastRadius, Mode, Policy, Protected};
 use crate::runtime::Limits;
 use crate::runtime::limits::{MAX_MEMORY_BYTES, MAX_TIMEOUT};
@@ -156,12 +157,19 @@ struct RawHttp {
 #[serde(deny_unknown_fields)]
 struct RawMatch {
     #[serde(default)]
-    rules: Vec<String>,
+    rules: Vec<Spanned<String>>,
     #[serde(default)]
-    sources: Vec<String>,
+    sources: Vec<Spanned<String>>,
     #[serde(default)]
     categories: Vec<String>,
-    min_severity: Option<Severity>,
+    #[serde(default)]
+    tags: Vec<String>,
+    min_severity: Option<Spanned<Severity>>,
+    max_severity: Option<Spanned<Severity>>,
+    min_confidence: Option<Spanned<i64>>,
+    max_confidence: Option<Spanned<i64>>,
+    #[serde(default)]
+    entity_kinds: Vec<Spanned<String>>,
 }
 
 pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
@@ -333,16 +341,7 @@ fn plugin(
         }
     }
 
-    let matcher = AlertMatch::new(
-        &raw.filter.rules,
-        &raw.filter.sources,
-        &raw.filter.categories,
-        raw.filter.min_severity,
-    )
-    .unwrap_or_else(|error| {
-        report.error(None, format!("{key}.match"), format!("invalid pattern: {error}"));
-        AlertMatch::default()
-    });
+    let matcher = match_rules(raw.filter, &format!("{key}.match"), report);
 
     let mut settings = BTreeMap::new();
     for (setting, value) in raw.settings {
@@ -373,6 +372,91 @@ fn plugin(
         policy: policy(global_policy, &raw.policy, key, report),
         http,
     }
+}
+
+/// `[plugins.NAME.match]`: every mistake located; a filter with one matches what it would
+/// without the mistaken condition, and the config is refused anyway.
+fn match_rules(raw: RawMatch, key: &str, report: &mut Reporter) -> AlertMatch {
+    let globs = |list: &[Spanned<String>], name: &str, report: &mut Reporter| {
+        let mut valid = Vec::new();
+        for (index, pattern) in list.iter().enumerate() {
+            match AlertMatch::check_glob(pattern.get_ref()) {
+                Ok(()) => valid.push(pattern.get_ref().clone()),
+                Err(error) => report.error(
+                    Some(pattern.span()),
+                    format!("{key}.{name}[{index}]"),
+                    format!("not a glob: {}", error.kind()),
+                ),
+            }
+        }
+        valid
+    };
+    let confidence = |value: &Option<Spanned<i64>>, name: &str, report: &mut Reporter| {
+        let value = value.as_ref()?;
+        match u8::try_from(*value.get_ref()) {
+            Ok(number) if number <= 100 => Some((number, value.span())),
+            _ => {
+                report.error(
+                    Some(value.span()),
+                    format!("{key}.{name}"),
+                    "a confidence is a whole number from 0 to 100",
+                );
+                None
+            }
+        }
+    };
+    let min_confidence = confidence(&raw.min_confidence, "min_confidence", report);
+    let max_confidence = confidence(&raw.max_confidence, "max_confidence", report);
+    if let (Some((min, _)), Some((max, span))) = (&min_confidence, &max_confidence)
+        && max < min
+    {
+        report.error(
+            Some(span.clone()),
+            format!("{key}.max_confidence"),
+            format!("{max} is below min_confidence {min}: no alert would match"),
+        );
+    }
+    if let (Some(min), Some(max)) = (&raw.min_severity, &raw.max_severity)
+        && max.get_ref() < min.get_ref()
+    {
+        report.error(
+            Some(max.span()),
+            format!("{key}.max_severity"),
+            format!(
+                "{} is below min_severity {}: no alert would match",
+                max.get_ref().as_str(),
+                min.get_ref().as_str()
+            ),
+        );
+    }
+    let mut entity_kinds = Vec::new();
+    for (index, kind) in raw.entity_kinds.iter().enumerate() {
+        match EntityKind::parse(kind.get_ref()) {
+            Some(parsed) => entity_kinds.push(parsed),
+            None => report.error(
+                Some(kind.span()),
+                format!("{key}.entity_kinds[{index}]"),
+                format!(
+                    "unknown entity kind {:?}; kinds are {}",
+                    kind.get_ref(),
+                    EntityKind::NAMES
+                ),
+            ),
+        }
+    }
+    let rules = MatchRules {
+        rules: globs(&raw.rules, "rules", report),
+        sources: globs(&raw.sources, "sources", report),
+        categories: raw.categories,
+        tags: raw.tags,
+        min_severity: raw.min_severity.map(Spanned::into_inner),
+        max_severity: raw.max_severity.map(Spanned::into_inner),
+        min_confidence: min_confidence.map(|(value, _)| value),
+        max_confidence: max_confidence.map(|(value, _)| value),
+        entity_kinds,
+    };
+    // The globs were checked one by one above.
+    AlertMatch::new(&rules).unwrap_or_default()
 }
 
 /// The most a response body may be: 64 MiB, so a typo cannot make it unbounded.
@@ -954,6 +1038,39 @@ stage = "triage"
         assert_eq!(spray.connectors[&Capability::Identity], "local");
         assert!(spray.grants.allows(Operation::parse("network.block-ip").unwrap()));
         assert_eq!(config.plugins[1].name, "triage", "file order is kept");
+    }
+
+    #[test]
+    fn richer_match_rules_are_read_and_their_mistakes_located() {
+        let head = "[plugins.p]\npath = \"p.wasm\"\nstage = \"triage\"\n[plugins.p.match]\n";
+        let good = format!(
+            "{head}tags = [\"okta\"]\nmin_confidence = 60\nmax_confidence = 100\nmin_severity = \"low\"\nmax_severity = \"high\"\nentity_kinds = [\"user\", \"ip\"]\n"
+        );
+        parse(&good).unwrap();
+        let bad = format!(
+            "{head}rules = [\"spray-[0-9\"]\nmin_confidence = 80\nmax_confidence = 120\nmin_severity = \"high\"\nmax_severity = \"low\"\nentity_kinds = [\"user\", \"printer\"]\n"
+        );
+        let errors = parse(&bad).unwrap_err();
+        let found: Vec<(usize, usize, &str)> = errors
+            .0
+            .iter()
+            .map(|e| (e.line, e.column, e.key.as_str()))
+            .collect();
+        for expected in [
+            (5, 10, "plugins.p.match.rules[0]"),
+            (7, 18, "plugins.p.match.max_confidence"),
+            (9, 16, "plugins.p.match.max_severity"),
+            (10, 25, "plugins.p.match.entity_kinds[1]"),
+        ] {
+            assert!(found.contains(&expected), "{expected:?} in {errors}");
+        }
+        assert_eq!(found.len(), 4, "{errors}");
+        let below = format!("{head}min_confidence = 80\nmax_confidence = 70\n");
+        let errors = parse(&below).unwrap_err().to_string();
+        assert!(
+            errors.contains("6:18: plugins.p.match.max_confidence: 70 is below min_confidence 80"),
+            "{errors}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ mod route;
 mod stage;
 
 pub use report::{AlertReport, Percentiles, PluginRun, Tally};
-pub use route::AlertMatch;
+pub use route::{AlertMatch, MatchRules};
 pub use stage::Stage;
 
 use crate::alert::Alert;

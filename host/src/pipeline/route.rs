@@ -1,7 +1,26 @@
 //! Which alerts a plugin handles.
 
-use crate::alert::{Alert, Severity};
+use crate::alert::mapping::EntityKind;
+use crate::alert::{Alert, Entity, Severity};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+
+/// `[plugins.NAME.match]` as written, checked by the config.
+#[derive(Debug, Clone, Default)]
+pub struct MatchRules {
+    /// Globs over the rule id and the rule name.
+    pub rules: Vec<String>,
+    /// Globs over the source product.
+    pub sources: Vec<String>,
+    pub categories: Vec<String>,
+    /// Any of these tags.
+    pub tags: Vec<String>,
+    pub min_severity: Option<Severity>,
+    pub max_severity: Option<Severity>,
+    pub min_confidence: Option<u8>,
+    pub max_confidence: Option<u8>,
+    /// All of these kinds among the entities.
+    pub entity_kinds: Vec<EntityKind>,
+}
 
 /// A plugin's filter on alerts. Every condition given must hold; an empty filter takes all.
 #[derive(Debug, Clone, Default)]
@@ -12,22 +31,34 @@ pub struct AlertMatch {
     sources: Option<GlobSet>,
     /// Exact categories, case-insensitive.
     categories: Vec<String>,
+    /// Exact tags, case-insensitive; the alert needs one of them.
+    tags: Vec<String>,
     min_severity: Option<Severity>,
+    max_severity: Option<Severity>,
+    min_confidence: Option<u8>,
+    max_confidence: Option<u8>,
+    /// The alert needs an entity of each.
+    entity_kinds: Vec<EntityKind>,
 }
 
 impl AlertMatch {
-    pub fn new(
-        rules: &[String],
-        sources: &[String],
-        categories: &[String],
-        min_severity: Option<Severity>,
-    ) -> Result<AlertMatch, globset::Error> {
+    pub fn new(rules: &MatchRules) -> Result<AlertMatch, globset::Error> {
         Ok(AlertMatch {
-            rules: glob_set(rules)?,
-            sources: glob_set(sources)?,
-            categories: categories.iter().map(|c| c.to_lowercase()).collect(),
-            min_severity,
+            rules: glob_set(&rules.rules)?,
+            sources: glob_set(&rules.sources)?,
+            categories: rules.categories.iter().map(|c| c.to_lowercase()).collect(),
+            tags: rules.tags.iter().map(|t| t.to_lowercase()).collect(),
+            min_severity: rules.min_severity,
+            max_severity: rules.max_severity,
+            min_confidence: rules.min_confidence,
+            max_confidence: rules.max_confidence,
+            entity_kinds: rules.entity_kinds.clone(),
         })
+    }
+
+    /// Whether `pattern` is a glob a rule or source condition accepts.
+    pub fn check_glob(pattern: &str) -> Result<(), globset::Error> {
+        GlobBuilder::new(pattern).case_insensitive(true).build().map(drop)
     }
 
     pub fn matches(&self, alert: &Alert) -> bool {
@@ -43,8 +74,33 @@ impl AlertMatch {
             .is_none_or(|sources| sources.is_match(&alert.source_product));
         let category_ok =
             self.categories.is_empty() || self.categories.contains(&alert.category.to_lowercase());
-        let severity_ok = self.min_severity.is_none_or(|min| alert.severity >= min);
-        rule_ok && source_ok && category_ok && severity_ok
+        let tag_ok = self.tags.is_empty()
+            || alert
+                .tags
+                .iter()
+                .any(|tag| self.tags.contains(&tag.to_lowercase()));
+        let severity_ok = self.min_severity.is_none_or(|min| alert.severity >= min)
+            && self.max_severity.is_none_or(|max| alert.severity <= max);
+        let confidence_ok = self.min_confidence.is_none_or(|min| alert.confidence >= min)
+            && self.max_confidence.is_none_or(|max| alert.confidence <= max);
+        let entities_ok = self
+            .entity_kinds
+            .iter()
+            .all(|kind| alert.entities.iter().any(|entity| kind_of(entity) == *kind));
+        rule_ok && source_ok && category_ok && tag_ok && severity_ok && confidence_ok && entities_ok
+    }
+}
+
+fn kind_of(entity: &Entity) -> EntityKind {
+    match entity {
+        Entity::User { .. } => EntityKind::User,
+        Entity::Host { .. } => EntityKind::Host,
+        Entity::Ip { .. } => EntityKind::Ip,
+        Entity::Domain { .. } => EntityKind::Domain,
+        Entity::Url { .. } => EntityKind::Url,
+        Entity::FileHash { .. } => EntityKind::FileHash,
+        Entity::EmailAddress { .. } => EntityKind::EmailAddress,
+        Entity::Process { .. } => EntityKind::Process,
     }
 }
 
@@ -65,7 +121,11 @@ mod tests {
     use crate::alert::native::parse_line;
 
     fn alert() -> Alert {
-        parse_line(r#"{"title":"t","source":"Okta","rule":{"id":"okta-spray-01","name":"Password Spray"},"category":"Credential-Access","severity":"high","confidence":90,"timestamp":"2026-11-26T09:00:00Z"}"#).unwrap()
+        parse_line(r#"{"title":"t","source":"Okta","rule":{"id":"okta-spray-01","name":"Password Spray"},"category":"Credential-Access","severity":"high","confidence":90,"timestamp":"2026-11-26T09:00:00Z","tags":["Okta","identity"],"entities":[{"type":"user","name":"alice"},{"type":"ip","address":"203.0.113.7"}]}"#).unwrap()
+    }
+
+    fn matcher(rules: MatchRules) -> AlertMatch {
+        AlertMatch::new(&rules).unwrap()
     }
 
     #[test]
@@ -75,31 +135,70 @@ mod tests {
 
     #[test]
     fn rules_match_id_or_name_by_glob_ignoring_case() {
-        let by_id = AlertMatch::new(&["okta-spray-*".into()], &[], &[], None).unwrap();
-        let by_name = AlertMatch::new(&["*password spray*".into()], &[], &[], None).unwrap();
-        let other = AlertMatch::new(&["edr-*".into()], &[], &[], None).unwrap();
-        assert!(by_id.matches(&alert()));
-        assert!(by_name.matches(&alert()));
-        assert!(!other.matches(&alert()));
+        let rules = |glob: &str| MatchRules {
+            rules: vec![glob.into()],
+            ..MatchRules::default()
+        };
+        assert!(matcher(rules("okta-spray-*")).matches(&alert()));
+        assert!(matcher(rules("*password spray*")).matches(&alert()));
+        assert!(!matcher(rules("edr-*")).matches(&alert()));
     }
 
     #[test]
     fn every_condition_must_hold() {
-        let strict = AlertMatch::new(
-            &[],
-            &["okta".into()],
-            &["credential-access".into()],
-            Some(Severity::Critical),
-        )
-        .unwrap();
-        assert!(!strict.matches(&alert()), "high is below critical");
-        let ok = AlertMatch::new(
-            &[],
-            &["okta".into()],
-            &["credential-access".into()],
-            Some(Severity::Medium),
-        )
-        .unwrap();
-        assert!(ok.matches(&alert()));
+        let strict = MatchRules {
+            sources: vec!["okta".into()],
+            categories: vec!["credential-access".into()],
+            min_severity: Some(Severity::Critical),
+            ..MatchRules::default()
+        };
+        assert!(
+            !matcher(strict.clone()).matches(&alert()),
+            "high is below critical"
+        );
+        let ok = MatchRules {
+            min_severity: Some(Severity::Medium),
+            ..strict
+        };
+        assert!(matcher(ok).matches(&alert()));
+    }
+
+    #[test]
+    fn tags_match_any_of_them_ignoring_case() {
+        let tags = |tags: &[&str]| MatchRules {
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            ..MatchRules::default()
+        };
+        assert!(matcher(tags(&["okta"])).matches(&alert()));
+        assert!(matcher(tags(&["edr", "IDENTITY"])).matches(&alert()));
+        assert!(!matcher(tags(&["edr", "cloud"])).matches(&alert()));
+    }
+
+    #[test]
+    fn severity_and_confidence_ranges_include_their_bounds() {
+        let range = |min_c, max_c, max_s| MatchRules {
+            min_confidence: min_c,
+            max_confidence: max_c,
+            max_severity: max_s,
+            ..MatchRules::default()
+        };
+        // The alert: high, confidence 90.
+        assert!(matcher(range(Some(90), Some(90), Some(Severity::High))).matches(&alert()));
+        assert!(!matcher(range(Some(91), None, None)).matches(&alert()));
+        assert!(!matcher(range(None, Some(89), None)).matches(&alert()));
+        assert!(
+            !matcher(range(None, None, Some(Severity::Medium))).matches(&alert()),
+            "a plugin for the lesser alerts leaves a high one alone"
+        );
+    }
+
+    #[test]
+    fn entity_kinds_must_all_be_present() {
+        let kinds = |kinds: &[EntityKind]| MatchRules {
+            entity_kinds: kinds.to_vec(),
+            ..MatchRules::default()
+        };
+        assert!(matcher(kinds(&[EntityKind::User, EntityKind::Ip])).matches(&alert()));
+        assert!(!matcher(kinds(&[EntityKind::User, EntityKind::Host])).matches(&alert()));
     }
 }
