@@ -5,6 +5,7 @@ mod admin;
 mod check;
 mod inspect;
 mod output;
+mod progress;
 mod run;
 
 use crate::pipeline::RunMode;

@@ -1,5 +1,6 @@
 use super::exit;
 use super::output::Output;
+use super::progress::Progress;
 use crate::alert::Alert;
 use crate::alert::grouping::Assigned;
 use crate::alert::intake::{Format, Intake, IntakeError, MAX_ALERT_BYTES};
@@ -8,6 +9,7 @@ use crate::config::Config;
 use crate::pipeline::batch::{Batcher, Received, Work};
 use crate::pipeline::{AlertReport, Pipeline, RunMode, Tally};
 use futures::{Stream, StreamExt};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -79,10 +81,12 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
         }
     };
     let mut output = Output::new(args.json);
+    let file = args.alerts.as_deref().filter(|_| !stdin);
+    let progress = Progress::new(args.json, std::io::stderr().is_terminal(), file);
     let mut simulation = Simulation::default();
     let mut tally = Tally::default();
     for failure in &failures {
-        output.plugin_error(&failure.plugin, &failure.error.to_string());
+        progress.suspend(|| output.plugin_error(&failure.plugin, &failure.error.to_string()));
         tally.plugins_not_loaded += 1;
     }
 
@@ -171,6 +175,7 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
     );
     while let Some(joined) = results.next().await {
         tally.lines += 1;
+        progress.inc();
         // A panic inside the host while processing one alert: report it, keep going.
         let done = joined.unwrap_or_else(|error| {
             Done::Rejected(0, format!("internal error while processing an alert: {error}"))
@@ -191,16 +196,13 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
                 tally.add(&report);
                 tally.times_to_respond.extend(time_to_respond);
                 simulation.add(&report);
-                output.alert(
-                    number,
-                    &report,
-                    &Batched {
-                        priority,
-                        time_to_respond_ms: time_to_respond,
-                        duplicates,
-                        incident: incident.map(|i| i.incident),
-                    },
-                );
+                let batched = Batched {
+                    priority,
+                    time_to_respond_ms: time_to_respond,
+                    duplicates,
+                    incident: incident.map(|i| i.incident),
+                };
+                progress.suspend(|| output.alert(number, &report, &batched));
             }
             Done::Duplicate {
                 number,
@@ -213,14 +215,15 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
                 tally.count_incident(incident.as_ref());
                 pipeline.duplicate(&alert, &of);
                 let incident = incident.map(|i| i.incident);
-                output.duplicate(number, &alert, priority, &of, incident.as_deref());
+                progress.suspend(|| output.duplicate(number, &alert, priority, &of, incident.as_deref()));
             }
             Done::Rejected(number, error) => {
                 tally.rejected += 1;
-                output.rejected(number, &error);
+                progress.suspend(|| output.rejected(number, &error));
             }
         }
     }
+    progress.finish();
     output.summary(&tally);
     if mode == RunMode::Simulate {
         output.simulation(&simulation);
