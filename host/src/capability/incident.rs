@@ -53,3 +53,18 @@ pub struct Incident {
     pub id: String,
     pub tickets: Arc<IncidentTickets>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_slot_per_plugin_and_incident() {
+        let tickets = IncidentTickets::default();
+        let (spray, other): (Arc<str>, Arc<str>) = ("password-spray".into(), "notify".into());
+        let first = tickets.slot(&spray, "spray-a");
+        assert!(Arc::ptr_eq(&first, &tickets.slot(&spray, "spray-a")));
+        assert!(!Arc::ptr_eq(&first, &tickets.slot(&other, "spray-a")));
+        assert!(!Arc::ptr_eq(&first, &tickets.slot(&spray, "spray-b")));
+    }
+}
