@@ -99,17 +99,13 @@ fn grouping(raw: Spanned<RawGrouping>, report: &mut Reporter) -> GroupingConfig 
         }
         config.kinds = kinds;
     }
-    if let Some(minutes) = raw.window_minutes {
-        let value = *minutes.get_ref();
-        if value == 0 || value > grouping::MAX_WINDOW_MINUTES {
-            report.error(
-                Some(minutes.span()),
-                "intake.grouping.window_minutes",
-                format!("must be between 1 and {} (a week)", grouping::MAX_WINDOW_MINUTES),
-            );
-        } else {
-            config.window = std::time::Duration::from_secs(u64::from(value) * 60);
-        }
+    if let Some(window) = window(
+        raw.window_minutes,
+        grouping::MAX_WINDOW_MINUTES,
+        "intake.grouping",
+        report,
+    ) {
+        config.window = window;
     }
     config
 }
@@ -181,17 +177,13 @@ fn dedup(raw: Spanned<RawDedup>, report: &mut Reporter) -> DedupConfig {
         chosen.dedup();
         config.fields = chosen;
     }
-    if let Some(minutes) = raw.window_minutes {
-        let value = *minutes.get_ref();
-        if value == 0 || value > dedup::MAX_WINDOW_MINUTES {
-            report.error(
-                Some(minutes.span()),
-                "intake.dedup.window_minutes",
-                format!("must be between 1 and {} (a week)", dedup::MAX_WINDOW_MINUTES),
-            );
-        } else {
-            config.window = std::time::Duration::from_secs(u64::from(value) * 60);
-        }
+    if let Some(window) = window(
+        raw.window_minutes,
+        dedup::MAX_WINDOW_MINUTES,
+        "intake.dedup",
+        report,
+    ) {
+        config.window = window;
     }
     config
 }
@@ -226,6 +218,26 @@ struct RawEntityRule {
     path: Spanned<String>,
     sign_in: Option<Spanned<String>>,
     direction: Option<Spanned<String>>,
+}
+
+/// A `window_minutes` key, checked against its section's limit.
+fn window(
+    minutes: Option<Spanned<u32>>,
+    max: u32,
+    section: &str,
+    report: &mut Reporter,
+) -> Option<std::time::Duration> {
+    let minutes = minutes?;
+    let value = *minutes.get_ref();
+    if value == 0 || value > max {
+        report.error(
+            Some(minutes.span()),
+            format!("{section}.window_minutes"),
+            format!("must be between 1 and {max} (a week)"),
+        );
+        return None;
+    }
+    Some(std::time::Duration::from_secs(u64::from(value) * 60))
 }
 
 fn mappings(raw: IndexMap<String, Spanned<RawMapping>>, report: &mut Reporter) -> Vec<Mapping> {
