@@ -148,6 +148,20 @@ impl Registry {
         Ok(Registry { connectors })
     }
 
+    /// Lifts expired blocks in the lists the host keeps (the EDL files), so a list a
+    /// firewall polls does not keep an address past its block's end between runs. A failure
+    /// is logged, not fatal: the next write sweeps again.
+    pub async fn sweep_expired(&self) {
+        for (name, set) in &self.connectors {
+            let Some(network) = &set.network else { continue };
+            match network.sweep_expired().await {
+                Ok(0) => {}
+                Ok(lists) => tracing::info!(connector = %name, lists, "expired blocks lifted"),
+                Err(error) => tracing::warn!(connector = %name, %error, "cannot lift expired blocks"),
+            }
+        }
+    }
+
     /// The backends a plugin's bindings (capability -> connector name) select.
     pub fn for_plugin(&self, bindings: &BTreeMap<Capability, String>) -> CapabilitySet {
         let mut set = CapabilitySet::default();

@@ -65,6 +65,10 @@ impl Pipeline {
             )
         })?;
         let registry = Registry::build(&config.connectors)?;
+        if mode == RunMode::Live {
+            // Simulate touches nothing, not even an expired block.
+            registry.sweep_expired().await;
+        }
         let store = match mode {
             RunMode::Live => Store::open(&config.state_dir.join("palisade.db"))?,
             RunMode::Simulate => Store::in_memory()?,

@@ -27,8 +27,9 @@
 //! - Writes are serialized: a mutex within the process and an advisory lock (`flock`) on the
 //!   lock file across processes, so concurrent writers lose no entry.
 //! - Entries expire: the request's `duration_seconds`, else `default_ttl_hours`, else never.
-//!   Expired entries are dropped at every write of the list (there is no background sweeper:
-//!   an expired entry leaves the file at the next block or unblock).
+//!   Expired entries are dropped at every write of the list and when `palisade run` starts
+//!   (not `simulate`, which touches nothing); between runs nothing sweeps, so run palisade at
+//!   least as often as the shortest block should last.
 //! - Blocking an entry already listed keeps one line and the later expiry; unblocking an
 //!   entry not listed succeeds with no reference. The receipt's reference is the entry.
 //! - Targets are checked before anything is written: an IP address or a CIDR range with no
@@ -204,6 +205,8 @@ enum Change {
     Remove {
         entry: String,
     },
+    /// Only drop the entries that have expired.
+    Sweep,
 }
 
 /// One list file with its state and lock files.
@@ -252,9 +255,11 @@ impl ListFile {
             .with_context(|| format!("cannot lock {}", self.lock_path.display()))?;
 
         let mut state = self.load()?;
+        let before = state.entries.len();
         state
             .entries
             .retain(|_, entry| entry.expires.is_none_or(|expires| expires > now));
+        let expired = before - state.entries.len();
         let found = match change {
             Change::Add {
                 entry,
@@ -280,6 +285,9 @@ impl ListFile {
                 fresh
             }
             Change::Remove { entry } => state.entries.remove(&entry).is_some(),
+            // Nothing lapsed: the files stay as they are.
+            Change::Sweep if expired == 0 => return Ok(false),
+            Change::Sweep => true,
         };
 
         let json = serde_json::to_vec_pretty(&state).context("cannot encode the list's state")?;
@@ -430,8 +438,27 @@ impl ExternalLists {
     }
 }
 
+impl ExternalLists {
+    async fn sweep_at(&self, now: OffsetDateTime) -> Result<usize, ConnectorError> {
+        let mut rewritten = 0;
+        for list in [&self.ips, &self.domains].into_iter().flatten() {
+            let list = list.clone();
+            let swept = tokio::task::spawn_blocking(move || list.apply(Change::Sweep, now))
+                .await
+                .map_err(|error| ConnectorError::Failed(format!("edl sweep: {error}")))?
+                .map_err(|error| ConnectorError::Failed(format!("edl sweep: {error:#}")))?;
+            rewritten += usize::from(swept);
+        }
+        Ok(rewritten)
+    }
+}
+
 #[async_trait::async_trait]
 impl NetworkControl for ExternalLists {
+    async fn sweep_expired(&self) -> Result<usize, ConnectorError> {
+        self.sweep_at(OffsetDateTime::now_utc()).await
+    }
+
     async fn act(
         &self,
         cx: &CallContext,
@@ -613,6 +640,43 @@ mod tests {
             .unwrap();
         let state: State = serde_json::from_str(&read(dir.path(), "block-ip.txt.state.json")).unwrap();
         assert_eq!(state.entries["198.51.100.1"].expires, Some(hours_later(24)));
+    }
+
+    #[tokio::test]
+    async fn a_sweep_lifts_lapsed_blocks_and_leaves_a_list_with_none_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let lists = lists(dir.path(), None);
+        for (address, seconds) in [("198.51.100.1", Some(3600)), ("198.51.100.2", None)] {
+            lists
+                .act_at(&cx(), NetworkAction::BlockIp, &request(address, seconds), T0)
+                .await
+                .unwrap();
+        }
+        let written = std::fs::metadata(dir.path().join("block-ip.txt"))
+            .unwrap()
+            .modified()
+            .unwrap();
+
+        assert_eq!(
+            lists.sweep_at(hours_later(0)).await.unwrap(),
+            0,
+            "nothing lapsed yet"
+        );
+        let unchanged = std::fs::metadata(dir.path().join("block-ip.txt"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(
+            written, unchanged,
+            "a sweep with nothing to lift rewrote the list"
+        );
+
+        assert_eq!(lists.sweep_at(hours_later(2)).await.unwrap(), 1);
+        assert_eq!(
+            read(dir.path(), "block-ip.txt"),
+            "198.51.100.2\n",
+            "the block without an end stays"
+        );
     }
 
     #[tokio::test]

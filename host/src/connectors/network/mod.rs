@@ -45,4 +45,10 @@ pub trait NetworkControl: Send + Sync {
         action: NetworkAction,
         request: &BlockRequest<'_>,
     ) -> Result<ActionReceipt, ConnectorError>;
+
+    /// Lifts the blocks whose time is up, for backends that keep the list themselves (a
+    /// vendor that expires blocks on its own needs nothing). Returns how many lists changed.
+    async fn sweep_expired(&self) -> Result<usize, ConnectorError> {
+        Ok(0)
+    }
 }
