@@ -5,6 +5,7 @@ mod admin;
 mod check;
 mod inspect;
 mod output;
+mod plugin_test;
 mod progress;
 mod run;
 
@@ -79,6 +80,10 @@ enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Run a plugin once on a fixture alert with connector answers from a file (no network);
+    /// show its host calls, the policy decisions and its outcome, and with --expect compare
+    /// them. Exit 0 as expected, 1 different (or the plugin failed), 2 bad usage or files.
+    Test(plugin_test::TestArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -101,6 +106,7 @@ pub fn main() -> ExitCode {
             Command::Breaker(command) => admin::breaker(command).await,
             Command::Audit(args) => admin::audit(args).await,
             Command::Plugin(PluginCommand::Inspect { file, json }) => inspect::inspect(&file, json).await,
+            Command::Plugin(PluginCommand::Test(args)) => plugin_test::test(args).await,
         }
     });
     ExitCode::from(code)
