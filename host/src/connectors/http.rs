@@ -531,9 +531,9 @@ fn describe_transport(error: &reqwest::Error) -> String {
     }
 }
 
-/// An error body with no documented message: its start, so a proxy's HTML page cannot flood
-/// a log line.
-fn fallback_detail(body: &[u8]) -> String {
+/// An error text (a body with no documented message, or the message itself), trimmed and cut
+/// to its start, so a proxy's HTML page cannot flood a log line.
+pub(super) fn fallback_detail(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
     if text.is_empty() {

@@ -109,7 +109,7 @@ fn error_detail(body: &[u8]) -> String {
         error: Option<String>,
         message: Option<String>,
     }
-    let text = match serde_json::from_slice::<ErrorBody>(body) {
+    match serde_json::from_slice::<ErrorBody>(body) {
         Ok(
             ErrorBody {
                 error: Some(text), ..
@@ -117,18 +117,9 @@ fn error_detail(body: &[u8]) -> String {
             | ErrorBody {
                 message: Some(text), ..
             },
-        ) => text,
-        _ => String::from_utf8_lossy(body).into_owned(),
-    };
-    let text = text.trim();
-    if text.is_empty() {
-        return "no details".into();
+        ) => super::http::fallback_detail(text.as_bytes()),
+        _ => super::http::fallback_detail(body),
     }
-    let mut short: String = text.chars().take(300).collect();
-    if short.len() < text.len() {
-        short.push('…');
-    }
-    short
 }
 
 #[cfg(test)]
