@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+const MICROSOFT_TENANT: &str = "contoso.onmicrosoft.com";
+
 pub struct Exchange {
     method: &'static str,
     path: String,
@@ -63,6 +65,22 @@ impl Exchange {
     pub fn reply_header(mut self, name: &str, value: &str) -> Exchange {
         self.reply_headers.push((name.to_owned(), value.to_owned()));
         self
+    }
+
+    /// The client-credentials token request the Microsoft identity platform documents, for
+    /// [`Stub::microsoft_auth`], answered with `token`.
+    pub fn microsoft_token(secret: &str, scope: &str, token: &str) -> Exchange {
+        Exchange::expect("POST", &format!("/{MICROSOFT_TENANT}/oauth2/v2.0/token"))
+            .form("grant_type", "client_credentials")
+            .form("client_id", "app-id")
+            .form("client_secret", secret)
+            .form("scope", scope)
+            .reply(
+                200,
+                &format!(
+                    r#"{{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"{token}"}}"#
+                ),
+            )
     }
 
     /// What is wrong with a received request, if anything.
@@ -223,6 +241,23 @@ impl Stub {
             vendor,
             error_message,
         ))
+    }
+
+    /// OAuth client credentials against a Microsoft identity platform tenant on the stub, as
+    /// the Entra and Defender backends sign in; [`Exchange::microsoft_token`] is the request.
+    pub fn microsoft_auth(&self, secret: &str, scope: &str) -> Auth {
+        let credentials = super::oauth::ClientCredentials::microsoft(
+            MICROSOFT_TENANT,
+            Some(
+                self.url(&format!("/{MICROSOFT_TENANT}/oauth2/v2.0/token"))
+                    .as_str(),
+            ),
+            "app-id",
+            secrecy::SecretString::from(secret.to_owned()),
+            scope,
+        )
+        .expect("a valid tenant");
+        Auth::OAuth(Arc::new(credentials))
     }
 
     /// Stops the server and fails the test if a request did not match or one never came.

@@ -249,23 +249,19 @@ impl Endpoint for DefenderEndpoint {
 mod tests {
     use super::*;
     use crate::connectors::stub::{Exchange, Stub};
-    use secrecy::SecretString;
 
     const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.defender-token";
     const SECRET: &str = "Zx8Q~defender-secret";
     const MACHINE: &str = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07";
 
     fn defender(stub: &Stub, isolation_type: IsolationType) -> DefenderEndpoint {
-        let credentials = ClientCredentials::microsoft(
-            "contoso.onmicrosoft.com",
-            Some(stub.url("/contoso.onmicrosoft.com/oauth2/v2.0/token").as_str()),
-            "app-id",
-            SecretString::from(SECRET),
-            DEFAULT_SCOPE,
-        )
-        .unwrap();
         DefenderEndpoint {
-            client: stub.client("/", Auth::OAuth(Arc::new(credentials)), "defender", error_message),
+            client: stub.client(
+                "/",
+                stub.microsoft_auth(SECRET, DEFAULT_SCOPE),
+                "defender",
+                error_message,
+            ),
             isolation_type,
         }
     }
@@ -275,15 +271,7 @@ mod tests {
     }
 
     fn token() -> Exchange {
-        Exchange::expect("POST", "/contoso.onmicrosoft.com/oauth2/v2.0/token")
-            .form("grant_type", "client_credentials")
-            .form("client_id", "app-id")
-            .form("client_secret", SECRET)
-            .form("scope", "https://api.securitycenter.microsoft.com/.default")
-            .reply(
-                200,
-                &format!(r#"{{"token_type":"Bearer","expires_in":3599,"access_token":"{TOKEN}"}}"#),
-            )
+        Exchange::microsoft_token(SECRET, "https://api.securitycenter.microsoft.com/.default", TOKEN)
     }
 
     /// `$filter=computerDnsName eq 'NAME'` as the URL's form encoding sends it.

@@ -275,16 +275,13 @@ mod tests {
     const ALICE_ID: &str = "6e7b768e-07e2-4810-8459-485f84f8f204";
 
     fn entra(stub: &Stub, transitive_groups: bool) -> EntraIdentity {
-        let credentials = ClientCredentials::microsoft(
-            "contoso.onmicrosoft.com",
-            Some(stub.url("/contoso.onmicrosoft.com/oauth2/v2.0/token").as_str()),
-            "app-id",
-            SecretString::from(SECRET),
-            DEFAULT_SCOPE,
-        )
-        .unwrap();
         EntraIdentity {
-            client: stub.client("/", Auth::OAuth(Arc::new(credentials)), "entra", error_message),
+            client: stub.client(
+                "/",
+                stub.microsoft_auth(SECRET, DEFAULT_SCOPE),
+                "entra",
+                error_message,
+            ),
             transitive_groups,
         }
     }
@@ -293,17 +290,8 @@ mod tests {
         CallContext::new("password-spray", "alert-1")
     }
 
-    /// The token request the Microsoft identity platform documents for client credentials.
     fn token() -> Exchange {
-        Exchange::expect("POST", "/contoso.onmicrosoft.com/oauth2/v2.0/token")
-            .form("grant_type", "client_credentials")
-            .form("client_id", "app-id")
-            .form("client_secret", SECRET)
-            .form("scope", "https://graph.microsoft.com/.default")
-            .reply(
-                200,
-                &format!(r#"{{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"{TOKEN}"}}"#),
-            )
+        Exchange::microsoft_token(SECRET, "https://graph.microsoft.com/.default", TOKEN)
     }
 
     /// `$select=id,userPrincipalName,...` as the URL's form encoding sends it (`%24`, `%2C`);
