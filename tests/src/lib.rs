@@ -102,6 +102,44 @@ pub fn plugin_wasm(package: &str) -> PathBuf {
     path
 }
 
+/// Builds a plugin written in another language than Rust with its own build script,
+/// `plugins/NAME/build OUT.wasm`, once per test process, and returns the component. The
+/// script takes its toolchain from `plugins/toolchains/setup` (the README's test command runs
+/// it); a missing toolchain fails the build with a message that says so.
+pub fn foreign_plugin(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<BTreeMap<String, PathBuf>>> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    // Held across the build: two tests asking for one plugin build it once.
+    let mut built = built.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(path) = built.get(name) {
+        return path.clone();
+    }
+    let script = workspace_root().join("plugins").join(name).join("build");
+    let out = target_dir().join("plugins").join(format!("{name}.wasm"));
+    std::fs::create_dir_all(out.parent().expect("a file in a folder")).expect("create target/plugins");
+    let output = Command::new(&script)
+        .arg(&out)
+        .current_dir(workspace_root())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        output.status.success(),
+        "`{}` failed ({}):\n{}\n{}",
+        script.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        out.is_file(),
+        "{} did not produce {}",
+        script.display(),
+        out.display()
+    );
+    built.insert(name.to_owned(), out.clone());
+    out
+}
+
 fn build() -> Artifacts {
     let root = workspace_root();
     let target = target_dir();

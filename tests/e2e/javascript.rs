@@ -1,0 +1,1 @@
+//! End to end: the javascript plugin `impossible-travel`, built from source with its pinned toolchain, through the real binary.

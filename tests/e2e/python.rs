@@ -1,0 +1,1 @@
+//! End to end: the python plugin `phishing-triage`, built from source with its pinned toolchain, through the real binary.
