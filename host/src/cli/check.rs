@@ -51,6 +51,11 @@ pub async fn check(args: CheckArgs) -> u8 {
             routed.stage,
             plugin.size.div_ceil(1024)
         );
+        println!(
+            "  compiled:  from {} in {:.1} ms",
+            plugin.compiled_from,
+            plugin.load_time.as_secs_f64() * 1000.0
+        );
         println!("  asks for:  {}", list(&asked));
         println!("  granted:   {}", list(&granted));
         let not_granted: BTreeSet<_> = asked.difference(&granted).cloned().collect();

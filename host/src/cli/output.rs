@@ -5,7 +5,7 @@ use crate::alert::Alert;
 use crate::alert::priority::Priority;
 use crate::capability::ActionResult;
 use crate::pipeline::{AlertReport, Tally};
-use crate::runtime::InvocationStatus;
+use crate::runtime::{InvocationStatus, Plugin};
 use serde_json::json;
 use std::io::Write;
 
@@ -32,6 +32,24 @@ impl Output {
             self.emit(&json!({"type": "plugin-error", "plugin": plugin, "error": error}).to_string());
         } else {
             self.emit(&format!("plugin {plugin} not loaded: {error}"));
+        }
+    }
+
+    /// A plugin ready to run, in JSON only: where its machine code came from and what loading
+    /// cost, so a script can see the compiled-code cache at work.
+    pub fn plugin_loaded(&mut self, plugin: &Plugin) {
+        if self.json {
+            self.emit(
+                &json!({
+                    "type": "plugin-loaded",
+                    "plugin": plugin.name,
+                    "sha256": plugin.sha256,
+                    "size": plugin.size,
+                    "compiled_from": plugin.compiled_from,
+                    "load_ms": round_ms(plugin.load_time.as_secs_f64() * 1000.0),
+                })
+                .to_string(),
+            );
         }
     }
 

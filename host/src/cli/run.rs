@@ -85,6 +85,9 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
     let progress = Progress::new(args.json, std::io::stderr().is_terminal(), file);
     let mut simulation = Simulation::default();
     let mut tally = Tally::default();
+    for routed in pipeline.plugins() {
+        output.plugin_loaded(&routed.plugin);
+    }
     for failure in &failures {
         progress.suspend(|| output.plugin_error(&failure.plugin, &failure.error.to_string()));
         tally.plugins_not_loaded += 1;

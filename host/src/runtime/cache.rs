@@ -14,6 +14,25 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+/// Where a plugin's machine code came from when it was loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CompiledFrom {
+    /// Compiled code this host cached for exactly these bytes: no compilation.
+    Cache,
+    /// Compiled from the component now (first load, changed file, or no cache).
+    Source,
+}
+
+impl std::fmt::Display for CompiledFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CompiledFrom::Cache => "cache",
+            CompiledFrom::Source => "source",
+        })
+    }
+}
+
 pub struct CompiledCache {
     dir: PathBuf,
     engine_key: String,
@@ -63,7 +82,8 @@ impl CompiledCache {
     }
 
     /// The compiled component, from the cache when present; compiled and stored otherwise.
-    pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8]) -> anyhow::Result<Component> {
+    /// Says which, so a user can see that a large plugin was not compiled again.
+    pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8]) -> anyhow::Result<(Component, CompiledFrom)> {
         let path = self.dir.join(format!(
             "{}-{}.cwasm",
             hex::encode(Sha256::digest(wasm)),
@@ -73,7 +93,7 @@ impl CompiledCache {
             // SAFETY: the file is in a folder only this user can write, under a name derived
             // from the component's hash and this engine; wasmtime checks its header too.
             match unsafe { Component::deserialize_file(engine, &path) } {
-                Ok(component) => return Ok(component),
+                Ok(component) => return Ok((component, CompiledFrom::Cache)),
                 Err(error) => tracing::warn!(path = %path.display(), %error, "ignoring unusable cache entry"),
             }
         }
@@ -81,7 +101,7 @@ impl CompiledCache {
         if let Err(error) = self.store(&path, &component) {
             tracing::warn!(path = %path.display(), %error, "cannot cache compiled plugin");
         }
-        Ok(component)
+        Ok((component, CompiledFrom::Source))
     }
 
     fn store(&self, path: &Path, component: &Component) -> anyhow::Result<()> {
@@ -92,5 +112,89 @@ impl CompiledCache {
         temporary.as_file().sync_all()?;
         temporary.persist(path)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The smallest component there is: the preamble of an empty one.
+    const EMPTY_COMPONENT: [u8; 8] = *b"\0asm\x0d\x00\x01\x00";
+
+    /// The same component with a custom section appended: other bytes, so another entry.
+    fn changed_component() -> Vec<u8> {
+        let mut bytes = EMPTY_COMPONENT.to_vec();
+        bytes.extend_from_slice(&[0, 4, 3, b'n', b'e', b'w']);
+        bytes
+    }
+
+    fn engine() -> Engine {
+        Engine::new(&wasmtime::Config::new()).expect("an engine")
+    }
+
+    #[test]
+    fn a_second_load_of_the_same_bytes_comes_from_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine();
+        let first = CompiledCache::open(dir.path(), &engine).unwrap();
+        assert_eq!(
+            first.load_or_compile(&engine, &EMPTY_COMPONENT).unwrap().1,
+            CompiledFrom::Source
+        );
+        // A new cache over the same folder is what the next `palisade run` sees.
+        let second = CompiledCache::open(dir.path(), &engine).unwrap();
+        assert_eq!(
+            second.load_or_compile(&engine, &EMPTY_COMPONENT).unwrap().1,
+            CompiledFrom::Cache
+        );
+    }
+
+    #[test]
+    fn changed_bytes_are_compiled_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine();
+        let cache = CompiledCache::open(dir.path(), &engine).unwrap();
+        cache.load_or_compile(&engine, &EMPTY_COMPONENT).unwrap();
+        let changed = changed_component();
+        assert_eq!(
+            cache.load_or_compile(&engine, &changed).unwrap().1,
+            CompiledFrom::Source
+        );
+        assert_eq!(
+            cache.load_or_compile(&engine, &changed).unwrap().1,
+            CompiledFrom::Cache
+        );
+    }
+
+    #[test]
+    fn an_unusable_entry_is_compiled_over_not_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine();
+        let cache = CompiledCache::open(dir.path(), &engine).unwrap();
+        cache.load_or_compile(&engine, &EMPTY_COMPONENT).unwrap();
+        let entry = std::fs::read_dir(dir.path())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        std::fs::write(&entry, b"not compiled code").unwrap();
+        assert_eq!(
+            cache.load_or_compile(&engine, &EMPTY_COMPONENT).unwrap().1,
+            CompiledFrom::Source
+        );
+        assert_eq!(
+            cache.load_or_compile(&engine, &EMPTY_COMPONENT).unwrap().1,
+            CompiledFrom::Cache
+        );
+    }
+
+    #[test]
+    fn a_folder_others_can_write_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let error = CompiledCache::open(dir.path(), &engine()).err().expect("refused");
+        assert!(error.to_string().contains("writable by others"), "{error}");
     }
 }

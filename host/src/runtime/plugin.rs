@@ -2,7 +2,7 @@
 
 use super::abi::outcome_size;
 use super::bindings::{Action, ActionPre, types as wit};
-use super::cache::CompiledCache;
+use super::cache::{CompiledCache, CompiledFrom};
 use super::engine::Runtime;
 use super::imports::{self, ImportError, ImportInfo};
 use super::limits::{LimitKind, Limits};
@@ -52,6 +52,10 @@ pub struct Plugin {
     pub imports: Vec<ImportInfo>,
     pub info: PluginInfo,
     pub context: PluginContext,
+    /// Whether its machine code came from the compiled-code cache.
+    pub compiled_from: CompiledFrom,
+    /// Reading, compiling or loading from the cache, linking and `describe()`.
+    pub load_time: Duration,
     pre: ActionPre<State>,
     engine: wasmtime::Engine,
 }
@@ -98,6 +102,7 @@ impl Plugin {
         context: PluginContext,
         cache: Option<&CompiledCache>,
     ) -> Result<Plugin, LoadError> {
+        let started = std::time::Instant::now();
         let read_error = |source| LoadError::Read {
             path: path.to_owned(),
             source,
@@ -113,9 +118,11 @@ impl Plugin {
         let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&wasm));
 
         // Compiling blocks; plugins load before any alert runs, so nothing waits on it.
-        let component = match cache {
+        let (component, compiled_from) = match cache {
             Some(cache) => cache.load_or_compile(&runtime.engine, &wasm),
-            None => Component::new(&runtime.engine, &wasm).map_err(anyhow::Error::from),
+            None => Component::new(&runtime.engine, &wasm)
+                .map(|component| (component, CompiledFrom::Source))
+                .map_err(anyhow::Error::from),
         }
         .map_err(|error| LoadError::Invalid {
             path: path.to_owned(),
@@ -151,6 +158,8 @@ impl Plugin {
                 capabilities: Vec::new(),
             },
             context,
+            compiled_from,
+            load_time: Duration::ZERO,
             pre,
             engine: runtime.engine.clone(),
         };
@@ -158,6 +167,14 @@ impl Plugin {
             path: path.to_owned(),
             message,
         })?;
+        plugin.load_time = started.elapsed();
+        tracing::info!(
+            plugin = name,
+            compiled_from = %plugin.compiled_from,
+            load_ms = plugin.load_time.as_secs_f64() * 1000.0,
+            size = plugin.size,
+            "plugin loaded"
+        );
         Ok(plugin)
     }
 
