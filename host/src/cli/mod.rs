@@ -8,6 +8,7 @@ mod output;
 mod plugin_test;
 mod progress;
 mod run;
+mod scaffold;
 
 use crate::pipeline::RunMode;
 use clap::{ArgAction, Parser, Subcommand};
@@ -84,6 +85,11 @@ enum PluginCommand {
     /// show its host calls, the policy decisions and its outcome, and with --expect compare
     /// them. Exit 0 as expected, 1 different (or the plugin failed), 2 bad usage or files.
     Test(plugin_test::TestArgs),
+    /// Create a plugin project that builds as it is: the WIT, a starter triage action, a
+    /// `build` script (NAME.wasm) and a `test` script with a fixture alert and its expected
+    /// outcome. Never overwrites: the folder must not exist or be empty. Exit 0 created,
+    /// 1 could not write, 2 bad usage (name, folder not empty).
+    New(scaffold::NewArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -107,6 +113,7 @@ pub fn main() -> ExitCode {
             Command::Audit(args) => admin::audit(args).await,
             Command::Plugin(PluginCommand::Inspect { file, json }) => inspect::inspect(&file, json).await,
             Command::Plugin(PluginCommand::Test(args)) => plugin_test::test(args).await,
+            Command::Plugin(PluginCommand::New(args)) => scaffold::new(args),
         }
     });
     ExitCode::from(code)
