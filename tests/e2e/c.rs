@@ -2,8 +2,9 @@
 //! (wit-bindgen, clang-19, wasm-tools, the wasmtime 48 preview1 adapter), through the real
 //! binary: a seeded digest is quarantined on its host and an unknown one is not, a digest
 //! learned from a malicious verdict is quarantined in a later run (kv persists), a protected
-//! host's quarantine is held by the policy gate, malformed digests reach no one, and
-//! `palisade plugin test` passes on the plugin's own fixtures.
+//! host's quarantine is held by the policy gate, malformed digests reach no one,
+//! `palisade plugin test` passes on the plugin's own fixtures, and the plugin's C frees what
+//! it owns (under AddressSanitizer, against a fake host).
 
 use palisade_e2e::{Case, Receiver, Recorded, Run, foreign_plugin, note, strings, workspace_root};
 use serde_json::{Value, json};
@@ -409,5 +410,23 @@ fn plugin_test_passes_on_the_plugins_own_fixtures_and_fails_without_intel() {
         run.stdout
             .contains("call expected but not made: endpoint.quarantine-file laptop-7"),
         "{run}"
+    );
+}
+
+#[test]
+fn the_plugins_c_code_frees_what_it_owns_on_every_path_under_address_sanitizer() {
+    // A fresh instance per alert would hide a leak inside wasmtime, so the plugin's C runs
+    // natively against a fake host that speaks the bindings' memory layout.
+    let script = workspace_root().join("plugins/hash-blocklist/leakcheck/run");
+    let output = std::process::Command::new(&script)
+        .current_dir(workspace_root())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{}\n{stdout}\n{stderr}", output.status);
+    assert!(
+        stdout.contains("every path ran, nothing leaked"),
+        "{stdout}\n{stderr}"
     );
 }

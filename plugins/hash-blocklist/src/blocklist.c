@@ -146,6 +146,9 @@ static bool seed_list_has(const seed_list_t *list, const sha256_t *digest) {
 
 static seed_list_t parse_seed(const uint8_t *text, size_t len) {
     seed_list_t list = {NULL, 0, 0};
+    if (len == 0) {
+        return list; // `text` may be NULL then, and NULL + 0 is not a pointer C allows
+    }
     size_t capacity = 0;
     tokens_t tokens = {text, text + len};
     const uint8_t *start;
@@ -213,6 +216,30 @@ static size_t remove_dropped(const seed_list_t *previous, const seed_list_t *cur
     return removed;
 }
 
+// Puts the `current` seed in kv in place of the one loaded before (`previous_text`, the
+// canonical form kv remembered, empty when none). Returns NULL or the first kv error.
+static char *replace_seed(report_t *report, const seed_list_t *current, const char *canonical,
+                          const action_list_u8_t *previous_text) {
+    char *error = NULL;
+    size_t added = 0;
+    for (size_t i = 0; i < current->count && error == NULL; i++) {
+        error = blocklist_add(&current->digests[i], SEED_VALUE, 0);
+        added += error == NULL;
+    }
+    seed_list_t previous = parse_seed(previous_text->ptr, previous_text->len);
+    size_t removed = error == NULL ? remove_dropped(&previous, current, &error) : 0;
+    free(previous.digests);
+    if (error == NULL) {
+        // Written last: a seed that failed half-way is loaded again on the next alert.
+        error = current->count > 0 ? kv_write(SEED_KEY, canonical, strlen(canonical), 0) : kv_remove(SEED_KEY);
+    }
+    if (error == NULL) {
+        report_notef(report, format("seed"), "%zu loaded, %zu removed", added, removed);
+        log_line(PALISADE_ACTION_LOG_LEVEL_INFO, "seed: %zu loaded, %zu removed", added, removed);
+    }
+    return error;
+}
+
 void blocklist_seed(report_t *report, const action_string_t *seed) {
     if (seed->len > MAX_SEED_TEXT) {
         report_notef(report, format("seed"), "error: the setting is %zu bytes, more than %d; not loaded", seed->len,
@@ -220,50 +247,31 @@ void blocklist_seed(report_t *report, const action_string_t *seed) {
         return;
     }
     seed_list_t current = parse_seed(seed->ptr, seed->len);
-    char *canonical = canonical_seed(&current);
-    char *error = NULL;
-    bool loaded_before = false;
-    action_list_u8_t previous_text = {NULL, 0};
-    seed_list_t previous = {NULL, 0, 0};
-
-    if (current.rejected > 0) {
-        report_notef(report, format("seed_rejected"), "%zu entries are not SHA-256 digests (64 lower-case hex)",
-                     current.rejected);
-    }
     if (current.count > MAX_SEED_ENTRIES) {
         report_notef(report, format("seed"), "error: %zu digests, more than %d; not loaded", current.count,
                      MAX_SEED_ENTRIES);
-        goto done;
+        free(current.digests);
+        return;
     }
-    if (!kv_read(SEED_KEY, &loaded_before, &previous_text, &error)) {
-        goto done;
+    char *canonical = canonical_seed(&current);
+    bool loaded_before = false;
+    action_list_u8_t previous_text = {NULL, 0};
+    char *error = NULL;
+    if (kv_read(SEED_KEY, &loaded_before, &previous_text, &error)) {
+        // The common case, every alert but the first after a change: this one kv.get.
+        bool unchanged = loaded_before ? previous_text.len == strlen(canonical) &&
+                                             memcmp(previous_text.ptr, canonical, previous_text.len) == 0
+                                       : current.count == 0;
+        // Rejected entries are noted when the seed is loaded, not on every alert after; a seed
+        // with nothing valid in it is never loaded, so it is noted every time.
+        if (current.rejected > 0 && (!unchanged || current.count == 0)) {
+            report_notef(report, format("seed_rejected"),
+                         "%zu entries are not SHA-256 digests (64 lower-case hex)", current.rejected);
+        }
+        if (!unchanged) {
+            error = replace_seed(report, &current, canonical, &previous_text);
+        }
     }
-    // The common case, every alert but the first after a change: one kv.get and nothing else.
-    if (loaded_before && previous_text.len == strlen(canonical) &&
-        memcmp(previous_text.ptr, canonical, previous_text.len) == 0) {
-        goto done;
-    }
-    if (!loaded_before && current.count == 0) {
-        goto done;
-    }
-
-    size_t added = 0;
-    for (size_t i = 0; i < current.count && error == NULL; i++) {
-        error = blocklist_add(&current.digests[i], SEED_VALUE, 0);
-        added += error == NULL;
-    }
-    previous = parse_seed(previous_text.ptr, previous_text.len);
-    size_t removed = error == NULL ? remove_dropped(&previous, &current, &error) : 0;
-    if (error == NULL) {
-        // Written last: a seed that failed half-way is loaded again on the next alert.
-        error = current.count > 0 ? kv_write(SEED_KEY, canonical, strlen(canonical), 0) : kv_remove(SEED_KEY);
-    }
-    if (error == NULL) {
-        report_notef(report, format("seed"), "%zu loaded, %zu removed", added, removed);
-        log_line(PALISADE_ACTION_LOG_LEVEL_INFO, "seed loaded: %zu digests, %zu removed", added, removed);
-    }
-
-done:
     if (error != NULL) {
         log_line(PALISADE_ACTION_LOG_LEVEL_WARN, "seed not loaded: %s", error);
         report_notef(report, format("seed"), "error: %s", error);
@@ -272,7 +280,6 @@ done:
     if (loaded_before) {
         action_list_u8_free(&previous_text);
     }
-    free(previous.digests);
     free(current.digests);
     free(canonical);
 }
