@@ -9,12 +9,18 @@ cd "$(dirname "$0")"
 for tool in wit-bindgen clang-19 wasm-tools; do
   command -v "$tool" >/dev/null 2>&1 || { echo "build: $tool is not installed; see README.md" >&2; exit 1; }
 done
+[[ -f wasi_snapshot_preview1.reactor.wasm ]] ||
+  { echo "build: wasi_snapshot_preview1.reactor.wasm is missing; palisade plugin new writes it" >&2; exit 1; }
 wit-bindgen --version | grep -q " 0\.63\." ||
   { echo "build: found $(wit-bindgen --version), need wit-bindgen-cli 0.63 (README.md)" >&2; exit 1; }
 
 rm -rf gen
 mkdir -p gen
-wit-bindgen c wit --world action --out-dir gen >/dev/null
+# It names each file it writes on stderr; shown only when it fails.
+if ! log="$(wit-bindgen c wit --world action --out-dir gen 2>&1)"; then
+  echo "$log" >&2
+  exit 1
+fi
 
 cc=(clang-19 --target=wasm32-wasi --sysroot=/usr -O2 -std=c11)
 # The generated code is not ours to fix: its warnings do not fail the build.

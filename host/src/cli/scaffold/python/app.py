@@ -12,6 +12,7 @@ Tags: `triage:<verdict>`. It asks for no capability, so `describe` lists none.
 componentize-py generates the `wit_world` bindings from wit/ when it builds the component.
 """
 
+import json
 from typing import Optional
 
 import wit_world
@@ -64,7 +65,9 @@ def min_confidence(setting: Optional[str]) -> int:
         return DEFAULT_MIN_CONFIDENCE
     text = setting.strip()
     if not (text.isascii() and text.isdigit()) or int(text) > 100:
-        raise Err(ActionError_InvalidInput(f"setting min_confidence: {setting!r} is not a whole number from 0 to 100"))
+        raise Err(ActionError_InvalidInput(
+            f"setting min_confidence: {json.dumps(setting)} is not a whole number from 0 to 100"
+        ))
     return int(text)
 
 
