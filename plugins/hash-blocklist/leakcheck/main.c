@@ -180,7 +180,9 @@ int main(void) {
     add(&third, sha256(DROPPER));
     add(&third, sha256(LOADER));
     run("reseeded", third, -1, false,
-        (const char *const[]){"seed", "1 loaded, 1 removed", "quarantined", "0 of 1", NULL});
+        (const char *const[]){"seed", "1 loaded, 1 removed", "quarantined", "0 of 1",
+                              "endpoint.quarantine-file:deny-1:" LOADER,
+                              "error: denied: endpoint.quarantine-file is not granted", NULL});
     expect(fake.quarantines == 13, "reseeded", "no call after the denial");
 
     // No seed at all any more.

@@ -23,7 +23,9 @@
 // is listed: the kv entry's value, or why it was learned now); `learned` (how many);
 // `endpoint.quarantine-file:<host>:<sha256>` (the receipt's status: `executed`, `simulated`,
 // `held: <approval id>`, `refused: <reason>`, or `error: <kind>: <message>`); `quarantined`
-// (`<executed> of <attempted>`); `seed`, `seed_rejected`, `intel`, `blocklist` (errors).
+// (`<executed> of <attempted>`), or `hosts` when the alert names none; `seed` (`<n> loaded,
+// <m> removed` when the seed was loaded, or the error), `seed_rejected`; errors: `intel`
+// (denied), `intel:<sha256>`, `blocklist` (kv.get failed), `learn:<sha256>` (kv.set failed).
 // Tags: `hash-blocklist` when a digest is listed, `quarantined` when a quarantine executed,
 // `awaiting-approval` when one is held. Verdict malicious and risk 90 when a digest is listed.
 
@@ -271,8 +273,8 @@ static bool intel_says_malicious(report_t *report, const sha256_t *digest, bool 
     return malicious;
 }
 
-// The digests of the alert that are listed, learning the ones the verdict or intel condemn.
-// Returns how many were learned.
+// The digests of the alert that are listed, learning the ones the verdict or intel condemn,
+// into `listed` (room for MAX_HASHES). Returns how many were learned.
 static size_t decide(report_t *report, const action_alert_t *alert, const evidence_t *evidence,
                      const settings_t *settings, listed_t *listed, size_t *listed_count) {
     bool verdict_malicious =
@@ -358,7 +360,9 @@ static void quarantine(report_t *report, const evidence_t *evidence, const liste
                 tally->failed++;
                 stop = error.tag == PALISADE_ACTION_TYPES_ACTION_ERROR_DENIED ||
                        error.tag == PALISADE_ACTION_TYPES_ACTION_ERROR_LIMIT_EXCEEDED;
-                report_note(report, key, error_text(&error));
+                char *problem = error_text(&error);
+                report_notef(report, key, "error: %s", problem);
+                free(problem);
                 palisade_action_endpoint_action_error_free(&error);
                 continue;
             }
