@@ -24,8 +24,9 @@ Settings (`[plugins.phishing-triage.settings]`, all optional):
 - `max_lookups` (default 10), `suspicious_at` (default 30), `malicious_at` (default 70),
   `max_edit_distance` (default 1: how many typos make a lookalike).
 
-Notes: `intel:<indicator>`, `lookalike:<domain>`, `display-name:<address>`, `url:<url>`,
-`risk` (how the score adds up). Tags: `phishing:lookalike-domain`,
+Notes: `intel:<indicator>`, `intel:skipped` (how many were not looked up, and why),
+`lookalike:<domain>`, `display-name:<address>`, `url:<url>`, `urls:ignored` (links past the
+first 50), `risk` (how the score adds up). Tags: `phishing:lookalike-domain`,
 `phishing:display-name-mismatch`, `phishing:new-domain`, `phishing:url-trick`,
 `intel:malicious`, `intel:suspicious`, `intel:incomplete` (a lookup failed).
 """
@@ -65,6 +66,13 @@ WEIGHT_LOOKALIKE = 40
 WEIGHT_DISPLAY_NAME = 30
 WEIGHT_NEW_DOMAIN = 20
 WEIGHT_URL_TRICK = 15
+
+# A mail can carry thousands of links (newsletters, a pasted log). Past this many the rest are
+# counted, not examined: the outcome must stay within the host's output limit, and the first
+# links of a phish are the ones it wants clicked.
+MAX_URLS = 50
+# Notes keyed by a URL keep this many characters of it; tracking links run to kilobytes.
+MAX_KEY_URL = 200
 
 # Intel tags that mean "registered or first seen recently": phishing domains rarely live long.
 NEW_DOMAIN_TAGS = {"newly-registered", "newly-seen", "new-domain", "nrd"}
@@ -154,6 +162,7 @@ class Evidence:
     senders: list[tuple[str, Optional[str]]] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
     domains: list[str] = field(default_factory=list)
+    urls_ignored: int = 0
 
     @staticmethod
     def of(alert: Alert, findings: Findings) -> "Evidence":
@@ -175,12 +184,18 @@ class Evidence:
                     evidence.domains.append(domain)
         for url in heuristics.urls_in_raw(alert.raw):
             evidence.add_url(url)
+        if evidence.urls_ignored:
+            findings.note("urls:ignored", f"{evidence.urls_ignored} more links not examined (over {MAX_URLS})")
         return evidence
 
     def add_url(self, url: str) -> None:
         url = url.strip()
-        if url and url not in self.urls:
+        if not url or url in self.urls:
+            return
+        if len(self.urls) < MAX_URLS:
             self.urls.append(url)
+        else:
+            self.urls_ignored += 1
 
     def empty(self) -> bool:
         return not (self.senders or self.urls or self.domains)
@@ -214,7 +229,7 @@ def judge_heuristics(evidence: Evidence, settings: Settings, findings: Findings)
     for url in evidence.urls:
         flags = heuristics.url_red_flags(url)
         if flags:
-            findings.note(f"url:{url}", "; ".join(flags))
+            findings.note(f"url:{short(url)}", "; ".join(flags))
             findings.weigh("url-trick", WEIGHT_URL_TRICK, "phishing:url-trick", f"{url}: {flags[0]}")
 
 
@@ -254,6 +269,11 @@ def indicators(evidence: Evidence, settings: Settings) -> list[intel.Indicator]:
     return wanted
 
 
+def short(indicator: str) -> str:
+    """An indicator as a note key shows it: cut, visibly, when it is a kilobyte-long URL."""
+    return indicator if len(indicator) <= MAX_KEY_URL else indicator[:MAX_KEY_URL] + "..."
+
+
 def describe_report(report: intel.Report) -> str:
     """`malicious score=95 sources=a,b tags=x`: the same shape ip-reputation writes, so triage
     and analysts read one format."""
@@ -273,14 +293,13 @@ def error_text(error: ActionError) -> str:
 def ask_intel(wanted: list[intel.Indicator], settings: Settings, findings: Findings,
               lookup: Callable[[intel.Indicator], intel.Report]) -> None:
     stopped: Optional[str] = None
-    for indicator in wanted:
-        key = f"intel:{indicator.value}"
-        if stopped:
-            findings.note(key, f"skipped: {stopped}")
-            continue
-        if findings.looked_up >= settings.max_lookups:
-            findings.note(key, f"skipped: over max_lookups ({settings.max_lookups})")
-            continue
+    for index, indicator in enumerate(wanted):
+        # One note for all that are left, not one each: a long tail of "skipped" says nothing.
+        if stopped or findings.looked_up >= settings.max_lookups:
+            why = stopped or f"over max_lookups ({settings.max_lookups})"
+            findings.note("intel:skipped", f"{len(wanted) - index} not looked up: {why}")
+            break
+        key = f"intel:{short(indicator.value)}"
         findings.looked_up += 1
         try:
             report = lookup(indicator)
