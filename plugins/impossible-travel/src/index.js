@@ -18,6 +18,10 @@
 //   remember_days    how long a sign-in is remembered, default 30
 //
 // Grants: kv.get and kv.set.
+//
+// Intake: map each sign-in's address as an `ip` entity, not only the account. Palisade drops
+// an alert whose rule and entities repeat another's within an hour (deduplication), and two
+// sign-ins of one account from two places differ only in the address.
 
 import { get as setting } from 'palisade:action/config@0.1.0';
 import * as kv from 'palisade:action/kv@0.1.0';
