@@ -98,7 +98,7 @@ class Settings:
             try:
                 value = int(text.strip())
             except ValueError:
-                raise Err(ActionError_InvalidInput(f"setting {key}: {text!r} is not a whole number"))
+                raise Err(ActionError_InvalidInput(f"setting {key}: {text!r} is not a whole number")) from None
             if not low <= value <= high:
                 raise Err(ActionError_InvalidInput(f"setting {key}: {value} is not between {low} and {high}"))
             return value
@@ -113,10 +113,10 @@ class Settings:
             protected.append(heuristics.registrable(domain))
         settings = Settings(
             protected_domains=tuple(protected),
-            max_lookups=number("max_lookups", 10, 0, 100),
-            suspicious_at=number("suspicious_at", 30, 1, 100),
-            malicious_at=number("malicious_at", 70, 1, 100),
-            max_edit_distance=number("max_edit_distance", 1, 0, 3),
+            max_lookups=number("max_lookups", Settings.max_lookups, 0, 100),
+            suspicious_at=number("suspicious_at", Settings.suspicious_at, 1, 100),
+            malicious_at=number("malicious_at", Settings.malicious_at, 1, 100),
+            max_edit_distance=number("max_edit_distance", Settings.max_edit_distance, 0, 3),
         )
         if settings.suspicious_at > settings.malicious_at:
             raise Err(ActionError_InvalidInput(
@@ -148,10 +148,11 @@ class Findings:
             self.tags.append(tag)
 
     def weigh(self, what: str, points: int, tag: str, reason: str) -> None:
-        """Adds a heuristic's points once per kind: five lookalike links are one trick."""
-        self.tag(tag)
-        self.reasons.append(reason)
+        """Adds a heuristic's points, and its reason for the summary, once per kind: five
+        lookalike links are one trick, and the notes name each of them."""
         if all(name != what for name, _ in self.weights):
+            self.tag(tag)
+            self.reasons.append(reason)
             self.weights.append((what, points))
 
 
@@ -159,7 +160,9 @@ class Findings:
 class Evidence:
     """The alert's mail-related entities, normalised and deduplicated."""
 
-    senders: list[tuple[str, Optional[str]]] = field(default_factory=list)
+    # Every address with its display name. The sender is the one that matters; recipients are
+    # usually under protected_domains, which keeps them out of the lookups.
+    addresses: list[tuple[str, Optional[str]]] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
     domains: list[str] = field(default_factory=list)
     urls_ignored: int = 0
@@ -172,8 +175,8 @@ class Evidence:
                 address = entity.value.address.strip().lower()
                 if heuristics.email_domain(address) is None:
                     findings.note(f"email:{entity.value.address}", "skipped: not an email address")
-                elif all(address != known for known, _ in evidence.senders):
-                    evidence.senders.append((address, entity.value.display_name))
+                elif all(address != known for known, _ in evidence.addresses):
+                    evidence.addresses.append((address, entity.value.display_name))
             elif isinstance(entity, Entity_Url):
                 evidence.add_url(entity.value)
             elif isinstance(entity, Entity_Domain):
@@ -198,14 +201,14 @@ class Evidence:
             self.urls_ignored += 1
 
     def empty(self) -> bool:
-        return not (self.senders or self.urls or self.domains)
+        return not (self.addresses or self.urls or self.domains)
 
 
 def judge_heuristics(evidence: Evidence, settings: Settings, findings: Findings) -> None:
     """The checks that need no host call."""
     protected = settings.protected_domains
     seen: set[str] = set()
-    candidates = [heuristics.email_domain(address) for address, _ in evidence.senders]
+    candidates = [heuristics.email_domain(address) for address, _ in evidence.addresses]
     candidates += [heuristics.url_host(url) for url in evidence.urls]
     candidates += evidence.domains
     for domain in candidates:
@@ -218,7 +221,7 @@ def judge_heuristics(evidence: Evidence, settings: Settings, findings: Findings)
             findings.weigh("lookalike", WEIGHT_LOOKALIKE, "phishing:lookalike-domain",
                            f"{domain} imitates {found.imitates}")
 
-    for address, display_name in evidence.senders:
+    for address, display_name in evidence.addresses:
         if not display_name:
             continue
         why = heuristics.display_name_mismatch(display_name, address, protected)
@@ -230,7 +233,7 @@ def judge_heuristics(evidence: Evidence, settings: Settings, findings: Findings)
         flags = heuristics.url_red_flags(url)
         if flags:
             findings.note(f"url:{short(url)}", "; ".join(flags))
-            findings.weigh("url-trick", WEIGHT_URL_TRICK, "phishing:url-trick", f"{url}: {flags[0]}")
+            findings.weigh("url-trick", WEIGHT_URL_TRICK, "phishing:url-trick", f"{short(url)}: {flags[0]}")
 
 
 def indicators(evidence: Evidence, settings: Settings) -> list[intel.Indicator]:
@@ -248,7 +251,7 @@ def indicators(evidence: Evidence, settings: Settings) -> list[intel.Indicator]:
     def trusted(domain: str) -> bool:
         return heuristics.within(domain, settings.protected_domains) is not None
 
-    for address, _ in evidence.senders:
+    for address, _ in evidence.addresses:
         domain = heuristics.email_domain(address)
         if domain and not trusted(domain):
             add(intel.Indicator_Domain(domain))
@@ -272,6 +275,12 @@ def indicators(evidence: Evidence, settings: Settings) -> list[intel.Indicator]:
 def short(indicator: str) -> str:
     """An indicator as a note key shows it: cut, visibly, when it is a kilobyte-long URL."""
     return indicator if len(indicator) <= MAX_KEY_URL else indicator[:MAX_KEY_URL] + "..."
+
+
+def listing(indicators: list[str], most: int = 3) -> str:
+    """`a, b, c and 4 more`: the summary is one sentence, however many indicators there are."""
+    shown = ", ".join(short(indicator) for indicator in indicators[:most])
+    return shown + (f" and {len(indicators) - most} more" if len(indicators) > most else "")
 
 
 def describe_report(report: intel.Report) -> str:
@@ -328,7 +337,7 @@ def ask_intel(wanted: list[intel.Indicator], settings: Settings, findings: Findi
             findings.intel_score = max(findings.intel_score, min(report.score, 100))
         if NEW_DOMAIN_TAGS & {tag.lower() for tag in report.tags}:
             findings.weigh("new-domain", WEIGHT_NEW_DOMAIN, "phishing:new-domain",
-                           f"{indicator.value} is newly seen")
+                           f"{short(indicator.value)} is newly seen")
 
 
 def verdict(risk: int, findings: Findings, settings: Settings) -> Verdict:
@@ -361,8 +370,8 @@ def triage(alert: Alert, settings: Settings,
     breakdown = " + ".join(f"{what} {points}" for what, points in parts) or "no finding"
     findings.note("risk", f"{risk} ({breakdown})")
 
-    why = [f"malicious {', '.join(findings.malicious)}"] if findings.malicious else []
-    why += [f"suspicious {', '.join(findings.suspicious)}"] if findings.suspicious else []
+    why = [f"malicious {listing(findings.malicious)}"] if findings.malicious else []
+    why += [f"suspicious {listing(findings.suspicious)}"] if findings.suspicious else []
     why += findings.reasons
     summary = f"{judged.name.capitalize()} mail, risk {risk}"
     summary += f": {'; '.join(why)}." if why else "."
