@@ -48,21 +48,31 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("palisade-audit".into())
             .spawn(move || {
+                // Blocks while idle; the first record of a batch wakes the thread.
                 while let Ok(first) = receiver.recv() {
                     // Collect for a moment: one transaction for many records is what makes
-                    // auditing every host call affordable. A flush ends the wait at once.
+                    // auditing every host call affordable. The thread sleeps instead of
+                    // waiting on the channel, so the records sent meanwhile cost no wake-up
+                    // each (a send wakes only a receiver blocked in `recv`); a flush unparks
+                    // it and ends the wait at once.
                     let deadline = std::time::Instant::now() + BATCH_WINDOW;
                     let mut flushing = matches!(first, Message::Flush(_));
                     let mut batch = vec![first];
-                    while batch.len() < MAX_BATCH && !flushing {
-                        let left = deadline.saturating_duration_since(std::time::Instant::now());
-                        match receiver.recv_timeout(left) {
-                            Ok(message) => {
-                                flushing = matches!(message, Message::Flush(_));
-                                batch.push(message);
+                    loop {
+                        while batch.len() < MAX_BATCH {
+                            match receiver.try_recv() {
+                                Ok(message) => {
+                                    flushing |= matches!(message, Message::Flush(_));
+                                    batch.push(message);
+                                }
+                                Err(_) => break,
                             }
-                            Err(_) => break,
                         }
+                        let left = deadline.saturating_duration_since(std::time::Instant::now());
+                        if flushing || batch.len() >= MAX_BATCH || left.is_zero() {
+                            break;
+                        }
+                        std::thread::park_timeout(left);
                     }
                     if let Err(error) = write_batch(&connection, &batch) {
                         tracing::error!(%error, rows = batch.len(), "cannot write audit records");
@@ -87,6 +97,18 @@ impl Writer {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         sender.as_ref().is_some_and(|sender| sender.send(message).is_ok())
     }
+
+    /// Ends the writer's gathering wait, for a flush that someone is waiting on.
+    fn wake(&self) {
+        if let Some(thread) = self
+            .thread
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_ref()
+        {
+            thread.thread().unpark();
+        }
+    }
 }
 
 impl Drop for Writer {
@@ -97,6 +119,8 @@ impl Drop for Writer {
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .take(),
         );
+        // The last batch is written at once rather than after the gathering window.
+        self.wake();
         if let Some(thread) = self
             .thread
             .lock()
@@ -206,6 +230,7 @@ impl Audit {
     pub fn flush(&self) {
         let (done, wait) = mpsc::channel();
         if self.writer.send(Message::Flush(done)) {
+            self.writer.wake();
             let _ = wait.recv();
         }
     }
