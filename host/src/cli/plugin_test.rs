@@ -236,8 +236,22 @@ pub fn compare(expect: &Expect, observed: &Observed) -> Vec<String> {
 }
 
 /// The embedded connector's data files and a config serving every capability from them.
+/// Where `plugin test` keeps compiled plugins: the user's cache folder, so that an author
+/// running it again and again on a 12-18 MB Python or JavaScript plugin waits for the compiler
+/// only when the file changed. Without a home, the scratch folder (compiled every time).
+fn compiled_dir(scratch: &Path) -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .map(|cache| cache.join("palisade").join("compiled"))
+        .unwrap_or_else(|| scratch.join("compiled"))
+}
+
+#[allow(clippy::too_many_arguments)]
 fn write_sandbox(
     dir: &Path,
+    compiled: &Path,
     replies: &Replies,
     plugin: &str,
     wasm: &Path,
@@ -324,6 +338,10 @@ fn write_sandbox(
     config["defaults"]
         .as_table_mut()
         .expect("a table")
+        .insert("compiled_dir".into(), text(compiled));
+    config["defaults"]
+        .as_table_mut()
+        .expect("a table")
         .insert("connectors".into(), toml::Value::Table(connectors));
     config.insert(
         "connectors".into(),
@@ -366,8 +384,16 @@ async fn run(args: &TestArgs) -> Result<u8, String> {
     let alert: Alert = crate::alert::intake::parse(text.trim(), None)
         .map_err(|error| format!("{}: {error}", args.alert.display()))?;
 
-    // What the plugin asks for, as `plugin inspect` shows it.
-    let runtime = Runtime::new(&RuntimeOptions::default()).map_err(|error| format!("{error:#}"))?;
+    let dir = tempfile::tempdir().map_err(|error| format!("cannot create a scratch folder: {error}"))?;
+    // What the plugin asks for, as `plugin inspect` shows it. Compiled into the cache the run
+    // below reads, so the plugin is compiled once, not twice: seconds saved for a 12-18 MB
+    // Python or JavaScript component.
+    let compiled = compiled_dir(dir.path());
+    let options = RuntimeOptions {
+        cache_dir: Some(compiled.clone()),
+        ..RuntimeOptions::default()
+    };
+    let runtime = Runtime::new(&options).map_err(|error| format!("{error:#}"))?;
     let stem = args.file.file_stem().and_then(|s| s.to_str()).unwrap_or("plugin");
     let loaded = runtime
         .load(stem, &args.file, PluginContext::isolated(stem, Limits::default()))
@@ -381,9 +407,16 @@ async fn run(args: &TestArgs) -> Result<u8, String> {
     };
     drop(loaded);
 
-    let dir = tempfile::tempdir().map_err(|error| format!("cannot create a scratch folder: {error}"))?;
     let wasm = std::path::absolute(&args.file).map_err(|error| error.to_string())?;
-    let config_path = write_sandbox(dir.path(), &replies, &name, &wasm, &grants, &args.settings)?;
+    let config_path = write_sandbox(
+        dir.path(),
+        &compiled,
+        &replies,
+        &name,
+        &wasm,
+        &grants,
+        &args.settings,
+    )?;
     let config =
         Config::load(&config_path).map_err(|errors| format!("the test setup is invalid:\n{errors}"))?;
     let (pipeline, failures) = Pipeline::build(&config, RunMode::Live)
@@ -554,6 +587,7 @@ raw = { user = "alice", action = "login" }
         let dir = tempfile::tempdir().unwrap();
         let config = write_sandbox(
             dir.path(),
+            &dir.path().join("compiled"),
             &replies,
             "p",
             Path::new("/p.wasm"),
@@ -567,6 +601,7 @@ raw = { user = "alice", action = "login" }
         assert_eq!(directory["users"][0]["id"], "alice");
         let config = Config::load(&config).unwrap();
         assert_eq!(config.plugins[0].settings["k"], "v");
+        assert_eq!(config.compiled_dir, dir.path().join("compiled"));
     }
 
     #[test]

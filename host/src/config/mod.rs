@@ -24,8 +24,11 @@ use std::time::Duration;
 #[derive(Debug)]
 pub struct Config {
     pub file: PathBuf,
-    /// Where the host keeps its database and compiled-code cache.
+    /// Where the host keeps its database (and, by default, its compiled-code cache).
     pub state_dir: PathBuf,
+    /// Where compiled plugins are cached: `[defaults] compiled_dir`, by default
+    /// `<state_dir>/compiled`. Several configs may share one; entries are keyed by content.
+    pub compiled_dir: PathBuf,
     /// Alerts processed at once.
     pub concurrency: usize,
     pub connectors: BTreeMap<String, ConnectorConfig>,

@@ -77,6 +77,7 @@ struct RawBlastRadius {
 #[serde(deny_unknown_fields)]
 struct RawDefaults {
     state_dir: Option<String>,
+    compiled_dir: Option<String>,
     concurrency: Option<Spanned<usize>>,
     #[serde(default)]
     limits: RawLimits,
@@ -277,13 +278,18 @@ fn validate(
     }
 
     let intake = super::intake::intake(raw.intake, report);
+    let state_dir = dir.join(raw.defaults.state_dir.as_deref().unwrap_or(".palisade"));
     Config {
         mappings: intake.mappings,
         priority: intake.priority,
         dedup: intake.dedup,
         grouping: intake.grouping,
         file: file.to_owned(),
-        state_dir: dir.join(raw.defaults.state_dir.as_deref().unwrap_or(".palisade")),
+        compiled_dir: match raw.defaults.compiled_dir.as_deref() {
+            Some(compiled) => dir.join(compiled),
+            None => state_dir.join("compiled"),
+        },
+        state_dir,
         concurrency,
         connectors,
         plugins,
@@ -1027,6 +1033,13 @@ stage = "triage"
     fn a_complete_config_validates_with_paths_from_its_folder() {
         let config = parse(GOOD).unwrap();
         assert_eq!(config.state_dir, Path::new("/etc/palisade/state"));
+        assert_eq!(config.compiled_dir, Path::new("/etc/palisade/state/compiled"));
+        let shared = parse(&GOOD.replace(
+            "state_dir = \"state\"",
+            "state_dir = \"state\"\ncompiled_dir = \"/var/cache/palisade\"",
+        ))
+        .unwrap();
+        assert_eq!(shared.compiled_dir, Path::new("/var/cache/palisade"));
         assert_eq!(config.plugins.len(), 2);
         let spray = &config.plugins[0];
         assert_eq!(spray.name, "password-spray");

@@ -74,7 +74,7 @@ impl Pipeline {
             RunMode::Simulate => Store::in_memory()?,
         };
         let options = RuntimeOptions {
-            cache_dir: Some(config.state_dir.join("compiled")),
+            cache_dir: Some(config.compiled_dir.clone()),
             // Each alert in flight runs one plugin at a time; describe() at load needs one more.
             max_instances: config.concurrency as u32 + 1,
             max_memory_bytes: config
