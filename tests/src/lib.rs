@@ -102,6 +102,13 @@ pub fn plugin_wasm(package: &str) -> PathBuf {
     path
 }
 
+/// The compiled-code cache every case shares unless its config names its own: a 12-18 MB
+/// Python or JavaScript plugin takes seconds to compile, once per build of it, not once per
+/// case. Entries are keyed by the component's SHA-256, so sharing never mixes plugins up.
+pub fn shared_compiled_dir() -> PathBuf {
+    target_dir().join("e2e-compiled")
+}
+
 /// Builds a plugin written in another language than Rust with its own build script,
 /// `plugins/NAME/build OUT.wasm`, once per test process, and returns the component. The
 /// script takes its toolchain from `plugins/toolchains/setup` (the README's test command runs
@@ -117,8 +124,10 @@ pub fn foreign_plugin(name: &str) -> PathBuf {
     let script = workspace_root().join("plugins").join(name).join("build");
     let out = target_dir().join("plugins").join(format!("{name}.wasm"));
     std::fs::create_dir_all(out.parent().expect("a file in a folder")).expect("create target/plugins");
+    // Built aside and renamed into place: another test process may be loading the last build.
+    let building = out.with_file_name(format!("{name}.{}.tmp.wasm", std::process::id()));
     let output = Command::new(&script)
-        .arg(&out)
+        .arg(&building)
         .current_dir(workspace_root())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
@@ -131,11 +140,12 @@ pub fn foreign_plugin(name: &str) -> PathBuf {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        out.is_file(),
+        building.is_file(),
         "{} did not produce {}",
         script.display(),
-        out.display()
+        building.display()
     );
+    std::fs::rename(&building, &out).unwrap_or_else(|e| panic!("rename to {}: {e}", out.display()));
     built.insert(name.to_owned(), out.clone());
     out
 }
@@ -513,18 +523,30 @@ impl Case {
     }
 
     /// Writes `palisade.toml`: `text` with its placeholders substituted and, unless it sets
-    /// one, `state_dir = "state"` (a fresh state folder in this case's folder) added to
+    /// them, `state_dir = "state"` (a fresh state folder in this case's folder) and a
+    /// `compiled_dir` shared by every case (see [`shared_compiled_dir`]) added to
     /// `[defaults]`. Returns the path; [`Case::config_text`] gives what was written.
     pub fn config(&self, text: &str) -> PathBuf {
         let mut text = self.substitute(text);
+        let mut defaults = Vec::new();
         if !text.contains("state_dir") {
+            defaults.push("state_dir = \"state\"".to_owned());
+        }
+        if !text.contains("compiled_dir") {
+            defaults.push(format!(
+                "compiled_dir = {:?}",
+                shared_compiled_dir().display().to_string()
+            ));
+        }
+        if !defaults.is_empty() {
+            let added = defaults.join("\n");
             text = match text.lines().position(|line| line.trim() == "[defaults]") {
                 Some(index) => {
                     let mut lines: Vec<&str> = text.lines().collect();
-                    lines.insert(index + 1, "state_dir = \"state\"");
+                    lines.insert(index + 1, &added);
                     lines.join("\n") + "\n"
                 }
-                None => format!("[defaults]\nstate_dir = \"state\"\n\n{text}"),
+                None => format!("[defaults]\n{added}\n\n{text}"),
             };
         }
         self.write("palisade.toml", text)
