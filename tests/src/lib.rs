@@ -110,9 +110,14 @@ pub fn shared_compiled_dir() -> PathBuf {
 }
 
 /// Builds a plugin written in another language than Rust with its own build script,
-/// `plugins/NAME/build OUT.wasm`, once per test process, and returns the component. The
-/// script takes its toolchain from `plugins/toolchains/setup` (the README's test command runs
-/// it); a missing toolchain fails the build with a message that says so.
+/// `plugins/NAME/build OUT.wasm`, and returns the component. The script takes its toolchain
+/// from `plugins/toolchains/setup` (the README's test command runs it); a missing toolchain
+/// fails the build with a message that says so.
+///
+/// A build newer than everything it is made from (the plugin's folder, the WIT, the toolchain
+/// pins) is reused, as make would: componentize-py and componentize-js do not build
+/// byte-identical components, so building again would make every test process compile a new
+/// 14-19 MB component instead of loading the last one from the shared cache.
 pub fn foreign_plugin(name: &str) -> PathBuf {
     static BUILT: OnceLock<Mutex<BTreeMap<String, PathBuf>>> = OnceLock::new();
     let built = BUILT.get_or_init(Default::default);
@@ -123,6 +128,18 @@ pub fn foreign_plugin(name: &str) -> PathBuf {
     }
     let script = workspace_root().join("plugins").join(name).join("build");
     let out = target_dir().join("plugins").join(format!("{name}.wasm"));
+    let sources = [
+        workspace_root().join("plugins").join(name),
+        workspace_root().join("wit"),
+        workspace_root().join("plugins/toolchains"),
+    ];
+    let built_at = std::fs::metadata(&out).and_then(|m| m.modified()).ok();
+    if let Some(built_at) = built_at
+        && sources.iter().all(|source| newest_change(source) < built_at)
+    {
+        built.insert(name.to_owned(), out.clone());
+        return out;
+    }
     std::fs::create_dir_all(out.parent().expect("a file in a folder")).expect("create target/plugins");
     // Built aside and renamed into place: another test process may be loading the last build.
     let building = out.with_file_name(format!("{name}.{}.tmp.wasm", std::process::id()));
@@ -148,6 +165,24 @@ pub fn foreign_plugin(name: &str) -> PathBuf {
     std::fs::rename(&building, &out).unwrap_or_else(|e| panic!("rename to {}: {e}", out.display()));
     built.insert(name.to_owned(), out.clone());
     out
+}
+
+/// When anything under `path` last changed; generated folders a build or a tool leaves in a
+/// plugin's folder (`node_modules`, `__pycache__`, `gen`) are not sources.
+fn newest_change(path: &Path) -> std::time::SystemTime {
+    let mut newest = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if ["node_modules", "__pycache__", "gen"].contains(&name.to_string_lossy().as_ref()) {
+                continue;
+            }
+            newest = newest.max(newest_change(&entry.path()));
+        }
+    }
+    newest
 }
 
 fn build() -> Artifacts {
