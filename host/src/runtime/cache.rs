@@ -94,6 +94,11 @@ impl CompiledCache {
             // from the component's hash and this engine; wasmtime checks its header too.
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(component) => return Ok((component, CompiledFrom::Cache)),
+                // The entry is sound; the engine cannot host the plugin. Compiling again
+                // (seconds for a big plugin) would only end in the same refusal.
+                Err(error) if super::plugin::starting_memory(&format!("{error:#}")).is_some() => {
+                    return Err(anyhow::Error::from(error));
+                }
                 Err(error) => tracing::warn!(path = %path.display(), %error, "ignoring unusable cache entry"),
             }
         }
@@ -187,6 +192,65 @@ mod tests {
         assert_eq!(
             cache.load_or_compile(&engine, &EMPTY_COMPONENT).unwrap().1,
             CompiledFrom::Cache
+        );
+    }
+
+    /// An engine like the runtime's: instances from a pool whose memories hold `max_memory`.
+    fn pooling_engine(max_memory: usize) -> Engine {
+        let mut pool = wasmtime::PoolingAllocationConfig::default();
+        pool.max_memory_size(max_memory);
+        let mut config = wasmtime::Config::new();
+        config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+        Engine::new(&config).expect("an engine")
+    }
+
+    /// What is logged at warn level or above while `f` runs on this thread.
+    fn warnings<T>(f: impl FnOnce() -> T) -> (T, String) {
+        #[derive(Clone, Default)]
+        struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_writer(move || writer.clone())
+            .finish();
+        let result = tracing::subscriber::with_default(subscriber, f);
+        let text = String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned();
+        (result, text)
+    }
+
+    #[test]
+    fn an_entry_the_pool_cannot_host_is_refused_not_compiled_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = crate::runtime::plugin::tests::needs_two_mib();
+        let roomy = pooling_engine(64 << 20);
+        let cache = CompiledCache::open(dir.path(), &roomy).unwrap();
+        assert_eq!(
+            cache.load_or_compile(&roomy, &wasm).unwrap().1,
+            CompiledFrom::Source
+        );
+
+        // The same compiler settings with smaller instances: the entry is this engine's too.
+        let small = pooling_engine(1 << 20);
+        let cache = CompiledCache::open(dir.path(), &small).unwrap();
+        let (result, logged) = warnings(|| cache.load_or_compile(&small, &wasm));
+        let error = result.expect_err("refused");
+        assert!(
+            crate::runtime::plugin::starting_memory(&format!("{error:#}")).is_some(),
+            "{error:#}"
+        );
+        assert!(
+            !logged.contains("ignoring unusable cache entry"),
+            "the entry was thrown away and compiled again:\n{logged}"
         );
     }
 

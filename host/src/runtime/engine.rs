@@ -41,6 +41,7 @@ pub struct Runtime {
     pub(crate) linker: Linker<State>,
     cache: Option<CompiledCache>,
     ticker_stop: Arc<AtomicBool>,
+    max_memory_bytes: usize,
 }
 
 impl Runtime {
@@ -62,7 +63,13 @@ impl Runtime {
             linker,
             cache,
             ticker_stop,
+            max_memory_bytes: options.max_memory_bytes,
         })
+    }
+
+    /// The most memory any instance may have: the pool's slot size.
+    pub fn max_memory_bytes(&self) -> usize {
+        self.max_memory_bytes
     }
 
     /// Loads, checks, compiles (or takes from the cache), links and describes a plugin.

@@ -36,6 +36,12 @@ pub enum LoadError {
     TooLarge { path: PathBuf, size: u64 },
     #[error("{path} is not a valid WebAssembly component: {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error(
+        "{path} needs {} MiB of memory to start, more than the largest memory_mib configured ({} MiB): raise memory_mib in this plugin's [plugins.NAME.limits]",
+        .needs.div_ceil(1 << 20),
+        .limit >> 20
+    )]
+    MemoryTooSmall { path: PathBuf, needs: u64, limit: u64 },
     #[error("{path} {source}")]
     Import { path: PathBuf, source: ImportError },
     #[error("{path} cannot be linked: {message}")]
@@ -124,9 +130,16 @@ impl Plugin {
                 .map(|component| (component, CompiledFrom::Source))
                 .map_err(anyhow::Error::from),
         }
-        .map_err(|error| LoadError::Invalid {
-            path: path.to_owned(),
-            message: format!("{error:#}"),
+        .map_err(|error| match starting_memory(&format!("{error:#}")) {
+            Some(needs) => LoadError::MemoryTooSmall {
+                path: path.to_owned(),
+                needs,
+                limit: runtime.max_memory_bytes() as u64,
+            },
+            None => LoadError::Invalid {
+                path: path.to_owned(),
+                message: format!("{error:#}"),
+            },
         })?;
 
         let imports = imports::check(&runtime.engine, &component).map_err(|source| LoadError::Import {
@@ -357,5 +370,69 @@ fn describe_action_error(error: &wit::ActionError) -> String {
         wit::ActionError::ConnectorFailed(what) => format!("connector failed: {what}"),
         wit::ActionError::LimitExceeded(what) => format!("limit exceeded: {what}"),
         wit::ActionError::Failed(what) => format!("failed: {what}"),
+    }
+}
+
+/// The bytes of memory a component needs at start, when `message` is the engine refusing it
+/// because they exceed the memory an instance may have. wasmtime reports this as text only
+/// ("memory has a minimum byte size of N which exceeds the limit of ..."); a unit test pins it.
+pub(super) fn starting_memory(message: &str) -> Option<u64> {
+    let (_, rest) = message.split_once("memory has a minimum byte size of ")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    rest[digits.len()..]
+        .starts_with(" which exceeds the limit")
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::runtime::{Limits, RuntimeOptions};
+
+    /// A component whose one module asks for 2 MiB of memory at start, and exports nothing.
+    pub(crate) fn needs_two_mib() -> Vec<u8> {
+        wat::parse_str("(component (core module (memory 32)))").expect("valid WAT")
+    }
+
+    #[tokio::test]
+    async fn a_plugin_that_needs_more_memory_than_any_limit_is_told_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = dir.path().join("big.wasm");
+        std::fs::write(&wasm, needs_two_mib()).unwrap();
+        let runtime = Runtime::new(&RuntimeOptions {
+            cache_dir: Some(dir.path().join("compiled")),
+            max_memory_bytes: 1 << 20,
+            ..RuntimeOptions::default()
+        })
+        .unwrap();
+        let context = PluginContext::isolated("big", Limits::default());
+        let error = runtime.load("big", &wasm, context).await.err().expect("refused");
+        match &error {
+            LoadError::MemoryTooSmall { needs, limit, .. } => {
+                assert_eq!((*needs, *limit), (2 << 20, 1 << 20));
+            }
+            other => panic!("expected MemoryTooSmall, got {other}"),
+        }
+        assert!(
+            error.to_string().contains("needs 2 MiB of memory to start"),
+            "{error}"
+        );
+        assert!(error.to_string().contains("memory_mib"), "{error}");
+    }
+
+    #[test]
+    fn only_the_engines_memory_refusal_reads_as_starting_memory() {
+        assert_eq!(
+            starting_memory(
+                "x: memory has a minimum byte size of 13303808 which exceeds the limit of 0x800000 bytes"
+            ),
+            Some(13_303_808)
+        );
+        assert_eq!(
+            starting_memory("memory has a minimum byte size of 12 or so"),
+            None
+        );
+        assert_eq!(starting_memory("invalid magic number"), None);
     }
 }
