@@ -952,15 +952,21 @@ mod tests {
             env: Vec::new(),
         };
         assert_eq!(case.substitute("x${A}y${A}"), "x1y1");
+        let compiled = format!("compiled_dir = {:?}", shared_compiled_dir().display().to_string());
         case.config("[defaults]\nconcurrency = 2\n");
         assert_eq!(
             case.config_text(),
-            "[defaults]\nstate_dir = \"state\"\nconcurrency = 2\n"
+            format!("[defaults]\nstate_dir = \"state\"\n{compiled}\nconcurrency = 2\n")
         );
         case.config("[plugins.x]\n");
-        assert!(
-            case.config_text()
-                .starts_with("[defaults]\nstate_dir = \"state\"\n\n[plugins.x]")
+        assert!(case.config_text().starts_with(&format!(
+            "[defaults]\nstate_dir = \"state\"\n{compiled}\n\n[plugins.x]"
+        )));
+        // A config that names its own keeps it.
+        case.config("[defaults]\ncompiled_dir = \"mine\"\n");
+        assert_eq!(
+            case.config_text(),
+            "[defaults]\nstate_dir = \"state\"\ncompiled_dir = \"mine\"\n"
         );
     }
 }
