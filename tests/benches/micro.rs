@@ -1,9 +1,14 @@
 //! Micro-benchmarks (criterion): one (alert, plugin) invocation in Palisade beside the floor (a
 //! bare wasmtime host) and the same logic compiled natively; a granted host call; loading a
-//! plugin from the compiled-code cache; the policy gate; alert parsing.
+//! plugin from the compiled-code cache; the policy gate; alert parsing; and per plugin
+//! language (`languages-LANG`), the starter plugin `palisade plugin new` writes, the same logic
+//! in each, invoked in Palisade and on the floor and loaded from the compiled-code cache.
 //!
 //! `cargo bench -p palisade-e2e --bench micro`. After criterion's own report, a summary gives the
 //! median of each benchmark's samples and the ratios BENCHMARKS.md quotes, all from this run.
+//! `PALISADE_BENCH_LANGUAGES` (default `rust,python,js,c`) chooses the languages; each is
+//! scaffolded and built (or taken from an earlier build) only when one of its benchmarks runs,
+//! so `-- invoke-triage` builds none and `-- languages` only those.
 
 mod common;
 
@@ -16,6 +21,7 @@ use palisade::connectors::Registry;
 use palisade::policy::{Decision, Proposal, Target};
 use palisade::runtime::{InvocationStatus, Limits, Plugin, Runtime, RuntimeOptions};
 use palisade::store::Store;
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::path::Path;
@@ -24,6 +30,9 @@ use std::time::{Duration, Instant};
 
 /// Per benchmark, the time per iteration of each sample (and warm-up round), in nanoseconds.
 static SAMPLES: Mutex<BTreeMap<String, Vec<f64>>> = Mutex::new(BTreeMap::new());
+
+/// Per language, the size of its starter component in bytes.
+static SIZES: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
 
 /// Runs `routine(iterations) -> elapsed` as criterion's benchmark `id` of `group` and keeps
 /// its samples for the summary.
@@ -423,6 +432,126 @@ fn loading(c: &mut Criterion) {
     group.finish();
 }
 
+/// One language's starter, loaded into Palisade and onto the floor.
+struct Language {
+    starter: common::starter::Starter,
+    plugin: Plugin,
+    alert: Alert,
+    floor: common::floor::AsyncFloor,
+    floor_alert: common::floor::Alert,
+}
+
+impl Language {
+    /// Scaffolds and builds (or reuses) the starter, loads it through `runtime` (which fills
+    /// its cache), and checks that Palisade and the floor give the outcome the project's fixture
+    /// expects (`fixtures/expect.toml`: risk 56, suspicious) before anything is timed.
+    fn new(lang: &str, rt: &tokio::runtime::Runtime, runtime: &Runtime, cache: &Path) -> Language {
+        let starter = common::starter::starter(lang);
+        let size = std::fs::metadata(&starter.wasm).expect("the component").len();
+        SIZES.lock().unwrap().insert(lang.to_owned(), size);
+        let alert = native::parse_line(&starter.alert).expect("the fixture alert parses");
+        let floor_alert = common::floor::alert(&alert);
+        let plugin = load(
+            rt,
+            runtime,
+            &starter_name(lang),
+            &starter.wasm,
+            starter_context(lang),
+        );
+        let floor = common::floor::AsyncFloor::cached(&starter.wasm, BTreeMap::new(), cache);
+        let outcome = rt
+            .block_on(plugin.invoke(&alert))
+            .outcome
+            .unwrap_or_else(|| panic!("{lang}: no outcome"));
+        assert_eq!(outcome.risk_score, Some(56), "{lang}: {outcome:?}");
+        assert_eq!(outcome.tags, ["triage:suspicious"], "{lang}: {outcome:?}");
+        let on_floor = rt.block_on(floor.handle(&floor_alert)).expect("handle succeeds");
+        assert_eq!(on_floor.risk_score, Some(56), "{lang}: floor {on_floor:?}");
+        assert_eq!(on_floor.tags, ["triage:suspicious"], "{lang}: floor {on_floor:?}");
+        Language {
+            starter,
+            plugin,
+            alert,
+            floor,
+            floor_alert,
+        }
+    }
+}
+
+fn starter_name(lang: &str) -> String {
+    format!("starter-{lang}")
+}
+
+/// As `palisade plugin test` runs a project: no settings (`min_confidence` at its default).
+fn starter_context(lang: &str) -> PluginContext {
+    context(&starter_name(lang), BTreeMap::new())
+}
+
+/// The languages to measure: `PALISADE_BENCH_LANGUAGES`, or all.
+fn selected_languages() -> Vec<String> {
+    let chosen =
+        std::env::var("PALISADE_BENCH_LANGUAGES").unwrap_or_else(|_| common::starter::LANGUAGES.join(","));
+    chosen
+        .split(',')
+        .map(str::trim)
+        .filter(|lang| !lang.is_empty())
+        .map(|lang| {
+            assert!(
+                common::starter::LANGUAGES.contains(&lang),
+                "PALISADE_BENCH_LANGUAGES: unknown language {lang}"
+            );
+            lang.to_owned()
+        })
+        .collect()
+}
+
+/// Per language, the starter plugin (the same logic in each): `palisade` (`Plugin::invoke`, a
+/// fresh instance), `floor-async` (the bare wasmtime host) on the project's fixture alert, and
+/// `load-warm-cache` (`Runtime::load` from a warm compiled-code cache: read, hash, deserialize,
+/// link, `describe()`). The caches live under target/ (`bench-compiled`), so only a changed
+/// component is compiled again.
+fn languages(c: &mut Criterion) {
+    let rt = current_thread();
+    let cache = palisade_e2e::target_dir().join("bench-compiled");
+    let runtime = Runtime::new(&RuntimeOptions {
+        cache_dir: Some(cache.clone()),
+        ..RuntimeOptions::default()
+    })
+    .expect("a runtime");
+    for lang in selected_languages() {
+        // Set up on the first benchmark of the language that runs: none when a filter skips
+        // them all. Outside the timed part of every routine.
+        let setup = OnceCell::new();
+        let ready = || setup.get_or_init(|| Language::new(&lang, &rt, &runtime, &cache));
+        let name = format!("languages-{lang}");
+        let mut group = c.benchmark_group(&name);
+        bench(&mut group, &name, "palisade", |n| {
+            let language = ready();
+            invoke_loop(&rt, &language.plugin, &language.alert, n)
+        });
+        bench(&mut group, &name, "floor-async", |n| {
+            let language = ready();
+            async_floor_loop(&rt, &language.floor, &language.floor_alert, n)
+        });
+        group.sampling_mode(SamplingMode::Flat).sample_size(10);
+        bench(&mut group, &name, "load-warm-cache", |n| {
+            let wasm = &ready().starter.wasm;
+            let started = Instant::now();
+            for _ in 0..n {
+                drop(load(
+                    &rt,
+                    &runtime,
+                    &starter_name(&lang),
+                    wasm,
+                    starter_context(&lang),
+                ));
+            }
+            started.elapsed()
+        });
+        group.finish();
+    }
+}
+
 fn policy(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let config = Config::load(&common::chain_config(dir.path(), 4, "enforce", 50)).expect("a valid config");
@@ -536,6 +665,53 @@ fn summary() {
     if let Some(warm) = median("load-triage/warm-cache") {
         println!("load triage from the warm cache: {} (target <= 5 ms)", show(warm));
     }
+    language_summary();
+}
+
+/// Per language: the medians, palisade / floor, each language against Rust, the warm-cache
+/// load against its target (5 ms for Rust, 30 ms for Python or JavaScript; C, compiled ahead
+/// like Rust, against Rust's) and the component's size.
+fn language_summary() {
+    let sizes = SIZES.lock().unwrap().clone();
+    if sizes.is_empty() {
+        return;
+    }
+    println!("\n== languages: the starter plugin (same logic), this run ==");
+    println!(
+        "{:<8} {:>10} {:>10} {:>8} {:>9} {:>9} {:>10} {:>8} {:>9} {:>9}",
+        "lang", "palisade", "floor", "pal/flr", "vs rust", "flr/rust", "load", "target", "load/tgt", "size"
+    );
+    let get = |lang: &str, id: &str| median(&format!("languages-{lang}/{id}"));
+    for lang in common::starter::LANGUAGES {
+        let Some(size) = sizes.get(lang) else { continue };
+        let cell = |value: Option<f64>| value.map_or_else(|| "-".to_owned(), show);
+        let times = |value: Option<f64>| value.map_or_else(|| "-".to_owned(), |r| format!("{r:.2}x"));
+        let ratio = |a: Option<f64>, b: Option<f64>| Some(a? / b?);
+        let palisade = get(lang, "palisade");
+        let floor = get(lang, "floor-async");
+        let load = get(lang, "load-warm-cache");
+        let target_ms = if matches!(lang, "python" | "js") {
+            30.0
+        } else {
+            5.0
+        };
+        println!(
+            "{lang:<8} {:>10} {:>10} {:>8} {:>9} {:>9} {:>10} {:>8} {:>9} {:>9}",
+            cell(palisade),
+            cell(floor),
+            times(ratio(palisade, floor)),
+            times(ratio(palisade, get("rust", "palisade"))),
+            times(ratio(floor, get("rust", "floor-async"))),
+            cell(load),
+            format!("{target_ms:.0} ms"),
+            times(load.map(|l| l / (target_ms * 1e6))),
+            if *size >= 1_000_000 {
+                format!("{:.1} MB", *size as f64 / 1e6)
+            } else {
+                format!("{:.0} kB", *size as f64 / 1e3)
+            },
+        );
+    }
 }
 
 fn main() {
@@ -552,6 +728,7 @@ fn main() {
     invocations(&mut criterion);
     host_calls(&mut criterion);
     loading(&mut criterion);
+    languages(&mut criterion);
     policy(&mut criterion);
     parsing(&mut criterion);
     criterion.final_summary();

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use palisade_e2e::{artifacts, target_dir, workspace_root};
+use palisade_e2e::{artifacts, project_script};
 use serde_json::Value;
 
 /// Runs `palisade ARGS` in `dir`.
@@ -32,36 +32,6 @@ fn show(output: &Output) -> String {
     )
 }
 
-/// A command for a script of the project, with the pinned toolchains on PATH and without the
-/// variables `cargo test` sets for this crate (the Rust project's build is a user's own cargo).
-fn script(project: &Path, line: &str) -> Command {
-    let env = workspace_root().join("plugins/toolchains/env");
-    let mut command = Command::new("bash");
-    command
-        .arg("-c")
-        .arg(format!("source \"$1\" && {line}"))
-        .arg("bash")
-        .arg(env)
-        .current_dir(project)
-        .env("CARGO_TARGET_DIR", target_dir().join("scaffold"))
-        .env("PALISADE", &artifacts().palisade);
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy().into_owned();
-        if name.starts_with("CARGO_PKG_")
-            || [
-                "CARGO_MANIFEST_DIR",
-                "CARGO_MANIFEST_PATH",
-                "CARGO_CRATE_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-            ]
-            .contains(&name.as_str())
-        {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
 /// `plugin new` in a fresh folder, then the project's `build`, then its `test`; then `test`
 /// again with a setting that changes the verdict, so the outcome is the plugin's own logic.
 fn new_project_builds_and_passes_its_test(lang: &str) {
@@ -75,12 +45,12 @@ fn new_project_builds_and_passes_its_test(lang: &str) {
     let project = dir.path().join(&name);
     assert!(project.join("wit/world.wit").is_file());
 
-    let build = script(&project, "./build").output().expect("run build");
+    let build = project_script(&project, "./build").output().expect("run build");
     assert!(build.status.success(), "{lang} build: {}", show(&build));
     let wasm = project.join(format!("{name}.wasm"));
     assert!(wasm.is_file(), "{lang}: build did not produce {}", wasm.display());
 
-    let test = script(&project, "./test").output().expect("run test");
+    let test = project_script(&project, "./test").output().expect("run test");
     assert!(test.status.success(), "{lang} test: {}", show(&test));
     let stdout = String::from_utf8_lossy(&test.stdout);
     assert!(stdout.contains("expectations met"), "{lang}: {stdout}");
@@ -88,7 +58,7 @@ fn new_project_builds_and_passes_its_test(lang: &str) {
 
     // Above the fixture's confidence (80), the verdict turns benign and the fixture's
     // expectations fail: exit 1, with the plugin's own reasons.
-    let strict = script(&project, "./test --setting min_confidence=95 --json")
+    let strict = project_script(&project, "./test --setting min_confidence=95 --json")
         .output()
         .expect("run test");
     assert_eq!(strict.status.code(), Some(1), "{lang}: {}", show(&strict));

@@ -209,12 +209,9 @@ fn build() -> Artifacts {
     }
 }
 
-fn cargo(root: &Path, args: &[&str]) {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    let mut command = Command::new(&cargo);
-    command.args(args).current_dir(root);
-    // `cargo test` describes this crate to its test processes; the inner build is a user's
-    // plain `cargo build`, not a build of this crate.
+/// Removes the variables `cargo test` (or `cargo bench`) sets to describe this crate to its
+/// processes, so that a cargo run by `command` is a user's plain cargo, not a build of this crate.
+fn without_cargo_test_vars(command: &mut Command) {
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
         if name.starts_with("CARGO_PKG_")
@@ -229,6 +226,36 @@ fn cargo(root: &Path, args: &[&str]) {
             command.env_remove(name.as_ref());
         }
     }
+}
+
+/// A command that runs `line` with bash in `project`, a folder `palisade plugin new` wrote, as
+/// its author would: with the pinned toolchains of `plugins/toolchains/setup` on PATH
+/// (`plugins/toolchains/env`, so no network is needed), `PALISADE` naming the binary under test
+/// (the project's `test` script runs it), and none of the variables `cargo test` sets for this
+/// crate. Rust projects build into one shared folder, `target/scaffold`, so their dependencies
+/// (wit-bindgen) are compiled once.
+pub fn project_script(project: &Path, line: &str) -> Command {
+    let env = workspace_root().join("plugins/toolchains/env");
+    let mut command = Command::new("bash");
+    command
+        .arg("-c")
+        .arg(format!("source \"$1\" && {line}"))
+        .arg("bash")
+        .arg(env)
+        .current_dir(project)
+        .env("CARGO_TARGET_DIR", target_dir().join("scaffold"))
+        .env("PALISADE", &artifacts().palisade);
+    without_cargo_test_vars(&mut command);
+    command
+}
+
+fn cargo(root: &Path, args: &[&str]) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let mut command = Command::new(&cargo);
+    command.args(args).current_dir(root);
+    // `cargo test` describes this crate to its test processes; the inner build is a user's
+    // plain `cargo build`, not a build of this crate.
+    without_cargo_test_vars(&mut command);
     let output = command
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", cargo.to_string_lossy()));

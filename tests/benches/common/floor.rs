@@ -12,6 +12,9 @@ use std::sync::Arc;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{
+    Error as HttpError, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
+};
 
 pub mod asynchronous {
     wasmtime::component::bindgen!({
@@ -32,7 +35,7 @@ pub mod synchronous {
 }
 
 /// Links the `palisade:action` interfaces one by one: the world's `add_to_linker` would also
-/// want `wasi:http`, which the floor does not link (the bench plugin sends no requests).
+/// link `wasi:http`, which [`AsyncFloor`] links by itself (and [`SyncFloor`] not at all).
 macro_rules! link_palisade {
     ($flavour:ident, $linker:expr) => {{
         use $flavour::palisade::action::*;
@@ -57,9 +60,11 @@ macro_rules! link_palisade {
 use asynchronous::palisade::action::types as wit;
 pub use asynchronous::palisade::action::types::{Alert, Outcome};
 
-/// What a floor store holds: WASI's context and the plugin's settings.
+/// What a floor store holds: WASI's and wasi:http's contexts and the plugin's settings.
 pub struct FloorState {
     wasi: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: NoRequests,
     table: ResourceTable,
     settings: Arc<BTreeMap<String, String>>,
 }
@@ -68,8 +73,44 @@ impl FloorState {
     fn new(settings: &Arc<BTreeMap<String, String>>) -> FloorState {
         FloorState {
             wasi: WasiCtx::builder().build(),
+            http: WasiHttpCtx::new(),
+            hooks: NoRequests,
             table: ResourceTable::new(),
             settings: settings.clone(),
+        }
+    }
+}
+
+/// wasi:http's hooks: the default ones, but no plugin the floor runs sends a request.
+struct NoRequests;
+
+impl WasiHttpHooks for NoRequests {
+    fn send_request(
+        &mut self,
+        _request: http::Request<WasiBody>,
+        _options: Option<RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (
+                        http::Response<WasiBody>,
+                        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+                    ),
+                    HttpError,
+                >,
+            > + Send,
+    > {
+        unreachable!("the floor's plugins send no HTTP request")
+    }
+}
+
+impl WasiHttpView for FloorState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            hooks: &mut self.hooks,
+            table: &mut self.table,
+            ctx: &mut self.http,
         }
     }
 }
@@ -263,12 +304,32 @@ impl AsyncFloor {
         AsyncFloor::with_engine(engine(true), wasm, settings)
     }
 
+    /// [`AsyncFloor::new`], with the compiled component kept in `cache`, so that a 12-18 MB
+    /// Python or JavaScript component is compiled once, not on every run. The timed part (a
+    /// fresh store and instance, then `handle`) is the same either way.
+    pub fn cached(wasm: &Path, settings: BTreeMap<String, String>, cache: &Path) -> AsyncFloor {
+        let engine = engine(false);
+        let component = cached_component(&engine, wasm, cache);
+        AsyncFloor::with_component(engine, &component, settings)
+    }
+
     fn with_engine(engine: Engine, wasm: &Path, settings: BTreeMap<String, String>) -> AsyncFloor {
+        let component = Component::from_file(&engine, wasm).expect("compile the component");
+        AsyncFloor::with_component(engine, &component, settings)
+    }
+
+    fn with_component(
+        engine: Engine,
+        component: &Component,
+        settings: BTreeMap<String, String>,
+    ) -> AsyncFloor {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("link WASI");
         (|| link_palisade!(asynchronous, &mut linker))().expect("link the host interfaces");
-        let component = Component::from_file(&engine, wasm).expect("compile the component");
-        let pre = asynchronous::ActionPre::new(linker.instantiate_pre(&component).expect("pre-link"))
+        // wasi:http, which componentize-py and componentize-js components import whether or
+        // not they send a request, as Palisade links it.
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).expect("link wasi:http");
+        let pre = asynchronous::ActionPre::new(linker.instantiate_pre(component).expect("pre-link"))
             .expect("the component is an action");
         AsyncFloor {
             engine,
@@ -286,6 +347,33 @@ impl AsyncFloor {
             .await
             .expect("handle does not trap")
     }
+}
+
+/// `wasm` compiled for `engine`, from `cache` when an earlier run left it there (keyed by the
+/// component's bytes and the engine's configuration and version), else compiled and stored.
+fn cached_component(engine: &Engine, wasm: &Path, cache: &Path) -> Component {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let bytes = std::fs::read(wasm).unwrap_or_else(|e| panic!("read {}: {e}", wasm.display()));
+    let mut hasher = DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    let path = cache.join(format!("floor-{:016x}.cwasm", hasher.finish()));
+    if path.is_file() {
+        // SAFETY: the file is one this function wrote (below) for these bytes and this engine
+        // configuration; wasmtime checks its version and configuration again, and an error
+        // falls back to compiling.
+        if let Ok(component) = unsafe { Component::deserialize_file(engine, &path) } {
+            return component;
+        }
+    }
+    let component = Component::new(engine, &bytes).expect("compile the component");
+    let serialized = component.serialize().expect("serialize the compiled component");
+    std::fs::create_dir_all(cache).expect("create the floor's cache folder");
+    // Written aside and renamed into place: another benchmark process may be reading it.
+    let partial = path.with_extension(format!("{}.tmp", std::process::id()));
+    std::fs::write(&partial, serialized).expect("write the compiled component");
+    std::fs::rename(&partial, &path).expect("rename the compiled component into place");
+    component
 }
 
 /// Sync host functions, `instantiate` and `call_handle` on the calling thread.

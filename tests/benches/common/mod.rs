@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod floor;
+pub mod starter;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
