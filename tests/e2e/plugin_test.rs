@@ -1,6 +1,7 @@
 //! `palisade plugin test` as a plugin author meets it: the password-spray plugin on a spray
 //! fixture, with connector answers from a file and no network; expectations that hold exit 0,
-//! a wrong one exits 1 naming the difference, a malformed replies file exits 2 naming the line.
+//! a wrong one exits 1 naming the difference, a malformed replies file exits 2 naming the line;
+//! the ip-reputation plugin shows lookups listed with their answers.
 
 use palisade_e2e::{Case, SPRAY_IP, artifacts, spray_alert};
 use serde_json::Value;
@@ -130,4 +131,56 @@ fn a_malformed_replies_file_exits_2_naming_the_line() {
     assert_eq!(run.code, Some(2), "{run}");
     assert!(run.stderr.contains("replies.toml:6:"), "{run}");
     assert!(run.stderr.contains("colour"), "{run}");
+}
+
+#[test]
+fn lookups_are_listed_with_their_answers_and_can_be_expected() {
+    let case = Case::new();
+    case.write("spray.json", spray_alert("spray-1", 92));
+    case.write("replies.toml", REPLIES);
+    let wasm = artifacts().ip_reputation.display().to_string();
+
+    let run = case.palisade(&args(&wasm, &["--json"]));
+    assert_eq!(run.code, Some(0), "{run}");
+    let report: Value = serde_json::from_str(run.stdout.trim()).expect("one JSON report");
+    let reads: Vec<(String, String)> = report["reads"]
+        .as_array()
+        .expect("reads")
+        .iter()
+        .map(|read| {
+            (
+                format!(
+                    "{} {}",
+                    read["operation"].as_str().unwrap(),
+                    read["target"].as_str().unwrap()
+                ),
+                read["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reads,
+        [(format!("intel.lookup {SPRAY_IP}"), "answered".to_owned())],
+        "{run}"
+    );
+    let text = case.palisade(&args(&wasm, &[]));
+    assert!(
+        text.stdout
+            .contains(&format!("intel.lookup {SPRAY_IP}: answered")),
+        "{text}"
+    );
+
+    // A lookup the author expected but the plugin did not make is a difference.
+    case.write("expect.toml", "reads = [\"intel.lookup 198.51.100.1\"]\n");
+    let wrong = case.palisade(&args(&wasm, &["--expect", "expect.toml"]));
+    assert_eq!(wrong.code, Some(1), "{wrong}");
+    assert!(
+        wrong
+            .stdout
+            .contains("read expected but not made: intel.lookup 198.51.100.1"),
+        "{wrong}"
+    );
+    case.write("expect.toml", format!("reads = [\"intel.lookup {SPRAY_IP}\"]\n"));
+    let right = case.palisade(&args(&wasm, &["--expect", "expect.toml"]));
+    assert_eq!(right.code, Some(0), "{right}");
 }

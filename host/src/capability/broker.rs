@@ -102,6 +102,18 @@ pub struct CallLog {
     pub actions: Vec<ActionRecord>,
     /// Operations refused because they were not granted.
     pub denied: Vec<Operation>,
+    /// Granted operations without side effects (lookups, searches, plugin state), in order.
+    pub reads: Vec<ReadRecord>,
+}
+
+/// A call without side effects and how it was answered.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadRecord {
+    pub operation: Operation,
+    /// What it asked about: an indicator, account, host, query or key.
+    pub target: String,
+    /// `answered`, or the error's kind: `not-found`, `connector-failed`, ...
+    pub answer: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -293,11 +305,24 @@ impl Broker {
 
     /// Audits a call without side effects (a lookup, a search, plugin state).
     pub(super) fn audit_answer<T>(
-        &self,
+        &mut self,
         operation: Operation,
         target: &str,
         result: &Result<T, ActionError>,
     ) {
+        self.log.reads.push(ReadRecord {
+            operation,
+            target: target.to_owned(),
+            answer: match result {
+                Ok(_) => "answered",
+                Err(ActionError::Denied(_)) => "denied",
+                Err(ActionError::InvalidInput(_)) => "invalid-input",
+                Err(ActionError::NotFound(_)) => "not-found",
+                Err(ActionError::ConnectorFailed(_)) => "connector-failed",
+                Err(ActionError::LimitExceeded(_)) => "limit-exceeded",
+                Err(ActionError::Failed(_)) => "failed",
+            },
+        });
         match result {
             Ok(_) => self.audit(operation, Some(target), "answered", serde_json::Value::Null),
             Err(error) => self.audit(

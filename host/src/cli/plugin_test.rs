@@ -118,6 +118,9 @@ pub struct Expect {
     pub risk_score: Option<u8>,
     /// `"operation target"` (or just `"operation"` for one denied), as an exact set.
     pub calls: Option<Vec<String>>,
+    /// Calls without side effects (`"intel.lookup 203.0.113.7"`, `"kv.get seen:alice"`), as an
+    /// exact set.
+    pub reads: Option<Vec<String>>,
     /// Tags the plugin added, as an exact set.
     pub tags: Option<Vec<String>>,
     /// Notes that must be there with these values; others may be too.
@@ -152,6 +155,8 @@ impl Call {
 #[derive(Debug, Default, Serialize, PartialEq)]
 pub struct Observed {
     pub calls: Vec<Call>,
+    /// Lookups, searches and plugin state, with `status` the answer (`answered`, `not-found`, ...).
+    pub reads: Vec<Call>,
     pub verdict: Option<Verdict>,
     pub risk_score: Option<u8>,
     pub tags: Vec<String>,
@@ -180,14 +185,18 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Re
 /// The differences between what was expected and what happened; empty when they agree.
 pub fn compare(expect: &Expect, observed: &Observed) -> Vec<String> {
     let mut diffs = Vec::new();
-    if let Some(calls) = &expect.calls {
-        let wanted: BTreeSet<&str> = calls.iter().map(String::as_str).collect();
-        let made: BTreeMap<String, &Call> = observed.calls.iter().map(|call| (call.key(), call)).collect();
+    for (expected, made, what) in [
+        (&expect.calls, &observed.calls, "call"),
+        (&expect.reads, &observed.reads, "read"),
+    ] {
+        let Some(expected) = expected else { continue };
+        let wanted: BTreeSet<&str> = expected.iter().map(String::as_str).collect();
+        let made: BTreeMap<String, &Call> = made.iter().map(|call| (call.key(), call)).collect();
         for missing in wanted.iter().filter(|key| !made.contains_key(**key)) {
-            diffs.push(format!("call expected but not made: {missing}"));
+            diffs.push(format!("{what} expected but not made: {missing}"));
         }
         for (key, call) in made.iter().filter(|(key, _)| !wanted.contains(key.as_str())) {
-            diffs.push(format!("call made but not expected: {key} ({})", call.status));
+            diffs.push(format!("{what} made but not expected: {key} ({})", call.status));
         }
     }
     if let Some(verdict) = expect.verdict
@@ -458,9 +467,21 @@ async fn run(args: &TestArgs) -> Result<u8, String> {
         status: "denied".into(),
         detail: Some("not granted".into()),
     }));
+    let reads = invocation
+        .calls
+        .reads
+        .iter()
+        .map(|read| Call {
+            operation: read.operation.to_string(),
+            target: read.target.clone(),
+            status: read.answer.into(),
+            detail: None,
+        })
+        .collect();
     let outcome = invocation.outcome.clone().unwrap_or_default();
     let observed = Observed {
         calls,
+        reads,
         verdict: outcome.verdict,
         risk_score: outcome.risk_score,
         tags: outcome.tags.clone(),
@@ -489,6 +510,7 @@ async fn run(args: &TestArgs) -> Result<u8, String> {
                 "status": status,
                 "host_calls": invocation.calls.host_calls,
                 "calls": observed.calls,
+                "reads": observed.reads,
                 "outbox": outbox,
                 "verdict": observed.verdict,
                 "risk_score": observed.risk_score,
@@ -509,6 +531,9 @@ async fn run(args: &TestArgs) -> Result<u8, String> {
             }
         );
         println!("host calls: {}", invocation.calls.host_calls);
+        for call in &observed.reads {
+            println!("  {}: {}", call.key(), call.status);
+        }
         for call in &observed.calls {
             match &call.detail {
                 Some(detail) => println!("  {}: {} ({detail})", call.key(), call.status),
@@ -639,6 +664,7 @@ raw = { user = "alice", action = "login" }
                 call("network.block-ip", "203.0.113.7", "held"),
                 call("ticket.create", "", "denied"),
             ],
+            reads: vec![call("intel.lookup", "203.0.113.7", "answered")],
             verdict: Some(Verdict::Malicious),
             risk_score: Some(90),
             tags: vec!["spray".into()],
@@ -652,6 +678,7 @@ raw = { user = "alice", action = "login" }
                 "identity.revoke-sessions alice".into(),
                 "ticket.create".into(),
             ]),
+            reads: Some(vec!["intel.lookup 203.0.113.7".into()]),
             tags: Some(vec!["spray".into()]),
             notes: Some([("users".to_owned(), "alice".to_owned())].into()),
         };
@@ -676,5 +703,17 @@ raw = { user = "alice", action = "login" }
         );
         // Nothing expected, nothing compared.
         assert!(compare(&Expect::default(), &observed).is_empty());
+
+        let lookups = Expect {
+            reads: Some(vec!["intel.lookup 198.51.100.1".into()]),
+            ..Expect::default()
+        };
+        assert_eq!(
+            compare(&lookups, &observed),
+            [
+                "read expected but not made: intel.lookup 198.51.100.1",
+                "read made but not expected: intel.lookup 203.0.113.7 (answered)",
+            ]
+        );
     }
 }
