@@ -1,5 +1,11 @@
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc: the hot path allocates and frees many small strings and
+/// JSON values per alert, across worker threads; measured 1.2-1.3x alerts per second end to end
+/// (BENCHMARKS.md, "Allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     palisade::cli::main()
 }
