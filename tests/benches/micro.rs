@@ -28,8 +28,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Per benchmark, the time per iteration of each sample (and warm-up round), in nanoseconds.
-static SAMPLES: Mutex<BTreeMap<String, Vec<f64>>> = Mutex::new(BTreeMap::new());
+/// Per benchmark, each call of its routine, warm-up rounds included: the iterations and the
+/// time per iteration in nanoseconds.
+static SAMPLES: Mutex<BTreeMap<String, Vec<(u64, f64)>>> = Mutex::new(BTreeMap::new());
 
 /// Per language, the size of its starter component in bytes.
 static SIZES: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
@@ -51,7 +52,7 @@ fn bench(
                 .unwrap()
                 .entry(key.clone())
                 .or_default()
-                .push(elapsed.as_nanos() as f64 / iterations as f64);
+                .push((iterations, elapsed.as_nanos() as f64 / iterations as f64));
             elapsed
         })
     });
@@ -614,9 +615,29 @@ fn parsing(c: &mut Criterion) {
     group.finish();
 }
 
+/// The median time per iteration of `key`'s samples. Criterion warms up first, calling the
+/// routine with 1, 2, 4, ... iterations, then takes its samples; that leading doubling run is
+/// left out (and with it, rarely, a sample or two that happen to continue it), unless it is
+/// all there is (`--test` calls each routine once). The first rounds are the slowest (pages
+/// faulted in), enough to move a median of 20 samples by 10 % or more.
 fn median(key: &str) -> Option<f64> {
     let samples = SAMPLES.lock().unwrap();
-    let mut values = samples.get(key)?.clone();
+    let calls = samples.get(key)?;
+    let mut warm_up = 0;
+    let mut doubling = 1;
+    for (iterations, _) in calls {
+        if *iterations != doubling {
+            break;
+        }
+        warm_up += 1;
+        doubling *= 2;
+    }
+    let measured = if warm_up < calls.len() {
+        &calls[warm_up..]
+    } else {
+        &calls[..]
+    };
+    let mut values: Vec<f64> = measured.iter().map(|(_, nanos)| *nanos).collect();
     values.sort_by(f64::total_cmp);
     Some(values[values.len() / 2])
 }
