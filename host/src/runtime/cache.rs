@@ -33,6 +33,26 @@ impl std::fmt::Display for CompiledFrom {
     }
 }
 
+/// A component's bytes with their SHA-256, computed once: the hash is both the plugin's identity
+/// and its cache key, and hashing an 18 MB Python component costs milliseconds.
+pub struct Hashed<'a> {
+    bytes: &'a [u8],
+    sha256: String,
+}
+
+impl<'a> Hashed<'a> {
+    pub fn new(bytes: &'a [u8]) -> Hashed<'a> {
+        Hashed {
+            bytes,
+            sha256: hex::encode(Sha256::digest(bytes)),
+        }
+    }
+
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+}
+
 pub struct CompiledCache {
     dir: PathBuf,
     engine_key: String,
@@ -83,12 +103,14 @@ impl CompiledCache {
 
     /// The compiled component, from the cache when present; compiled and stored otherwise.
     /// Says which, so a user can see that a large plugin was not compiled again.
-    pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8]) -> anyhow::Result<(Component, CompiledFrom)> {
-        let path = self.dir.join(format!(
-            "{}-{}.cwasm",
-            hex::encode(Sha256::digest(wasm)),
-            self.engine_key
-        ));
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        wasm: &Hashed<'_>,
+    ) -> anyhow::Result<(Component, CompiledFrom)> {
+        let path = self
+            .dir
+            .join(format!("{}-{}.cwasm", wasm.sha256, self.engine_key));
         if path.exists() {
             // SAFETY: the file is in a folder only this user can write, under a name derived
             // from the component's hash and this engine; wasmtime checks its header too.
@@ -102,7 +124,7 @@ impl CompiledCache {
                 Err(error) => tracing::warn!(path = %path.display(), %error, "ignoring unusable cache entry"),
             }
         }
-        let component = Component::new(engine, wasm)?;
+        let component = Component::new(engine, wasm.bytes)?;
         if let Err(error) = self.store(&path, &component) {
             tracing::warn!(path = %path.display(), %error, "cannot cache compiled plugin");
         }
@@ -144,13 +166,19 @@ mod tests {
         let engine = engine();
         let first = CompiledCache::open(dir.path(), &engine).unwrap();
         assert_eq!(
-            first.load_or_compile(&engine, &EMPTY_COMPONENT).unwrap().1,
+            first
+                .load_or_compile(&engine, &Hashed::new(&EMPTY_COMPONENT))
+                .unwrap()
+                .1,
             CompiledFrom::Source
         );
         // A new cache over the same folder is what the next `palisade run` sees.
         let second = CompiledCache::open(dir.path(), &engine).unwrap();
         assert_eq!(
-            second.load_or_compile(&engine, &EMPTY_COMPONENT).unwrap().1,
+            second
+                .load_or_compile(&engine, &Hashed::new(&EMPTY_COMPONENT))
+                .unwrap()
+                .1,
             CompiledFrom::Cache
         );
     }
@@ -160,14 +188,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let engine = engine();
         let cache = CompiledCache::open(dir.path(), &engine).unwrap();
-        cache.load_or_compile(&engine, &EMPTY_COMPONENT).unwrap();
+        cache
+            .load_or_compile(&engine, &Hashed::new(&EMPTY_COMPONENT))
+            .unwrap();
         let changed = changed_component();
         assert_eq!(
-            cache.load_or_compile(&engine, &changed).unwrap().1,
+            cache.load_or_compile(&engine, &Hashed::new(&changed)).unwrap().1,
             CompiledFrom::Source
         );
         assert_eq!(
-            cache.load_or_compile(&engine, &changed).unwrap().1,
+            cache.load_or_compile(&engine, &Hashed::new(&changed)).unwrap().1,
             CompiledFrom::Cache
         );
     }
@@ -177,7 +207,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let engine = engine();
         let cache = CompiledCache::open(dir.path(), &engine).unwrap();
-        cache.load_or_compile(&engine, &EMPTY_COMPONENT).unwrap();
+        cache
+            .load_or_compile(&engine, &Hashed::new(&EMPTY_COMPONENT))
+            .unwrap();
         let entry = std::fs::read_dir(dir.path())
             .unwrap()
             .next()
@@ -186,11 +218,17 @@ mod tests {
             .path();
         std::fs::write(&entry, b"not compiled code").unwrap();
         assert_eq!(
-            cache.load_or_compile(&engine, &EMPTY_COMPONENT).unwrap().1,
+            cache
+                .load_or_compile(&engine, &Hashed::new(&EMPTY_COMPONENT))
+                .unwrap()
+                .1,
             CompiledFrom::Source
         );
         assert_eq!(
-            cache.load_or_compile(&engine, &EMPTY_COMPONENT).unwrap().1,
+            cache
+                .load_or_compile(&engine, &Hashed::new(&EMPTY_COMPONENT))
+                .unwrap()
+                .1,
             CompiledFrom::Cache
         );
     }
@@ -235,14 +273,14 @@ mod tests {
         let roomy = pooling_engine(64 << 20);
         let cache = CompiledCache::open(dir.path(), &roomy).unwrap();
         assert_eq!(
-            cache.load_or_compile(&roomy, &wasm).unwrap().1,
+            cache.load_or_compile(&roomy, &Hashed::new(&wasm)).unwrap().1,
             CompiledFrom::Source
         );
 
         // The same compiler settings with smaller instances: the entry is this engine's too.
         let small = pooling_engine(1 << 20);
         let cache = CompiledCache::open(dir.path(), &small).unwrap();
-        let (result, logged) = warnings(|| cache.load_or_compile(&small, &wasm));
+        let (result, logged) = warnings(|| cache.load_or_compile(&small, &Hashed::new(&wasm)));
         let error = result.expect_err("refused");
         assert!(
             crate::runtime::plugin::starting_memory(&format!("{error:#}")).is_some(),

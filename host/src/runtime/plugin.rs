@@ -2,7 +2,7 @@
 
 use super::abi::outcome_size;
 use super::bindings::{Action, ActionPre, types as wit};
-use super::cache::{CompiledCache, CompiledFrom};
+use super::cache::{CompiledCache, CompiledFrom, Hashed};
 use super::engine::Runtime;
 use super::imports::{self, ImportError, ImportInfo};
 use super::limits::{LimitKind, Limits};
@@ -121,11 +121,11 @@ impl Plugin {
             });
         }
         let wasm = std::fs::read(path).map_err(read_error)?;
-        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&wasm));
+        let hashed = Hashed::new(&wasm);
 
         // Compiling blocks; plugins load before any alert runs, so nothing waits on it.
         let (component, compiled_from) = match cache {
-            Some(cache) => cache.load_or_compile(&runtime.engine, &wasm),
+            Some(cache) => cache.load_or_compile(&runtime.engine, &hashed),
             None => Component::new(&runtime.engine, &wasm)
                 .map(|component| (component, CompiledFrom::Source))
                 .map_err(anyhow::Error::from),
@@ -162,7 +162,7 @@ impl Plugin {
             name: name.to_owned(),
             path: path.to_owned(),
             size,
-            sha256,
+            sha256: hashed.sha256().to_owned(),
             imports,
             info: PluginInfo {
                 name: String::new(),
