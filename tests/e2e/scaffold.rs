@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use palisade_e2e::{artifacts, project_script};
+use palisade_e2e::{artifacts, project_script, show_output};
 use serde_json::Value;
 
 /// Runs `palisade ARGS` in `dir`.
@@ -23,22 +23,13 @@ fn palisade(dir: &Path, args: &[&str]) -> Output {
         .expect("run palisade")
 }
 
-fn show(output: &Output) -> String {
-    format!(
-        "{}\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 /// `plugin new` in a fresh folder, then the project's `build`, then its `test`; then `test`
 /// again with a setting that changes the verdict, so the outcome is the plugin's own logic.
 fn new_project_builds_and_passes_its_test(lang: &str) {
     let dir = tempfile::tempdir().unwrap();
     let name = format!("starter-{lang}");
     let created = palisade(dir.path(), &["plugin", "new", &name, "--lang", lang]);
-    assert!(created.status.success(), "plugin new: {}", show(&created));
+    assert!(created.status.success(), "plugin new: {}", show_output(&created));
     let stdout = String::from_utf8_lossy(&created.stdout);
     assert!(stdout.contains(&format!("cd {name} && ./build")), "{stdout}");
     assert!(stdout.contains("./test"), "{stdout}");
@@ -46,12 +37,12 @@ fn new_project_builds_and_passes_its_test(lang: &str) {
     assert!(project.join("wit/world.wit").is_file());
 
     let build = project_script(&project, "./build").output().expect("run build");
-    assert!(build.status.success(), "{lang} build: {}", show(&build));
+    assert!(build.status.success(), "{lang} build: {}", show_output(&build));
     let wasm = project.join(format!("{name}.wasm"));
     assert!(wasm.is_file(), "{lang}: build did not produce {}", wasm.display());
 
     let test = project_script(&project, "./test").output().expect("run test");
-    assert!(test.status.success(), "{lang} test: {}", show(&test));
+    assert!(test.status.success(), "{lang} test: {}", show_output(&test));
     let stdout = String::from_utf8_lossy(&test.stdout);
     assert!(stdout.contains("expectations met"), "{lang}: {stdout}");
     assert!(stdout.contains(&format!("{name}: completed")), "{lang}: {stdout}");
@@ -61,9 +52,9 @@ fn new_project_builds_and_passes_its_test(lang: &str) {
     let strict = project_script(&project, "./test --setting min_confidence=95 --json")
         .output()
         .expect("run test");
-    assert_eq!(strict.status.code(), Some(1), "{lang}: {}", show(&strict));
+    assert_eq!(strict.status.code(), Some(1), "{lang}: {}", show_output(&strict));
     let report: Value =
-        serde_json::from_slice(&strict.stdout).unwrap_or_else(|e| panic!("{e}: {}", show(&strict)));
+        serde_json::from_slice(&strict.stdout).unwrap_or_else(|e| panic!("{e}: {}", show_output(&strict)));
     assert_eq!(report["status"], "completed", "{lang}: {report}");
     assert_eq!(report["verdict"], "benign", "{lang}: {report}");
     assert_eq!(report["risk_score"], 56, "{lang}: {report}");
@@ -132,7 +123,7 @@ fn a_second_plugin_new_into_the_same_folder_fails_and_changes_nothing() {
         dir.path(),
         &["plugin", "new", "vip-triage", "--lang", "python", "--dir", "here"],
     );
-    assert!(first.status.success(), "{}", show(&first));
+    assert!(first.status.success(), "{}", show_output(&first));
     let project = dir.path().join("here");
     // The author's work so far.
     std::fs::write(project.join("app.py"), "# mine\n").unwrap();
@@ -144,7 +135,7 @@ fn a_second_plugin_new_into_the_same_folder_fails_and_changes_nothing() {
             dir.path(),
             &["plugin", "new", "vip-triage", "--lang", lang, "--dir", "here"],
         );
-        assert_eq!(again.status.code(), Some(2), "{}", show(&again));
+        assert_eq!(again.status.code(), Some(2), "{}", show_output(&again));
         let stderr = String::from_utf8_lossy(&again.stderr);
         assert!(stderr.contains("not an empty folder"), "{stderr}");
         assert_eq!(snapshot(&project), before, "{lang}: the project changed");
@@ -154,7 +145,7 @@ fn a_second_plugin_new_into_the_same_folder_fails_and_changes_nothing() {
     std::fs::create_dir(dir.path().join("vip-triage")).unwrap();
     std::fs::write(dir.path().join("vip-triage/notes.txt"), "keep").unwrap();
     let default = palisade(dir.path(), &["plugin", "new", "vip-triage", "--lang", "c"]);
-    assert_eq!(default.status.code(), Some(2), "{}", show(&default));
+    assert_eq!(default.status.code(), Some(2), "{}", show_output(&default));
     assert_eq!(
         snapshot(&dir.path().join("vip-triage")),
         BTreeMap::from([(PathBuf::from("notes.txt"), b"keep".to_vec())])
@@ -166,12 +157,12 @@ fn a_bad_name_is_refused_with_the_rule_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["VipTriage", "vip_triage", "9lives", "../escape", "vip-"] {
         let output = palisade(dir.path(), &["plugin", "new", name, "--lang", "rust"]);
-        assert_eq!(output.status.code(), Some(2), "{name}: {}", show(&output));
+        assert_eq!(output.status.code(), Some(2), "{name}: {}", show_output(&output));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains("lower-case letters"), "{name}: {stderr}");
     }
     let unknown = palisade(dir.path(), &["plugin", "new", "vip", "--lang", "cobol"]);
-    assert_eq!(unknown.status.code(), Some(2), "{}", show(&unknown));
+    assert_eq!(unknown.status.code(), Some(2), "{}", show_output(&unknown));
     assert!(snapshot(dir.path()).is_empty());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

@@ -102,6 +102,16 @@ pub fn plugin_wasm(package: &str) -> PathBuf {
     path
 }
 
+/// A finished command's status and both outputs, for a failing assertion's message.
+pub fn show_output(output: &std::process::Output) -> String {
+    format!(
+        "{}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
 /// The compiled-code cache every case shares unless its config names its own: a 12-18 MB
 /// Python or JavaScript plugin takes seconds to compile, once per build of it, not once per
 /// case. Entries are keyed by the component's SHA-256, so sharing never mixes plugins up.

@@ -160,27 +160,23 @@ mod tests {
         Engine::new(&wasmtime::Config::new()).expect("an engine")
     }
 
+    /// Where `load` of these bytes took the code from.
+    fn load(cache: &CompiledCache, engine: &Engine, bytes: &[u8]) -> CompiledFrom {
+        cache
+            .load_or_compile(engine, &Hashed::new(bytes))
+            .expect("loads")
+            .1
+    }
+
     #[test]
     fn a_second_load_of_the_same_bytes_comes_from_the_cache() {
         let dir = tempfile::tempdir().unwrap();
         let engine = engine();
         let first = CompiledCache::open(dir.path(), &engine).unwrap();
-        assert_eq!(
-            first
-                .load_or_compile(&engine, &Hashed::new(&EMPTY_COMPONENT))
-                .unwrap()
-                .1,
-            CompiledFrom::Source
-        );
+        assert_eq!(load(&first, &engine, &EMPTY_COMPONENT), CompiledFrom::Source);
         // A new cache over the same folder is what the next `palisade run` sees.
         let second = CompiledCache::open(dir.path(), &engine).unwrap();
-        assert_eq!(
-            second
-                .load_or_compile(&engine, &Hashed::new(&EMPTY_COMPONENT))
-                .unwrap()
-                .1,
-            CompiledFrom::Cache
-        );
+        assert_eq!(load(&second, &engine, &EMPTY_COMPONENT), CompiledFrom::Cache);
     }
 
     #[test]
@@ -188,18 +184,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let engine = engine();
         let cache = CompiledCache::open(dir.path(), &engine).unwrap();
-        cache
-            .load_or_compile(&engine, &Hashed::new(&EMPTY_COMPONENT))
-            .unwrap();
+        load(&cache, &engine, &EMPTY_COMPONENT);
         let changed = changed_component();
-        assert_eq!(
-            cache.load_or_compile(&engine, &Hashed::new(&changed)).unwrap().1,
-            CompiledFrom::Source
-        );
-        assert_eq!(
-            cache.load_or_compile(&engine, &Hashed::new(&changed)).unwrap().1,
-            CompiledFrom::Cache
-        );
+        assert_eq!(load(&cache, &engine, &changed), CompiledFrom::Source);
+        assert_eq!(load(&cache, &engine, &changed), CompiledFrom::Cache);
     }
 
     #[test]
@@ -207,9 +195,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let engine = engine();
         let cache = CompiledCache::open(dir.path(), &engine).unwrap();
-        cache
-            .load_or_compile(&engine, &Hashed::new(&EMPTY_COMPONENT))
-            .unwrap();
+        load(&cache, &engine, &EMPTY_COMPONENT);
         let entry = std::fs::read_dir(dir.path())
             .unwrap()
             .next()
@@ -217,20 +203,8 @@ mod tests {
             .unwrap()
             .path();
         std::fs::write(&entry, b"not compiled code").unwrap();
-        assert_eq!(
-            cache
-                .load_or_compile(&engine, &Hashed::new(&EMPTY_COMPONENT))
-                .unwrap()
-                .1,
-            CompiledFrom::Source
-        );
-        assert_eq!(
-            cache
-                .load_or_compile(&engine, &Hashed::new(&EMPTY_COMPONENT))
-                .unwrap()
-                .1,
-            CompiledFrom::Cache
-        );
+        assert_eq!(load(&cache, &engine, &EMPTY_COMPONENT), CompiledFrom::Source);
+        assert_eq!(load(&cache, &engine, &EMPTY_COMPONENT), CompiledFrom::Cache);
     }
 
     /// An engine like the runtime's: instances from a pool whose memories hold `max_memory`.
@@ -272,10 +246,7 @@ mod tests {
         let wasm = crate::runtime::plugin::tests::needs_two_mib();
         let roomy = pooling_engine(64 << 20);
         let cache = CompiledCache::open(dir.path(), &roomy).unwrap();
-        assert_eq!(
-            cache.load_or_compile(&roomy, &Hashed::new(&wasm)).unwrap().1,
-            CompiledFrom::Source
-        );
+        assert_eq!(load(&cache, &roomy, &wasm), CompiledFrom::Source);
 
         // The same compiler settings with smaller instances: the entry is this engine's too.
         let small = pooling_engine(1 << 20);

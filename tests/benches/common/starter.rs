@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 /// The languages, as `palisade plugin new --lang` names them.
 pub const LANGUAGES: [&str; 4] = ["rust", "python", "js", "c"];
@@ -26,15 +26,6 @@ pub struct Starter {
     pub wasm: PathBuf,
     /// The project's fixture alert (`fixtures/alert.json`), the native format.
     pub alert: String,
-}
-
-fn show(output: &Output) -> String {
-    format!(
-        "{}\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// Every file under `dir`, by path relative to it, with its contents.
@@ -68,7 +59,7 @@ pub fn starter(lang: &str) -> Starter {
     assert!(
         created.status.success(),
         "plugin new --lang {lang}: {}",
-        show(&created)
+        palisade_e2e::show_output(&created)
     );
     let project = dir.path().join(&name);
 
@@ -84,7 +75,11 @@ pub fn starter(lang: &str) -> Starter {
         let build = palisade_e2e::project_script(&project, "./build")
             .output()
             .expect("run the project's build");
-        assert!(build.status.success(), "{lang} build: {}", show(&build));
+        assert!(
+            build.status.success(),
+            "{lang} build: {}",
+            palisade_e2e::show_output(&build)
+        );
         std::fs::create_dir_all(built.parent().expect("a file in a folder"))
             .expect("create target/bench-starters");
         // Copied aside and renamed into place: another process may be reading the last one.
