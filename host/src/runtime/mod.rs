@@ -11,7 +11,7 @@ mod plugin;
 mod state;
 
 pub use abi::outcome_size;
-pub use cache::CompiledFrom;
+pub use cache::{CompiledCache, CompiledFrom, Hashed};
 pub use engine::{Runtime, RuntimeOptions};
 pub use imports::{ImportError, ImportInfo};
 pub use limits::{LimitKind, Limits};

@@ -130,16 +130,19 @@ impl Plugin {
                 .map(|component| (component, CompiledFrom::Source))
                 .map_err(anyhow::Error::from),
         }
-        .map_err(|error| match starting_memory(&format!("{error:#}")) {
-            Some(needs) => LoadError::MemoryTooSmall {
-                path: path.to_owned(),
-                needs,
-                limit: runtime.max_memory_bytes() as u64,
-            },
-            None => LoadError::Invalid {
-                path: path.to_owned(),
-                message: format!("{error:#}"),
-            },
+        .map_err(|error| {
+            let message = format!("{error:#}");
+            match starting_memory(&message) {
+                Some(needs) => LoadError::MemoryTooSmall {
+                    path: path.to_owned(),
+                    needs,
+                    limit: runtime.max_memory_bytes() as u64,
+                },
+                None => LoadError::Invalid {
+                    path: path.to_owned(),
+                    message,
+                },
+            }
         })?;
 
         let imports = imports::check(&runtime.engine, &component).map_err(|source| LoadError::Import {

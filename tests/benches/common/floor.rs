@@ -349,31 +349,14 @@ impl AsyncFloor {
     }
 }
 
-/// `wasm` compiled for `engine`, from `cache` when an earlier run left it there (keyed by the
-/// component's bytes and the engine's configuration and version), else compiled and stored.
+/// `wasm` compiled for `engine`, from `cache` when an earlier run left it there, else compiled
+/// and stored: Palisade's compiled-code cache, used here only to skip setup, never timed.
 fn cached_component(engine: &Engine, wasm: &Path, cache: &Path) -> Component {
-    use std::hash::{DefaultHasher, Hash, Hasher};
     let bytes = std::fs::read(wasm).unwrap_or_else(|e| panic!("read {}: {e}", wasm.display()));
-    let mut hasher = DefaultHasher::new();
-    bytes.hash(&mut hasher);
-    engine.precompile_compatibility_hash().hash(&mut hasher);
-    let path = cache.join(format!("floor-{:016x}.cwasm", hasher.finish()));
-    if path.is_file() {
-        // SAFETY: the file is one this function wrote (below) for these bytes and this engine
-        // configuration; wasmtime checks its version and configuration again, and an error
-        // falls back to compiling.
-        if let Ok(component) = unsafe { Component::deserialize_file(engine, &path) } {
-            return component;
-        }
-    }
-    let component = Component::new(engine, &bytes).expect("compile the component");
-    let serialized = component.serialize().expect("serialize the compiled component");
-    std::fs::create_dir_all(cache).expect("create the floor's cache folder");
-    // Written aside and renamed into place: another benchmark process may be reading it.
-    let partial = path.with_extension(format!("{}.tmp", std::process::id()));
-    std::fs::write(&partial, serialized).expect("write the compiled component");
-    std::fs::rename(&partial, &path).expect("rename the compiled component into place");
-    component
+    palisade::runtime::CompiledCache::open(cache, engine)
+        .and_then(|cache| cache.load_or_compile(engine, &palisade::runtime::Hashed::new(&bytes)))
+        .map(|(component, _)| component)
+        .unwrap_or_else(|e| panic!("compile {}: {e:#}", wasm.display()))
 }
 
 /// Sync host functions, `instantiate` and `call_handle` on the calling thread.
