@@ -160,7 +160,7 @@ impl Broker {
             per_plugin: radius.per_plugin,
             global: radius.global,
         };
-        match store.breaker().admit(&self.plugin.name, limits) {
+        match store.breaker().admit(&self.plugin.name, limits).await {
             Ok(BreakerCheck::Allowed) => Decision::Execute,
             Ok(BreakerCheck::Tripped { reason, tripped_now }) => {
                 if tripped_now {

@@ -1,12 +1,16 @@
 //! Executed destructive operations and their compensating operations, for undo.
 
+use super::writer::{ActionInsert, Message, Writer};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
 
+/// Records go through the group-commit writer with the audit, so executing an operation
+/// costs no commit of its own; reads flush first, so they see every earlier record.
 #[derive(Clone)]
 pub struct Actions {
     connection: Arc<Mutex<Connection>>,
+    writer: Arc<Writer>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -26,6 +30,10 @@ pub struct ActionRow {
 }
 
 #[derive(Debug, thiserror::Error)]
+#[error("the store's writer has stopped")]
+pub struct RecordError;
+
+#[derive(Debug, thiserror::Error)]
 pub enum UndoError {
     #[error("no executed action {0}")]
     NotFound(String),
@@ -38,32 +46,33 @@ pub enum UndoError {
 }
 
 impl Actions {
-    pub(super) fn new(connection: Arc<Mutex<Connection>>) -> Actions {
-        Actions { connection }
+    pub(super) fn new(connection: Arc<Mutex<Connection>>, writer: Arc<Writer>) -> Actions {
+        Actions { connection, writer }
     }
 
-    pub fn record(&self, row: &ActionRow) -> Result<(), rusqlite::Error> {
-        let connection = super::lock(&self.connection);
-        connection
-            .prepare_cached(
-                "INSERT INTO actions (action_id, at, plugin, alert_id, operation, target, request, reference, compensation)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
-                row.action_id,
-                row.at,
-                row.plugin,
-                row.alert_id,
-                row.operation,
-                row.target,
-                row.request.to_string(),
-                row.reference,
-                row.compensation.as_ref().map(|c| c.to_string())
-            ])?;
-        Ok(())
+    /// Queues the record of an executed operation. `Err` when the writer has stopped, so the
+    /// caller can report that this action cannot be undone from Palisade.
+    pub fn record(&self, row: &ActionRow) -> Result<(), RecordError> {
+        let insert = ActionInsert {
+            action_id: row.action_id.clone(),
+            at: row.at,
+            plugin: row.plugin.clone(),
+            alert_id: row.alert_id.clone(),
+            operation: row.operation.clone(),
+            target: row.target.clone(),
+            request: row.request.to_string(),
+            reference: row.reference.clone(),
+            compensation: row.compensation.as_ref().map(ToString::to_string),
+        };
+        if self.writer.send(Message::Action(insert)) {
+            Ok(())
+        } else {
+            Err(RecordError)
+        }
     }
 
     pub fn get(&self, action_id: &str) -> Result<Option<ActionRow>, rusqlite::Error> {
+        self.writer.flush();
         let connection = super::lock(&self.connection);
         connection
             .query_row(
@@ -77,6 +86,7 @@ impl Actions {
     /// Marks an action as being undone, once; the caller runs the compensation and calls
     /// [`Actions::release`] if it fails, so it can be tried again.
     pub fn claim_undo(&self, action_id: &str, by: &str) -> Result<ActionRow, UndoError> {
+        self.writer.flush();
         let mut connection = super::lock(&self.connection);
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let row = transaction

@@ -1,162 +1,18 @@
 //! The audit trail: append-only (the database refuses updates and deletes of it), one row per
 //! alert processed, plugin invocation, host call, approval decision, undo and breaker event.
 
+use super::writer::{AuditRow, Message, Writer};
 use rusqlite::{Connection, params};
 use serde::Serialize;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 
-/// Appends to the audit and reads it. Writes go through one writer thread that commits
-/// whatever has queued up in one transaction (group commit), so recording every host call
-/// costs a channel send on the hot path; reads flush first, so they see every earlier write.
+/// Appends to the audit and reads it. Writes go through the group-commit writer
+/// ([`super::writer`]), so recording every host call costs a channel send on the hot path;
+/// reads flush first, so they see every earlier write.
 #[derive(Clone)]
 pub struct Audit {
     connection: Arc<Mutex<Connection>>,
     writer: Arc<Writer>,
-}
-
-/// The writer thread; dropping the last handle drains the queue and waits for it.
-pub(super) struct Writer {
-    sender: Mutex<Option<mpsc::Sender<Message>>>,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-}
-
-enum Message {
-    Insert(Row),
-    Flush(mpsc::Sender<()>),
-}
-
-struct Row {
-    at: String,
-    at_unix: i64,
-    kind: String,
-    alert_id: Option<String>,
-    plugin: Option<String>,
-    operation: Option<String>,
-    target: Option<String>,
-    decision: String,
-    detail: String,
-}
-
-/// The most rows one transaction holds, so a flood of records still commits regularly.
-const MAX_BATCH: usize = 4096;
-/// How long the writer gathers records before committing them.
-const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(20);
-
-impl Writer {
-    pub(super) fn start(connection: Arc<Mutex<Connection>>) -> std::io::Result<Writer> {
-        let (sender, receiver) = mpsc::channel::<Message>();
-        let thread = std::thread::Builder::new()
-            .name("palisade-audit".into())
-            .spawn(move || {
-                // Blocks while idle; the first record of a batch wakes the thread.
-                while let Ok(first) = receiver.recv() {
-                    // Collect for a moment: one transaction for many records is what makes
-                    // auditing every host call affordable. The thread sleeps instead of
-                    // waiting on the channel, so the records sent meanwhile cost no wake-up
-                    // each (a send wakes only a receiver blocked in `recv`); a flush unparks
-                    // it and ends the wait at once.
-                    let deadline = std::time::Instant::now() + BATCH_WINDOW;
-                    let mut flushing = matches!(first, Message::Flush(_));
-                    let mut batch = vec![first];
-                    loop {
-                        while batch.len() < MAX_BATCH {
-                            match receiver.try_recv() {
-                                Ok(message) => {
-                                    flushing |= matches!(message, Message::Flush(_));
-                                    batch.push(message);
-                                }
-                                Err(_) => break,
-                            }
-                        }
-                        let left = deadline.saturating_duration_since(std::time::Instant::now());
-                        if flushing || batch.len() >= MAX_BATCH || left.is_zero() {
-                            break;
-                        }
-                        std::thread::park_timeout(left);
-                    }
-                    if let Err(error) = write_batch(&connection, &batch) {
-                        tracing::error!(%error, rows = batch.len(), "cannot write audit records");
-                    }
-                    for message in batch {
-                        if let Message::Flush(done) = message {
-                            let _ = done.send(());
-                        }
-                    }
-                }
-            })?;
-        Ok(Writer {
-            sender: Mutex::new(Some(sender)),
-            thread: Mutex::new(Some(thread)),
-        })
-    }
-
-    fn send(&self, message: Message) -> bool {
-        let sender = self
-            .sender
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        sender.as_ref().is_some_and(|sender| sender.send(message).is_ok())
-    }
-
-    /// Ends the writer's gathering wait, for a flush that someone is waiting on.
-    fn wake(&self) {
-        if let Some(thread) = self
-            .thread
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .as_ref()
-        {
-            thread.thread().unpark();
-        }
-    }
-}
-
-impl Drop for Writer {
-    fn drop(&mut self) {
-        drop(
-            self.sender
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .take(),
-        );
-        // The last batch is written at once rather than after the gathering window.
-        self.wake();
-        if let Some(thread) = self
-            .thread
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take()
-        {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn write_batch(connection: &Mutex<Connection>, batch: &[Message]) -> Result<(), rusqlite::Error> {
-    let mut connection = super::lock(connection);
-    let transaction = connection.transaction()?;
-    {
-        let mut insert = transaction.prepare_cached(
-            "INSERT INTO audit (at, at_unix, kind, alert_id, plugin, operation, target, decision, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?;
-        for message in batch {
-            if let Message::Insert(row) = message {
-                insert.execute(params![
-                    row.at,
-                    row.at_unix,
-                    row.kind,
-                    row.alert_id,
-                    row.plugin,
-                    row.operation,
-                    row.target,
-                    row.decision,
-                    row.detail
-                ])?;
-            }
-        }
-    }
-    transaction.commit()
 }
 
 /// One thing that happened.
@@ -205,7 +61,7 @@ impl Audit {
     /// write is logged as an error.
     pub fn log(&self, event: &AuditEvent<'_>) {
         let now = time::OffsetDateTime::now_utc();
-        let row = Row {
+        let row = AuditRow {
             at: now
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
@@ -218,7 +74,7 @@ impl Audit {
             decision: event.decision.to_owned(),
             detail: redact(event.detail.clone()).to_string(),
         };
-        if !self.writer.send(Message::Insert(row)) {
+        if !self.writer.send(Message::Audit(row)) {
             tracing::error!(
                 kind = event.kind,
                 "cannot write the audit record: the audit writer has stopped"
@@ -228,11 +84,7 @@ impl Audit {
 
     /// Waits until every record queued so far is in the database.
     pub fn flush(&self) {
-        let (done, wait) = mpsc::channel();
-        if self.writer.send(Message::Flush(done)) {
-            self.writer.wake();
-            let _ = wait.recv();
-        }
+        self.writer.flush();
     }
 
     pub fn query(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, rusqlite::Error> {

@@ -6,12 +6,14 @@ mod actions;
 mod approvals;
 mod audit;
 mod breaker;
+mod checkpoint;
 mod kv;
+mod writer;
 
-pub use actions::{ActionRow, Actions, UndoError};
+pub use actions::{ActionRow, Actions, RecordError, UndoError};
 pub use approvals::{Approval, ApprovalError, Approvals};
 pub use audit::{Audit, AuditEvent, AuditFilter, AuditRecord, redact};
-pub use breaker::{Breaker, BreakerCheck, BreakerLimits, Trip};
+pub use breaker::{Breaker, BreakerCheck, BreakerError, BreakerLimits, Trip};
 pub use kv::{KvError, KvStore};
 
 use rusqlite::Connection;
@@ -23,7 +25,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[derive(Clone)]
 pub struct Store {
     connection: Arc<Mutex<Connection>>,
-    audit_writer: Arc<audit::Writer>,
+    writer: Arc<writer::Writer>,
+    /// After the writer, so that its last batch is written before the last checkpoint.
+    _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
 impl Store {
@@ -34,12 +38,21 @@ impl Store {
         // Several `palisade` processes may share the file (a run, an approval, a reset).
         connection.busy_timeout(std::time::Duration::from_secs(10))?;
         connection.execute_batch(SCHEMA)?;
+        // Checkpoints run on a thread of their own, off every lock the hot path takes; a
+        // database in memory has no log to checkpoint.
+        let checkpointer = if path == Path::new(":memory:") {
+            None
+        } else {
+            connection.pragma_update(None, "wal_autocheckpoint", 0)?;
+            Some(Arc::new(checkpoint::Checkpointer::start(path)?))
+        };
         let connection = Arc::new(Mutex::new(connection));
-        let audit_writer = audit::Writer::start(connection.clone())
+        let writer = writer::Writer::start(connection.clone())
             .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
         Ok(Store {
             connection,
-            audit_writer: Arc::new(audit_writer),
+            writer: Arc::new(writer),
+            _checkpointer: checkpointer,
         })
     }
 
@@ -52,7 +65,7 @@ impl Store {
     }
 
     pub fn audit(&self) -> Audit {
-        Audit::new(self.connection.clone(), self.audit_writer.clone())
+        Audit::new(self.connection.clone(), self.writer.clone())
     }
 
     pub fn approvals(&self) -> Approvals {
@@ -60,11 +73,11 @@ impl Store {
     }
 
     pub fn actions(&self) -> Actions {
-        Actions::new(self.connection.clone())
+        Actions::new(self.connection.clone(), self.writer.clone())
     }
 
     pub fn breaker(&self) -> Breaker {
-        Breaker::new(self.connection.clone())
+        Breaker::new(self.connection.clone(), self.writer.clone())
     }
 }
 

@@ -1,0 +1,333 @@
+//! The group-commit writer: one thread that appends audit records and executed actions and
+//! counts the breaker's operations, in batches, one transaction each.
+//!
+//! Why: a commit per record costs a write of every page it touched, and a thread that holds
+//! the shared connection while it commits makes every other alert wait, for a scheduler time
+//! slice when it is preempted. Here a record costs a channel send.
+
+use super::breaker::{self, BreakerCheck, BreakerError, BreakerLimits};
+use rusqlite::{Connection, TransactionBehavior, params};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// One audit row, as stored.
+pub(super) struct AuditRow {
+    pub at: String,
+    pub at_unix: i64,
+    pub kind: String,
+    pub alert_id: Option<String>,
+    pub plugin: Option<String>,
+    pub operation: Option<String>,
+    pub target: Option<String>,
+    pub decision: String,
+    pub detail: String,
+}
+
+/// One executed destructive operation, as stored for undo.
+pub(super) struct ActionInsert {
+    pub action_id: String,
+    pub at: i64,
+    pub plugin: String,
+    pub alert_id: String,
+    pub operation: String,
+    pub target: String,
+    pub request: String,
+    pub reference: Option<String>,
+    pub compensation: Option<String>,
+}
+
+pub(super) enum Message {
+    Audit(AuditRow),
+    Action(ActionInsert),
+    /// Count a destructive operation against the breaker and answer once committed.
+    Admit {
+        plugin: String,
+        limits: BreakerLimits,
+        reply: oneshot::Sender<Result<BreakerCheck, BreakerError>>,
+    },
+    Flush(mpsc::Sender<()>),
+}
+
+impl Message {
+    /// Someone waits on it, so the writer stops gathering and commits at once.
+    fn awaited(&self) -> bool {
+        matches!(self, Message::Flush(_) | Message::Admit { .. })
+    }
+}
+
+/// The most records one gathering holds, so a flood of records still commits regularly.
+const MAX_BATCH: usize = 4096;
+/// The most records one transaction holds. The connection is shared with the breaker and
+/// kv calls on the alerts' threads, which wait while a transaction is open; a few hundred
+/// rows keep that wait well under a millisecond.
+const MAX_TRANSACTION: usize = 128;
+/// How long the writer gathers records before committing them.
+const BATCH_WINDOW: Duration = Duration::from_millis(20);
+
+/// The writer thread; dropping the last handle drains the queue and waits.
+pub(super) struct Writer {
+    sender: Mutex<Option<mpsc::Sender<Message>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Writer {
+    pub(super) fn start(connection: Arc<Mutex<Connection>>) -> std::io::Result<Writer> {
+        let (sender, receiver) = mpsc::channel::<Message>();
+        let thread = std::thread::Builder::new()
+            .name("palisade-audit".into())
+            .spawn(move || {
+                // Blocks while idle; the first record of a batch wakes the thread.
+                while let Ok(first) = receiver.recv() {
+                    let batch = gather(&receiver, first);
+                    let mut batch = batch.into_iter().peekable();
+                    while batch.peek().is_some() {
+                        let part: Vec<Message> = batch.by_ref().take(MAX_TRANSACTION).collect();
+                        write_batch(&connection, part);
+                    }
+                }
+            })?;
+        Ok(Writer {
+            sender: Mutex::new(Some(sender)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Queues a message; false when the writer has stopped.
+    pub(super) fn send(&self, message: Message) -> bool {
+        let sender = self
+            .sender
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        sender.as_ref().is_some_and(|sender| sender.send(message).is_ok())
+    }
+
+    /// Waits until every record queued so far is in the database.
+    pub(super) fn flush(&self) {
+        let (done, wait) = mpsc::channel();
+        if self.send_now(Message::Flush(done)) {
+            let _ = wait.recv();
+        }
+    }
+
+    /// Queues a message someone waits on, and ends the gathering wait so it is handled at once.
+    pub(super) fn send_now(&self, message: Message) -> bool {
+        let sent = self.send(message);
+        if sent {
+            self.wake();
+        }
+        sent
+    }
+
+    /// Ends the writer's gathering wait.
+    fn wake(&self) {
+        if let Some(thread) = self
+            .thread
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_ref()
+        {
+            thread.thread().unpark();
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        drop(
+            self.sender
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take(),
+        );
+        // The last batch is written at once rather than after the gathering window.
+        self.wake();
+        if let Some(thread) = self
+            .thread
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+        {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Collects for a moment: one transaction for many records is what makes recording every host
+/// call affordable. The thread sleeps instead of waiting on the channel, so the records sent
+/// meanwhile cost no wake-up each (a send wakes only a receiver blocked in `recv`); a flush
+/// unparks it and ends the wait at once.
+fn gather(receiver: &mpsc::Receiver<Message>, first: Message) -> Vec<Message> {
+    let deadline = Instant::now() + BATCH_WINDOW;
+    let mut flushing = first.awaited();
+    let mut batch = vec![first];
+    loop {
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(message) => {
+                    flushing |= message.awaited();
+                    batch.push(message);
+                }
+                Err(_) => break,
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if flushing || batch.len() >= MAX_BATCH || left.is_zero() {
+            return batch;
+        }
+        std::thread::park_timeout(left);
+    }
+}
+
+/// One transaction, then the answers to whoever waits on it. A record the database refuses
+/// (a repeated action id) is logged and the rest are still written: a failed statement undoes
+/// only itself, not the transaction. Breaker answers are sent only once committed, and say
+/// so when the commit failed.
+fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) {
+    let mut admitted = Vec::new();
+    let mut flushes = Vec::new();
+    let committed = (|| -> Result<(), rusqlite::Error> {
+        let mut connection = super::lock(connection);
+        // IMMEDIATE: the breaker's read of the counts and its write are one step for every
+        // process sharing the file.
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut audit = transaction.prepare_cached(
+                "INSERT INTO audit (at, at_unix, kind, alert_id, plugin, operation, target, decision, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            let mut action = transaction.prepare_cached(
+                "INSERT INTO actions (action_id, at, plugin, alert_id, operation, target, request, reference, compensation)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for message in part {
+                match message {
+                    Message::Audit(row) => {
+                        if let Err(error) = audit.execute(params![
+                            row.at,
+                            row.at_unix,
+                            row.kind,
+                            row.alert_id,
+                            row.plugin,
+                            row.operation,
+                            row.target,
+                            row.decision,
+                            row.detail
+                        ]) {
+                            tracing::error!(%error, kind = %row.kind, "cannot write an audit record");
+                        }
+                    }
+                    Message::Action(row) => {
+                        if let Err(error) = action.execute(params![
+                            row.action_id,
+                            row.at,
+                            row.plugin,
+                            row.alert_id,
+                            row.operation,
+                            row.target,
+                            row.request,
+                            row.reference,
+                            row.compensation
+                        ]) {
+                            tracing::error!(%error, action = %row.action_id, "cannot record the action for undo");
+                        }
+                    }
+                    Message::Admit {
+                        plugin,
+                        limits,
+                        reply,
+                    } => {
+                        let check = breaker::admit_in(&transaction, &plugin, limits)
+                            .map_err(|error| BreakerError(format!("cannot count: {error}")));
+                        admitted.push((reply, check));
+                    }
+                    Message::Flush(done) => flushes.push(done),
+                }
+            }
+        }
+        transaction.commit()
+    })();
+    if let Err(error) = &committed {
+        tracing::error!(%error, "cannot write audit and action records");
+    }
+    for (reply, check) in admitted {
+        let answer = match &committed {
+            Ok(()) => check,
+            Err(error) => Err(BreakerError(format!("cannot commit the count: {error}"))),
+        };
+        let _ = reply.send(answer);
+    }
+    for done in flushes {
+        let _ = done.send(());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{ActionRow, AuditEvent, AuditFilter, Store};
+
+    fn action(id: &str) -> ActionRow {
+        ActionRow {
+            action_id: id.into(),
+            at: 1,
+            plugin: "spray".into(),
+            alert_id: "a-1".into(),
+            operation: "network.block-ip".into(),
+            target: "203.0.113.7".into(),
+            request: serde_json::json!({"target": "203.0.113.7"}),
+            reference: None,
+            compensation: Some(serde_json::json!({"unblock": "203.0.113.7"})),
+            undone_at: None,
+            undone_by: None,
+        }
+    }
+
+    #[test]
+    fn a_refused_record_does_not_take_the_rest_of_its_batch_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("palisade.db")).unwrap();
+        let (actions, audit) = (store.actions(), store.audit());
+        actions.record(&action("act-1")).unwrap();
+        // The same id again: the database refuses it, inside the same batch as the others.
+        actions.record(&action("act-1")).unwrap();
+        audit.log(&AuditEvent {
+            kind: "alert",
+            alert_id: Some("a-1"),
+            decision: "processed",
+            ..AuditEvent::default()
+        });
+        actions.record(&action("act-2")).unwrap();
+
+        assert!(actions.get("act-1").unwrap().is_some());
+        assert!(actions.get("act-2").unwrap().is_some());
+        let filter = AuditFilter {
+            alert_id: Some("a-1".into()),
+            ..AuditFilter::default()
+        };
+        assert_eq!(audit.query(&filter).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn records_queued_before_the_store_closes_are_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("palisade.db");
+        let store = Store::open(&path).unwrap();
+        store.actions().record(&action("act-9")).unwrap();
+        drop(store);
+        let reopened = Store::open(&path).unwrap();
+        let row = reopened.actions().get("act-9").unwrap().expect("recorded");
+        assert_eq!(row.target, "203.0.113.7");
+        assert!(row.compensation.is_some());
+    }
+
+    #[test]
+    fn the_shared_connection_leaves_checkpoints_to_their_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("palisade.db")).unwrap();
+        let connection = crate::store::lock(&store.connection);
+        let every: i64 = connection
+            .query_row("PRAGMA wal_autocheckpoint", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(every, 0, "a commit on the hot path would checkpoint inline");
+    }
+}
