@@ -343,7 +343,7 @@ impl Broker {
         detail: serde_json::Value,
     ) {
         if let Some(store) = &self.plugin.store {
-            store.audit().log(&AuditEvent {
+            store.audit().log(AuditEvent {
                 kind: "host-call",
                 alert_id: Some(&self.alert_id),
                 plugin: Some(&self.plugin.name),

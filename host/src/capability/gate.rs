@@ -176,7 +176,7 @@ impl Broker {
     async fn announce_trip(&self, cx: &CallContext, reason: &str) {
         tracing::error!(plugin = %self.plugin.name, alert = %self.alert_id, %reason, "circuit breaker tripped");
         if let Some(store) = &self.plugin.store {
-            store.audit().log(&crate::store::AuditEvent {
+            store.audit().log(crate::store::AuditEvent {
                 kind: "breaker",
                 alert_id: Some(&self.alert_id),
                 plugin: Some(&self.plugin.name),

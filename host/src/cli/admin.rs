@@ -169,7 +169,7 @@ pub async fn approvals(command: ApprovalsCommand) -> u8 {
             let by = who(by);
             match store.approvals().deny(&id, &by, &reason) {
                 Ok(approval) => {
-                    store.audit().log(&AuditEvent {
+                    store.audit().log(AuditEvent {
                         kind: "approval",
                         alert_id: Some(&approval.alert_id),
                         plugin: Some(&approval.plugin),
@@ -262,7 +262,7 @@ async fn approve(id: &str, config: &Path, by: &str) -> u8 {
     if let Ok(receipt) = &result {
         record_action(&store, &cx, &request, receipt.reference.clone());
     }
-    store.audit().log(&AuditEvent {
+    store.audit().log(AuditEvent {
         kind: "approval",
         alert_id: Some(&approval.alert_id),
         plugin: Some(&approval.plugin),
@@ -336,7 +336,7 @@ pub async fn undo(args: UndoArgs) -> u8 {
     let cx = CallContext::new(&action.plugin, &action.alert_id);
     let result = compensation.execute(&connectors, &cx).await;
     let decision = if result.is_ok() { "undone" } else { "undo-failed" };
-    store.audit().log(&AuditEvent {
+    store.audit().log(AuditEvent {
         kind: "undo",
         alert_id: Some(&action.alert_id),
         plugin: Some(&action.plugin),
@@ -403,7 +403,7 @@ pub async fn breaker(command: BreakerCommand) -> u8 {
             let by = who(by);
             match store.breaker().reset(plugin.as_deref()) {
                 Ok(cleared) => {
-                    store.audit().log(&AuditEvent {
+                    store.audit().log(AuditEvent {
                         kind: "breaker",
                         plugin: plugin.as_deref(),
                         decision: "reset",

@@ -4,7 +4,7 @@ use super::run::Batched;
 use crate::alert::Alert;
 use crate::alert::priority::Priority;
 use crate::capability::ActionResult;
-use crate::pipeline::{AlertReport, Tally};
+use crate::pipeline::{AlertLine, AlertReport, Tally};
 use crate::runtime::{InvocationStatus, Plugin};
 use serde_json::json;
 use std::io::Write;
@@ -63,19 +63,19 @@ impl Output {
 
     pub fn alert(&mut self, line: usize, report: &AlertReport, batched: &Batched) {
         if self.json {
-            let mut value = serde_json::to_value(report).unwrap_or_default();
-            if let Some(object) = value.as_object_mut() {
-                object.insert("type".into(), "alert".into());
-                object.insert("line".into(), line.into());
-                object.insert("priority".into(), json!(batched.priority));
-                object.insert(
-                    "time_to_respond_ms".into(),
-                    json!(batched.time_to_respond_ms.map(round_ms)),
-                );
-                object.insert("duplicates".into(), json!(batched.duplicates));
-                object.insert("incident".into(), json!(batched.incident));
-            }
-            self.emit(&value.to_string());
+            let alert_line = AlertLine::new(
+                report,
+                line,
+                batched.priority,
+                batched.time_to_respond_ms.map(round_ms),
+                &batched.duplicates,
+                batched.incident.as_deref(),
+            );
+            let text = serde_json::to_string(&alert_line).unwrap_or_else(|error| {
+                json!({"type": "alert", "line": line, "error": format!("cannot encode the report: {error}")})
+                    .to_string()
+            });
+            self.emit(&text);
             return;
         }
         let alert = &report.alert;

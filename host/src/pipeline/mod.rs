@@ -6,7 +6,7 @@ mod report;
 mod route;
 mod stage;
 
-pub use report::{AlertReport, Percentiles, PluginRun, Tally};
+pub use report::{AlertLine, AlertReport, Percentiles, PluginRun, Tally};
 pub use route::{AlertMatch, MatchRules};
 pub use stage::Stage;
 
@@ -164,7 +164,7 @@ impl Pipeline {
         if self.mode == RunMode::Simulate {
             return;
         }
-        self.store.audit().log(&AuditEvent {
+        self.store.audit().log(AuditEvent {
             kind: "duplicate",
             alert_id: Some(of),
             decision: "attached",
@@ -196,7 +196,7 @@ impl Pipeline {
                 crate::runtime::InvocationStatus::LimitExceeded(detail) => ("limit-exceeded", Some(detail)),
                 crate::runtime::InvocationStatus::Trapped(detail) => ("trapped", Some(detail)),
             };
-            audit.log(&AuditEvent {
+            audit.log(AuditEvent {
                 kind: "invocation",
                 alert_id: Some(&alert.id),
                 plugin: Some(&run.plugin),
@@ -212,7 +212,7 @@ impl Pipeline {
                 ..AuditEvent::default()
             });
         }
-        audit.log(&AuditEvent {
+        audit.log(AuditEvent {
             kind: "alert",
             alert_id: Some(&alert.id),
             decision: if report.succeeded() {

@@ -2,6 +2,7 @@
 
 use super::Stage;
 use crate::alert::Alert;
+use crate::alert::priority::Priority;
 use crate::capability::ActionResult;
 use crate::runtime::{Invocation, InvocationStatus};
 use serde::Serialize;
@@ -11,6 +12,44 @@ pub struct AlertReport {
     /// The alert as the last stage left it.
     pub alert: Alert,
     pub plugins: Vec<PluginRun>,
+}
+
+/// An alert's line in `palisade run --json`: its report and where it sat in the run.
+/// Serialized straight from the report: a `serde_json::Value` tree of it cost a tenth of a
+/// run's CPU.
+#[derive(Debug, Serialize)]
+pub struct AlertLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    /// The input line it came from, 1-based.
+    line: usize,
+    priority: Priority,
+    time_to_respond_ms: Option<f64>,
+    duplicates: &'a [String],
+    incident: Option<&'a str>,
+    #[serde(flatten)]
+    report: &'a AlertReport,
+}
+
+impl<'a> AlertLine<'a> {
+    pub fn new(
+        report: &'a AlertReport,
+        line: usize,
+        priority: Priority,
+        time_to_respond_ms: Option<f64>,
+        duplicates: &'a [String],
+        incident: Option<&'a str>,
+    ) -> AlertLine<'a> {
+        AlertLine {
+            kind: "alert",
+            line,
+            priority,
+            time_to_respond_ms,
+            duplicates,
+            incident,
+            report,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -167,5 +206,29 @@ mod tests {
                 p95: 7.5
             })
         );
+    }
+
+    #[test]
+    fn an_alert_line_is_the_report_with_its_place_in_the_run() {
+        let alert = crate::alert::native::parse_line(
+            r#"{"id":"a-1","title":"t","source":"s","rule":{"id":"r"},"category":"c","severity":"high","confidence":80,"timestamp":"2026-11-26T09:00:00Z","entities":[]}"#,
+        )
+        .unwrap();
+        let priority = crate::alert::priority::Criticality::default().priority(&alert);
+        let report = AlertReport {
+            alert,
+            plugins: Vec::new(),
+        };
+        let duplicates = ["a-2".to_owned()];
+        let line = AlertLine::new(&report, 7, priority, Some(1.25), &duplicates, Some("a-1"));
+        let value = serde_json::to_value(&line).unwrap();
+        assert_eq!(value["type"], "alert");
+        assert_eq!(value["line"], 7);
+        assert_eq!(value["alert"]["id"], "a-1");
+        assert_eq!(value["plugins"], serde_json::json!([]));
+        assert_eq!(value["priority"]["score"], priority.score);
+        assert_eq!(value["time_to_respond_ms"], 1.25);
+        assert_eq!(value["duplicates"], serde_json::json!(["a-2"]));
+        assert_eq!(value["incident"], "a-1");
     }
 }

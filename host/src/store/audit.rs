@@ -59,7 +59,7 @@ impl Audit {
 
     /// Queues a record. Losing one must be visible, but must not stop containment: a failed
     /// write is logged as an error.
-    pub fn log(&self, event: &AuditEvent<'_>) {
+    pub fn log(&self, event: AuditEvent<'_>) {
         let now = time::OffsetDateTime::now_utc();
         let row = AuditRow {
             at: now
@@ -69,10 +69,10 @@ impl Audit {
             kind: event.kind.to_owned(),
             alert_id: event.alert_id.map(str::to_owned),
             plugin: event.plugin.map(str::to_owned),
-            operation: event.operation.clone(),
+            operation: event.operation,
             target: event.target.map(str::to_owned),
             decision: event.decision.to_owned(),
-            detail: redact(event.detail.clone()).to_string(),
+            detail: redact(event.detail).to_string(),
         };
         if !self.writer.send(Message::Audit(row)) {
             tracing::error!(
@@ -133,23 +133,42 @@ const SECRET_FIELDS: &[&str] = &[
 ];
 
 /// Replaces the values of secret-looking fields, at any depth.
-pub fn redact(value: serde_json::Value) -> serde_json::Value {
+pub fn redact(mut value: serde_json::Value) -> serde_json::Value {
+    redact_in_place(&mut value);
+    value
+}
+
+/// In place: every audit record passes here, so nothing is rebuilt or copied.
+fn redact_in_place(value: &mut serde_json::Value) {
     use serde_json::Value;
     match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(key, value)| {
-                    let lower = key.to_lowercase();
-                    if SECRET_FIELDS.iter().any(|secret| lower.contains(secret)) {
-                        (key, Value::String("[redacted]".into()))
-                    } else {
-                        (key, redact(value))
-                    }
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(redact).collect()),
-        other => other,
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                if is_secret_field(key) {
+                    *value = Value::String("[redacted]".into());
+                } else {
+                    redact_in_place(value);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_in_place),
+        _ => {}
+    }
+}
+
+/// Whether a field's name contains a secret-looking word, in any case. ASCII names (nearly
+/// all) are compared without allocating; others are lowercased by Unicode's rules, under which
+/// some non-ASCII letters (the Kelvin sign) become ASCII ones.
+fn is_secret_field(key: &str) -> bool {
+    if key.is_ascii() {
+        let key = key.as_bytes();
+        SECRET_FIELDS.iter().any(|secret| {
+            key.windows(secret.len())
+                .any(|window| window.eq_ignore_ascii_case(secret.as_bytes()))
+        })
+    } else {
+        let lower = key.to_lowercase();
+        SECRET_FIELDS.iter().any(|secret| lower.contains(secret))
     }
 }
 
@@ -163,7 +182,7 @@ mod tests {
         let store = Store::in_memory().unwrap();
         let audit = store.audit();
         for (alert, plugin) in [("a-1", "spray"), ("a-2", "spray"), ("a-1", "triage")] {
-            audit.log(&AuditEvent {
+            audit.log(AuditEvent {
                 kind: "invocation",
                 alert_id: Some(alert),
                 plugin: Some(plugin),
@@ -196,5 +215,18 @@ mod tests {
         assert_eq!(value["user"], "alice");
         assert_eq!(value["request"]["new_password"], "[redacted]");
         assert_eq!(value["request"]["Api_Key"], "[redacted]");
+    }
+
+    #[test]
+    fn secret_field_names_match_in_any_case_and_script() {
+        for secret in ["password", "X-Auth-TOKEN", "clientSecret", "to\u{212A}en"] {
+            assert!(is_secret_field(secret), "{secret}");
+        }
+        for plain in ["user", "target", "tok", "pass"] {
+            assert!(!is_secret_field(plain), "{plain}");
+        }
+        let value = redact(serde_json::json!([{"Authorization": "Bearer x"}, {"list": [{"apiKey": 1}]}]));
+        assert_eq!(value[0]["Authorization"], "[redacted]");
+        assert_eq!(value[1]["list"][0]["apiKey"], "[redacted]");
     }
 }

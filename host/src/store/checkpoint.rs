@@ -81,7 +81,7 @@ mod tests {
         let store = Store::open(&path).unwrap();
         let audit = store.audit();
         for n in 0..200 {
-            audit.log(&AuditEvent {
+            audit.log(AuditEvent {
                 kind: "alert",
                 alert_id: Some(&format!("a-{n}")),
                 decision: "processed",

@@ -290,7 +290,7 @@ mod tests {
         actions.record(&action("act-1")).unwrap();
         // The same id again: the database refuses it, inside the same batch as the others.
         actions.record(&action("act-1")).unwrap();
-        audit.log(&AuditEvent {
+        audit.log(AuditEvent {
             kind: "alert",
             alert_id: Some("a-1"),
             decision: "processed",

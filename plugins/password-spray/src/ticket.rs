@@ -124,18 +124,22 @@ fn description(spray: &Spray, settings: &Settings, actions: &[ActionTaken]) -> S
 /// Alert data is written by whoever raised the alert, attackers included (a sprayed account
 /// name is the attacker's choice): keep it from forming Markdown or HTML.
 fn text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\r' | '\n' => out.push(' '),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '~' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut plain = 0;
+    // Runs of ordinary characters are copied whole; only the few that need it are looked at.
+    for (at, c) in s.char_indices() {
+        // What goes in its place, and whether the character itself follows (escaped).
+        let (replacement, kept) = match c {
+            '\r' | '\n' => (" ", false),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '~' => ("\\", true),
+            c if c.is_control() => ("", false),
+            _ => continue,
+        };
+        out.push_str(&s[plain..at]);
+        out.push_str(replacement);
+        plain = if kept { at } else { at + c.len_utf8() };
     }
+    out.push_str(&s[plain..]);
     out
 }
 
@@ -158,6 +162,14 @@ mod tests {
             text("[click](http://x)|<b>\nnext"),
             "\\[click\\](http://x)\\|\\<b\\> next"
         );
+    }
+
+    #[test]
+    fn text_keeps_plain_and_non_ascii_text_whole_and_drops_control_characters() {
+        assert_eq!(text("plain"), "plain");
+        assert_eq!(text(""), "");
+        assert_eq!(text("é_ü\u{7}\r\n*"), "é\\_ü  \\*");
+        assert_eq!(text("a\\b"), "a\\\\b");
     }
 
     #[test]

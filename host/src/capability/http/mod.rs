@@ -66,7 +66,7 @@ pub(crate) struct HttpAudit {
 impl HttpAudit {
     fn record(&self, target: &str, decision: &str, detail: serde_json::Value) {
         if let Some(store) = &self.store {
-            store.audit().log(&AuditEvent {
+            store.audit().log(AuditEvent {
                 kind: "host-call",
                 alert_id: Some(&self.alert_id),
                 plugin: Some(&self.plugin),
