@@ -71,16 +71,7 @@ struct NativeRule {
 
 /// Parses one line of the native format.
 pub fn parse_line(line: &str) -> Result<Alert, ParseError> {
-    let mut deserializer = serde_json::Deserializer::from_str(line);
-    let native: NativeAlert = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        ParseError::Shape {
-            path,
-            column: inner.column(),
-            message: strip_position(&inner.to_string()),
-        }
-    })?;
+    let native = shape(line)?;
     if native.confidence > 100 {
         return Err(ParseError::Invalid {
             field: "confidence",
@@ -123,6 +114,32 @@ pub fn parse_line(line: &str) -> Result<Alert, ParseError> {
         risk_score: None,
         raw: line.to_owned(),
     })
+}
+
+/// The line as the native format's fields. Most lines are well formed, so they are parsed at
+/// full speed; only a line that fails is parsed again, tracking the path, to say where.
+/// Anything after the alert's object is refused: a second alert glued to the first on one
+/// line would otherwise be dropped without a word.
+fn shape(line: &str) -> Result<NativeAlert, ParseError> {
+    if let Ok(native) = serde_json::from_str(line) {
+        return Ok(native);
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(line);
+    let native: NativeAlert = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        ParseError::Shape {
+            path,
+            column: inner.column(),
+            message: strip_position(&inner.to_string()),
+        }
+    })?;
+    deserializer.end().map_err(|error| ParseError::Shape {
+        path: String::new(),
+        column: error.column(),
+        message: strip_position(&error.to_string()),
+    })?;
+    Ok(native)
 }
 
 /// A stable id for an alert that came without one: the same line always gets the same id,
@@ -210,5 +227,15 @@ mod tests {
         );
         assert!(parse_line(&SPRAY.replace("2026-11-26T10:12:00+01:00", "yesterday")).is_err());
         assert!(parse_line(&SPRAY.replace("\"title\"", "\"titel\"")).is_err());
+    }
+
+    #[test]
+    fn two_alerts_glued_on_one_line_are_refused_not_half_read() {
+        let error = parse_line(&format!("{SPRAY}{SPRAY}")).unwrap_err();
+        assert!(error.to_string().contains("trailing characters"), "{error}");
+        assert!(
+            parse_line(&format!("{SPRAY}  \r")).is_ok(),
+            "trailing blanks are fine"
+        );
     }
 }

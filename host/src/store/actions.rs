@@ -60,9 +60,12 @@ impl Actions {
             alert_id: row.alert_id.clone(),
             operation: row.operation.clone(),
             target: row.target.clone(),
-            request: row.request.to_string(),
+            request: serde_json::to_string(&row.request).unwrap_or_default(),
             reference: row.reference.clone(),
-            compensation: row.compensation.as_ref().map(ToString::to_string),
+            compensation: row
+                .compensation
+                .as_ref()
+                .and_then(|c| serde_json::to_string(c).ok()),
         };
         if self.writer.send(Message::Action(insert)) {
             Ok(())

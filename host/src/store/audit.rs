@@ -72,7 +72,9 @@ impl Audit {
             operation: event.operation,
             target: event.target.map(str::to_owned),
             decision: event.decision.to_owned(),
-            detail: redact(event.detail).to_string(),
+            // Into a buffer directly: `Value`'s `Display` writes through `fmt` token by token,
+            // and was half of this function's time in a profile.
+            detail: serde_json::to_string(&redact(event.detail)).unwrap_or_default(),
         };
         if !self.writer.send(Message::Audit(row)) {
             tracing::error!(
