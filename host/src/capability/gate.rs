@@ -206,7 +206,7 @@ impl Broker {
     /// Keeps an executed operation with its compensation, for `palisade undo`.
     fn remember(&self, cx: &CallContext, request: &ActionRequest, reference: Option<String>) {
         let Some(store) = &self.plugin.store else { return };
-        if let Err(error) = store.actions().record(&executed_action(cx, request, reference)) {
+        if let Err(error) = store.actions().record(executed_action(cx, request, reference)) {
             tracing::error!(%error, action = %cx.action_id, "cannot record the action for undo");
         }
     }

@@ -514,7 +514,7 @@ fn plugin_connectors(config: &Config, plugin: &str) -> Result<crate::connectors:
 }
 
 fn record_action(store: &Store, cx: &CallContext, request: &ActionRequest, reference: Option<String>) {
-    if let Err(error) = store.actions().record(&executed_action(cx, request, reference)) {
+    if let Err(error) = store.actions().record(executed_action(cx, request, reference)) {
         eprintln!("error: cannot record action {} for undo: {error}", cx.action_id);
     }
 }

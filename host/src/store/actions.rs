@@ -1,6 +1,6 @@
 //! Executed destructive operations and their compensating operations, for undo.
 
-use super::writer::{ActionInsert, Message, Writer};
+use super::writer::{Message, Writer};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
@@ -52,22 +52,8 @@ impl Actions {
 
     /// Queues the record of an executed operation. `Err` when the writer has stopped, so the
     /// caller can report that this action cannot be undone from Palisade.
-    pub fn record(&self, row: &ActionRow) -> Result<(), RecordError> {
-        let insert = ActionInsert {
-            action_id: row.action_id.clone(),
-            at: row.at,
-            plugin: row.plugin.clone(),
-            alert_id: row.alert_id.clone(),
-            operation: row.operation.clone(),
-            target: row.target.clone(),
-            request: serde_json::to_string(&row.request).unwrap_or_default(),
-            reference: row.reference.clone(),
-            compensation: row
-                .compensation
-                .as_ref()
-                .and_then(|c| serde_json::to_string(c).ok()),
-        };
-        if self.writer.send(Message::Action(insert)) {
+    pub fn record(&self, row: ActionRow) -> Result<(), RecordError> {
+        if self.writer.send(Message::Action(row)) {
             Ok(())
         } else {
             Err(RecordError)

@@ -5,6 +5,7 @@
 //! the shared connection while it commits makes every other alert wait, for a scheduler time
 //! slice when it is preempted. Here a record costs a channel send.
 
+use super::ActionRow;
 use super::breaker::{self, BreakerCheck, BreakerError, BreakerLimits};
 use rusqlite::{Connection, TransactionBehavior, params};
 use std::sync::{Arc, Mutex, mpsc};
@@ -24,22 +25,9 @@ pub(super) struct AuditRow {
     pub detail: String,
 }
 
-/// One executed destructive operation, as stored for undo.
-pub(super) struct ActionInsert {
-    pub action_id: String,
-    pub at: i64,
-    pub plugin: String,
-    pub alert_id: String,
-    pub operation: String,
-    pub target: String,
-    pub request: String,
-    pub reference: Option<String>,
-    pub compensation: Option<String>,
-}
-
 pub(super) enum Message {
     Audit(AuditRow),
-    Action(ActionInsert),
+    Action(ActionRow),
     /// Count a destructive operation against the breaker and answer once committed.
     Admit {
         plugin: String,
@@ -225,9 +213,11 @@ fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) {
                             row.alert_id,
                             row.operation,
                             row.target,
-                            row.request,
+                            serde_json::to_string(&row.request).unwrap_or_default(),
                             row.reference,
                             row.compensation
+                                .as_ref()
+                                .and_then(|c| serde_json::to_string(c).ok())
                         ]) {
                             tracing::error!(%error, action = %row.action_id, "cannot record the action for undo");
                         }
@@ -287,16 +277,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("palisade.db")).unwrap();
         let (actions, audit) = (store.actions(), store.audit());
-        actions.record(&action("act-1")).unwrap();
+        actions.record(action("act-1")).unwrap();
         // The same id again: the database refuses it, inside the same batch as the others.
-        actions.record(&action("act-1")).unwrap();
+        actions.record(action("act-1")).unwrap();
         audit.log(AuditEvent {
             kind: "alert",
             alert_id: Some("a-1"),
             decision: "processed",
             ..AuditEvent::default()
         });
-        actions.record(&action("act-2")).unwrap();
+        actions.record(action("act-2")).unwrap();
 
         assert!(actions.get("act-1").unwrap().is_some());
         assert!(actions.get("act-2").unwrap().is_some());
@@ -312,7 +302,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("palisade.db");
         let store = Store::open(&path).unwrap();
-        store.actions().record(&action("act-9")).unwrap();
+        store.actions().record(action("act-9")).unwrap();
         drop(store);
         let reopened = Store::open(&path).unwrap();
         let row = reopened.actions().get("act-9").unwrap().expect("recorded");
