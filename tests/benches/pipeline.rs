@@ -11,7 +11,8 @@
 //! - `PALISADE_BENCH_ALERTS`: the sizes, default `10000,100000`;
 //! - `PALISADE_BENCH_CONCURRENCY`: alerts in flight, default 4 (the config's default);
 //! - `PALISADE_BENCH_SCENARIOS`: default `dry-run,enforce` (see [`SCENARIOS`]);
-//! - `PALISADE_BENCH_SPAWNS`: Python processes for the baseline, default 200.
+//! - `PALISADE_BENCH_SPAWNS`: Python processes for the baseline, default 200;
+//! - `PALISADE_BENCH_WORKERS`: the async runtime's worker threads, default one per core.
 
 mod common;
 
@@ -198,10 +199,11 @@ fn child(dir: &Path, alerts: u64, concurrency: usize) {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Ok(workers) = std::env::var("PALISADE_BENCH_WORKERS") {
+        builder.worker_threads(workers.parse().expect("PALISADE_BENCH_WORKERS: a number"));
+    }
+    let runtime = builder.enable_all().build().expect("a tokio runtime");
     let result = runtime.block_on(run_alerts(dir, alerts, concurrency));
     println!("{result}");
 }

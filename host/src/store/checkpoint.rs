@@ -11,8 +11,11 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// How often the log is folded back while the store is open.
-const EVERY: Duration = Duration::from_secs(1);
+/// How often the log is folded back while the store is open. Often enough that each
+/// checkpoint's copy and `fsync` stay small: at one a second, enforce's p99.9 at 100,000
+/// alerts was 41 ms, at one every 200 ms 16-19 ms, as the writer's commits queue behind the
+/// disk while a large checkpoint flushes.
+const EVERY: Duration = Duration::from_millis(200);
 
 /// The checkpointing thread; dropping it runs a last checkpoint and waits for it.
 pub(super) struct Checkpointer {
