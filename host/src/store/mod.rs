@@ -38,15 +38,23 @@ impl Store {
         // Several `palisade` processes may share the file (a run, an approval, a reset).
         connection.busy_timeout(std::time::Duration::from_secs(10))?;
         connection.execute_batch(SCHEMA)?;
-        // Checkpoints run on a thread of their own, off every lock the hot path takes; a
-        // database in memory has no log to checkpoint.
-        let checkpointer = if path == Path::new(":memory:") {
+        // Checkpoints run on a thread of their own, which holds this process's writes off only
+        // while it copies the last few frames; a database in memory has no log to checkpoint.
+        let in_memory = path == Path::new(":memory:");
+        if !in_memory {
+            connection.pragma_update(None, "wal_autocheckpoint", 0)?;
+            // When the log starts again from the beginning, its file is cut back to this.
+            connection.pragma_update(None, "journal_size_limit", 64 << 20)?;
+        }
+        let connection = Arc::new(Mutex::new(connection));
+        let checkpointer = if in_memory {
             None
         } else {
-            connection.pragma_update(None, "wal_autocheckpoint", 0)?;
-            Some(Arc::new(checkpoint::Checkpointer::start(path)?))
+            Some(Arc::new(checkpoint::Checkpointer::start(
+                path,
+                connection.clone(),
+            )?))
         };
-        let connection = Arc::new(Mutex::new(connection));
         let writer = writer::Writer::start(connection.clone())
             .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
         Ok(Store {
