@@ -98,8 +98,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("palisade.db");
         let store = Store::open(&path).unwrap();
-        let audit = store.audit();
-        for n in 0..200 {
+        log_alerts(&store.audit(), 200);
+        std::thread::sleep(super::EVERY * 2);
+        assert_eq!(rows_in_the_file(&path), 200, "the log was checkpointed");
+        drop(store);
+    }
+
+    /// Records `count` processed alerts and waits until they are committed.
+    fn log_alerts(audit: &crate::store::Audit, count: usize) {
+        for n in 0..count {
             audit.log(AuditEvent {
                 kind: "alert",
                 alert_id: Some(&format!("a-{n}")),
@@ -108,9 +115,6 @@ mod tests {
             });
         }
         audit.flush();
-        std::thread::sleep(super::EVERY * 2);
-        assert_eq!(rows_in_the_file(&path), 200, "the log was checkpointed");
-        drop(store);
     }
 
     /// Frames in the log since it last started from the beginning.
@@ -131,15 +135,7 @@ mod tests {
             let (audit, writing) = (store.audit(), writing.clone());
             std::thread::spawn(move || {
                 while writing.load(std::sync::atomic::Ordering::Relaxed) {
-                    for n in 0..50 {
-                        audit.log(AuditEvent {
-                            kind: "alert",
-                            alert_id: Some(&format!("a-{n}")),
-                            decision: "processed",
-                            ..AuditEvent::default()
-                        });
-                    }
-                    audit.flush();
+                    log_alerts(&audit, 50);
                 }
             })
         };
