@@ -46,9 +46,9 @@ impl Message {
 
 /// The most records one gathering holds, so a flood of records still commits regularly.
 const MAX_BATCH: usize = 4096;
-/// The most records one transaction holds. The connection is shared with the breaker and
-/// kv calls on the alerts' threads, which wait while a transaction is open; a few hundred
-/// rows keep that wait well under a millisecond.
+/// The most records one transaction holds. The connection is shared with kv calls on the
+/// alerts' threads, which wait while a transaction is open; a hundred-odd rows keep that
+/// wait well under a millisecond.
 const MAX_TRANSACTION: usize = 128;
 /// How long the writer gathers records before committing them.
 const BATCH_WINDOW: Duration = Duration::from_millis(20);
