@@ -7,7 +7,7 @@
 
 use super::ActionRow;
 use super::breaker::{self, BreakerCheck, BreakerError, BreakerLimits};
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -169,87 +169,105 @@ fn gather(receiver: &mpsc::Receiver<Message>, first: Message) -> Vec<Message> {
 
 /// One transaction, then the answers to whoever waits on it. A record the database refuses
 /// (a repeated action id) is logged and the rest are still written: a failed statement undoes
-/// only itself, not the transaction. Breaker answers are sent only once committed, and say
-/// so when the commit failed.
+/// only itself, not the transaction. Breaker answers are sent only once committed; when the
+/// transaction cannot begin or commit, each says why.
 fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) {
-    let mut admitted = Vec::new();
+    let mut records = Vec::new();
+    let mut admits = Vec::new();
     let mut flushes = Vec::new();
+    for message in part {
+        match message {
+            Message::Audit(_) | Message::Action(_) => records.push(message),
+            Message::Admit {
+                plugin,
+                limits,
+                reply,
+            } => admits.push((plugin, limits, reply)),
+            Message::Flush(done) => flushes.push(done),
+        }
+    }
+    let mut checks = Vec::with_capacity(admits.len());
     let committed = (|| -> Result<(), rusqlite::Error> {
         let mut connection = super::lock(connection);
         // IMMEDIATE: the breaker's read of the counts and its write are one step for every
         // process sharing the file.
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
-            let mut audit = transaction.prepare_cached(
-                "INSERT INTO audit (at, at_unix, kind, alert_id, plugin, operation, target, decision, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?;
-            let mut action = transaction.prepare_cached(
-                "INSERT INTO actions (action_id, at, plugin, alert_id, operation, target, request, reference, compensation)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?;
-            for message in part {
-                match message {
-                    Message::Audit(row) => {
-                        if let Err(error) = audit.execute(params![
-                            row.at,
-                            row.at_unix,
-                            row.kind,
-                            row.alert_id,
-                            row.plugin,
-                            row.operation,
-                            row.target,
-                            row.decision,
-                            row.detail
-                        ]) {
-                            tracing::error!(%error, kind = %row.kind, "cannot write an audit record");
-                        }
-                    }
-                    Message::Action(row) => {
-                        if let Err(error) = action.execute(params![
-                            row.action_id,
-                            row.at,
-                            row.plugin,
-                            row.alert_id,
-                            row.operation,
-                            row.target,
-                            serde_json::to_string(&row.request).unwrap_or_default(),
-                            row.reference,
-                            row.compensation
-                                .as_ref()
-                                .and_then(|c| serde_json::to_string(c).ok())
-                        ]) {
-                            tracing::error!(%error, action = %row.action_id, "cannot record the action for undo");
-                        }
-                    }
-                    Message::Admit {
-                        plugin,
-                        limits,
-                        reply,
-                    } => {
-                        let check = breaker::admit_in(&transaction, &plugin, limits)
-                            .map_err(|error| BreakerError(format!("cannot count: {error}")));
-                        admitted.push((reply, check));
-                    }
-                    Message::Flush(done) => flushes.push(done),
-                }
-            }
+        insert(&transaction, records)?;
+        for (plugin, limits, _) in &admits {
+            checks.push(
+                breaker::admit_in(&transaction, plugin, *limits)
+                    .map_err(|error| BreakerError(format!("cannot count: {error}"))),
+            );
         }
         transaction.commit()
     })();
     if let Err(error) = &committed {
         tracing::error!(%error, "cannot write audit and action records");
     }
-    for (reply, check) in admitted {
-        let answer = match &committed {
-            Ok(()) => check,
-            Err(error) => Err(BreakerError(format!("cannot commit the count: {error}"))),
-        };
+    // Committed: every count was taken. Otherwise none holds, whatever it said.
+    let answers = match &committed {
+        Ok(()) => checks,
+        Err(error) => admits
+            .iter()
+            .map(|_| Err(BreakerError(format!("cannot commit the count: {error}"))))
+            .collect(),
+    };
+    for ((_, _, reply), answer) in admits.into_iter().zip(answers) {
         let _ = reply.send(answer);
     }
     for done in flushes {
         let _ = done.send(());
     }
+}
+
+/// The audit rows and undo records of a batch, in order.
+fn insert(transaction: &Transaction<'_>, records: Vec<Message>) -> Result<(), rusqlite::Error> {
+    let mut audit = transaction.prepare_cached(
+        "INSERT INTO audit (at, at_unix, kind, alert_id, plugin, operation, target, decision, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    let mut action = transaction.prepare_cached(
+        "INSERT INTO actions (action_id, at, plugin, alert_id, operation, target, request, reference, compensation)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for message in records {
+        match message {
+            Message::Audit(row) => {
+                if let Err(error) = audit.execute(params![
+                    row.at,
+                    row.at_unix,
+                    row.kind,
+                    row.alert_id,
+                    row.plugin,
+                    row.operation,
+                    row.target,
+                    row.decision,
+                    row.detail
+                ]) {
+                    tracing::error!(%error, kind = %row.kind, "cannot write an audit record");
+                }
+            }
+            Message::Action(row) => {
+                if let Err(error) = action.execute(params![
+                    row.action_id,
+                    row.at,
+                    row.plugin,
+                    row.alert_id,
+                    row.operation,
+                    row.target,
+                    serde_json::to_string(&row.request).unwrap_or_default(),
+                    row.reference,
+                    row.compensation
+                        .as_ref()
+                        .and_then(|c| serde_json::to_string(c).ok())
+                ]) {
+                    tracing::error!(%error, action = %row.action_id, "cannot record the action for undo");
+                }
+            }
+            Message::Admit { .. } | Message::Flush(_) => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
