@@ -324,3 +324,39 @@ stage = "triage"
     assert_eq!(summary["plugins_not_loaded"], 1, "{summary}");
     assert_eq!(summary["alerts"], 2, "{summary}");
 }
+
+/// Every alert gets a fresh instance: nothing a plugin keeps from one alert (in a global, on
+/// its heap, in pages it grew or freed) is there for the next, even when the pool hands the
+/// same memory back, one alert after another.
+#[test]
+fn a_plugin_cannot_carry_data_from_one_alert_to_the_next() {
+    let case = Case::new();
+    case.config(
+        "[defaults]\nconcurrency = 1\n\n[plugins.hostile-remember]\npath = \"${HOSTILE}\"\n\
+         stage = \"enrich\"\nsettings = { attack = \"remember\" }\n",
+    );
+    let ids = ["remember-1", "remember-2", "remember-3", "remember-4"];
+    let alerts: Vec<String> = ids.iter().map(|id| plain_alert(id, "hostile-remember")).collect();
+    case.alerts(&alerts);
+    let run = case.run();
+    assert_eq!(run.code, Some(0), "{run}");
+
+    for id in ids {
+        let remember = run.plugin(id, "hostile-remember");
+        assert_eq!(remember["status"], "completed", "{run}");
+        let note = |key: &str| note(&remember, key).unwrap_or_else(|| panic!("no note {key}\n{run}"));
+        assert_eq!(
+            note("earlier_calls"),
+            "0",
+            "the instance outlived an alert\n{run}"
+        );
+        assert_eq!(note("found"), "", "{id} found what earlier alerts left\n{run}");
+        // The search works: it finds every mark this alert just left.
+        let planted: usize = note("planted").parse().unwrap();
+        let seen: usize = note("seen_after_planting").parse().unwrap();
+        assert!(
+            planted >= 6 && seen >= planted,
+            "planted {planted}, seen {seen}\n{run}"
+        );
+    }
+}

@@ -15,6 +15,7 @@
 //! | `host-call-flood` | logs 1 000 000 times | `calls` |
 //! | `output-flood` | writes 4 MiB to stdout, returns a 4 MiB summary | `stdout_bytes` |
 //! | `stdout` | prints a line to stdout and one to stderr | `printed` |
+//! | `remember` | looks through all of its linear memory for what an earlier alert left, then leaves this alert's id in a global, on the heap (kept and freed) and in pages it grows | `earlier_calls`, `found`, `planted`, `seen_after_planting` |
 //! | `http` | GETs each of `urls` (comma-separated), following redirects, `repeat` times (default 1) | `http:<index>`: `ok:<status>:<bytes>` |
 //!
 //! Results are `ok` or `err:<message>`; `secret` is `ok:<value>` or `err`; `disable_user` and
@@ -40,7 +41,7 @@ impl Action for Hostile {
         )
     }
 
-    fn handle(_alert: Alert) -> Result<Outcome, ActionError> {
+    fn handle(alert: Alert) -> Result<Outcome, ActionError> {
         let attack = setting("attack");
         match attack.as_deref() {
             Some("spin") => spin(),
@@ -54,6 +55,7 @@ impl Action for Hostile {
             Some("output-flood") => Ok(output_flood()),
             Some("stdout") => Ok(stdout()),
             Some("http") => http(),
+            Some("remember") => Ok(remember(&alert.id)),
             Some(other) => Err(ActionError::InvalidInput(format!("unknown attack {other:?}"))),
             None => Err(ActionError::InvalidInput(
                 "unknown attack: the setting `attack` is not set".into(),
@@ -202,4 +204,112 @@ fn stdout() -> Outcome {
     println!("hello from the hostile plugin");
     eprintln!("to stderr");
     Outcome::new().note("printed", "yes")
+}
+
+/// Counts the calls this instance has seen: above 0, the instance outlived an alert.
+static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// A mark in the plugin's globals (`.bss`), where a reused instance would still have it.
+static KEPT: std::sync::Mutex<[u8; 64]> = std::sync::Mutex::new([0; 64]);
+
+/// Pages grown for marks: 2 MiB, past any window the host keeps resident between instances.
+const GROWN_PAGES: usize = 32;
+
+/// Tries to carry data from one alert to the next, the way a plugin could leak one alert's
+/// details into another alert's ticket: first it looks through every byte of its memory for a
+/// mark an earlier alert left, then it leaves this alert's mark everywhere memory could
+/// survive. `seen_after_planting` proves the search finds what was left.
+fn remember(alert_id: &str) -> Outcome {
+    let earlier_calls = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    // Built at run time, so the prefix never sits in the plugin's own data to be found.
+    let prefix: Vec<u8> = b":REBMEMER-ESADILAP".iter().rev().copied().collect();
+    let found = find_marks(&prefix);
+
+    let mut mark = prefix.clone();
+    mark.extend_from_slice(alert_id.as_bytes());
+    mark.push(b';');
+    let mut planted = 0;
+    if let Ok(mut kept) = KEPT.lock() {
+        let len = mark.len().min(kept.len());
+        kept[..len].copy_from_slice(&mark[..len]);
+        planted += 1;
+    }
+    black_box(Box::leak(mark.clone().into_boxed_slice()));
+    planted += 1;
+    drop(black_box(mark.repeat(64)));
+    planted += 1;
+    if let Some(start) = linear_memory::grow(GROWN_PAGES) {
+        for offset in [0, MIB, 2 * MIB - mark.len()] {
+            let target = (start + offset) as *mut u8;
+            // SAFETY: the pages were just grown for this and nothing else uses them.
+            unsafe { std::ptr::copy_nonoverlapping(mark.as_ptr(), target, mark.len()) };
+            planted += 1;
+        }
+    }
+    let seen_after_planting = find_marks(&prefix).len();
+    Outcome::new()
+        .note("earlier_calls", earlier_calls.to_string())
+        .note("found", found.join(","))
+        .note("planted", planted.to_string())
+        .note("seen_after_planting", seen_after_planting.to_string())
+}
+
+/// The alert ids after every copy of `prefix` in linear memory, other than `prefix` itself.
+fn find_marks(prefix: &[u8]) -> Vec<String> {
+    let size = linear_memory::size();
+    let mut ids = Vec::new();
+    // From 8 up: address 0 is null to Rust, and holds no mark.
+    let mut address = 8;
+    while address + prefix.len() <= size {
+        if address != prefix.as_ptr() as usize && (0..prefix.len()).all(|i| byte_at(address + i) == prefix[i])
+        {
+            let id: Vec<u8> = (address + prefix.len()..size.min(address + prefix.len() + 64))
+                .map(byte_at)
+                .take_while(|&b| b != b';')
+                .collect();
+            ids.push(String::from_utf8_lossy(&id).into_owned());
+            address += prefix.len();
+        } else {
+            address += 1;
+        }
+    }
+    ids
+}
+
+/// Any byte of linear memory, whoever owns it: a hostile plugin reads what it likes.
+fn byte_at(address: usize) -> u8 {
+    // SAFETY: every address below the memory's size is mapped in wasm; a volatile read keeps
+    // the compiler from reasoning about allocations it does not know.
+    unsafe { std::ptr::read_volatile(address as *const u8) }
+}
+
+/// The plugin's own linear memory, in bytes. Native builds (the crate's unit tests) have none.
+mod linear_memory {
+    #[cfg(target_arch = "wasm32")]
+    const PAGE: usize = 64 * 1024;
+
+    /// Its size now.
+    #[cfg(target_arch = "wasm32")]
+    pub fn size() -> usize {
+        core::arch::wasm32::memory_size(0) * PAGE
+    }
+
+    /// Grows it by `pages`; the address of the first new byte.
+    #[cfg(target_arch = "wasm32")]
+    pub fn grow(pages: usize) -> Option<usize> {
+        match core::arch::wasm32::memory_grow(0, pages) {
+            usize::MAX => None,
+            previous => Some(previous * PAGE),
+        }
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn size() -> usize {
+        0
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn grow(_pages: usize) -> Option<usize> {
+        None
+    }
 }
