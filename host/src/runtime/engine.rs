@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the epoch advances: the granularity of deadlines, and how often a running guest
 /// yields to let other alerts progress.
@@ -113,6 +113,18 @@ fn engine_config(options: &RuntimeOptions) -> Config {
     // microseconds. Each slot can hold a component with several core instances (interpreted
     // guests such as Python have a few).
     let slots = options.max_instances.max(1);
+    // A returned instance's first pages are reset in place rather than handed back to the
+    // kernel, so the next alert's instance takes no madvise and page faults; either way it
+    // sees its initial memory. With PAGEMAP_SCAN (Linux 6.7+) only the pages the guest wrote
+    // are reset, so the window can cover what larger guests use at no cost to small ones.
+    // Without it the whole window is zeroed on every return, so it stays at what small
+    // guests use (128 KiB measured best, BENCHMARKS.md). Slots are few (one per alert in
+    // flight), so at most a MiB each stays resident.
+    let (keep_resident, pagemap_scan) = if PoolingAllocationConfig::is_pagemap_scan_available() {
+        (1 << 20, Enabled::Yes)
+    } else {
+        (128 << 10, Enabled::No)
+    };
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(slots)
         .total_core_instances(slots * 16)
@@ -121,11 +133,9 @@ fn engine_config(options: &RuntimeOptions) -> Config {
         .total_stacks(slots)
         .max_memory_size(options.max_memory_bytes)
         .table_elements(100_000)
-        // Reset the first pages of a returned instance by zeroing them rather than handing
-        // them back to the kernel: no madvise and page faults per alert for small guests.
-        // Either way the next instance sees zeroed memory.
-        .linear_memory_keep_resident(128 << 10)
-        .table_keep_resident(64 << 10);
+        .linear_memory_keep_resident(keep_resident)
+        .table_keep_resident(64 << 10)
+        .pagemap_scan(pagemap_scan);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config
 }
