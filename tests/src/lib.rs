@@ -293,6 +293,8 @@ pub struct Recorded {
     /// The body parsed as JSON; `Null` when it is not JSON.
     pub body: Value,
     pub raw_body: String,
+    /// When the receiver read it.
+    pub at: Instant,
 }
 
 impl Recorded {
@@ -333,6 +335,9 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     /// Sent with chunked transfer encoding, without a `Content-Length`.
     pub chunked: bool,
+    /// Held this long before it is sent, as a slow vendor would; other requests are answered
+    /// meanwhile.
+    pub delay: Option<Duration>,
 }
 
 impl Reply {
@@ -342,6 +347,15 @@ impl Reply {
             body: body.to_string(),
             headers: Vec::new(),
             chunked: false,
+            delay: None,
+        }
+    }
+
+    /// This reply, sent only after `delay`.
+    pub fn after(self, delay: Duration) -> Reply {
+        Reply {
+            delay: Some(delay),
+            ..self
         }
     }
 
@@ -469,6 +483,7 @@ fn serve(server: &tiny_http::Server, requests: &Mutex<Vec<Recorded>>, rule: &Rul
                 .collect(),
             body: serde_json::from_str(&raw_body).unwrap_or(Value::Null),
             raw_body,
+            at: Instant::now(),
         };
         let reply = rule(&recorded).unwrap_or_else(|| {
             if recorded.is("ticket", "create") {
@@ -496,7 +511,17 @@ fn serve(server: &tiny_http::Server, requests: &Mutex<Vec<Recorded>>, rule: &Rul
             length,
             None,
         );
-        let _ = request.respond(response);
+        match reply.delay {
+            Some(delay) => {
+                std::thread::spawn(move || {
+                    std::thread::sleep(delay);
+                    let _ = request.respond(response);
+                });
+            }
+            None => {
+                let _ = request.respond(response);
+            }
+        }
     }
 }
 
