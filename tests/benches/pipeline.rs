@@ -275,7 +275,7 @@ async fn run_alerts(dir: &Path, alerts: u64, concurrency: usize) -> Value {
     let mut counts = Counts::default();
     let criticality = Criticality::default();
     // As `palisade run` does: each alert is its own task, so alerts spread over the worker
-    // threads, with `concurrency` in flight.
+    // threads, with `concurrency` running, reported as they finish.
     let pipeline = Arc::new(pipeline);
     let (cpu_before, audit_before) = cpu_ms();
     let started = Instant::now();
@@ -291,7 +291,7 @@ async fn run_alerts(dir: &Path, alerts: u64, concurrency: usize) -> Value {
                     (begun.elapsed(), report)
                 })
             })
-            .buffered(concurrency)
+            .buffer_unordered(concurrency)
     );
     while let Some(joined) = results.next().await {
         let (latency, report) = joined.expect("an alert's task completes");

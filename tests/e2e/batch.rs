@@ -4,7 +4,10 @@
 //! per alert and as a median and 95th percentile; related alerts grouped into one incident
 //! with one ticket.
 
-use palisade_e2e::{Case, Receiver, plain_alert, spray_alert, strings};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use palisade_e2e::{Case, Receiver, Reply, plain_alert, spray_alert, strings};
 use serde_json::Value;
 
 /// The spray plugin on a webhook; `extra` adds `[intake...]` sections.
@@ -117,6 +120,64 @@ vip_users = ["ceo@acme.example"]
     // Line numbers are the input's, whatever the order.
     assert_eq!(run.alert("critical-dc")["line"], 3, "{run}");
     assert_eq!(run.alert("low-first")["line"], 1, "{run}");
+}
+
+/// One vendor call that takes seconds (an EDR busy isolating, an IdP rate-limiting) holds up
+/// only its own alert: the alerts behind it are contained meanwhile, not after it.
+#[test]
+fn a_slow_vendor_call_does_not_hold_up_the_alerts_behind_it() {
+    const SLOW: Duration = Duration::from_secs(4);
+    let delayed = AtomicBool::new(false);
+    let receiver = Receiver::with_rule(move |request| {
+        let slow = request.body["alert_id"] == "slow" && !delayed.swap(true, Ordering::SeqCst);
+        slow.then(|| Reply::json(200, &serde_json::json!({})).after(SLOW))
+    });
+    let case = Case::new().receiver(&receiver);
+    case.config(&config("limits = { timeout_ms = 20000 }\n"));
+    // The critical one is handed out first; the rest queue behind it.
+    let mut alerts = vec![spray("slow", "critical", "2026-11-26T09:00:00Z", None)];
+    let fast: Vec<String> = (1..=5).map(|n| format!("fast-{n}")).collect();
+    for id in &fast {
+        alerts.push(spray(id, "medium", "2026-11-26T09:01:00Z", None));
+    }
+    case.alerts(&alerts);
+
+    let run = case.palisade(&[
+        "run",
+        "--config",
+        "palisade.toml",
+        "--json",
+        "--concurrency",
+        "2",
+        "alerts.jsonl",
+    ]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(
+        run.plugin("slow", "password-spray")["status"],
+        "completed",
+        "{run}"
+    );
+
+    let requests = receiver.requests();
+    let slow_began = requests
+        .iter()
+        .find(|r| r.body["alert_id"] == "slow")
+        .map(|r| r.at)
+        .expect("the slow alert reached the vendor");
+    for id in &fast {
+        assert_eq!(run.plugin(id, "password-spray")["status"], "completed", "{run}");
+        let last = requests
+            .iter()
+            .filter(|r| r.body["alert_id"] == id.as_str())
+            .map(|r| r.at)
+            .max()
+            .unwrap_or_else(|| panic!("{id} reached no vendor\n{run}"));
+        assert!(
+            last < slow_began + SLOW,
+            "{id} waited for the slow call: its last request came {:?} after the slow one began\n{run}",
+            last - slow_began
+        );
+    }
 }
 
 #[test]

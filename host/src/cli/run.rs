@@ -142,8 +142,10 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
         },
     )
     .flatten();
-    // Each alert is its own task, so alerts spread over the worker threads; `buffered` keeps
-    // the output in the order the work was handed out.
+    // Each alert is its own task, so alerts spread over the worker threads. Work starts in
+    // priority order and is reported as it finishes: `concurrency` alerts are always running,
+    // so one slow vendor call holds up its own alert, not the ones behind it (which ordered
+    // output would, by holding their slots until it finished).
     let pipeline = std::sync::Arc::new(pipeline);
     let mut results = std::pin::pin!(
         work.map(|work| {
@@ -174,7 +176,7 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
                 }
             })
         })
-        .buffered(concurrency)
+        .buffer_unordered(concurrency)
     );
     while let Some(joined) = results.next().await {
         tally.lines += 1;
