@@ -46,6 +46,20 @@ fn spray(id: &str, severity: &str, timestamp: &str, host: Option<&str>) -> Strin
     alert.to_string()
 }
 
+/// `palisade run --json`, `concurrency` alerts at a time.
+fn run_json(case: &Case, concurrency: u32) -> palisade_e2e::Run {
+    let concurrency = concurrency.to_string();
+    case.palisade(&[
+        "run",
+        "--config",
+        "palisade.toml",
+        "--json",
+        "--concurrency",
+        &concurrency,
+        "alerts.jsonl",
+    ])
+}
+
 /// The alert ids of the `alert` records, in output order.
 fn output_order(run: &palisade_e2e::Run) -> Vec<String> {
     run.records("alert")
@@ -83,15 +97,7 @@ vip_users = ["ceo@acme.example"]
         spray("critical-dc", "critical", "2026-11-26T09:05:00Z", Some("DC-01")),
     ]);
 
-    let run = case.palisade(&[
-        "run",
-        "--config",
-        "palisade.toml",
-        "--json",
-        "--concurrency",
-        "1",
-        "alerts.jsonl",
-    ]);
+    let run = run_json(&case, 1);
     assert_eq!(run.code, Some(0), "{run}");
     assert_eq!(
         output_order(&run),
@@ -142,15 +148,7 @@ fn a_slow_vendor_call_does_not_hold_up_the_alerts_behind_it() {
     }
     case.alerts(&alerts);
 
-    let run = case.palisade(&[
-        "run",
-        "--config",
-        "palisade.toml",
-        "--json",
-        "--concurrency",
-        "2",
-        "alerts.jsonl",
-    ]);
+    let run = run_json(&case, 2);
     assert_eq!(run.code, Some(0), "{run}");
     assert_eq!(
         run.plugin("slow", "password-spray")["status"],
