@@ -12,7 +12,10 @@
 //! - `PALISADE_BENCH_CONCURRENCY`: alerts in flight, default 4 (the config's default);
 //! - `PALISADE_BENCH_SCENARIOS`: default `dry-run,enforce` (see [`SCENARIOS`]);
 //! - `PALISADE_BENCH_SPAWNS`: Python processes for the baseline, default 200;
-//! - `PALISADE_BENCH_WORKERS`: the async runtime's worker threads, default one per core.
+//! - `PALISADE_BENCH_WORKERS`: the async runtime's worker threads, default one per core;
+//! - `PALISADE_BENCH_VENDOR_MS`, `PALISADE_BENCH_VENDOR_CONCURRENCY`, `PALISADE_BENCH_VENDOR_ALERTS`:
+//!   the slow-vendor part (see [`slow_vendor`]), default 100 ms a reply, `4,16,64` in flight,
+//!   400 alerts; `PALISADE_BENCH_VENDOR_ALERTS=0` skips it.
 
 mod common;
 
@@ -118,8 +121,53 @@ fn parent() {
     }
     println!("\n{}", table(&rows));
 
+    slow_vendor();
+
     let spawns = env_number("PALISADE_BENCH_SPAWNS", 200);
     process_per_action(spawns, &rows);
+}
+
+/// The chain in enforce mode with its identity, network and ticket calls going to a vendor that
+/// takes `PALISADE_BENCH_VENDOR_MS` to answer each (a stub on loopback, through the webhook
+/// connector), at each number of alerts in flight: with real vendors a run waits on the network,
+/// not the CPU, and how many alerts are in flight sets the pace.
+fn slow_vendor() {
+    let alerts = env_number("PALISADE_BENCH_VENDOR_ALERTS", 400) as u64;
+    if alerts == 0 {
+        return;
+    }
+    let delay = Duration::from_millis(env_number("PALISADE_BENCH_VENDOR_MS", 100) as u64);
+    let vendor = common::vendor::SlowVendor::start(delay);
+    println!(
+        "\nslow vendor: {} ms a reply, {alerts} alerts, enforce",
+        delay.as_millis()
+    );
+    let mut rows = Vec::new();
+    for concurrency in env_list("PALISADE_BENCH_VENDOR_CONCURRENCY", "4,16,64") {
+        let concurrency: usize = concurrency
+            .parse()
+            .expect("PALISADE_BENCH_VENDOR_CONCURRENCY: numbers");
+        let dir = tempfile::Builder::new()
+            .prefix("palisade-bench-")
+            .tempdir()
+            .expect("a temporary folder");
+        let config = common::chain_config(dir.path(), concurrency, "enforce", 1_000_000_000);
+        let text = std::fs::read_to_string(&config).expect("read palisade.toml");
+        let text = text
+            .replace("identity = \"local\"", "identity = \"vendor\"")
+            .replace("network = \"local\"", "network = \"vendor\"")
+            .replace("ticket = \"local\"", "ticket = \"vendor\"")
+            + &format!(
+                "\n[connectors.vendor]\nkind = \"webhook\"\nurl = \"{}\"\ntimeout_ms = 10000\n",
+                vendor.url()
+            );
+        std::fs::write(&config, text).expect("write palisade.toml");
+        run_child(dir.path(), 0, concurrency);
+        let result = run_child(dir.path(), alerts, concurrency);
+        println!("{concurrency:>4} in flight: {}", one_line(&result));
+        rows.push((format!("slow vendor, {concurrency} in flight"), result));
+    }
+    println!("\n{}", table(&rows));
 }
 
 fn run_child(dir: &Path, alerts: u64, concurrency: usize) -> Value {
