@@ -128,16 +128,23 @@ fn parent() {
 }
 
 /// The chain in enforce mode with its identity, network and ticket calls going to a vendor that
-/// takes `PALISADE_BENCH_VENDOR_MS` to answer each (a stub on loopback, through the webhook
-/// connector), at each number of alerts in flight: with real vendors a run waits on the network,
-/// not the CPU, and how many alerts are in flight sets the pace.
+/// takes `PALISADE_BENCH_VENDOR_MS` to answer each (the tests' stub vendor on loopback, through
+/// the webhook connector), at each number of alerts in flight: with real vendors a run waits on
+/// the network, not the CPU, and how many alerts are in flight sets the pace.
 fn slow_vendor() {
     let alerts = env_number("PALISADE_BENCH_VENDOR_ALERTS", 400) as u64;
     if alerts == 0 {
         return;
     }
     let delay = Duration::from_millis(env_number("PALISADE_BENCH_VENDOR_MS", 100) as u64);
-    let vendor = common::vendor::SlowVendor::start(delay);
+    let vendor = palisade_e2e::Receiver::with_rule(move |request| {
+        let body = if request.is("ticket", "create") {
+            json!({"id": "T-1", "url": null})
+        } else {
+            json!({})
+        };
+        Some(palisade_e2e::Reply::json(200, &body).after(delay))
+    });
     println!(
         "\nslow vendor: {} ms a reply, {alerts} alerts, enforce",
         delay.as_millis()

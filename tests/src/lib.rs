@@ -31,7 +31,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -288,7 +287,7 @@ pub struct Recorded {
     pub method: String,
     /// The path and query.
     pub path: String,
-    /// In the order received, names as sent.
+    /// In the order received, names lower-cased.
     pub headers: Vec<(String, String)>,
     /// The body parsed as JSON; `Null` when it is not JSON.
     pub body: Value,
@@ -400,11 +399,21 @@ type Rule = dyn Fn(&Recorded) -> Option<Reply> + Send + Sync;
 /// A stand-in for every vendor system: an HTTP server on 127.0.0.1 that records each request
 /// and answers by a rule. Requests the rule leaves alone (`None`) get the default answer:
 /// `ticket.create` -> `{"id":"T-<n>","url":null}`, `intel.lookup` -> 404, anything else `{}`.
+///
+/// Built on hyper, so any number of connections are served at once, as a vendor's are: a run
+/// with many alerts in flight opens many.
 pub struct Receiver {
-    server: Arc<tiny_http::Server>,
     port: u16,
     requests: Arc<Mutex<Vec<Recorded>>>,
-    thread: Option<JoinHandle<()>>,
+    /// Serves until the receiver is dropped, which closes the listener and every connection.
+    _runtime: tokio::runtime::Runtime,
+}
+
+/// What every connection of one receiver shares.
+struct Served {
+    rule: Box<Rule>,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    tickets: AtomicU32,
 }
 
 impl Receiver {
@@ -415,24 +424,41 @@ impl Receiver {
 
     /// A receiver that answers with `rule`, or by default where it returns `None`.
     pub fn with_rule(rule: impl Fn(&Recorded) -> Option<Reply> + Send + Sync + 'static) -> Receiver {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1:0"));
-        let port = server
-            .server_addr()
-            .to_ip()
-            .expect("a TCP listener has an IP address")
-            .port();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("receiver")
+            .enable_all()
+            .build()
+            .expect("the receiver's runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("a bound address").port();
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let thread = {
-            let server = Arc::clone(&server);
-            let requests = Arc::clone(&requests);
-            let rule: Box<Rule> = Box::new(rule);
-            std::thread::spawn(move || serve(&server, &requests, &*rule))
-        };
+        let served = Arc::new(Served {
+            rule: Box::new(rule),
+            requests: Arc::clone(&requests),
+            tickets: AtomicU32::new(0),
+        });
+        runtime.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let served = Arc::clone(&served);
+                tokio::spawn(async move {
+                    let service =
+                        hyper::service::service_fn(move |request| answer(request, Arc::clone(&served)));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
         Receiver {
-            server,
             port,
             requests,
-            thread: Some(thread),
+            _runtime: runtime,
         }
     }
 
@@ -459,70 +485,88 @@ impl Receiver {
     }
 }
 
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
+/// A reply's body: whole, with its length, or in chunks without one.
+type ReplyBody = http_body_util::Either<
+    http_body_util::Full<bytes::Bytes>,
+    http_body_util::StreamBody<
+        futures::stream::Iter<
+            std::vec::IntoIter<Result<hyper::body::Frame<bytes::Bytes>, std::convert::Infallible>>,
+        >,
+    >,
+>;
 
-fn serve(server: &tiny_http::Server, requests: &Mutex<Vec<Recorded>>, rule: &Rule) {
-    let tickets = AtomicU32::new(0);
-    for mut request in server.incoming_requests() {
-        let mut raw_body = String::new();
-        let _ = request.as_reader().read_to_string(&mut raw_body);
-        let recorded = Recorded {
-            method: request.method().to_string(),
-            path: request.url().to_owned(),
-            headers: request
-                .headers()
-                .iter()
-                .map(|h| (h.field.as_str().to_string(), h.value.as_str().to_owned()))
-                .collect(),
-            body: serde_json::from_str(&raw_body).unwrap_or(Value::Null),
-            raw_body,
-            at: Instant::now(),
-        };
-        let reply = rule(&recorded).unwrap_or_else(|| {
-            if recorded.is("ticket", "create") {
-                let n = tickets.fetch_add(1, Ordering::SeqCst) + 1;
-                Reply::json(200, &serde_json::json!({"id": format!("T-{n}"), "url": null}))
-            } else if recorded.is("intel", "lookup") {
-                Reply::not_found()
-            } else {
-                Reply::json(200, &serde_json::json!({}))
-            }
-        });
-        requests.lock().unwrap_or_else(|p| p.into_inner()).push(recorded);
-        let mut headers =
-            vec![tiny_http::Header::from_bytes("Content-Type", "application/json").expect("a valid header")];
-        for (name, value) in &reply.headers {
-            headers.push(
-                tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("a valid header"),
-            );
+/// Records one request and answers it by the rule.
+async fn answer(
+    request: hyper::Request<hyper::body::Incoming>,
+    served: Arc<Served>,
+) -> Result<hyper::Response<ReplyBody>, hyper::Error> {
+    use http_body_util::BodyExt;
+
+    let method = request.method().to_string();
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let raw = request.into_body().collect().await?.to_bytes();
+    let raw_body = String::from_utf8_lossy(&raw).into_owned();
+    let recorded = Recorded {
+        method,
+        path,
+        headers,
+        body: serde_json::from_str(&raw_body).unwrap_or(Value::Null),
+        raw_body,
+        at: Instant::now(),
+    };
+    let reply = (served.rule)(&recorded).unwrap_or_else(|| {
+        if recorded.is("ticket", "create") {
+            let n = served.tickets.fetch_add(1, Ordering::SeqCst) + 1;
+            Reply::json(200, &serde_json::json!({"id": format!("T-{n}"), "url": null}))
+        } else if recorded.is("intel", "lookup") {
+            Reply::not_found()
+        } else {
+            Reply::json(200, &serde_json::json!({}))
         }
-        let length = (!reply.chunked).then_some(reply.body.len());
-        let response = tiny_http::Response::new(
-            tiny_http::StatusCode(reply.status),
-            headers,
-            std::io::Cursor::new(reply.body.into_bytes()),
-            length,
-            None,
-        );
-        match reply.delay {
-            Some(delay) => {
-                std::thread::spawn(move || {
-                    std::thread::sleep(delay);
-                    let _ = request.respond(response);
-                });
-            }
-            None => {
-                let _ = request.respond(response);
-            }
-        }
+    });
+    served
+        .requests
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(recorded);
+    if let Some(delay) = reply.delay {
+        tokio::time::sleep(delay).await;
     }
+
+    let body = bytes::Bytes::from(reply.body);
+    let body = if reply.chunked {
+        let frames = vec![Ok(hyper::body::Frame::data(body))];
+        http_body_util::Either::Right(http_body_util::StreamBody::new(futures::stream::iter(frames)))
+    } else {
+        http_body_util::Either::Left(http_body_util::Full::new(body))
+    };
+    let mut response = hyper::Response::new(body);
+    *response.status_mut() = hyper::StatusCode::from_u16(reply.status).expect("a valid status");
+    let headers = response.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    for (name, value) in &reply.headers {
+        headers.append(
+            hyper::header::HeaderName::from_bytes(name.as_bytes()).expect("a valid header name"),
+            hyper::header::HeaderValue::from_str(value).expect("a valid header value"),
+        );
+    }
+    Ok(response)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -991,6 +1035,30 @@ mod tests {
         assert_eq!(requests[0].path, "/palisade");
         assert_eq!(requests[0].header("authorization"), Some("Bearer t"));
         assert_eq!(receiver.calls("intel", "lookup").len(), 1);
+    }
+
+    /// A run with many alerts in flight opens many connections at once; none may wait for
+    /// another to close (the server this replaced left some for seconds, failing plugins at
+    /// their deadline).
+    #[test]
+    fn a_burst_of_connections_with_slow_replies_is_answered_at_once() {
+        const DELAY: Duration = Duration::from_millis(300);
+        let receiver = Receiver::with_rule(|_| Some(Reply::json(200, &serde_json::json!({})).after(DELAY)));
+        let started = Instant::now();
+        let replies: Vec<String> = std::thread::scope(|scope| {
+            let posts: Vec<_> = (0..32)
+                .map(|_| scope.spawn(|| post(&receiver, r#"{"capability":"identity"}"#, "")))
+                .collect();
+            posts.into_iter().map(|p| p.join().unwrap()).collect()
+        });
+        let elapsed = started.elapsed();
+        assert!(
+            replies.iter().all(|r| r.starts_with("HTTP/1.1 200")),
+            "{replies:?}"
+        );
+        assert_eq!(receiver.requests().len(), 32);
+        // Served one after another, 32 replies would take 9.6 s.
+        assert!(elapsed < DELAY * 8, "32 slow replies took {elapsed:?}");
     }
 
     #[test]

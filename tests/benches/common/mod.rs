@@ -6,7 +6,6 @@
 
 pub mod floor;
 pub mod starter;
-pub mod vendor;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
