@@ -9,7 +9,7 @@
 //! `cargo bench -p palisade-e2e --bench pipeline`. Each run of N alerts is a child process (this
 //! binary again, `--child`), so its peak memory is its own. Environment:
 //! - `PALISADE_BENCH_ALERTS`: the sizes, default `10000,100000`;
-//! - `PALISADE_BENCH_CONCURRENCY`: alerts in flight, default 4 (the config's default);
+//! - `PALISADE_BENCH_CONCURRENCY`: alerts in flight, default the config's default (16);
 //! - `PALISADE_BENCH_SCENARIOS`: default `dry-run,enforce` (see [`SCENARIOS`]);
 //! - `PALISADE_BENCH_SPAWNS`: Python processes for the baseline, default 200;
 //! - `PALISADE_BENCH_WORKERS`: the async runtime's worker threads, default one per core;
@@ -94,7 +94,10 @@ fn parent() {
         .map(|s| s.parse().expect("PALISADE_BENCH_ALERTS: numbers"))
         .collect();
     let scenarios = env_list("PALISADE_BENCH_SCENARIOS", &SCENARIOS.join(","));
-    let concurrency = env_number("PALISADE_BENCH_CONCURRENCY", 4);
+    let concurrency = env_number(
+        "PALISADE_BENCH_CONCURRENCY",
+        palisade::config::DEFAULT_CONCURRENCY,
+    );
     println!("machine: {}", common::machine());
     println!("plugins: {}", plugins.triage.parent().map(Path::display).unwrap());
     println!("concurrency: {concurrency} alerts in flight; confidence {CONFIDENCE} on every alert\n");

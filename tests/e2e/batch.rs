@@ -356,7 +356,7 @@ window_minutes = 30
     );
     case.alerts(&alerts);
 
-    // Alerts run concurrently (the default concurrency of 4): the incident's ticket is opened once.
+    // Alerts run concurrently (the default concurrency of 16): the incident's ticket is opened once.
     let run = case.run();
     assert_eq!(run.code, Some(0), "{run}");
 

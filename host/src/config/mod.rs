@@ -10,6 +10,7 @@ mod secret;
 mod vendor;
 
 pub use error::{ConfigError, ConfigErrors};
+pub use schema::DEFAULT_CONCURRENCY;
 pub use secret::SecretRef;
 
 use crate::capability::{Capability, Grants};

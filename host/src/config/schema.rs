@@ -217,6 +217,12 @@ fn connector_tables<'i>(root: &Spanned<toml::de::DeTable<'i>>) -> Vec<(String, S
         .collect()
 }
 
+/// Alerts in flight when the config does not say. A run waits on vendors far more than on the
+/// CPU: at 100 ms a vendor reply the chain handles 13 alerts a second with 4 in flight, 51 with
+/// 16 and 181 with 64 (BENCHMARKS.md, "slow vendor"). Each alert in flight holds at most one
+/// instance, so the memory this can take is bounded by 16 times a plugin's memory limit.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
 fn validate(
     raw: RawConfig,
     connector_tables: Vec<(String, Spanned<DeValue<'_>>)>,
@@ -235,7 +241,7 @@ fn validate(
             1
         }
         Some(value) => value.into_inner(),
-        None => 4,
+        None => DEFAULT_CONCURRENCY,
     };
 
     let mut connectors = BTreeMap::new();
