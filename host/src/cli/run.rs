@@ -25,9 +25,9 @@ pub struct RunArgs {
     /// One JSON object per alert on stdout, then a summary object.
     #[arg(long)]
     json: bool,
-    /// Alerts processed at once (default: the config's `defaults.concurrency`).
-    #[arg(long)]
-    concurrency: Option<usize>,
+    /// Alerts processed at once, 1 to 256 (default: the config's `defaults.concurrency`).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
+    concurrency: Option<u64>,
     /// The alerts' format: `auto` detects each line's (native, OCSF Detection and Security
     /// Findings, Elastic Security alerts, Splunk notables and webhook payloads, Sentinel alerts
     /// and incidents, and the config's mappings that have a `match`); or one of native, ocsf,
@@ -47,13 +47,17 @@ fn parse_format(text: &str) -> Result<FormatArg, String> {
 }
 
 pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
-    let config = match Config::load(&args.config) {
+    let mut config = match Config::load(&args.config) {
         Ok(config) => config,
         Err(errors) => {
             eprintln!("{errors}");
             return exit::FATAL;
         }
     };
+    // Before the pipeline is built: the instance pool is sized for the alerts in flight.
+    if let Some(concurrency) = args.concurrency {
+        config.concurrency = concurrency as usize;
+    }
     let intake = match Intake::new(args.format.0.clone(), config.mappings.clone()) {
         Ok(intake) => Arc::new(intake),
         Err(error) => {
@@ -93,7 +97,7 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
         tally.plugins_not_loaded += 1;
     }
 
-    let concurrency = args.concurrency.unwrap_or(config.concurrency).max(1);
+    let concurrency = config.concurrency;
     let lines = futures::stream::unfold((input, 0usize), move |(mut input, mut number)| {
         let intake = intake.clone();
         async move {
