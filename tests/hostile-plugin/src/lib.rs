@@ -15,7 +15,7 @@
 //! | `host-call-flood` | logs 1 000 000 times | `calls` |
 //! | `output-flood` | writes 4 MiB to stdout, returns a 4 MiB summary | `stdout_bytes` |
 //! | `stdout` | prints a line to stdout and one to stderr | `printed` |
-//! | `remember` | looks through all of its linear memory for what an earlier alert left, then leaves this alert's id in a global, on the heap (kept and freed) and in pages it grows | `earlier_calls`, `found`, `planted`, `seen_after_planting` |
+//! | `remember` | looks through all of its linear memory for what an earlier alert left, then leaves this alert's id in a global, on the heap (kept and freed) and in pages it grows | `earlier_calls`, `found`, `planted`, `missed` |
 //! | `http` | GETs each of `urls` (comma-separated), following redirects, `repeat` times (default 1) | `http:<index>`: `ok:<status>:<bytes>` |
 //!
 //! Results are `ok` or `err:<message>`; `secret` is `ok:<value>` or `err`; `disable_user` and
@@ -218,46 +218,54 @@ const GROWN_PAGES: usize = 32;
 /// Tries to carry data from one alert to the next, the way a plugin could leak one alert's
 /// details into another alert's ticket: first it looks through every byte of its memory for a
 /// mark an earlier alert left, then it leaves this alert's mark everywhere memory could
-/// survive. `seen_after_planting` proves the search finds what was left.
+/// survive, and searches again to prove the search finds each one (`missed` is 0).
 fn remember(alert_id: &str) -> Outcome {
     let earlier_calls = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     // Built at run time, so the prefix never sits in the plugin's own data to be found.
     let prefix: Vec<u8> = b":REBMEMER-ESADILAP".iter().rev().copied().collect();
-    let found = find_marks(&prefix);
+    let found: Vec<String> = find_marks(&prefix).into_iter().map(|mark| mark.id).collect();
 
     let mut mark = prefix.clone();
     mark.extend_from_slice(alert_id.as_bytes());
     mark.push(b';');
-    let mut planted = 0;
+    // Where the mark was left, to be found again.
+    let mut planted = Vec::new();
     if let Ok(mut kept) = KEPT.lock() {
         let len = mark.len().min(kept.len());
         kept[..len].copy_from_slice(&mark[..len]);
-        planted += 1;
+        planted.push(kept.as_ptr() as usize);
     }
-    black_box(Box::leak(mark.clone().into_boxed_slice()));
-    planted += 1;
-    drop(black_box(mark.repeat(64)));
-    planted += 1;
+    planted.push(black_box(Box::leak(mark.clone().into_boxed_slice())).as_ptr() as usize);
     if let Some(start) = linear_memory::grow(GROWN_PAGES) {
         for offset in [0, MIB, 2 * MIB - mark.len()] {
             let target = (start + offset) as *mut u8;
             // SAFETY: the pages were just grown for this and nothing else uses them.
             unsafe { std::ptr::copy_nonoverlapping(mark.as_ptr(), target, mark.len()) };
-            planted += 1;
+            planted.push(target as usize);
         }
     }
-    let seen_after_planting = find_marks(&prefix).len();
+    // Freed memory keeps what was written until it is reused: left, but not looked for.
+    drop(black_box(mark.repeat(64)));
+
+    let seen: Vec<usize> = find_marks(&prefix).into_iter().map(|mark| mark.address).collect();
+    let missed = planted.iter().filter(|address| !seen.contains(address)).count();
     Outcome::new()
         .note("earlier_calls", earlier_calls.to_string())
         .note("found", found.join(","))
-        .note("planted", planted.to_string())
-        .note("seen_after_planting", seen_after_planting.to_string())
+        .note("planted", planted.len().to_string())
+        .note("missed", missed.to_string())
 }
 
-/// The alert ids after every copy of `prefix` in linear memory, other than `prefix` itself.
-fn find_marks(prefix: &[u8]) -> Vec<String> {
+/// A copy of the mark's prefix in linear memory, and the alert id after it.
+struct Mark {
+    address: usize,
+    id: String,
+}
+
+/// Every copy of `prefix` in linear memory, other than `prefix` itself.
+fn find_marks(prefix: &[u8]) -> Vec<Mark> {
     let size = linear_memory::size();
-    let mut ids = Vec::new();
+    let mut marks = Vec::new();
     // From 8 up: address 0 is null to Rust, and holds no mark.
     let mut address = 8;
     while address + prefix.len() <= size {
@@ -267,13 +275,16 @@ fn find_marks(prefix: &[u8]) -> Vec<String> {
                 .map(byte_at)
                 .take_while(|&b| b != b';')
                 .collect();
-            ids.push(String::from_utf8_lossy(&id).into_owned());
+            marks.push(Mark {
+                address,
+                id: String::from_utf8_lossy(&id).into_owned(),
+            });
             address += prefix.len();
         } else {
             address += 1;
         }
     }
-    ids
+    marks
 }
 
 /// Any byte of linear memory, whoever owns it: a hostile plugin reads what it likes.
