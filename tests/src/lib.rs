@@ -406,7 +406,7 @@ pub struct Receiver {
     port: u16,
     requests: Arc<Mutex<Vec<Recorded>>>,
     /// Serves until the receiver is dropped, which closes the listener and every connection.
-    _runtime: tokio::runtime::Runtime,
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 /// What every connection of one receiver shares.
@@ -422,7 +422,9 @@ impl Receiver {
         Receiver::with_rule(|_| None)
     }
 
-    /// A receiver that answers with `rule`, or by default where it returns `None`.
+    /// A receiver that answers with `rule`, or by default where it returns `None`. The rule runs
+    /// on the receiver's own threads, for many requests at once: it must not block (a slow
+    /// vendor is [`Reply::after`]).
     pub fn with_rule(rule: impl Fn(&Recorded) -> Option<Reply> + Send + Sync + 'static) -> Receiver {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -442,8 +444,13 @@ impl Receiver {
         });
         runtime.spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
+                let stream = match listener.accept().await {
+                    Ok((stream, _)) => stream,
+                    // Out of descriptors, say: wait for some to close rather than spin.
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
                 };
                 let served = Arc::clone(&served);
                 tokio::spawn(async move {
@@ -458,7 +465,7 @@ impl Receiver {
         Receiver {
             port,
             requests,
-            _runtime: runtime,
+            runtime: Some(runtime),
         }
     }
 
@@ -471,7 +478,8 @@ impl Receiver {
         self.port
     }
 
-    /// Every request so far, in arrival order.
+    /// Every request so far, in the order their bodies were read (requests on different
+    /// connections interleave).
     pub fn requests(&self) -> Vec<Recorded> {
         self.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -482,6 +490,16 @@ impl Receiver {
             .into_iter()
             .filter(|r| r.is(capability, operation))
             .collect()
+    }
+}
+
+impl Drop for Receiver {
+    /// Without waiting for connections to finish, so a receiver may also be dropped inside an
+    /// async test, where a runtime's blocking shutdown would panic.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 

@@ -220,7 +220,8 @@ fn connector_tables<'i>(root: &Spanned<toml::de::DeTable<'i>>) -> Vec<(String, S
 /// Alerts in flight when the config does not say. A run waits on vendors far more than on the
 /// CPU: at 100 ms a vendor reply the chain handles 13 alerts a second with 4 in flight, 51 with
 /// 16 and 181 with 64 (BENCHMARKS.md, "slow vendor"). Each alert in flight holds at most one
-/// instance, so the memory this can take is bounded by 16 times a plugin's memory limit.
+/// instance, so plugins can take at most 16 times a plugin's memory limit, plus the pages the
+/// pool keeps resident between alerts (up to 1 MiB a linear memory, engine.rs).
 pub const DEFAULT_CONCURRENCY: usize = 16;
 
 fn validate(

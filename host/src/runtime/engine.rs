@@ -118,8 +118,9 @@ fn engine_config(options: &RuntimeOptions) -> Config {
     // sees its initial memory. With PAGEMAP_SCAN (Linux 6.7+) only the pages the guest wrote
     // are reset, so the window can cover what larger guests use at no cost to small ones.
     // Without it the whole window is zeroed on every return, so it stays at what small
-    // guests use (128 KiB measured best, BENCHMARKS.md). Slots are few (one per alert in
-    // flight), so at most a MiB each stays resident.
+    // guests use (128 KiB measured best, BENCHMARKS.md). What stays resident is at most the
+    // window for each linear memory of each slot a run has used (a slot per alert in flight,
+    // plus one): at most 1 MiB for a Rust plugin's one memory.
     let (keep_resident, pagemap_scan) = if PoolingAllocationConfig::is_pagemap_scan_available() {
         (1 << 20, Enabled::Yes)
     } else {
