@@ -1,6 +1,6 @@
 //! Executed destructive operations and their compensating operations, for undo.
 
-use super::writer::{Message, Writer};
+use super::writer::{Message, Record, Writer};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
@@ -53,7 +53,7 @@ impl Actions {
     /// Queues the record of an executed operation. `Err` when the writer has stopped, so the
     /// caller can report that this action cannot be undone from Palisade.
     pub fn record(&self, row: ActionRow) -> Result<(), RecordError> {
-        if self.writer.send(Message::Action(row)) {
+        if self.writer.send(Message::Record(Record::Action(row))) {
             Ok(())
         } else {
             Err(RecordError)

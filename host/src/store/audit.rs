@@ -1,7 +1,7 @@
 //! The audit trail: append-only (the database refuses updates and deletes of it), one row per
 //! alert processed, plugin invocation, host call, approval decision, undo and breaker event.
 
-use super::writer::{AuditRow, Message, Writer};
+use super::writer::{AuditRow, Message, Record, Writer};
 use rusqlite::{Connection, params};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
@@ -76,7 +76,7 @@ impl Audit {
             // and was half of this function's time in a profile.
             detail: serde_json::to_string(&redact(event.detail)).unwrap_or_default(),
         };
-        if !self.writer.send(Message::Audit(row)) {
+        if !self.writer.send(Message::Record(Record::Audit(row))) {
             tracing::error!(
                 kind = event.kind,
                 "cannot write the audit record: the audit writer has stopped"

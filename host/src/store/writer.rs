@@ -25,9 +25,14 @@ pub(super) struct AuditRow {
     pub detail: String,
 }
 
-pub(super) enum Message {
+/// What the writer stores, in the order it was sent.
+pub(super) enum Record {
     Audit(AuditRow),
     Action(ActionRow),
+}
+
+pub(super) enum Message {
+    Record(Record),
     /// Count a destructive operation against the breaker and answer once committed.
     Admit {
         plugin: String,
@@ -177,7 +182,7 @@ fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) {
     let mut flushes = Vec::new();
     for message in part {
         match message {
-            Message::Audit(_) | Message::Action(_) => records.push(message),
+            Message::Record(record) => records.push(record),
             Message::Admit {
                 plugin,
                 limits,
@@ -221,7 +226,7 @@ fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) {
 }
 
 /// The audit rows and undo records of a batch, in order.
-fn insert(transaction: &Transaction<'_>, records: Vec<Message>) -> Result<(), rusqlite::Error> {
+fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rusqlite::Error> {
     let mut audit = transaction.prepare_cached(
         "INSERT INTO audit (at, at_unix, kind, alert_id, plugin, operation, target, decision, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -230,9 +235,9 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Message>) -> Result<(), ru
         "INSERT INTO actions (action_id, at, plugin, alert_id, operation, target, request, reference, compensation)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
-    for message in records {
-        match message {
-            Message::Audit(row) => {
+    for record in records {
+        match record {
+            Record::Audit(row) => {
                 if let Err(error) = audit.execute(params![
                     row.at,
                     row.at_unix,
@@ -247,7 +252,7 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Message>) -> Result<(), ru
                     tracing::error!(%error, kind = %row.kind, "cannot write an audit record");
                 }
             }
-            Message::Action(row) => {
+            Record::Action(row) => {
                 if let Err(error) = action.execute(params![
                     row.action_id,
                     row.at,
@@ -264,7 +269,6 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Message>) -> Result<(), ru
                     tracing::error!(%error, action = %row.action_id, "cannot record the action for undo");
                 }
             }
-            Message::Admit { .. } | Message::Flush(_) => {}
         }
     }
     Ok(())
