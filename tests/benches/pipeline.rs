@@ -140,14 +140,7 @@ fn slow_vendor() {
         return;
     }
     let delay = Duration::from_millis(env_number("PALISADE_BENCH_VENDOR_MS", 100) as u64);
-    let vendor = palisade_e2e::Receiver::with_rule(move |request| {
-        let body = if request.is("ticket", "create") {
-            json!({"id": "T-1", "url": null})
-        } else {
-            json!({})
-        };
-        Some(palisade_e2e::Reply::json(200, &body).after(delay))
-    });
+    let vendor = palisade_e2e::Receiver::slow(delay);
     println!(
         "\nslow vendor: {} ms a reply, {alerts} alerts, enforce",
         delay.as_millis()

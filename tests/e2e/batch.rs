@@ -183,15 +183,8 @@ fn a_slow_vendor_call_does_not_hold_up_the_alerts_behind_it() {
 /// pool is sized for the run, not for the config's number.
 #[test]
 fn the_concurrency_flag_above_the_configs_runs_every_alert() {
-    let receiver = Receiver::with_rule(|request| {
-        let body = if request.is("ticket", "create") {
-            serde_json::json!({"id": "T-1", "url": null})
-        } else {
-            serde_json::json!({})
-        };
-        // Held, so all six alerts are in flight, each with its instance, at once.
-        Some(Reply::json(200, &body).after(Duration::from_millis(500)))
-    });
+    // Every reply held, so all six alerts are in flight, each with its instance, at once.
+    let receiver = Receiver::slow(Duration::from_millis(500));
     let case = Case::new().receiver(&receiver);
     case.config(&format!(
         "[defaults]\nconcurrency = 1\n{}",

@@ -412,6 +412,8 @@ pub struct Receiver {
 /// What every connection of one receiver shares.
 struct Served {
     rule: Box<Rule>,
+    /// How long each default answer is held.
+    held: Option<Duration>,
     requests: Arc<Mutex<Vec<Recorded>>>,
     tickets: AtomicU32,
 }
@@ -422,10 +424,21 @@ impl Receiver {
         Receiver::with_rule(|_| None)
     }
 
+    /// A slow vendor: the default answers, each held `delay` (other requests are answered
+    /// meanwhile).
+    pub fn slow(delay: Duration) -> Receiver {
+        Receiver::serve(Box::new(|_| None), Some(delay))
+    }
+
     /// A receiver that answers with `rule`, or by default where it returns `None`. The rule runs
     /// on the receiver's own threads, for many requests at once: it must not block (a slow
     /// vendor is [`Reply::after`]).
     pub fn with_rule(rule: impl Fn(&Recorded) -> Option<Reply> + Send + Sync + 'static) -> Receiver {
+        Receiver::serve(Box::new(rule), None)
+    }
+
+    /// Serves `rule`, holding its default answers `held`.
+    fn serve(rule: Box<Rule>, held: Option<Duration>) -> Receiver {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("receiver")
@@ -438,7 +451,8 @@ impl Receiver {
         let port = listener.local_addr().expect("a bound address").port();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let served = Arc::new(Served {
-            rule: Box::new(rule),
+            rule,
+            held,
             requests: Arc::clone(&requests),
             tickets: AtomicU32::new(0),
         });
@@ -546,13 +560,17 @@ async fn answer(
         at: Instant::now(),
     };
     let reply = (served.rule)(&recorded).unwrap_or_else(|| {
-        if recorded.is("ticket", "create") {
+        let reply = if recorded.is("ticket", "create") {
             let n = served.tickets.fetch_add(1, Ordering::SeqCst) + 1;
             Reply::json(200, &serde_json::json!({"id": format!("T-{n}"), "url": null}))
         } else if recorded.is("intel", "lookup") {
             Reply::not_found()
         } else {
             Reply::json(200, &serde_json::json!({}))
+        };
+        Reply {
+            delay: served.held,
+            ..reply
         }
     });
     served
@@ -1061,7 +1079,7 @@ mod tests {
     #[test]
     fn a_burst_of_connections_with_slow_replies_is_answered_at_once() {
         const DELAY: Duration = Duration::from_millis(300);
-        let receiver = Receiver::with_rule(|_| Some(Reply::json(200, &serde_json::json!({})).after(DELAY)));
+        let receiver = Receiver::slow(DELAY);
         let started = Instant::now();
         let replies: Vec<String> = std::thread::scope(|scope| {
             let posts: Vec<_> = (0..32)
