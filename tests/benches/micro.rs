@@ -1,6 +1,6 @@
 //! Micro-benchmarks (criterion): one (alert, plugin) invocation in Palisade beside the floor (a
 //! bare wasmtime host) and the same logic compiled natively; a granted host call; loading a
-//! plugin from the compiled-code cache; the policy gate; alert parsing; and per plugin
+//! plugin from the compiled-code cache; the policy gate and the breaker's count; alert parsing; and per plugin
 //! language (`languages-LANG`), the starter plugin `palisade plugin new` writes, the same logic
 //! in each, invoked in Palisade and on the floor and loaded from the compiled-code cache.
 //!
@@ -14,13 +14,14 @@ mod common;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode};
+use futures::StreamExt;
 use palisade::alert::{Alert, Annotation, native};
 use palisade::capability::{Grants, Operation, PluginContext};
 use palisade::config::Config;
 use palisade::connectors::Registry;
 use palisade::policy::{Decision, Proposal, Target};
 use palisade::runtime::{InvocationStatus, Limits, Plugin, Runtime, RuntimeOptions};
-use palisade::store::Store;
+use palisade::store::{BreakerCheck, BreakerLimits, Store};
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -585,6 +586,46 @@ fn policy(c: &mut Criterion) {
             started.elapsed()
         });
     }
+    group.finish();
+
+    // The blast-radius count every executed destructive operation waits for: a round trip to
+    // the store's writer thread and a committed transaction in the database file. One at a
+    // time, and sixteen at once as the default run has in flight, where commits are shared.
+    let store = Store::open(&dir.path().join("breaker.db")).expect("a store");
+    let breaker = store.breaker();
+    let limits = BreakerLimits {
+        window: Duration::from_secs(3600),
+        per_plugin: Some(u32::MAX),
+        global: Some(u32::MAX),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("a tokio runtime");
+    let admit = |breaker: palisade::store::Breaker| async move {
+        let check = breaker.admit("password-spray", limits).await;
+        assert_eq!(check.expect("counted"), BreakerCheck::Allowed);
+    };
+    let name = "breaker-admit";
+    let mut group = c.benchmark_group(name);
+    bench(&mut group, name, "one-at-a-time", |n| {
+        let started = Instant::now();
+        rt.block_on(async {
+            for _ in 0..n {
+                admit(breaker.clone()).await;
+            }
+        });
+        started.elapsed()
+    });
+    bench(&mut group, name, "16-in-flight", |n| {
+        let started = Instant::now();
+        rt.block_on(async {
+            let mut admits =
+                futures::stream::iter((0..n).map(|_| admit(breaker.clone()))).buffer_unordered(16);
+            while admits.next().await.is_some() {}
+        });
+        started.elapsed()
+    });
     group.finish();
 }
 

@@ -11,7 +11,7 @@
 //! - `PALISADE_BENCH_ALERTS`: the sizes, default `10000,100000`;
 //! - `PALISADE_BENCH_CONCURRENCY`: alerts in flight, default the config's default (16);
 //! - `PALISADE_BENCH_SCENARIOS`: default `dry-run,enforce` (see [`SCENARIOS`]);
-//! - `PALISADE_BENCH_SPAWNS`: Python processes for the baseline, default 200;
+//! - `PALISADE_BENCH_SPAWNS`: Python processes for the baseline, default 200; 0 skips it;
 //! - `PALISADE_BENCH_WORKERS`: the async runtime's worker threads, default one per core;
 //! - `PALISADE_BENCH_VENDOR_MS`, `PALISADE_BENCH_VENDOR_CONCURRENCY`, `PALISADE_BENCH_VENDOR_ALERTS`:
 //!   the slow-vendor part (see [`slow_vendor`]), default 100 ms a reply, `4,16,64` in flight,
@@ -435,6 +435,9 @@ fn spawn_triage(python: &Path, script: &Path, request: &[u8]) -> Value {
 }
 
 fn process_per_action(spawns: usize, rows: &[(String, Value)]) {
+    if spawns == 0 {
+        return;
+    }
     let plugins = common::plugins();
     let python = python();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/process-per-action/triage.py");

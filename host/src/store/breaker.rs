@@ -133,18 +133,17 @@ pub(super) fn admit_in(
     // whatever the volume.
     let minute = now / 60;
     let since = minute - (limits.window.as_secs() / 60).max(1) as i64;
+    // Rows that left the window no longer count; deleting them keeps the table small.
     transaction
         .prepare_cached("DELETE FROM destructive_counts WHERE minute <= ?1")?
         .execute(params![since])?;
-    let count = |plugin: Option<&str>| -> rusqlite::Result<u32> {
-        transaction
-            .prepare_cached(
-                "SELECT COALESCE(SUM(count), 0) FROM destructive_counts WHERE minute > ?1 AND (?2 IS NULL OR plugin = ?2)",
-            )?
-            .query_row(params![since, plugin], |row| row.get(0))
-    };
+    let (by_plugin, in_all): (u32, u32) = transaction
+        .prepare_cached(
+            "SELECT COALESCE(SUM(count) FILTER (WHERE plugin = ?2), 0), COALESCE(SUM(count), 0)
+             FROM destructive_counts WHERE minute > ?1",
+        )?
+        .query_row(params![since, plugin], |row| Ok((row.get(0)?, row.get(1)?)))?;
     let minutes = limits.window.as_secs() / 60;
-    let (by_plugin, in_all) = (count(Some(plugin))?, count(None)?);
     let over = match (limits.per_plugin, limits.global) {
         (Some(limit), _) if by_plugin >= limit => Some((
             plugin_scope,
@@ -226,6 +225,44 @@ mod tests {
             reopened.admit("spray", LIMITS).await.unwrap(),
             BreakerCheck::Allowed
         );
+    }
+
+    #[tokio::test]
+    async fn the_global_limit_counts_every_plugin_and_holds_them_all() {
+        let store = Store::in_memory().unwrap();
+        let breaker = store.breaker();
+        let limits = BreakerLimits {
+            per_plugin: Some(2),
+            global: Some(3),
+            ..LIMITS
+        };
+        for plugin in ["spray", "phish", "malware"] {
+            assert_eq!(
+                breaker.admit(plugin, limits).await.unwrap(),
+                BreakerCheck::Allowed,
+                "{plugin} is under both limits"
+            );
+        }
+        let BreakerCheck::Tripped { reason, tripped_now } = breaker.admit("beacon", limits).await.unwrap()
+        else {
+            panic!("a fourth operation in all must be held");
+        };
+        assert!(tripped_now);
+        assert!(reason.contains("across all plugins"), "{reason}");
+        assert!(matches!(
+            breaker.admit("spray", limits).await.unwrap(),
+            BreakerCheck::Tripped {
+                tripped_now: false,
+                ..
+            }
+        ));
+        let scopes: Vec<String> = breaker
+            .status()
+            .unwrap()
+            .into_iter()
+            .map(|trip| trip.scope)
+            .collect();
+        assert_eq!(scopes, ["global"]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
