@@ -59,15 +59,20 @@ const MAX_TRANSACTION: usize = 128;
 const BATCH_WINDOW: Duration = Duration::from_millis(20);
 
 /// The writer thread; dropping the last handle drains the queue and waits.
+///
+/// Sending and waking take no lock: every alert thread sends several records per alert.
 pub(super) struct Writer {
-    sender: Mutex<Option<mpsc::Sender<Message>>>,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// `None` only while dropping, which closes the channel.
+    sender: Option<mpsc::Sender<Message>>,
+    /// To end the thread's gathering wait.
+    thread: std::thread::Thread,
+    handle: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Writer {
     pub(super) fn start(connection: Arc<Mutex<Connection>>) -> std::io::Result<Writer> {
         let (sender, receiver) = mpsc::channel::<Message>();
-        let thread = std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("palisade-audit".into())
             .spawn(move || {
                 // Blocks while idle; the first record of a batch wakes the thread.
@@ -81,18 +86,17 @@ impl Writer {
                 }
             })?;
         Ok(Writer {
-            sender: Mutex::new(Some(sender)),
-            thread: Mutex::new(Some(thread)),
+            sender: Some(sender),
+            thread: handle.thread().clone(),
+            handle: Some(handle),
         })
     }
 
     /// Queues a message; false when the writer has stopped.
     pub(super) fn send(&self, message: Message) -> bool {
-        let sender = self
-            .sender
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        sender.as_ref().is_some_and(|sender| sender.send(message).is_ok())
+        self.sender
+            .as_ref()
+            .is_some_and(|sender| sender.send(message).is_ok())
     }
 
     /// Waits until every record queued so far is in the database.
@@ -107,41 +111,19 @@ impl Writer {
     pub(super) fn send_now(&self, message: Message) -> bool {
         let sent = self.send(message);
         if sent {
-            self.wake();
+            self.thread.unpark();
         }
         sent
-    }
-
-    /// Ends the writer's gathering wait.
-    fn wake(&self) {
-        if let Some(thread) = self
-            .thread
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .as_ref()
-        {
-            thread.thread().unpark();
-        }
     }
 }
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        drop(
-            self.sender
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .take(),
-        );
+        drop(self.sender.take());
         // The last batch is written at once rather than after the gathering window.
-        self.wake();
-        if let Some(thread) = self
-            .thread
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take()
-        {
-            let _ = thread.join();
+        self.thread.unpark();
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
         }
     }
 }
