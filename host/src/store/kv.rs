@@ -96,7 +96,10 @@ impl KvStore {
     ) -> Result<i64, KvError> {
         check_key(key)?;
         self.with(|db| {
-            let tx = db.unchecked_transaction()?;
+            // IMMEDIATE: the write lock is taken before the read. A deferred transaction that
+            // read and then wrote failed at once ("database is locked") whenever another
+            // process had written in between, and its increment was lost.
+            let tx = rusqlite::Transaction::new_unchecked(db, rusqlite::TransactionBehavior::Immediate)?;
             let current: Option<Vec<u8>> = tx
                 .query_row(
                     "SELECT value FROM kv WHERE plugin = ?1 AND key = ?2
@@ -173,6 +176,30 @@ mod tests {
             .unwrap();
         let reopened = crate::store::Store::open(&path).unwrap().kv();
         assert_eq!(reopened.get("a", "k").unwrap().as_deref(), Some(&b"v"[..]));
+    }
+
+    #[test]
+    fn increments_from_processes_sharing_the_file_are_all_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        // A store each, as two `palisade` processes have: two connections to one file.
+        let stores: Vec<_> = (0..2)
+            .map(|_| crate::store::Store::open(&path).unwrap())
+            .collect();
+        std::thread::scope(|scope| {
+            for store in &stores {
+                let kv = store.kv();
+                scope.spawn(move || {
+                    for _ in 0..200 {
+                        kv.increment("spray", "attempts", 1, None).unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(
+            stores[0].kv().increment("spray", "attempts", 0, None).unwrap(),
+            400
+        );
     }
 
     #[test]
