@@ -1,8 +1,9 @@
 //! Micro-benchmarks (criterion): one (alert, plugin) invocation in Palisade beside the floor (a
 //! bare wasmtime host) and the same logic compiled natively; a granted host call; loading a
-//! plugin from the compiled-code cache; the policy gate and the breaker's count; alert parsing; and per plugin
-//! language (`languages-LANG`), the starter plugin `palisade plugin new` writes, the same logic
-//! in each, invoked in Palisade and on the floor and loaded from the compiled-code cache.
+//! plugin from the compiled-code cache; the policy gate and the breaker's count; alert
+//! parsing; and per plugin language (`languages-LANG`), the starter plugin `palisade plugin
+//! new` writes, the same logic in each, invoked in Palisade and on the floor and loaded from
+//! the compiled-code cache.
 //!
 //! `cargo bench -p palisade-e2e --bench micro`. After criterion's own report, a summary gives the
 //! median of each benchmark's samples and the ratios BENCHMARKS.md quotes, all from this run.

@@ -1,6 +1,6 @@
 //! Key-value state private to each plugin, kept across alerts and runs.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::sync::{Arc, Mutex};
 
 /// Keys and values are bounded so that one plugin cannot fill the disk through `kv`.
@@ -99,7 +99,7 @@ impl KvStore {
             // IMMEDIATE: the write lock is taken before the read. A deferred transaction that
             // read and then wrote failed at once ("database is locked") whenever another
             // process had written in between, and its increment was lost.
-            let tx = rusqlite::Transaction::new_unchecked(db, rusqlite::TransactionBehavior::Immediate)?;
+            let tx = Transaction::new_unchecked(db, TransactionBehavior::Immediate)?;
             let current: Option<Vec<u8>> = tx
                 .query_row(
                     "SELECT value FROM kv WHERE plugin = ?1 AND key = ?2

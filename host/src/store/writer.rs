@@ -62,17 +62,15 @@ const BATCH_WINDOW: Duration = Duration::from_millis(20);
 ///
 /// Sending and waking take no lock: every alert thread sends several records per alert.
 pub(super) struct Writer {
-    /// `None` only while dropping, which closes the channel.
+    /// Both `None` only while dropping: the channel closes, then the thread is joined.
     sender: Option<mpsc::Sender<Message>>,
-    /// To end the thread's gathering wait.
-    thread: std::thread::Thread,
-    handle: Option<std::thread::JoinHandle<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Writer {
     pub(super) fn start(connection: Arc<Mutex<Connection>>) -> std::io::Result<Writer> {
         let (sender, receiver) = mpsc::channel::<Message>();
-        let handle = std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("palisade-audit".into())
             .spawn(move || {
                 // Blocks while idle; the first record of a batch wakes the thread.
@@ -87,8 +85,7 @@ impl Writer {
             })?;
         Ok(Writer {
             sender: Some(sender),
-            thread: handle.thread().clone(),
-            handle: Some(handle),
+            thread: Some(thread),
         })
     }
 
@@ -110,8 +107,9 @@ impl Writer {
     /// Queues a message someone waits on, and ends the gathering wait so it is handled at once.
     pub(super) fn send_now(&self, message: Message) -> bool {
         let sent = self.send(message);
-        if sent {
-            self.thread.unpark();
+        if sent && let Some(thread) = &self.thread {
+            // Ends the writer's gathering wait.
+            thread.thread().unpark();
         }
         sent
     }
@@ -120,10 +118,10 @@ impl Writer {
 impl Drop for Writer {
     fn drop(&mut self) {
         drop(self.sender.take());
-        // The last batch is written at once rather than after the gathering window.
-        self.thread.unpark();
-        if let Some(handle) = self.handle.take() {
-            let _ = handle.join();
+        if let Some(thread) = self.thread.take() {
+            // The last batch is written at once rather than after the gathering window.
+            thread.thread().unpark();
+            let _ = thread.join();
         }
     }
 }
