@@ -172,7 +172,7 @@ fn sdk_alert(alert: &Alert) -> palisade_sdk::Alert {
     sdk.rule_id = alert.rule_id.clone();
     sdk.rule_name = alert.rule_name.clone();
     sdk.category = alert.category.clone();
-    sdk.confidence = alert.confidence;
+    sdk.confidence = alert.confidence.unwrap_or(0);
     sdk.timestamp = alert.timestamp.clone();
     sdk.tags = alert.tags.clone();
     sdk.raw = alert.raw.clone();
@@ -565,13 +565,21 @@ fn policy(c: &mut Criterion) {
         .expect("configured")
         .policy;
     let revoke = Operation::parse("identity.revoke-sessions").expect("exists");
-    let alice = Target::User("user1@example.com".into());
-    let ceo = Target::User("ceo@example.com".into());
+    // As the gate sees an account once its connector resolved it: every name it answers to.
+    let account = |login: &str| Target::Account {
+        id: format!("00u-{login}"),
+        names: vec![
+            login.to_owned(),
+            login.split('@').next().unwrap_or(login).to_owned(),
+        ],
+        groups: vec!["Everyone".to_owned()],
+    };
+    let alice = account("user1@example.com");
+    let ceo = account("ceo@example.com");
     let proposal = |target| Proposal {
         operation: revoke,
         target,
-        confidence: 92,
-        groups: None,
+        confidence: Some(92),
     };
     assert_eq!(policy.decide(&proposal(&alice)), Decision::Execute);
     assert!(matches!(policy.decide(&proposal(&ceo)), Decision::Hold(_)));

@@ -130,7 +130,7 @@ fn the_same_spray_from_six_formats_gets_the_same_entities_and_response() {
 
     // Each alert's calls, by the alert id the webhook envelope carries.
     let mut calls: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for request in receiver.requests() {
+    for request in receiver.effects() {
         let target = match request.operation() {
             "revoke-sessions" => request.request()["user"].as_str().unwrap_or_default().to_owned(),
             "block-ip" => request.request()["target"]
@@ -248,7 +248,7 @@ fn a_named_format_is_used_for_every_line_and_an_unknown_mapping_stops_the_run() 
         rejected[0]["error"],
         "sentinel: missing required field `SystemAlertId`"
     );
-    assert!(receiver.requests().is_empty(), "simulate calls no vendor");
+    assert!(receiver.effects().is_empty(), "simulate sends no action");
 
     let run = case.palisade(&["run", "--format", "mapping:nope", "alerts.jsonl"]);
     assert_eq!(run.code, Some(1), "{run}");

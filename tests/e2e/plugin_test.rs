@@ -15,6 +15,9 @@ score = 95
 [[users]]
 name = "alice"
 groups = ["finance"]
+
+[[users]]
+name = "bob"
 "#;
 
 /// A case with the spray fixture and the replies file; returns the plugin's path.

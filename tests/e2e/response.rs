@@ -49,8 +49,15 @@ fn a_confident_spray_revokes_signed_in_accounts_blocks_the_source_and_opens_a_ti
     let run = case.run();
     assert_eq!(run.code, Some(0), "{run}");
 
-    // What the vendors saw: exactly two revocations, one block, one ticket.
-    let requests = receiver.requests();
+    // What the vendors saw: each account looked up, then exactly two revocations (by the id
+    // the directory answered), one block, one ticket.
+    let looked_up: BTreeSet<String> = receiver
+        .calls("identity", "lookup-user")
+        .iter()
+        .map(|r| r.request()["user"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(looked_up, BTreeSet::from(["alice".to_owned(), "bob".to_owned()]));
+    let requests = receiver.effects();
     let mut seen: Vec<(String, String)> = requests
         .iter()
         .map(|r| (r.capability().to_owned(), r.operation().to_owned()))
@@ -78,6 +85,12 @@ fn a_confident_spray_revokes_signed_in_accounts_blocks_the_source_and_opens_a_ti
         "carol's sign-in failed: her sessions stay"
     );
     for revoke in requests.iter().filter(|r| r.is("identity", "revoke-sessions")) {
+        let user = revoke.request()["user"].as_str().unwrap_or_default();
+        assert_eq!(
+            revoke.request()["user_id"],
+            format!("uid-{user}"),
+            "acted on the record the lookup resolved"
+        );
         let reason = revoke.request()["reason"].as_str().unwrap_or_default();
         assert!(
             reason.contains("spray-1"),

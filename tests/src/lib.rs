@@ -498,6 +498,15 @@ impl Receiver {
         self.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// The requests that would change something at the vendor: every one but the lookups the
+    /// host sends to resolve a target or read intel.
+    pub fn effects(&self) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| !r.operation().starts_with("lookup"))
+            .collect()
+    }
+
     /// The requests for one operation, e.g. `("identity", "revoke-sessions")`.
     pub fn calls(&self, capability: &str, operation: &str) -> Vec<Recorded> {
         self.requests()
@@ -565,6 +574,19 @@ async fn answer(
             Reply::json(200, &serde_json::json!({"id": format!("T-{n}"), "url": null}))
         } else if recorded.is("intel", "lookup") {
             Reply::not_found()
+        } else if recorded.is("identity", "lookup-user") {
+            // A directory that knows every account by the name asked for, as its own record.
+            let name = recorded.request()["user"].as_str().unwrap_or_default();
+            Reply::json(
+                200,
+                &serde_json::json!({"id": format!("uid-{name}"), "name": name}),
+            )
+        } else if recorded.is("endpoint", "lookup-host") {
+            let name = recorded.request()["hostname"].as_str().unwrap_or_default();
+            Reply::json(
+                200,
+                &serde_json::json!({"id": format!("did-{name}"), "hostname": name}),
+            )
         } else {
             Reply::json(200, &serde_json::json!({}))
         };

@@ -35,7 +35,7 @@
 //! `email.to.address`, `email.sender.address`. An aggregating rule (ES|QL, threshold) that
 //! lists accounts by result puts them in `succeeded_users` and `failed_users`.
 
-use super::fields::{self, Entities, Epoch, UNSTATED_CONFIDENCE, number, text, texts};
+use super::fields::{self, Entities, Epoch, number, text, texts};
 use super::intake::IntakeError;
 use super::{Alert, Direction, Severity};
 use serde_json::Value;
@@ -106,13 +106,11 @@ fn severity(document: &Value) -> Severity {
     }
 }
 
-fn confidence(document: &Value) -> u8 {
+fn confidence(document: &Value) -> Option<u8> {
     if let Some(risk) = number(document, "kibana.alert.risk_score") {
-        return risk.clamp(0.0, 100.0).round() as u8;
+        return Some(risk.clamp(0.0, 100.0).round() as u8);
     }
-    text(document, "threat.indicator.confidence")
-        .and_then(|word| fields::confidence_word(&word))
-        .unwrap_or(UNSTATED_CONFIDENCE)
+    text(document, "threat.indicator.confidence").and_then(|word| fields::confidence_word(&word))
 }
 
 fn entities(document: &Value) -> Vec<super::Entity> {
@@ -226,7 +224,7 @@ mod tests {
         assert_eq!(alert.rule_id.as_deref(), Some("okta-spray-01"));
         assert_eq!(alert.category, "credential-access");
         assert_eq!(alert.severity, Severity::High);
-        assert_eq!(alert.confidence, 92, "the risk score");
+        assert_eq!(alert.confidence, Some(92), "the risk score");
         assert_eq!(alert.timestamp, "2026-11-26T09:12:00Z", "the source event's time");
         assert_eq!(alert.tags, ["Okta", "Identity"]);
         let users: Vec<(&str, Option<SignInResult>)> = alert
@@ -256,7 +254,7 @@ mod tests {
         let alert = parse(FLAT).unwrap();
         assert_eq!(alert.id, "0f1e2d3c4b5a69788796a5b4c3d2e1f0");
         assert_eq!(alert.severity, Severity::Critical);
-        assert_eq!(alert.confidence, 99);
+        assert_eq!(alert.confidence, Some(99));
         assert_eq!(alert.category, "process", "no tactic: the event category");
         let has = |f: &dyn Fn(&Entity) -> bool| alert.entities.iter().any(f);
         assert!(has(
@@ -302,7 +300,7 @@ mod tests {
                 .replace("\"risk_score\": 92", &format!("\"risk_score\": {risk}"));
             let alert = parse(&text).unwrap();
             assert_eq!(alert.severity, want, "{risk}");
-            assert_eq!(alert.confidence, risk as u8);
+            assert_eq!(alert.confidence, Some(risk as u8));
         }
     }
 

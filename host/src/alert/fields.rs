@@ -251,9 +251,6 @@ pub(crate) fn confidence_word(word: &str) -> Option<u8> {
     }
 }
 
-/// What an alert that states no confidence gets: neither doubted nor trusted.
-pub const UNSTATED_CONFIDENCE: u8 = 50;
-
 /// A 0-100 score from a number: fractions in [0, 1] with a decimal part (Sentinel's
 /// `ConfidenceScore` 0.92) are scaled to 0-100, anything above 100 is 100.
 pub(crate) fn percent(number: f64) -> Option<u8> {

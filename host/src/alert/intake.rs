@@ -137,8 +137,18 @@ impl Intake {
         Ok(Intake { format, mappings })
     }
 
-    /// One line (without its newline) to an alert.
+    /// One line (without its newline) to an alert. An alert whose source states no
+    /// confidence is tagged [`UNSTATED_TAG`], so plugins built against the 0.1.0 ABI (whose
+    /// confidence is a number) and routing rules can tell it from a stated one.
     pub fn parse(&self, line: &str) -> Result<Alert, IntakeError> {
+        let mut alert = self.normalize(line)?;
+        if alert.confidence.is_none() && !alert.tags.iter().any(|tag| tag == UNSTATED_TAG) {
+            alert.tags.push(UNSTATED_TAG.to_owned());
+        }
+        Ok(alert)
+    }
+
+    fn normalize(&self, line: &str) -> Result<Alert, IntakeError> {
         if line.len() > MAX_ALERT_BYTES {
             return Err(IntakeError::TooLarge {
                 size: line.len(),
@@ -192,6 +202,9 @@ impl Intake {
         tried
     }
 }
+
+/// The tag of an alert whose source states no confidence.
+pub const UNSTATED_TAG: &str = "confidence:unstated";
 
 /// One line in a named format, or detected; without the config's mappings.
 pub fn parse(line: &str, format: Option<&Format>) -> Result<Alert, IntakeError> {
@@ -277,7 +290,11 @@ mod tests {
             assert_eq!(detected, named, "{name}");
             assert_eq!(essence(&detected), essence(&native), "{name}");
             assert_eq!(detected.severity, Severity::High, "{name}");
-            assert!(detected.confidence >= 80, "{name}: {}", detected.confidence);
+            assert!(
+                detected.confidence >= Some(80),
+                "{name}: {:?}",
+                detected.confidence
+            );
             assert_eq!(detected.category, "credential-access", "{name}");
             assert_eq!(detected.raw, line, "{name}: the original document is kept");
         }

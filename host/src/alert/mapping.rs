@@ -47,7 +47,7 @@
 //! (a fraction 0-1 is scaled), or Low 30, Medium 60, High 90; absent: the default, else 50.
 //! Times: RFC 3339, or seconds or milliseconds since 1970.
 
-use super::fields::{self, Entities, Epoch, FieldPath, UNSTATED_CONFIDENCE};
+use super::fields::{self, Entities, Epoch, FieldPath};
 use super::intake::IntakeError;
 use super::{Alert, Direction, Severity, SignInResult};
 use serde_json::Value;
@@ -231,8 +231,8 @@ impl Mapping {
                 )
             })?;
         let confidence = match value(AlertField::Confidence) {
-            None => UNSTATED_CONFIDENCE,
-            Some(value) => {
+            None => None,
+            Some(value) => Some({
                 let number = match &value {
                     Value::Number(n) => n.as_f64(),
                     Value::String(s) => s.trim().parse().ok(),
@@ -247,7 +247,7 @@ impl Mapping {
                             format!("{value} is not a confidence (0-100, or low, medium, high)"),
                         )
                     })?
-            }
+            }),
         };
         let tags = match self.fields.get(&AlertField::Tags) {
             Some(path) => path.values(document).into_iter().flat_map(fields::list).collect(),
@@ -367,7 +367,7 @@ mod tests {
         assert_eq!(alert.rule_id.as_deref(), Some("okta-spray-01"));
         assert_eq!(alert.category, "credential-access");
         assert_eq!(alert.severity, Severity::High, "from severity_values");
-        assert_eq!(alert.confidence, 92, "0.92 scaled");
+        assert_eq!(alert.confidence, Some(92), "0.92 scaled");
         assert_eq!(alert.timestamp, "2026-11-26T09:12:00Z");
         assert_eq!(alert.tags, ["identity"]);
         assert_eq!(

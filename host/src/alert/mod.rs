@@ -192,8 +192,9 @@ pub struct Alert {
     pub rule_name: Option<String>,
     pub category: String,
     pub severity: Severity,
-    /// 0 to 100.
-    pub confidence: u8,
+    /// 0 to 100; `None` when the source states none (an unknown confidence is not a medium
+    /// one: the policy gate holds destructive operations on it unless an admin says otherwise).
+    pub confidence: Option<u8>,
     /// RFC 3339, UTC.
     pub timestamp: String,
     pub entities: Vec<Entity>,
@@ -217,6 +218,12 @@ pub struct Outcome {
 }
 
 impl Alert {
+    /// The confidence as people read it: a number, or "unstated".
+    pub fn confidence_label(&self) -> String {
+        self.confidence
+            .map_or_else(|| "unstated".to_owned(), |confidence| confidence.to_string())
+    }
+
     /// Adds a plugin's findings to the alert, so later stages see them: notes become
     /// annotations attributed to the plugin, tags are merged, and a verdict or risk score
     /// replaces the earlier one.

@@ -52,7 +52,9 @@ struct NativeAlert {
     rule: Option<NativeRule>,
     category: String,
     severity: Severity,
-    confidence: u8,
+    /// Absent when the source states none.
+    #[serde(default)]
+    confidence: Option<u8>,
     timestamp: String,
     #[serde(default)]
     entities: Vec<Entity>,
@@ -72,10 +74,12 @@ struct NativeRule {
 /// Parses one line of the native format.
 pub fn parse_line(line: &str) -> Result<Alert, ParseError> {
     let native = shape(line)?;
-    if native.confidence > 100 {
+    if let Some(confidence) = native.confidence
+        && confidence > 100
+    {
         return Err(ParseError::Invalid {
             field: "confidence",
-            message: format!("{} is above 100", native.confidence),
+            message: format!("{confidence} is above 100"),
         });
     }
     let timestamp = OffsetDateTime::parse(&native.timestamp, &Rfc3339)

@@ -35,7 +35,7 @@
 //! detection in its evidence. `unmapped.succeeded_users` / `failed_users` are read too
 //! (see [`super::fields::Entities::sign_in_lists`]).
 
-use super::fields::{self, Entities, Epoch, UNSTATED_CONFIDENCE, number, text, texts};
+use super::fields::{self, Entities, Epoch, number, text, texts};
 use super::intake::IntakeError;
 use super::{Alert, Direction, Severity, SignInResult};
 use serde_json::Value;
@@ -148,28 +148,26 @@ fn severity_word(word: &str) -> Option<Severity> {
     })
 }
 
-fn confidence(document: &Value) -> u8 {
+fn confidence(document: &Value) -> Option<u8> {
     if let Some(score) = number(document, "confidence_score") {
-        return score.clamp(0.0, 100.0).round() as u8;
+        return Some(score.clamp(0.0, 100.0).round() as u8);
     }
     match number(document, "confidence_id").map(|n| n as i64) {
-        Some(1) => return 30,
-        Some(2) => return 60,
-        Some(3) => return 90,
+        Some(1) => return Some(30),
+        Some(2) => return Some(60),
+        Some(3) => return Some(90),
         Some(_) => {
             if let Some(word) = text(document, "confidence").and_then(|c| fields::confidence_word(&c)) {
-                return word;
+                return Some(word);
             }
         }
         None => {}
     }
     // OCSF 1.0: `confidence` was the 0-100 integer that 1.1 renamed `confidence_score`.
     match document.get("confidence") {
-        Some(Value::Number(n)) => n
-            .as_f64()
-            .map_or(UNSTATED_CONFIDENCE, |n| n.clamp(0.0, 100.0) as u8),
-        Some(Value::String(word)) => fields::confidence_word(word).unwrap_or(UNSTATED_CONFIDENCE),
-        _ => UNSTATED_CONFIDENCE,
+        Some(Value::Number(n)) => n.as_f64().map(|n| n.clamp(0.0, 100.0) as u8),
+        Some(Value::String(word)) => fields::confidence_word(word),
+        _ => None,
     }
 }
 
@@ -400,7 +398,7 @@ mod tests {
         assert_eq!(alert.rule_name.as_deref(), Some("Password spray"));
         assert_eq!(alert.category, "credential-access");
         assert_eq!(alert.severity, Severity::High);
-        assert_eq!(alert.confidence, 92);
+        assert_eq!(alert.confidence, Some(92));
         assert_eq!(alert.timestamp, "2026-11-26T09:12:00Z");
         assert_eq!(alert.raw, SPRAY);
         let users: Vec<(&str, Option<SignInResult>)> = alert
@@ -439,7 +437,7 @@ mod tests {
         let alert = parse(MALWARE).unwrap();
         assert_eq!(alert.id, "sf-20261126-0042");
         assert_eq!(alert.severity, Severity::Critical, "6 Fatal is critical");
-        assert_eq!(alert.confidence, 85, "the 1.0 integer confidence");
+        assert_eq!(alert.confidence, Some(85), "the 1.0 integer confidence");
         assert_eq!(alert.category, "execution");
         assert!(alert.entities.iter().any(|e| matches!(e, Entity::Host { hostname, os: Some(os), .. } if hostname == "laptop-7" && os == "Windows")));
         assert!(
@@ -503,11 +501,11 @@ mod tests {
             with("\"severity_id\":99,\"severity\":\"Low\"").severity,
             Severity::Low
         );
-        assert_eq!(with("\"confidence_id\":1").confidence, 30);
-        assert_eq!(with("\"confidence_id\":2").confidence, 60);
-        assert_eq!(with("\"confidence_id\":3").confidence, 90);
-        assert_eq!(with("\"confidence_id\":0").confidence, 50);
-        assert_eq!(with("\"severity_id\":4").confidence, 50, "unstated");
+        assert_eq!(with("\"confidence_id\":1").confidence, Some(30));
+        assert_eq!(with("\"confidence_id\":2").confidence, Some(60));
+        assert_eq!(with("\"confidence_id\":3").confidence, Some(90));
+        assert_eq!(with("\"confidence_id\":0").confidence, None, "unknown");
+        assert_eq!(with("\"severity_id\":4").confidence, None, "unstated");
     }
 
     #[test]

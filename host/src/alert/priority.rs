@@ -108,7 +108,10 @@ impl Criticality {
     }
 
     pub fn priority(&self, alert: &Alert) -> Priority {
-        let mut score = base(alert.severity) * (100 + u32::from(alert.confidence.min(100))) / 200;
+        // Ranking is not a safety decision: an unstated confidence ranks as the midpoint, so a
+        // source that states none neither buries nor raises its alerts.
+        let confidence = alert.confidence.unwrap_or(50).min(100);
+        let mut score = base(alert.severity) * (100 + u32::from(confidence)) / 200;
         if self.names_crown_jewel(alert) {
             score += ENTITY_BOOST;
         }

@@ -40,7 +40,7 @@
 //! reach `ExtendedProperties["Custom Details"]` (and an incident alert's
 //! `additionalData["Custom Details"]`).
 
-use super::fields::{self, Entities, Epoch, UNSTATED_CONFIDENCE, number, text, texts};
+use super::fields::{self, Entities, Epoch, number, text, texts};
 use super::intake::IntakeError;
 use super::{Alert, Direction, Severity};
 use serde_json::{Map, Value};
@@ -116,7 +116,7 @@ fn normalize_alert(row: &Value, raw: &str) -> Result<Alert, IntakeError> {
         rule_name,
         category,
         severity: severity(text(row, "AlertSeverity").as_deref()),
-        confidence: confidence(row, "ConfidenceScore", "ConfidenceLevel").unwrap_or(UNSTATED_CONFIDENCE),
+        confidence: confidence(row, "ConfidenceScore", "ConfidenceLevel"),
         timestamp,
         entities: entities.into_vec(),
         tags: Vec::new(),
@@ -158,8 +158,7 @@ fn normalize_incident(incident: &Value, raw: &str) -> Result<Alert, IntakeError>
     let confidence = alerts
         .iter()
         .filter_map(|alert| confidence(alert, "confidenceScore", "confidenceLevel"))
-        .max()
-        .unwrap_or(UNSTATED_CONFIDENCE);
+        .max();
     let category = texts(properties, "additionalData.tactics")
         .first()
         .map(|t| fields::kebab(t))
@@ -200,7 +199,7 @@ fn severity(word: Option<&str>) -> Severity {
 fn confidence(holder: &Value, score: &str, level: &str) -> Option<u8> {
     number(holder, score)
         .and_then(fields::percent)
-        .or_else(|| text(holder, level).map(|l| fields::confidence_word(&l).unwrap_or(UNSTATED_CONFIDENCE)))
+        .or_else(|| text(holder, level).and_then(|l| fields::confidence_word(&l)))
 }
 
 /// A field Log Analytics exports as JSON text (or, from other tools, as JSON itself).
@@ -425,7 +424,7 @@ mod tests {
         assert_eq!(alert.rule_name.as_deref(), Some("Password spray"));
         assert_eq!(alert.category, "credential-access");
         assert_eq!(alert.severity, Severity::High);
-        assert_eq!(alert.confidence, 92);
+        assert_eq!(alert.confidence, Some(92));
         assert_eq!(alert.timestamp, "2026-11-26T09:12:00Z");
         let users: Vec<(&str, Option<SignInResult>, Option<&str>)> = alert
             .entities
@@ -467,7 +466,7 @@ mod tests {
             Some("c0ffee00-1111-4222-8333-944445555666")
         );
         assert_eq!(alert.severity, Severity::High);
-        assert_eq!(alert.confidence, 90, "the highest of its alerts'");
+        assert_eq!(alert.confidence, Some(90), "the highest of its alerts'");
         assert_eq!(alert.category, "execution");
         assert_eq!(alert.tags, ["endpoint"]);
         let has = |f: &dyn Fn(&Entity) -> bool| alert.entities.iter().any(f);
@@ -500,7 +499,7 @@ mod tests {
                 .iter()
                 .any(|e| matches!(e, Entity::FileHash { file_name: Some(f), .. } if f == "a.exe"))
         );
-        assert_eq!(alert.confidence, 50);
+        assert_eq!(alert.confidence, None, "unstated");
         assert_eq!(alert.severity, Severity::Medium);
     }
 

@@ -36,7 +36,7 @@
 //! Multivalue fields come as arrays or as one value per line. An aggregating search that
 //! lists accounts by result puts them in `succeeded_users` and `failed_users`.
 
-use super::fields::{self, Entities, Epoch, UNSTATED_CONFIDENCE, number, text, texts};
+use super::fields::{self, Entities, Epoch, number, text, texts};
 use super::intake::IntakeError;
 use super::{Alert, Direction, Severity};
 use serde_json::Value;
@@ -126,11 +126,10 @@ fn severity(row: &Value) -> Severity {
         .unwrap_or(Severity::Medium)
 }
 
-fn confidence(row: &Value) -> u8 {
+fn confidence(row: &Value) -> Option<u8> {
     number(row, "confidence")
         .or_else(|| number(row, "risk_score"))
         .and_then(fields::percent)
-        .unwrap_or(UNSTATED_CONFIDENCE)
 }
 
 fn values(row: &Value, field: &str) -> Vec<String> {
@@ -224,7 +223,7 @@ mod tests {
         assert_eq!(alert.rule_id.as_deref(), Some("Access - Password Spray - Rule"));
         assert_eq!(alert.category, "credential-access");
         assert_eq!(alert.severity, Severity::High);
-        assert_eq!(alert.confidence, 92);
+        assert_eq!(alert.confidence, Some(92));
         assert_eq!(alert.timestamp, "2026-11-26T09:12:00Z");
         assert_eq!(
             users(&alert),
@@ -252,7 +251,7 @@ mod tests {
         assert_eq!(alert.title, "Brute force from 198.51.100.9 against vpn-gw-1");
         assert_eq!(alert.source_product, "Splunk Enterprise Security");
         assert_eq!(alert.severity, Severity::Low, "severity, not urgency");
-        assert_eq!(alert.confidence, 50, "unstated");
+        assert_eq!(alert.confidence, None, "unstated");
         assert_eq!(alert.category, "access");
         assert_eq!(alert.tags, ["authentication", "vpn"]);
         assert_eq!(

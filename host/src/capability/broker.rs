@@ -46,7 +46,8 @@ impl PluginContext {
 #[derive(Debug, Clone)]
 pub struct AlertContext {
     pub id: String,
-    pub confidence: u8,
+    /// `None` when the alert's source stated none.
+    pub confidence: Option<u8>,
     /// Title, source, severity, confidence and entities, stored with a held operation.
     pub summary: Arc<serde_json::Value>,
     /// Its incident, when the run groups alerts: a second `ticket.create` for it comments.
@@ -76,7 +77,7 @@ impl AlertContext {
     pub fn none(label: &str) -> AlertContext {
         AlertContext {
             id: label.to_owned(),
-            confidence: 0,
+            confidence: None,
             summary: Arc::new(serde_json::Value::Null),
             incident: None,
         }
@@ -360,6 +361,7 @@ pub(super) fn to_action_error(error: ConnectorError) -> ActionError {
     match error {
         ConnectorError::NotFound(message) => ActionError::NotFound(message),
         ConnectorError::InvalidInput(message) => ActionError::InvalidInput(message),
+        ConnectorError::Ambiguous(message) => ActionError::InvalidInput(format!("ambiguous: {message}")),
         ConnectorError::Unauthorized(message)
         | ConnectorError::RateLimited(message)
         | ConnectorError::Unsupported(message)

@@ -2,7 +2,7 @@
 //! executed ones, reset the circuit breaker, read the audit.
 
 use super::exit;
-use crate::capability::executed_action;
+use crate::capability::{bind_for_approval, executed_action, shown_target};
 use crate::config::Config;
 use crate::connectors::{ActionRequest, CallContext, Registry};
 use crate::store::{AuditEvent, AuditFilter, Store};
@@ -226,17 +226,26 @@ async fn approve(id: &str, config: &Path, by: &str) -> u8 {
         }
     };
     // An approval vouches for the operation, not for the plugin: if the admin has since
-    // withdrawn the grant, the held operation must not run.
-    let still_granted = config
+    // withdrawn the grant (or the plugin), the held operation must not run.
+    let Some(plugin) = config
         .plugins
         .iter()
-        .any(|plugin| plugin.name == pending.plugin && plugin.grants.allows(request.operation()));
-    if !still_granted {
+        .find(|plugin| plugin.name == pending.plugin && plugin.grants.allows(request.operation()))
+    else {
         eprintln!(
             "error: plugin {} is no longer granted {}; held operation {id} cannot be executed (deny it instead)",
             pending.plugin,
             request.operation()
         );
+        return exit::FATAL;
+    };
+    // A request held because its target could not be resolved is bound now, and not run if
+    // the record it names turns out protected.
+    let mut request = request;
+    let policy = &plugin.policy;
+    let lookup = CallContext::new(&pending.plugin, &pending.alert_id);
+    if let Err(reason) = bind_for_approval(&mut request, &connectors, &lookup, policy).await {
+        eprintln!("error: held operation {id} cannot be executed: {reason} (deny it instead)");
         return exit::FATAL;
     }
     let approval = match store.approvals().claim(id, by) {
@@ -273,13 +282,15 @@ async fn approve(id: &str, config: &Path, by: &str) -> u8 {
         } else {
             "approved-failed"
         },
-        detail: json!({"approval_id": id, "by": by, "action_id": cx.action_id, "result": note}),
+        detail: json!({"approval_id": id, "by": by, "action_id": cx.action_id, "resolved": request.resolved(), "result": note}),
     });
     match result {
         Ok(_) => {
             println!(
                 "approved {id}: executed {} {} as action {}",
-                approval.operation, approval.target, cx.action_id
+                approval.operation,
+                shown_target(&request),
+                cx.action_id
             );
             exit::OK
         }

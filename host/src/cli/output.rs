@@ -85,7 +85,7 @@ impl Output {
             alert.id,
             alert.title,
             alert.severity,
-            alert.confidence,
+            alert.confidence_label(),
             batched.priority.label,
             batched.priority.score
         );
@@ -168,7 +168,12 @@ impl Output {
         } else {
             self.emit(&format!(
                 "dup {}  {}  [{}, confidence {}, {} ({})]  duplicate of {of}",
-                alert.id, alert.title, alert.severity, alert.confidence, priority.label, priority.score
+                alert.id,
+                alert.title,
+                alert.severity,
+                alert.confidence_label(),
+                priority.label,
+                priority.score
             ));
         }
     }

@@ -80,6 +80,11 @@ pub struct UserReply {
     pub groups: Vec<String>,
     #[serde(default = "yes")]
     pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// Other names the directory resolves to this account (short name, other addresses).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
 }
 
 /// An `endpoint.lookup-host` answer; `id` defaults to the hostname.
@@ -89,6 +94,8 @@ pub struct HostReply {
     #[serde(default)]
     pub id: Option<String>,
     pub hostname: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<String>,
     #[serde(default)]

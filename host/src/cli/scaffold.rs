@@ -607,7 +607,7 @@ mod tests {
             crate::alert::intake::parse(fs::read_to_string(&alert_path).unwrap().trim(), None).unwrap();
         assert_eq!(
             (alert.severity.to_string().as_str(), alert.confidence),
-            ("high", 80)
+            ("high", Some(80))
         );
         let expect_path = dir.path().join("fixtures/expect.toml");
         let expect: Expect = parse_toml(&expect_path, &fs::read_to_string(&expect_path).unwrap()).unwrap();

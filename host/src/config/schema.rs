@@ -9,7 +9,7 @@ use crate::capability::http::{HttpPolicy, Origin};
 use crate::capability::{Capability, Grants, HTTP, Operation};
 use crate::connectors::vendor::Kind;
 use crate::pipeline::{AlertMatch, MatchRules, Stage};
-use crate::policy::{BelowConfidence, BlastRadius, Mode, Policy, Protected};
+use crate::policy::{BelowConfidence, BlastRadius, Mode, Policy, Protected, Unresolved, Unstated};
 use crate::runtime::Limits;
 use crate::runtime::limits::{MAX_MEMORY_BYTES, MAX_TIMEOUT};
 use indexmap::IndexMap;
@@ -45,6 +45,9 @@ struct RawPolicy {
     #[serde(default)]
     min_confidence_by_operation: IndexMap<String, Spanned<u8>>,
     below_confidence: Option<BelowConfidence>,
+    /// `hold`, `refuse` or `assume:N`.
+    unstated_confidence: Option<Spanned<String>>,
+    unresolved: Option<Unresolved>,
     approval_ttl_hours: Option<Spanned<u32>>,
     #[serde(default)]
     protected: RawProtected,
@@ -63,6 +66,8 @@ struct RawProtected {
     hosts: Vec<String>,
     #[serde(default)]
     ip_ranges: Vec<Spanned<String>>,
+    #[serde(default)]
+    domains: Vec<String>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -838,7 +843,7 @@ fn policy(global: &RawPolicy, local: &RawPolicy, plugin_key: &str, report: &mut 
         }
     }
     let mut ranges = Vec::new();
-    let (mut users, mut groups, mut hosts) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut users, mut groups, mut hosts, mut domains) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (raw, key) in [
         (global, "policy".to_owned()),
         (local, format!("{plugin_key}.policy")),
@@ -846,6 +851,7 @@ fn policy(global: &RawPolicy, local: &RawPolicy, plugin_key: &str, report: &mut 
         users.extend(raw.protected.users.iter().cloned());
         groups.extend(raw.protected.groups.iter().cloned());
         hosts.extend(raw.protected.hosts.iter().cloned());
+        domains.extend(raw.protected.domains.iter().cloned());
         for (index, range) in raw.protected.ip_ranges.iter().enumerate() {
             let text = range.get_ref();
             let parsed = text
@@ -861,14 +867,26 @@ fn policy(global: &RawPolicy, local: &RawPolicy, plugin_key: &str, report: &mut 
             }
         }
     }
-    let protected = Protected::new(&users, &groups, &hosts, &ranges).unwrap_or_else(|error| {
-        report.error(
-            None,
-            format!("{plugin_key}.policy.protected"),
-            format!("invalid pattern: {error}"),
-        );
+    let protected = Protected::new(&users, &groups, &hosts, &ranges, &domains).unwrap_or_else(|error| {
+        report.error(None, format!("{plugin_key}.policy.protected"), error);
         Protected::default()
     });
+    let unstated = local
+        .unstated_confidence
+        .as_ref()
+        .map(|text| (text, format!("{plugin_key}.policy.unstated_confidence")))
+        .or_else(|| {
+            global
+                .unstated_confidence
+                .as_ref()
+                .map(|text| (text, "policy.unstated_confidence".to_owned()))
+        })
+        .map_or(Unstated::default(), |(text, key)| {
+            Unstated::parse(text.get_ref()).unwrap_or_else(|error| {
+                report.error(Some(text.span()), key, error);
+                Unstated::default()
+            })
+        });
     let window_minutes = local
         .blast_radius
         .window_minutes
@@ -909,6 +927,8 @@ fn policy(global: &RawPolicy, local: &RawPolicy, plugin_key: &str, report: &mut 
             .below_confidence
             .or(global.below_confidence)
             .unwrap_or_default(),
+        unstated_confidence: unstated,
+        unresolved: local.unresolved.or(global.unresolved).unwrap_or_default(),
         protected,
         blast_radius: BlastRadius {
             window: window_minutes.map_or(defaults.window, |m| {

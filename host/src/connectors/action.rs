@@ -1,8 +1,8 @@
 //! A destructive operation as data: what the broker executes, what an approval stores until
 //! a person decides, and what undo reverses.
 
-use super::endpoint::{EndpointAction, HostRequest};
-use super::identity::{AccountRequest, IdentityAction};
+use super::endpoint::{EndpointAction, HostInfo, HostRequest};
+use super::identity::{AccountRequest, IdentityAction, UserProfile};
 use super::network::{BlockRequest, NetworkAction};
 use super::{ActionReceipt, CallContext, CapabilitySet, ConnectorError};
 use crate::capability::{Capability, Operation};
@@ -13,14 +13,22 @@ use serde::{Deserialize, Serialize};
 pub enum ActionRequest {
     Identity {
         action: IdentityAction,
+        /// The name the plugin passed.
         user: String,
         reason: String,
+        /// The account the gate decided on, once resolved: what is acted on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resolved: Option<Resolved>,
     },
     Endpoint {
         #[serde(flatten)]
         action: EndpointAction,
+        /// The name the plugin passed.
         hostname: String,
         reason: String,
+        /// The device the gate decided on, once resolved: what is acted on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resolved: Option<Resolved>,
     },
     Network {
         action: NetworkAction,
@@ -29,6 +37,22 @@ pub enum ActionRequest {
         duration_seconds: Option<u32>,
         reason: String,
     },
+}
+
+/// The vendor record an operation acts on: its id, and the name people know it by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolved {
+    pub id: String,
+    pub name: String,
+}
+
+/// What a target resolved to, for the policy gate.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    Account(UserProfile),
+    Device(HostInfo),
+    /// Network targets need no vendor: their canonical form is what is acted on.
+    Network(String),
 }
 
 impl ActionRequest {
@@ -50,12 +74,89 @@ impl ActionRequest {
         }
     }
 
+    /// The account or device the operation names, as the vendor records it, or the canonical
+    /// form of an address or domain. A name with a control character is refused, as some
+    /// vendors and URL builders silently drop one.
+    pub async fn resolve(
+        &self,
+        connectors: &CapabilitySet,
+        cx: &CallContext,
+    ) -> Result<Subject, ConnectorError> {
+        let missing =
+            || ConnectorError::Unsupported(format!("no connector serves {}", self.operation().capability));
+        super::resolve::checked("target", self.target())?;
+        match self {
+            ActionRequest::Identity { user, .. } => {
+                let provider = connectors.identity.as_ref().ok_or_else(missing)?;
+                Ok(Subject::Account(provider.lookup_user(cx, user).await?))
+            }
+            ActionRequest::Endpoint { hostname, .. } => {
+                let edr = connectors.endpoint.as_ref().ok_or_else(missing)?;
+                Ok(Subject::Device(edr.lookup_host(cx, hostname).await?))
+            }
+            ActionRequest::Network { action, target, .. } => {
+                let invalid = |error: crate::canonical::NameError| {
+                    ConnectorError::InvalidInput(format!("{target:?}: {error}"))
+                };
+                let canonical = if action.on_address() {
+                    let net = crate::canonical::address::parse(target).map_err(invalid)?;
+                    if net.prefix_len() == net.max_prefix_len() {
+                        net.addr().to_string()
+                    } else {
+                        net.to_string()
+                    }
+                } else {
+                    crate::canonical::domain::domain(target).map_err(invalid)?
+                };
+                Ok(Subject::Network(canonical))
+            }
+        }
+    }
+
+    /// Binds the operation to what its target resolved to, so executing it (now, on approval,
+    /// or its undo) acts on that record and nothing else.
+    pub fn bind(&mut self, subject: &Subject) {
+        match (self, subject) {
+            (ActionRequest::Identity { resolved, .. }, Subject::Account(account)) => {
+                *resolved = Some(Resolved {
+                    id: account.id.clone(),
+                    name: account.name.clone(),
+                });
+            }
+            (ActionRequest::Endpoint { resolved, .. }, Subject::Device(device)) => {
+                *resolved = Some(Resolved {
+                    id: device.id.clone(),
+                    name: device.hostname.clone(),
+                });
+            }
+            (ActionRequest::Network { target, .. }, Subject::Network(canonical)) => {
+                target.clone_from(canonical);
+            }
+            _ => {}
+        }
+    }
+
+    /// The resolved record, once [`ActionRequest::bind`] set one.
+    pub fn resolved(&self) -> Option<&Resolved> {
+        match self {
+            ActionRequest::Identity { resolved, .. } | ActionRequest::Endpoint { resolved, .. } => {
+                resolved.as_ref()
+            }
+            ActionRequest::Network { .. } => None,
+        }
+    }
+
     /// The operation that reverses this one, where one exists. Revoked sessions, reset
     /// passwords, killed processes and quarantined files cannot be restored through the ABI.
     pub fn compensation(&self) -> Option<ActionRequest> {
         let reason = format!("undo of {} {}", self.operation(), self.target());
         match self {
-            ActionRequest::Identity { action, user, .. } => {
+            ActionRequest::Identity {
+                action,
+                user,
+                resolved,
+                ..
+            } => {
                 let action = match action {
                     IdentityAction::DisableUser => IdentityAction::EnableUser,
                     IdentityAction::EnableUser => IdentityAction::DisableUser,
@@ -65,9 +166,15 @@ impl ActionRequest {
                     action,
                     user: user.clone(),
                     reason,
+                    resolved: resolved.clone(),
                 })
             }
-            ActionRequest::Endpoint { action, hostname, .. } => {
+            ActionRequest::Endpoint {
+                action,
+                hostname,
+                resolved,
+                ..
+            } => {
                 let action = match action {
                     EndpointAction::IsolateHost => EndpointAction::ReleaseHost,
                     EndpointAction::ReleaseHost => EndpointAction::IsolateHost,
@@ -79,6 +186,7 @@ impl ActionRequest {
                     action,
                     hostname: hostname.clone(),
                     reason,
+                    resolved: resolved.clone(),
                 })
             }
             ActionRequest::Network { action, target, .. } => {
@@ -98,34 +206,54 @@ impl ActionRequest {
         }
     }
 
-    /// Carries the operation out through the connector that serves its capability.
+    /// Carries the operation out through the connector that serves its capability, on the
+    /// record it is bound to. One held before it could be resolved (and so approved by a
+    /// person who saw only the name) is resolved now, and fails if it still cannot be.
     pub async fn execute(
         &self,
         connectors: &CapabilitySet,
         cx: &CallContext,
     ) -> Result<ActionReceipt, ConnectorError> {
+        if self.resolved().is_none() && !matches!(self, ActionRequest::Network { .. }) {
+            let mut bound = self.clone();
+            bound.bind(&self.resolve(connectors, cx).await?);
+            return Box::pin(bound.execute(connectors, cx)).await;
+        }
         let missing =
             || ConnectorError::Failed(format!("no connector serves {}", self.operation().capability));
         match self {
-            ActionRequest::Identity { action, user, reason } => {
+            ActionRequest::Identity {
+                action,
+                reason,
+                resolved: Some(account),
+                ..
+            } => {
                 let provider = connectors.identity.as_ref().ok_or_else(missing)?;
-                provider.act(cx, *action, &AccountRequest { user, reason }).await
+                let request = AccountRequest {
+                    user_id: &account.id,
+                    user: &account.name,
+                    reason,
+                };
+                provider.act(cx, *action, &request).await
             }
             ActionRequest::Endpoint {
                 action,
-                hostname,
                 reason,
+                resolved: Some(device),
+                ..
             } => {
                 let edr = connectors.endpoint.as_ref().ok_or_else(missing)?;
-                edr.act(
-                    cx,
-                    &HostRequest {
-                        hostname,
-                        action,
-                        reason,
-                    },
-                )
-                .await
+                let request = HostRequest {
+                    device_id: &device.id,
+                    hostname: &device.name,
+                    action,
+                    reason,
+                };
+                edr.act(cx, &request).await
+            }
+            ActionRequest::Identity { resolved: None, .. }
+            | ActionRequest::Endpoint { resolved: None, .. } => {
+                unreachable!("bound above")
             }
             ActionRequest::Network {
                 action,
@@ -156,11 +284,16 @@ mod tests {
                 action: IdentityAction::DisableUser,
                 user: "ceo".into(),
                 reason: "r".into(),
+                resolved: Some(Resolved {
+                    id: "00u0ceo".into(),
+                    name: "ceo@example.com".into(),
+                }),
             },
             ActionRequest::Endpoint {
                 action: EndpointAction::KillProcess { pid: 7 },
                 hostname: "h".into(),
                 reason: "r".into(),
+                resolved: None,
             },
             ActionRequest::Network {
                 action: NetworkAction::BlockIp,
@@ -187,19 +320,24 @@ mod tests {
             block.compensation().unwrap().operation().to_string(),
             "network.unblock-ip"
         );
+        let device = Resolved {
+            id: "d-1".into(),
+            name: "h".into(),
+        };
         let isolate = ActionRequest::Endpoint {
             action: EndpointAction::IsolateHost,
-            hostname: "h".into(),
+            hostname: "H".into(),
             reason: "r".into(),
+            resolved: Some(device.clone()),
         };
-        assert_eq!(
-            isolate.compensation().unwrap().operation().to_string(),
-            "endpoint.release-host"
-        );
+        let release = isolate.compensation().unwrap();
+        assert_eq!(release.operation().to_string(), "endpoint.release-host");
+        assert_eq!(release.resolved(), Some(&device), "undone on the same device");
         let revoke = ActionRequest::Identity {
             action: IdentityAction::RevokeSessions,
             user: "u".into(),
             reason: "r".into(),
+            resolved: None,
         };
         assert!(revoke.compensation().is_none());
     }

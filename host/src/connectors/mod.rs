@@ -17,13 +17,14 @@ mod action;
 mod envelope;
 pub mod http;
 mod oauth;
-mod outbox;
+pub(crate) mod outbox;
+pub mod resolve;
 #[cfg(test)]
 mod stub;
 pub mod vendor;
 mod webhook;
 
-pub use action::ActionRequest;
+pub use action::{ActionRequest, Resolved, Subject};
 pub use envelope::Envelope;
 
 use crate::capability::Capability;
@@ -79,6 +80,10 @@ pub enum ConnectorError {
     NotFound(String),
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// The name fits more than one record; the message lists the candidates. Acting on any
+    /// one of them would be a guess.
+    #[error("ambiguous: {0}")]
+    Ambiguous(String),
     /// The vendor refused the host's credentials or their permissions.
     #[error("{0}")]
     Unauthorized(String),

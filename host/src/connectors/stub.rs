@@ -278,3 +278,28 @@ impl Drop for Stub {
         self.stop.store(true, Ordering::Relaxed);
     }
 }
+
+/// What the policy gate decides on `request` with `connectors` as the plugin's vendors, at
+/// confidence 99, protecting the CEO's account `ceo@example.com`, hosts `dc*` and
+/// `10.0.0.0/8`: how a backend's test shows that every name its vendor resolves to a protected
+/// record is held before any action is sent.
+pub async fn gate_decision(
+    connectors: super::CapabilitySet,
+    request: &mut super::ActionRequest,
+) -> crate::policy::Decision {
+    let policy = crate::policy::Policy {
+        protected: crate::policy::Protected::new(
+            &["ceo@example.com".into()],
+            &[],
+            &["dc*".into()],
+            &["10.0.0.0/8".parse().expect("a network")],
+            &[],
+        )
+        .expect("valid patterns"),
+        ..crate::policy::Policy::default()
+    };
+    let cx = super::CallContext::new("spray", "alert-1");
+    crate::capability::resolve_and_decide(request, &connectors, &cx, &policy, Some(99))
+        .await
+        .expect("the capability is served")
+}

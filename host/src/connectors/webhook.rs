@@ -1,8 +1,9 @@
 //! The generic webhook backend: POSTs an [`Envelope`] as JSON to the configured URL and
 //! decodes the reply into the operation's typed result.
 //!
-//! Replies: 2xx with a JSON body (an empty body stands for `{}`); 404 means not found; 400 and
-//! 422 mean invalid input; anything else is a connector failure. An error body's `error` or
+//! Replies: 2xx with a JSON body (an empty body stands for `{}`); 404 means not found; 409
+//! means the name fits more than one record (a lookup the gate then refuses to guess at); 400
+//! and 422 mean invalid input; anything else is a connector failure. An error body's `error` or
 //! `message` field, when present, is carried into the error.
 
 use super::{CallContext, ConnectorError, Envelope};
@@ -85,6 +86,7 @@ impl WebhookClient {
             );
             return Err(match status.as_u16() {
                 404 => ConnectorError::NotFound(detail),
+                409 => ConnectorError::Ambiguous(detail),
                 400 | 422 => ConnectorError::InvalidInput(detail),
                 _ => ConnectorError::Failed(message),
             });
@@ -278,5 +280,65 @@ mod server_tests {
             .await
             .unwrap_err();
         assert!(error.to_string().contains("reply larger than"), "{error}");
+    }
+
+    /// The gate with a webhook receiver as the identity provider and the EDR: the names the
+    /// receiver resolves to the protected CEO and domain controller are held, an ambiguous
+    /// answer (409) is held for a person, and the receiver is asked for lookups only.
+    #[tokio::test]
+    async fn what_the_receiver_resolves_to_a_protected_record_is_held_and_never_acted_on() {
+        use crate::connectors::ActionRequest;
+        use crate::connectors::endpoint::{EndpointAction, webhook::WebhookEndpoint};
+        use crate::connectors::identity::{IdentityAction, webhook::WebhookIdentity};
+        use crate::policy::Decision;
+        let ceo = r#"{"id":"00u0ceo","name":"dortiz@example.com","aliases":["ceo@example.com"]}"#;
+        let dc = r#"{"id":"d-0001","hostname":"srv-17","fqdn":"dc01.corp.example.com","ip_addresses":["10.0.0.10"]}"#;
+        let stub = serve(vec![
+            (200, ceo),
+            (409, r#"{"error":"2 accounts are named shared"}"#),
+            (200, dc),
+        ]);
+        let client = std::sync::Arc::new(client(&stub.url, 4096));
+        let connectors = crate::connectors::CapabilitySet {
+            identity: Some(std::sync::Arc::new(WebhookIdentity(client.clone()))),
+            endpoint: Some(std::sync::Arc::new(WebhookEndpoint(client))),
+            ..Default::default()
+        };
+        let revoke = |user: &str| ActionRequest::Identity {
+            action: IdentityAction::RevokeSessions,
+            user: user.into(),
+            reason: "spray".into(),
+            resolved: None,
+        };
+        let mut dortiz = revoke("dortiz");
+        let held = crate::connectors::stub::gate_decision(connectors.clone(), &mut dortiz).await;
+        assert!(
+            matches!(&held, Decision::Hold(r) if r.contains("00u0ceo")),
+            "{held:?}"
+        );
+        let mut shared = revoke("shared");
+        let ambiguous = crate::connectors::stub::gate_decision(connectors.clone(), &mut shared).await;
+        assert!(
+            matches!(&ambiguous, Decision::Hold(r) if r.contains("2 accounts")),
+            "{ambiguous:?}"
+        );
+        let mut srv = ActionRequest::Endpoint {
+            action: EndpointAction::IsolateHost,
+            hostname: "10.0.0.10".into(),
+            reason: "malware".into(),
+            resolved: None,
+        };
+        let dc = crate::connectors::stub::gate_decision(connectors.clone(), &mut srv).await;
+        assert!(matches!(&dc, Decision::Hold(r) if r.contains("d-0001")), "{dc:?}");
+        // A control character never reaches the receiver.
+        let mut hidden = revoke("ce\u{0}o");
+        let refused = crate::connectors::stub::gate_decision(connectors, &mut hidden).await;
+        assert!(matches!(refused, Decision::Refuse(_)), "{refused:?}");
+        let operations: Vec<String> = stub
+            .received
+            .try_iter()
+            .map(|(_, _, body)| body["operation"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(operations, ["lookup-user", "lookup-user", "lookup-host"]);
     }
 }

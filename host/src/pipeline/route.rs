@@ -81,8 +81,13 @@ impl AlertMatch {
                 .any(|tag| self.tags.contains(&tag.to_lowercase()));
         let severity_ok = self.min_severity.is_none_or(|min| alert.severity >= min)
             && self.max_severity.is_none_or(|max| alert.severity <= max);
-        let confidence_ok = self.min_confidence.is_none_or(|min| alert.confidence >= min)
-            && self.max_confidence.is_none_or(|max| alert.confidence <= max);
+        // An unstated confidence is within no stated bound.
+        let confidence_ok = self
+            .min_confidence
+            .is_none_or(|min| alert.confidence.is_some_and(|c| c >= min))
+            && self
+                .max_confidence
+                .is_none_or(|max| alert.confidence.is_some_and(|c| c <= max));
         let entities_ok = self
             .entity_kinds
             .iter()

@@ -37,6 +37,43 @@ pub enum BelowConfidence {
     Hold,
 }
 
+/// What happens to a destructive operation on an alert whose source stated no confidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unstated {
+    /// A person decides (the default): an unknown confidence is not a medium one.
+    #[default]
+    Hold,
+    Refuse,
+    /// The admin vouches for the source: its alerts count as this confidence.
+    Assume(u8),
+}
+
+impl Unstated {
+    /// `hold`, `refuse` or `assume:N` (N from 0 to 100).
+    pub fn parse(text: &str) -> Result<Unstated, String> {
+        match text {
+            "hold" => Ok(Unstated::Hold),
+            "refuse" => Ok(Unstated::Refuse),
+            _ => match text.strip_prefix("assume:").map(str::parse::<u8>) {
+                Some(Ok(confidence)) if confidence <= 100 => Ok(Unstated::Assume(confidence)),
+                _ => Err(format!(
+                    "{text:?} is not \"hold\", \"refuse\" or \"assume:N\" with N from 0 to 100"
+                )),
+            },
+        }
+    }
+}
+
+/// What happens to a destructive operation whose target the connector cannot resolve to
+/// exactly one record (not found, ambiguous, or the lookup failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unresolved {
+    #[default]
+    Hold,
+    Refuse,
+}
+
 /// A plugin's effective policy: the global one with the plugin's overrides applied.
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
@@ -46,6 +83,8 @@ pub struct Policy {
     /// For destructive operations not listed above.
     pub default_min_confidence: u8,
     pub below_confidence: BelowConfidence,
+    pub unstated_confidence: Unstated,
+    pub unresolved: Unresolved,
     pub protected: Protected,
     pub blast_radius: BlastRadius,
     /// How long a held operation may wait for approval.
@@ -83,28 +122,36 @@ pub enum Decision {
 /// What is known about the operation when the gate decides.
 pub struct Proposal<'a> {
     pub operation: Operation,
+    /// The resolved record the connector will act on.
     pub target: &'a Target,
-    pub confidence: u8,
-    /// The account's groups, where the identity connector could say.
-    pub groups: Option<&'a [String]>,
+    /// `None` when the alert's source stated none.
+    pub confidence: Option<u8>,
 }
 
 impl Policy {
     /// The decision from everything but the breaker. Protection outranks the rest: a
     /// protected entity is never acted on automatically.
     pub fn decide(&self, proposal: &Proposal<'_>) -> Decision {
-        if let Some(reason) = self.protected.protects(proposal.target, proposal.groups) {
+        if let Some(reason) = self.protected.protects(proposal.target) {
             return Decision::Hold(reason);
         }
+        let confidence = match (proposal.confidence, self.unstated_confidence) {
+            (Some(confidence), _) | (None, Unstated::Assume(confidence)) => confidence,
+            (None, Unstated::Hold) => {
+                return Decision::Hold("the alert's source states no confidence".into());
+            }
+            (None, Unstated::Refuse) => {
+                return Decision::Refuse("the alert's source states no confidence".into());
+            }
+        };
         let minimum = self
             .min_confidence
             .get(&proposal.operation)
             .copied()
             .unwrap_or(self.default_min_confidence);
-        if proposal.confidence < minimum {
+        if confidence < minimum {
             let reason = format!(
-                "alert confidence {} is below the {} minimum of {minimum} for {}",
-                proposal.confidence,
+                "alert confidence {confidence} is below the {} minimum of {minimum} for {}",
                 if self.min_confidence.contains_key(&proposal.operation) {
                     "configured"
                 } else {
@@ -123,9 +170,22 @@ impl Policy {
         Decision::Execute
     }
 
-    /// Whether the groups of an account matter to the decision (so the broker looks them up).
-    pub fn needs_groups(&self) -> bool {
-        self.protected.has_groups()
+    /// The decision on an operation whose target could not be resolved to one record: it is
+    /// never executed, as nothing says what it would act on.
+    pub fn unresolved(&self, reason: String) -> Decision {
+        match self.unresolved {
+            Unresolved::Hold => Decision::Hold(reason),
+            Unresolved::Refuse => Decision::Refuse(reason),
+        }
+    }
+
+    /// The confidence a plugin is shown for an alert: the source's, or what the admin assumes
+    /// for sources that state none (0, below every minimum, unless an admin assumes one).
+    pub fn shown_confidence(&self, stated: Option<u8>) -> u8 {
+        match (stated, self.unstated_confidence) {
+            (Some(confidence), _) | (None, Unstated::Assume(confidence)) => confidence,
+            (None, _) => 0,
+        }
     }
 }
 
@@ -146,24 +206,26 @@ mod tests {
                 &["executives".into()],
                 &["dc*".into()],
                 &["10.0.0.0/8".parse().unwrap()],
+                &[],
             )
             .unwrap(),
             ..Policy::default()
         }
     }
 
-    fn decide(
-        policy: &Policy,
-        operation: &str,
-        target: Target,
-        confidence: u8,
-        groups: Option<&[String]>,
-    ) -> Decision {
+    fn account(name: &str, groups: &[&str]) -> Target {
+        Target::Account {
+            id: format!("id-{name}"),
+            names: vec![name.to_owned()],
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        }
+    }
+
+    fn decide(policy: &Policy, operation: &str, target: Target, confidence: Option<u8>) -> Decision {
         policy.decide(&Proposal {
             operation: op(operation),
             target: &target,
             confidence,
-            groups,
         })
     }
 
@@ -172,31 +234,28 @@ mod tests {
         let decision = decide(
             &policy(),
             "identity.revoke-sessions",
-            Target::User("CEO@example.com".into()),
-            100,
-            None,
+            account("CEO@example.com", &[]),
+            Some(100),
         );
         assert!(matches!(decision, Decision::Hold(reason) if reason.contains("protected")));
-        let executives = ["executives".to_owned()];
         let decision = decide(
             &policy(),
             "identity.revoke-sessions",
-            Target::User("vp".into()),
-            100,
-            Some(&executives),
+            account("vp", &["Executives"]),
+            Some(100),
         );
-        assert!(matches!(decision, Decision::Hold(reason) if reason.contains("executives")));
+        assert!(matches!(decision, Decision::Hold(reason) if reason.contains("Executives")));
     }
 
     #[test]
     fn confidence_minimums_apply_per_operation_with_a_default() {
-        let alice = || Target::User("alice".into());
+        let alice = || account("alice", &[]);
         assert_eq!(
-            decide(&policy(), "identity.revoke-sessions", alice(), 75, None),
+            decide(&policy(), "identity.revoke-sessions", alice(), Some(75)),
             Decision::Execute
         );
         assert!(matches!(
-            decide(&policy(), "identity.disable-user", alice(), 75, None),
+            decide(&policy(), "identity.disable-user", alice(), Some(75)),
             Decision::Refuse(_)
         ));
         let holding = Policy {
@@ -204,68 +263,99 @@ mod tests {
             ..policy()
         };
         assert!(matches!(
-            decide(&holding, "identity.revoke-sessions", alice(), 10, None),
+            decide(&holding, "identity.revoke-sessions", alice(), Some(10)),
             Decision::Hold(_)
         ));
     }
 
     #[test]
+    fn an_unstated_confidence_is_held_unless_the_admin_assumes_one() {
+        let alice = || account("alice", &[]);
+        let held = decide(&policy(), "identity.revoke-sessions", alice(), None);
+        assert_eq!(
+            held,
+            Decision::Hold("the alert's source states no confidence".into())
+        );
+        let refusing = Policy {
+            unstated_confidence: Unstated::Refuse,
+            ..policy()
+        };
+        assert!(matches!(
+            decide(&refusing, "identity.revoke-sessions", alice(), None),
+            Decision::Refuse(_)
+        ));
+        let assuming = |n| Policy {
+            unstated_confidence: Unstated::Assume(n),
+            ..policy()
+        };
+        assert_eq!(
+            decide(&assuming(90), "identity.disable-user", alice(), None),
+            Decision::Execute
+        );
+        assert!(matches!(
+            decide(&assuming(80), "identity.disable-user", alice(), None),
+            Decision::Refuse(reason) if reason.contains("confidence 80")
+        ));
+        assert_eq!(policy().shown_confidence(None), 0);
+        assert_eq!(assuming(90).shown_confidence(None), 90);
+        assert_eq!(assuming(90).shown_confidence(Some(12)), 12);
+        for (text, parsed) in [
+            ("hold", Ok(Unstated::Hold)),
+            ("refuse", Ok(Unstated::Refuse)),
+            ("assume:90", Ok(Unstated::Assume(90))),
+        ] {
+            assert_eq!(Unstated::parse(text), parsed);
+        }
+        for bad in ["assume:101", "assume:", "medium", "assume:-1"] {
+            assert!(Unstated::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_unresolved_target_is_held_or_refused_never_executed() {
+        assert!(matches!(policy().unresolved("no user".into()), Decision::Hold(_)));
+        let refusing = Policy {
+            unresolved: Unresolved::Refuse,
+            ..policy()
+        };
+        assert!(matches!(
+            refusing.unresolved("no user".into()),
+            Decision::Refuse(_)
+        ));
+    }
+
+    #[test]
     fn approve_mode_holds_and_protected_ranges_and_hosts_are_held() {
+        let address = |text: &str| Target::Address(crate::canonical::address::parse(text).unwrap());
+        let device = |name: &str| Target::Device {
+            id: "d-1".into(),
+            names: vec![name.to_owned()],
+        };
         let approve = Policy {
             mode: Mode::Approve,
             ..policy()
         };
         assert!(matches!(
-            decide(
-                &approve,
-                "network.block-ip",
-                Target::Address("203.0.113.7".into()),
-                99,
-                None
-            ),
+            decide(&approve, "network.block-ip", address("203.0.113.7"), Some(99)),
             Decision::Hold(_)
         ));
         assert!(matches!(
-            decide(
-                &policy(),
-                "network.block-ip",
-                Target::Address("10.2.3.4".into()),
-                99,
-                None
-            ),
+            decide(&policy(), "network.block-ip", address("10.2.3.4"), Some(99)),
             Decision::Hold(_)
         ));
         assert!(
             matches!(
-                decide(
-                    &policy(),
-                    "network.block-ip",
-                    Target::Address("0.0.0.0/0".into()),
-                    99,
-                    None
-                ),
+                decide(&policy(), "network.block-ip", address("0.0.0.0/0"), Some(99)),
                 Decision::Hold(_)
             ),
             "a range covering a protected one"
         );
         assert!(matches!(
-            decide(
-                &policy(),
-                "endpoint.isolate-host",
-                Target::Host("DC01".into()),
-                99,
-                None
-            ),
+            decide(&policy(), "endpoint.isolate-host", device("DC01"), Some(99)),
             Decision::Hold(_)
         ));
         assert_eq!(
-            decide(
-                &policy(),
-                "endpoint.isolate-host",
-                Target::Host("fin-ws-07".into()),
-                99,
-                None
-            ),
+            decide(&policy(), "endpoint.isolate-host", device("fin-ws-07"), Some(99)),
             Decision::Execute
         );
     }

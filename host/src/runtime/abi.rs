@@ -221,7 +221,9 @@ impl From<&Alert> for wit::Alert {
             rule_name: alert.rule_name.clone(),
             category: alert.category.clone(),
             severity: alert.severity.into(),
-            confidence: alert.confidence,
+            // A plugin built against 0.1.0 sees a number; the runtime replaces this with what the
+            // plugin's policy assumes for a source that states none.
+            confidence: alert.confidence.unwrap_or(0),
             timestamp: alert.timestamp.clone(),
             entities: alert.entities.iter().map(Into::into).collect(),
             tags: alert.tags.clone(),

@@ -271,7 +271,8 @@ impl Plugin {
         let started = Instant::now();
         let limits = self.context.limits;
         let (mut store, stdout, stderr) = self.new_store(self.context.clone(), context);
-        let input = wit::Alert::from(alert);
+        let mut input = wit::Alert::from(alert);
+        input.confidence = self.context.policy.shown_confidence(alert.confidence);
         // The epoch callback stops a guest that computes; this stops one that waits on a
         // slow host call.
         let grace = limits.timeout + super::engine::EPOCH_TICK * 10;

@@ -451,7 +451,7 @@ pub fn alert(alert: &palisade::alert::Alert) -> Alert {
             host::Severity::High => wit::Severity::High,
             host::Severity::Critical => wit::Severity::Critical,
         },
-        confidence: alert.confidence,
+        confidence: alert.confidence.unwrap_or(0),
         timestamp: alert.timestamp.clone(),
         entities: alert.entities.iter().map(entity).collect(),
         tags: alert.tags.clone(),

@@ -10,6 +10,8 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::canonical::{self, address::Embedding};
+
 /// Why an address is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -136,18 +138,11 @@ fn classify_v6(ip: Ipv6Addr) -> Option<Refusal> {
         return Some(Refusal::Private(Loopback));
     }
     // Forms that carry an IPv4 address are judged by it: the packet ends up there.
-    let bits = u128::from(ip);
-    let embedded = Ipv4Addr::from(bits as u32);
-    if in_v6(ip, [0, 0, 0, 0, 0, 0xffff, 0, 0], 96) || in_v6(ip, [0x64, 0xff9b, 0, 0, 0, 0, 0, 0], 96) {
-        return classify_v4(embedded); // IPv4-mapped, NAT64
-    }
-    if in_v6(ip, [0, 0, 0, 0, 0, 0, 0, 0], 96) {
-        // IPv4-compatible, deprecated: never a legitimate target.
-        return classify_v4(embedded).or(Some(Refusal::Forbidden(Reserved)));
-    }
-    if in_v6(ip, [0x2002, 0, 0, 0, 0, 0, 0, 0], 16) {
-        // 6to4: the IPv4 address is bits 16..48.
-        return classify_v4(Ipv4Addr::from((bits >> 80) as u32));
+    match canonical::address::embedded_v4(ip) {
+        // IPv4-compatible is deprecated: never a legitimate target.
+        Some((Embedding::Compatible, v4)) => return classify_v4(v4).or(Some(Refusal::Forbidden(Reserved))),
+        Some((_, v4)) => return classify_v4(v4),
+        None => {}
     }
     if ip.segments() == [0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254] {
         return Some(Refusal::Forbidden(CloudMetadata)); // AWS over IPv6

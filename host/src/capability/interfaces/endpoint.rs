@@ -27,6 +27,7 @@ impl Broker {
                 action,
                 hostname,
                 reason,
+                resolved: None,
             },
             valid,
         )

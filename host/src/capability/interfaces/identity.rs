@@ -14,8 +14,13 @@ impl Broker {
         reason: String,
     ) -> wasmtime::Result<Result<Receipt, ActionError>> {
         let valid = bounded(&user, MAX_NAME, "the user name").and(bounded(&reason, MAX_TEXT, "the reason"));
-        self.destructive(ActionRequest::Identity { action, user, reason }, valid)
-            .await
+        let request = ActionRequest::Identity {
+            action,
+            user,
+            reason,
+            resolved: None,
+        };
+        self.destructive(request, valid).await
     }
 }
 

@@ -13,10 +13,26 @@
 //!
 //! | operation | Falcon call |
 //! | --- | --- |
-//! | lookup-host | `GET /devices/queries/devices/v1?filter=hostname:'NAME'` (the most recently seen), then `GET /devices/entities/devices/v2?ids=AID` |
+//! | lookup-host | `GET /devices/queries/devices/v1?filter=...` (below), then `GET /devices/entities/devices/v2?ids=AID&ids=...` |
 //! | isolate-host | `POST /devices/entities/devices-actions/v2?action_name=contain` `{"ids":["AID"]}` |
 //! | release-host | `POST /devices/entities/devices-actions/v2?action_name=lift_containment` `{"ids":["AID"]}` |
 //! | kill-process, quarantine-file | unsupported: they need Real Time Response sessions, which this connector does not open |
+//!
+//! A lookup resolves a name the way Falcon knows a host: a device id (AID, 32 hex digits) is
+//! read directly; an address is searched as `local_ip:['A'],external_ip:['A']`; a name as
+//! `hostname:['NAME']`, and an FQDN also by its first label (Falcon keeps the short name and
+//! the AD domain apart): FQL's exact match, each value an escaped FQL string, and a `*` (FQL's
+//! wildcard, in no host name) refused. Every device found is read, and
+//! only those that answer to the name asked (hostname, `hostname.machine_domain`, AID or an
+//! address) count: none is not found, several (a re-imaged machine under a new AID, two
+//! sensors with one name) are ambiguous, and the policy gate holds both for a person rather
+//! than guess. Containment then acts on the AID resolved.
+//!
+//! Falcon's API reference sits behind its console; these are the Hosts API operations
+//! `QueryDevicesByFilter`, `GetDeviceDetailsV2` and `PerformActionV2` as its public
+//! OpenAPI-generated SDK documents them
+//! (<https://www.falconpy.io/Service-Collections/Hosts.html>), and the FQL syntax
+//! (<https://www.falconpy.io/Usage/Falcon-Query-Language.html>).
 //!
 //! The receipt's reference is the device id (AID).
 
@@ -25,6 +41,7 @@ use crate::capability::Capability;
 use crate::config::SecretRef;
 use crate::connectors::http::{Auth, Request, VendorClient};
 use crate::connectors::oauth::ClientCredentials;
+use crate::connectors::resolve;
 use crate::connectors::vendor::{BuildContext, VendorBackend};
 use crate::connectors::{ActionReceipt, CallContext, CapabilitySet, ConnectorError};
 use serde::Deserialize;
@@ -133,6 +150,7 @@ impl<T> Envelope<T> {
 struct Device {
     device_id: String,
     hostname: Option<String>,
+    machine_domain: Option<String>,
     platform_name: Option<String>,
     os_version: Option<String>,
     local_ip: Option<String>,
@@ -160,67 +178,109 @@ fn fql_string(value: &str) -> String {
     literal
 }
 
+/// Enough device ids to tell one from several.
+const SEARCH_LIMIT: &str = "10";
+
+/// A Falcon device id: 32 hex digits.
+fn is_aid(name: &str) -> bool {
+    name.len() == 32 && name.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// The FQL filter that finds the devices `name` may denote. `field:['A','B']` is FQL's exact
+/// match; `field:'A'` would match partially.
+fn filter(name: &str) -> Result<String, ConnectorError> {
+    if let Ok(net) = crate::canonical::address::parse(name)
+        && net.prefix_len() == net.max_prefix_len()
+    {
+        let address = fql_string(&net.addr().to_string());
+        return Ok(format!("local_ip:[{address}],external_ip:[{address}]"));
+    }
+    // No host name has a `*`, which FQL reads as a wildcard.
+    if name.contains('*') {
+        return Err(ConnectorError::InvalidInput(format!(
+            "host {name:?}: a host name has no '*'"
+        )));
+    }
+    let name = name.trim().trim_end_matches('.');
+    Ok(match name.split_once('.') {
+        Some((short, _)) => format!("hostname:[{},{}]", fql_string(name), fql_string(short)),
+        None => format!("hostname:[{}]", fql_string(name)),
+    })
+}
+
 impl Falcon {
-    /// The device id of the most recently seen sensor with this hostname (a re-imaged machine
-    /// keeps its name under a new id).
-    async fn device_id(&self, hostname: &str) -> Result<String, ConnectorError> {
-        if hostname.is_empty() || hostname.chars().any(char::is_control) {
-            return Err(ConnectorError::InvalidInput(format!(
-                "{hostname:?} is not a hostname"
-            )));
+    /// The ids of the devices `name` may denote.
+    async fn candidates(&self, name: &str) -> Result<Vec<String>, ConnectorError> {
+        if is_aid(name) {
+            return Ok(vec![name.to_ascii_lowercase()]);
         }
         let request = Request::get("devices/queries/devices/v1")
-            .query("filter", format!("hostname:{}", fql_string(hostname)))
-            .query("sort", "last_seen.desc")
-            .query("limit", "1");
-        let ids = self
-            .client
+            .query("filter", filter(name)?)
+            .query("limit", SEARCH_LIMIT);
+        self.client
             .json::<Envelope<String>>(&request, "find host")
             .await?
-            .resources("find host")?;
-        ids.into_iter().next().ok_or_else(|| {
-            ConnectorError::NotFound(format!("crowdstrike find host: no host named {hostname:?}"))
-        })
+            .resources("find host")
     }
 
-    async fn device(&self, id: &str) -> Result<Device, ConnectorError> {
-        let request = Request::get("devices/entities/devices/v2").query("ids", id);
+    async fn devices(&self, ids: &[String]) -> Result<Vec<Device>, ConnectorError> {
+        let mut request = Request::get("devices/entities/devices/v2");
+        for id in ids {
+            request = request.query("ids", id.clone());
+        }
         self.client
             .json::<Envelope<Device>>(&request, "get host")
             .await?
-            .resources("get host")?
-            .into_iter()
-            .next()
-            .ok_or_else(|| ConnectorError::NotFound(format!("crowdstrike get host: no device {id}")))
+            .resources("get host")
+    }
+}
+
+impl Device {
+    fn into_host(self) -> HostInfo {
+        let os = match (self.platform_name, self.os_version) {
+            (Some(platform), Some(version)) if !version.contains(&platform) => {
+                Some(format!("{platform} ({version})"))
+            }
+            (platform, version) => version.or(platform),
+        };
+        let hostname = self.hostname.unwrap_or_default();
+        HostInfo {
+            fqdn: self
+                .machine_domain
+                .filter(|domain| !domain.is_empty() && !hostname.is_empty())
+                .map(|domain| format!("{hostname}.{domain}")),
+            hostname,
+            os,
+            ip_addresses: [self.local_ip, self.external_ip]
+                .into_iter()
+                .flatten()
+                .filter(|ip| !ip.is_empty())
+                .collect(),
+            // `containment_pending` counts: the sensor is being cut off.
+            isolated: matches!(self.status.as_deref(), Some("contained" | "containment_pending")),
+            last_seen: self.last_seen,
+            id: self.device_id,
+        }
     }
 }
 
 #[async_trait::async_trait]
 impl Endpoint for Falcon {
     async fn lookup_host(&self, _cx: &CallContext, hostname: &str) -> Result<HostInfo, ConnectorError> {
-        let id = self.device_id(hostname).await?;
-        let device = self.device(&id).await?;
-        let os = match (device.platform_name, device.os_version) {
-            (Some(platform), Some(version)) if !version.contains(&platform) => {
-                Some(format!("{platform} ({version})"))
-            }
-            (platform, version) => version.or(platform),
+        resolve::checked("host", hostname)?;
+        let ids = self.candidates(hostname).await?;
+        let devices = if ids.is_empty() {
+            Vec::new()
+        } else {
+            self.devices(&ids).await?
         };
-        Ok(HostInfo {
-            hostname: device.hostname.unwrap_or_else(|| hostname.to_owned()),
-            os,
-            ip_addresses: [device.local_ip, device.external_ip]
-                .into_iter()
-                .flatten()
-                .filter(|ip| !ip.is_empty())
-                .collect(),
-            // `containment_pending` counts: the sensor is being cut off.
-            isolated: matches!(
-                device.status.as_deref(),
-                Some("contained" | "containment_pending")
-            ),
-            last_seen: device.last_seen,
-            id: device.device_id,
+        let matching = devices
+            .into_iter()
+            .map(Device::into_host)
+            .filter(|host| host.answers_to(hostname))
+            .collect();
+        resolve::exactly_one("host", hostname, matching, |host: &HostInfo| {
+            format!("{} ({})", host.hostname, host.id)
         })
     }
 
@@ -240,7 +300,7 @@ impl Endpoint for Falcon {
                 )));
             }
         };
-        let id = self.device_id(request.hostname).await?;
+        let id = request.device_id.to_owned();
         // Containing a contained host (or lifting a lifted one) leaves it as it is: safe to
         // repeat.
         let call = Request::post("devices/entities/devices-actions/v2")
@@ -296,44 +356,64 @@ mod tests {
             )
     }
 
-    /// `filter=hostname:'NAME'&sort=last_seen.desc&limit=1`, form-encoded as sent.
-    fn find(encoded_name: &str) -> Exchange {
+    /// `filter=FILTER&limit=10`, the filter form-encoded as sent.
+    fn find(encoded_filter: &str) -> Exchange {
         Exchange::expect(
             "GET",
-            &format!(
-                "/devices/queries/devices/v1?filter=hostname%3A%27{encoded_name}%27&sort=last_seen.desc&limit=1"
-            ),
+            &format!("/devices/queries/devices/v1?filter={encoded_filter}&limit=10"),
         )
         .header("authorization", &format!("Bearer {TOKEN}"))
     }
 
-    fn found() -> String {
+    const BY_NAME: &str = "hostname%3A%5B%27FIN-WS-07%27%5D";
+
+    fn found(ids: &[&str]) -> String {
+        let ids: Vec<String> = ids.iter().map(|id| format!("{id:?}")).collect();
         format!(
-            r#"{{"meta":{{"query_time":0.004,"pagination":{{"offset":1,"limit":1,"total":1}},"powered_by":"device-api","trace_id":"t-1"}},"resources":["{AID}"],"errors":[]}}"#
+            r#"{{"meta":{{"query_time":0.004,"pagination":{{"offset":{n},"limit":10,"total":{n}}},"powered_by":"device-api","trace_id":"t-1"}},"resources":[{}],"errors":[]}}"#,
+            ids.join(","),
+            n = ids.len()
         )
     }
 
+    fn details(ids: &[&str]) -> Exchange {
+        let query: Vec<String> = ids.iter().map(|id| format!("ids={id}")).collect();
+        Exchange::expect(
+            "GET",
+            &format!("/devices/entities/devices/v2?{}", query.join("&")),
+        )
+        .header("authorization", &format!("Bearer {TOKEN}"))
+    }
+
+    fn device(id: &str, hostname: &str, local_ip: &str) -> String {
+        format!(
+            r#"{{"device_id":"{id}","cid":"0123","hostname":"{hostname}","machine_domain":"corp.example.com",
+            "platform_name":"Windows","os_version":"Windows 11","local_ip":"{local_ip}","external_ip":"198.51.100.20",
+            "mac_address":"00-15-5d-01-02-03","status":"contained","last_seen":"2024-05-01T10:00:00Z","first_seen":"2023-01-01T00:00:00Z"}}"#
+        )
+    }
+
+    fn devices(devices: &[String]) -> String {
+        format!(
+            r#"{{"meta":{{"query_time":0.002,"trace_id":"t-2"}},"resources":[{}],"errors":[]}}"#,
+            devices.join(",")
+        )
+    }
+
+    const OTHER: &str = "9e8d7c6b5a4f30211203948576a6b7c8";
+
     #[tokio::test]
-    async fn a_lookup_finds_the_id_then_reads_the_device() {
+    async fn a_lookup_finds_the_ids_then_reads_the_device() {
         let stub = Stub::start(vec![
             token(),
-            find("FIN-WS-07").reply(200, &found()),
-            Exchange::expect("GET", &format!("/devices/entities/devices/v2?ids={AID}"))
-                .header("authorization", &format!("Bearer {TOKEN}"))
-                .reply(
-                    200,
-                    &format!(
-                        r#"{{"meta":{{"query_time":0.002,"trace_id":"t-2"}},"resources":[{{"device_id":"{AID}",
-                        "cid":"0123","hostname":"FIN-WS-07","platform_name":"Windows","os_version":"Windows 11",
-                        "local_ip":"10.1.4.7","external_ip":"198.51.100.20","mac_address":"00-15-5d-01-02-03",
-                        "status":"contained","last_seen":"2024-05-01T10:00:00Z","first_seen":"2023-01-01T00:00:00Z"}}],"errors":[]}}"#
-                    ),
-                ),
+            find(BY_NAME).reply(200, &found(&[AID])),
+            details(&[AID]).reply(200, &devices(&[device(AID, "FIN-WS-07", "10.1.4.7")])),
         ]);
         let host = falcon(&stub).lookup_host(&cx(), "FIN-WS-07").await.unwrap();
         assert_eq!(
             host,
             HostInfo {
+                fqdn: Some("FIN-WS-07.corp.example.com".into()),
                 id: AID.into(),
                 hostname: "FIN-WS-07".into(),
                 os: Some("Windows 11".into()),
@@ -346,18 +426,113 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_quote_in_the_hostname_cannot_end_the_fql_literal() {
+    async fn an_fqdn_an_address_and_an_aid_resolve_as_falcon_knows_them() {
+        let one = devices(&[device(AID, "FIN-WS-07", "10.1.4.7")]);
         let stub = Stub::start(vec![
             token(),
-            // hostname:'x\',hostname:\'*'
-            find("x%5C%27%2Chostname%3A%5C%27*")
-                .reply(200, r#"{"meta":{"query_time":0.001},"resources":[],"errors":[]}"#),
+            find("hostname%3A%5B%27fin-ws-07.corp.example.com%27%2C%27fin-ws-07%27%5D")
+                .reply(200, &found(&[AID])),
+            details(&[AID]).reply(200, &one),
+            // An IPv4-mapped spelling is searched as the IPv4 address it is.
+            find("local_ip%3A%5B%2710.1.4.7%27%5D%2Cexternal_ip%3A%5B%2710.1.4.7%27%5D")
+                .reply(200, &found(&[AID])),
+            details(&[AID]).reply(200, &one),
+            details(&[AID]).reply(200, &one),
         ]);
-        let error = falcon(&stub)
-            .lookup_host(&cx(), "x',hostname:'*")
-            .await
-            .unwrap_err();
+        let falcon = falcon(&stub);
+        for name in [
+            "fin-ws-07.corp.example.com",
+            "::ffff:10.1.4.7",
+            &AID.to_uppercase(),
+        ] {
+            let host = falcon.lookup_host(&cx(), name).await.unwrap();
+            assert_eq!(host.id, AID, "{name}");
+        }
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn two_sensors_are_ambiguous_and_a_near_name_is_not_found() {
+        let stub = Stub::start(vec![
+            token(),
+            // A re-imaged machine: its name under a new AID beside the old one.
+            find(BY_NAME).reply(200, &found(&[AID, OTHER])),
+            details(&[AID, OTHER]).reply(
+                200,
+                &devices(&[
+                    device(AID, "FIN-WS-07", "10.1.4.7"),
+                    device(OTHER, "fin-ws-07", "10.1.9.9"),
+                ]),
+            ),
+            find("hostname%3A%5B%27dc01%27%5D").reply(200, &found(&[OTHER])),
+            details(&[OTHER]).reply(200, &devices(&[device(OTHER, "DC011", "10.0.0.11")])),
+            find("hostname%3A%5B%27ghost%27%5D").reply(200, &found(&[])),
+        ]);
+        let falcon = falcon(&stub);
+        let ambiguous = falcon.lookup_host(&cx(), "FIN-WS-07").await.unwrap_err();
+        assert!(
+            matches!(&ambiguous, ConnectorError::Ambiguous(m) if m.contains(AID) && m.contains(OTHER)),
+            "{ambiguous}"
+        );
+        for missing in ["dc01", "ghost"] {
+            let error = falcon.lookup_host(&cx(), missing).await.unwrap_err();
+            assert!(matches!(error, ConnectorError::NotFound(_)), "{missing}: {error}");
+        }
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_quote_cannot_end_the_fql_literal_and_wildcards_and_hidden_characters_are_refused() {
+        let stub = Stub::start(vec![
+            token(),
+            // hostname:['x\',hostname:\'']
+            find("hostname%3A%5B%27x%5C%27%2Chostname%3A%5C%27%27%5D").reply(200, &found(&[])),
+        ]);
+        let falcon = falcon(&stub);
+        let error = falcon.lookup_host(&cx(), "x',hostname:'").await.unwrap_err();
         assert!(matches!(error, ConnectorError::NotFound(_)), "{error}");
+        // A `*` would be FQL's wildcard: `dc*` must not reach every domain controller.
+        for hidden in ["dc01\t", "dc\u{200b}01", "dc01\n", "", "dc*"] {
+            let refused = falcon.lookup_host(&cx(), hidden).await.unwrap_err();
+            assert!(
+                matches!(refused, ConnectorError::InvalidInput(_)),
+                "{hidden:?}: {refused}"
+            );
+        }
+        stub.finish();
+    }
+
+    /// The gate with Falcon as the EDR: every name Falcon resolves to a protected domain
+    /// controller is held, bound to its AID, and Falcon receives no containment.
+    #[tokio::test]
+    async fn every_name_falcon_resolves_to_a_protected_host_is_held_before_any_action() {
+        let dc = devices(&[device(AID, "DC01", "10.0.0.10")]);
+        let stub = Stub::start(vec![
+            token(),
+            find("hostname%3A%5B%27dc01.corp.example.com%27%2C%27dc01%27%5D").reply(200, &found(&[AID])),
+            details(&[AID]).reply(200, &dc),
+            find("local_ip%3A%5B%2710.0.0.10%27%5D%2Cexternal_ip%3A%5B%2710.0.0.10%27%5D")
+                .reply(200, &found(&[AID])),
+            details(&[AID]).reply(200, &dc),
+            details(&[AID]).reply(200, &dc),
+        ]);
+        let connectors = CapabilitySet {
+            endpoint: Some(Arc::new(falcon(&stub))),
+            ..CapabilitySet::default()
+        };
+        for name in ["dc01.corp.example.com", "10.0.0.10", AID] {
+            let mut request = crate::connectors::ActionRequest::Endpoint {
+                action: EndpointAction::IsolateHost,
+                hostname: name.into(),
+                reason: "malware".into(),
+                resolved: None,
+            };
+            let decision = crate::connectors::stub::gate_decision(connectors.clone(), &mut request).await;
+            assert!(
+                matches!(&decision, crate::policy::Decision::Hold(reason) if reason.contains(AID)),
+                "{name}: {decision:?}"
+            );
+        }
         stub.finish();
     }
 
@@ -368,12 +543,10 @@ mod tests {
         );
         let stub = Stub::start(vec![
             token(),
-            find("FIN-WS-07").reply(200, &found()),
             Exchange::expect("POST", "/devices/entities/devices-actions/v2?action_name=contain")
                 .header("authorization", &format!("Bearer {TOKEN}"))
                 .json(serde_json::json!({ "ids": [AID] }))
                 .reply(202, &action_reply),
-            find("FIN-WS-07").reply(200, &found()),
             Exchange::expect(
                 "POST",
                 "/devices/entities/devices-actions/v2?action_name=lift_containment",
@@ -387,6 +560,7 @@ mod tests {
                 .act(
                     &cx(),
                     &HostRequest {
+                        device_id: AID,
                         hostname: "FIN-WS-07",
                         action: &action,
                         reason: "ransomware",
@@ -403,13 +577,15 @@ mod tests {
     async fn containment_is_retried_after_a_rate_limit_and_a_5xx() {
         let stub = Stub::start(vec![
             token(),
-            find("FIN-WS-07")
-                .reply(
-                    429,
-                    r#"{"meta":{"query_time":0},"errors":[{"code":429,"message":"API rate limit exceeded."}]}"#,
-                )
-                .reply_header("retry-after", "0"),
-            find("FIN-WS-07").reply(200, &found()),
+            Exchange::expect(
+                "POST",
+                "/devices/entities/devices-actions/v2?action_name=contain",
+            )
+            .reply(
+                429,
+                r#"{"meta":{"query_time":0},"errors":[{"code":429,"message":"API rate limit exceeded."}]}"#,
+            )
+            .reply_header("retry-after", "0"),
             Exchange::expect(
                 "POST",
                 "/devices/entities/devices-actions/v2?action_name=contain",
@@ -426,6 +602,7 @@ mod tests {
             .act(
                 &cx(),
                 &HostRequest {
+                    device_id: AID,
                     hostname: "FIN-WS-07",
                     action: &EndpointAction::IsolateHost,
                     reason: "ransomware",
@@ -440,7 +617,6 @@ mod tests {
     async fn falcon_errors_carry_the_message() {
         let stub = Stub::start(vec![
             token(),
-            find("FIN-WS-07").reply(200, &found()),
             Exchange::expect(
                 "POST",
                 "/devices/entities/devices-actions/v2?action_name=contain",
@@ -449,7 +625,6 @@ mod tests {
                 404,
                 &format!(r#"{{"meta":{{"query_time":0.1,"trace_id":"t-4"}},"resources":[],"errors":[{{"code":404,"message":"Device not found.","id":"{AID}"}}]}}"#),
             ),
-            find("FIN-WS-07").reply(200, &found()),
             Exchange::expect(
                 "POST",
                 "/devices/entities/devices-actions/v2?action_name=contain",
@@ -462,6 +637,7 @@ mod tests {
         ]);
         let falcon = falcon(&stub);
         let request = HostRequest {
+            device_id: AID,
             hostname: "FIN-WS-07",
             action: &EndpointAction::IsolateHost,
             reason: "ransomware",
@@ -487,6 +663,7 @@ mod tests {
             .act(
                 &cx(),
                 &HostRequest {
+                    device_id: AID,
                     hostname: "FIN-WS-07",
                     action: &EndpointAction::KillProcess { pid: 4242 },
                     reason: "ransomware",

@@ -15,7 +15,7 @@
 //!
 //! | operation | Defender call |
 //! | --- | --- |
-//! | lookup-host | `GET /api/machines?$filter=computerDnsName eq 'NAME'` (the most recently seen) |
+//! | lookup-host | `GET /api/machines/{id}`, or `GET /api/machines?$filter=...` (below) |
 //! | isolate-host | `POST /api/machines/{id}/isolate` `{"Comment", "IsolationType"}` |
 //! | release-host | `POST /api/machines/{id}/unisolate` `{"Comment"}` |
 //! | quarantine-file | unsupported: `StopAndQuarantineFile` takes a SHA-1, the operation gives a SHA-256 |
@@ -23,15 +23,27 @@
 //!
 //! Isolating and releasing each create a machine action, so neither is ever sent twice; the
 //! receipt's reference is the machine action's id, which the Defender portal and
-//! `GET /api/machineactions/{id}` show. `computerDnsName` is the name the sensor reports
-//! (usually the FQDN): look hosts up by that name. The machine entity does not say whether a
-//! machine is isolated, so a lookup reports `isolated = false`.
+//! `GET /api/machineactions/{id}` show. The machine entity does not say whether a machine is
+//! isolated, so a lookup reports `isolated = false`.
+//!
+//! A lookup resolves a name the way Defender knows a machine ([Get machine by ID],
+//! [List machines]): a machine id (40 hex digits) is read directly; an address is searched as
+//! `lastIpAddress eq 'A'`; a name as `computerDnsName eq 'NAME'` (the sensor reports the FQDN),
+//! and a short name also as `startswith(computerDnsName,'NAME.')`, each value an OData string
+//! with its quotes doubled. Only machines that answer to the name asked count. A re-onboarded
+//! machine is listed again under a new id, its old record `Inactive`: when exactly one of the
+//! matches is not inactive, that is the machine; otherwise none is not found and several are
+//! ambiguous, and the policy gate holds both for a person rather than guess.
+//!
+//! [Get machine by ID]: https://learn.microsoft.com/en-us/defender-endpoint/api/get-machine-by-id
+//! [List machines]: https://learn.microsoft.com/en-us/defender-endpoint/api/get-machines
 
 use super::{Endpoint, EndpointAction, HostInfo, HostRequest};
 use crate::capability::Capability;
 use crate::config::SecretRef;
 use crate::connectors::http::{Auth, Request, VendorClient};
 use crate::connectors::oauth::ClientCredentials;
+use crate::connectors::resolve;
 use crate::connectors::vendor::{BuildContext, VendorBackend};
 use crate::connectors::{ActionReceipt, CallContext, CapabilitySet, ConnectorError};
 use serde::Deserialize;
@@ -117,7 +129,7 @@ struct Machines {
     value: Vec<Machine>,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Machine {
     id: String,
@@ -127,7 +139,64 @@ struct Machine {
     last_ip_address: Option<String>,
     last_external_ip_address: Option<String>,
     last_seen: Option<String>,
+    health_status: Option<String>,
 }
+
+impl Machine {
+    fn inactive(&self) -> bool {
+        self.health_status.as_deref() == Some("Inactive")
+    }
+
+    fn into_host(self) -> HostInfo {
+        let os = match (self.os_platform, self.version) {
+            (Some(platform), Some(version)) => Some(format!("{platform} {version}")),
+            (platform, version) => platform.or(version),
+        };
+        let dns_name = self.computer_dns_name.unwrap_or_default();
+        let hostname = dns_name.split('.').next().unwrap_or_default().to_owned();
+        HostInfo {
+            fqdn: (dns_name.contains('.')).then_some(dns_name),
+            id: self.id,
+            hostname,
+            os,
+            ip_addresses: [self.last_ip_address, self.last_external_ip_address]
+                .into_iter()
+                .flatten()
+                .filter(|ip| !ip.is_empty())
+                .collect(),
+            isolated: false,
+            last_seen: self.last_seen,
+        }
+    }
+}
+
+/// A Defender machine id: 40 hex digits.
+fn is_machine_id(name: &str) -> bool {
+    name.len() == 40 && name.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// The OData filter that finds the machines `name` may denote.
+fn filter(name: &str) -> String {
+    if let Ok(net) = crate::canonical::address::parse(name)
+        && net.prefix_len() == net.max_prefix_len()
+    {
+        return format!("lastIpAddress eq {}", odata_string(&net.addr().to_string()));
+    }
+    // DNS names are case-insensitive and Defender reports them in lower case.
+    let name = name.trim().trim_end_matches('.').to_lowercase();
+    let exact = format!("computerDnsName eq {}", odata_string(&name));
+    if name.contains('.') {
+        exact
+    } else {
+        format!(
+            "{exact} or startswith(computerDnsName,{})",
+            odata_string(&format!("{name}."))
+        )
+    }
+}
+
+/// Enough machines to tell one from several.
+const SEARCH_LIMIT: &str = "10";
 
 #[derive(Deserialize)]
 struct MachineAction {
@@ -141,49 +210,46 @@ fn odata_string(value: &str) -> String {
 }
 
 impl DefenderEndpoint {
-    async fn machine(&self, hostname: &str) -> Result<Machine, ConnectorError> {
-        if hostname.is_empty() || hostname.chars().any(char::is_control) {
-            return Err(ConnectorError::InvalidInput(format!(
-                "{hostname:?} is not a hostname"
-            )));
+    /// The machines `name` may denote, as Defender lists them.
+    async fn candidates(&self, name: &str) -> Result<Vec<Machine>, ConnectorError> {
+        if is_machine_id(name) {
+            let request = Request::get("api/machines").segment(name.to_ascii_lowercase());
+            return match self.client.json::<Machine>(&request, "get machine").await {
+                Ok(machine) => Ok(vec![machine]),
+                Err(ConnectorError::NotFound(_)) => Ok(Vec::new()),
+                Err(error) => Err(error),
+            };
         }
-        let request = Request::get("api/machines").query(
-            "$filter",
-            format!("computerDnsName eq {}", odata_string(hostname)),
-        );
+        let request = Request::get("api/machines")
+            .query("$filter", filter(name))
+            .query("$top", SEARCH_LIMIT);
         let machines: Machines = self.client.json(&request, "find machine").await?;
-        // A re-onboarded machine can be listed twice: the one seen last is the live one.
-        // `lastSeen` is ISO 8601 in UTC, so its text sorts by time.
-        machines
-            .value
-            .into_iter()
-            .max_by(|a, b| a.last_seen.cmp(&b.last_seen))
-            .ok_or_else(|| {
-                ConnectorError::NotFound(format!("defender find machine: no machine named {hostname:?}"))
-            })
+        Ok(machines.value)
     }
 }
 
 #[async_trait::async_trait]
 impl Endpoint for DefenderEndpoint {
     async fn lookup_host(&self, _cx: &CallContext, hostname: &str) -> Result<HostInfo, ConnectorError> {
-        let machine = self.machine(hostname).await?;
-        let os = match (machine.os_platform, machine.version) {
-            (Some(platform), Some(version)) => Some(format!("{platform} {version}")),
-            (platform, version) => platform.or(version),
-        };
-        Ok(HostInfo {
-            id: machine.id,
-            hostname: machine.computer_dns_name.unwrap_or_else(|| hostname.to_owned()),
-            os,
-            ip_addresses: [machine.last_ip_address, machine.last_external_ip_address]
-                .into_iter()
-                .flatten()
-                .filter(|ip| !ip.is_empty())
-                .collect(),
-            isolated: false,
-            last_seen: machine.last_seen,
-        })
+        resolve::checked("host", hostname)?;
+        let (active, inactive): (Vec<Machine>, Vec<Machine>) = self
+            .candidates(hostname)
+            .await?
+            .into_iter()
+            .filter(|machine| {
+                machine.id.eq_ignore_ascii_case(hostname) || machine.clone().into_host().answers_to(hostname)
+            })
+            .partition(|machine| !machine.inactive());
+        // A stale record beside one live machine is that machine re-onboarded.
+        let matching = if active.is_empty() { inactive } else { active };
+        let machine = resolve::exactly_one("machine", hostname, matching, |machine: &Machine| {
+            format!(
+                "{} ({})",
+                machine.computer_dns_name.as_deref().unwrap_or("unnamed"),
+                machine.id
+            )
+        })?;
+        Ok(machine.into_host())
     }
 
     async fn act(
@@ -210,7 +276,6 @@ impl Endpoint for DefenderEndpoint {
                 ));
             }
         };
-        let machine = self.machine(request.hostname).await?;
         // Defender keeps the comment with the machine action: who asked, and why.
         let comment = format!(
             "{} (palisade {}, plugin {}, alert {})",
@@ -223,7 +288,7 @@ impl Endpoint for DefenderEndpoint {
             };
             (
                 Request::post("api/machines")
-                    .segment(machine.id)
+                    .segment(request.device_id)
                     .path("isolate")
                     .json(&serde_json::json!({ "Comment": comment, "IsolationType": isolation_type })),
                 "isolate machine",
@@ -231,7 +296,7 @@ impl Endpoint for DefenderEndpoint {
         } else {
             (
                 Request::post("api/machines")
-                    .segment(machine.id)
+                    .segment(request.device_id)
                     .path("unisolate")
                     .json(&serde_json::json!({ "Comment": comment })),
                 "release machine",
@@ -274,34 +339,45 @@ mod tests {
         Exchange::microsoft_token(SECRET, "https://api.securitycenter.microsoft.com/.default", TOKEN)
     }
 
-    /// `$filter=computerDnsName eq 'NAME'` as the URL's form encoding sends it.
-    fn find(encoded_name: &str) -> Exchange {
+    /// `$filter=FILTER&$top=10` as the URL's form encoding sends it.
+    fn find(encoded_filter: &str) -> Exchange {
         Exchange::expect(
             "GET",
-            &format!("/api/machines?%24filter=computerDnsName+eq+%27{encoded_name}%27"),
+            &format!("/api/machines?%24filter={encoded_filter}&%24top=10"),
         )
         .header("authorization", &format!("Bearer {TOKEN}"))
     }
 
-    fn machines() -> String {
+    const BY_FQDN: &str = "computerDnsName+eq+%27fin-ws-07.contoso.com%27";
+    const STALE: &str = "0b9f3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c";
+
+    fn machine(id: &str, dns_name: &str, ip: &str, health: &str) -> String {
         format!(
-            r#"{{"@odata.context":"https://api.securitycenter.microsoft.com/api/$metadata#Machines","value":[
-            {{"id":"0b9f3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c","computerDnsName":"fin-ws-07.contoso.com",
-              "osPlatform":"Windows10","version":"22H2","lastIpAddress":"10.1.4.99","lastExternalIpAddress":"198.51.100.1",
-              "healthStatus":"Inactive","lastSeen":"2023-11-02T08:00:00Z"}},
-            {{"id":"{MACHINE}","computerDnsName":"fin-ws-07.contoso.com","firstSeen":"2024-01-01T00:00:00Z",
+            r#"{{"id":"{id}","computerDnsName":"{dns_name}","firstSeen":"2024-01-01T00:00:00Z",
               "lastSeen":"2024-05-01T10:00:00.1234567Z","osPlatform":"Windows11","version":"23H2",
-              "lastIpAddress":"10.1.4.7","lastExternalIpAddress":"198.51.100.20","healthStatus":"Active",
-              "riskScore":"Medium","exposureLevel":"Low","aadDeviceId":null,"machineTags":["finance"]}}]}}"#
+              "lastIpAddress":"{ip}","lastExternalIpAddress":"198.51.100.20","healthStatus":"{health}",
+              "riskScore":"Medium","exposureLevel":"Low","aadDeviceId":null,"machineTags":["finance"]}}"#
         )
     }
 
+    fn listed(machines: &[String]) -> String {
+        format!(
+            r#"{{"@odata.context":"https://api.securitycenter.microsoft.com/api/$metadata#Machines","value":[{}]}}"#,
+            machines.join(",")
+        )
+    }
+
+    /// A re-onboarded machine: its old record inactive beside the live one.
+    fn machines() -> String {
+        listed(&[
+            machine(STALE, "fin-ws-07.contoso.com", "10.1.4.99", "Inactive"),
+            machine(MACHINE, "fin-ws-07.contoso.com", "10.1.4.7", "Active"),
+        ])
+    }
+
     #[tokio::test]
-    async fn a_lookup_takes_the_machine_seen_last() {
-        let stub = Stub::start(vec![
-            token(),
-            find("fin-ws-07.contoso.com").reply(200, &machines()),
-        ]);
+    async fn a_lookup_takes_the_live_machine_over_its_stale_record() {
+        let stub = Stub::start(vec![token(), find(BY_FQDN).reply(200, &machines())]);
         let host = defender(&stub, IsolationType::Full)
             .lookup_host(&cx(), "fin-ws-07.contoso.com")
             .await
@@ -309,8 +385,9 @@ mod tests {
         assert_eq!(
             host,
             HostInfo {
+                fqdn: Some("fin-ws-07.contoso.com".into()),
                 id: MACHINE.into(),
-                hostname: "fin-ws-07.contoso.com".into(),
+                hostname: "fin-ws-07".into(),
                 os: Some("Windows11 23H2".into()),
                 ip_addresses: vec!["10.1.4.7".into(), "198.51.100.20".into()],
                 isolated: false,
@@ -321,17 +398,105 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_quote_in_the_hostname_is_doubled_and_no_machine_is_not_found() {
+    async fn a_short_name_an_address_and_a_machine_id_resolve_as_defender_knows_them() {
+        let live = machine(MACHINE, "fin-ws-07.contoso.com", "10.1.4.7", "Active");
         let stub = Stub::start(vec![
             token(),
-            // computerDnsName eq 'x'' or true or ''a'
-            find("x%27%27+or+true+or+%27%27a").reply(200, r#"{"value":[]}"#),
+            find("computerDnsName+eq+%27fin-ws-07%27+or+startswith%28computerDnsName%2C%27fin-ws-07.%27%29")
+                .reply(200, &listed(std::slice::from_ref(&live))),
+            find("lastIpAddress+eq+%2710.1.4.7%27").reply(200, &listed(std::slice::from_ref(&live))),
+            Exchange::expect("GET", &format!("/api/machines/{MACHINE}"))
+                .header("authorization", &format!("Bearer {TOKEN}"))
+                .reply(200, &live),
         ]);
-        let error = defender(&stub, IsolationType::Full)
-            .lookup_host(&cx(), "x' or true or 'a")
+        let defender = defender(&stub, IsolationType::Full);
+        for name in ["FIN-WS-07", "::ffff:10.1.4.7", &MACHINE.to_uppercase()] {
+            let host = defender.lookup_host(&cx(), name).await.unwrap();
+            assert_eq!(host.id, MACHINE, "{name}");
+        }
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn two_live_machines_are_ambiguous_and_a_near_name_is_not_found() {
+        let stub = Stub::start(vec![
+            token(),
+            find(BY_FQDN).reply(
+                200,
+                &listed(&[
+                    machine(STALE, "fin-ws-07.contoso.com", "10.1.4.99", "Active"),
+                    machine(MACHINE, "fin-ws-07.contoso.com", "10.1.4.7", "Active"),
+                ]),
+            ),
+            find("computerDnsName+eq+%27dc01%27+or+startswith%28computerDnsName%2C%27dc01.%27%29").reply(
+                200,
+                &listed(&[machine(MACHINE, "dc011.contoso.com", "10.0.0.11", "Active")]),
+            ),
+        ]);
+        let defender = defender(&stub, IsolationType::Full);
+        let ambiguous = defender
+            .lookup_host(&cx(), "fin-ws-07.contoso.com")
             .await
             .unwrap_err();
+        assert!(
+            matches!(&ambiguous, ConnectorError::Ambiguous(m) if m.contains(STALE) && m.contains(MACHINE)),
+            "{ambiguous}"
+        );
+        let near = defender.lookup_host(&cx(), "dc01").await.unwrap_err();
+        assert!(matches!(near, ConnectorError::NotFound(_)), "{near}");
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_quote_in_the_hostname_is_doubled_and_hidden_characters_are_refused() {
+        let stub = Stub::start(vec![
+            token(),
+            // computerDnsName eq 'x'' or true or ''a' or startswith(computerDnsName,'x'' or true or ''a.')
+            find("computerDnsName+eq+%27x%27%27+or+true+or+%27%27a%27+or+startswith%28computerDnsName%2C%27x%27%27+or+true+or+%27%27a.%27%29")
+                .reply(200, r#"{"value":[]}"#),
+        ]);
+        let defender = defender(&stub, IsolationType::Full);
+        let error = defender.lookup_host(&cx(), "x' or true or 'a").await.unwrap_err();
         assert!(matches!(error, ConnectorError::NotFound(_)), "{error}");
+        for hidden in ["dc01\t", "d\u{200c}c01", "\r"] {
+            let refused = defender.lookup_host(&cx(), hidden).await.unwrap_err();
+            assert!(
+                matches!(refused, ConnectorError::InvalidInput(_)),
+                "{hidden:?}: {refused}"
+            );
+        }
+        stub.finish();
+    }
+
+    /// The gate with Defender as the EDR: every name Defender resolves to a protected domain
+    /// controller is held, bound to its machine id, and Defender receives no isolation.
+    #[tokio::test]
+    async fn every_name_defender_resolves_to_a_protected_host_is_held_before_any_action() {
+        let dc = machine(MACHINE, "dc01.corp.contoso.com", "10.0.0.10", "Active");
+        let stub = Stub::start(vec![
+            token(),
+            find("computerDnsName+eq+%27dc01.corp.contoso.com%27")
+                .reply(200, &listed(std::slice::from_ref(&dc))),
+            find("lastIpAddress+eq+%2710.0.0.10%27").reply(200, &listed(std::slice::from_ref(&dc))),
+            Exchange::expect("GET", &format!("/api/machines/{MACHINE}")).reply(200, &dc),
+        ]);
+        let connectors = CapabilitySet {
+            endpoint: Some(Arc::new(defender(&stub, IsolationType::Full))),
+            ..CapabilitySet::default()
+        };
+        for name in ["dc01.corp.contoso.com", "10.0.0.10", MACHINE] {
+            let mut request = crate::connectors::ActionRequest::Endpoint {
+                action: EndpointAction::IsolateHost,
+                hostname: name.into(),
+                reason: "malware".into(),
+                resolved: None,
+            };
+            let decision = crate::connectors::stub::gate_decision(connectors.clone(), &mut request).await;
+            assert!(
+                matches!(&decision, crate::policy::Decision::Hold(reason) if reason.contains(MACHINE)),
+                "{name}: {decision:?}"
+            );
+        }
         stub.finish();
     }
 
@@ -344,7 +509,6 @@ mod tests {
         );
         let stub = Stub::start(vec![
             token(),
-            find("fin-ws-07.contoso.com").reply(200, &machines()),
             Exchange::expect("POST", &format!("/api/machines/{MACHINE}/isolate"))
                 .header("authorization", &format!("Bearer {TOKEN}"))
                 .json(serde_json::json!({"Comment": comment, "IsolationType": "Selective"}))
@@ -355,7 +519,6 @@ mod tests {
                     "requestorComment":"{comment}","status":"Pending","machineId":"{MACHINE}",
                     "computerDnsName":"fin-ws-07.contoso.com","creationDateTimeUtc":"2024-05-01T10:05:00Z"}}"#),
                 ),
-            find("fin-ws-07.contoso.com").reply(200, &machines()),
             Exchange::expect("POST", &format!("/api/machines/{MACHINE}/unisolate"))
                 .json(serde_json::json!({"Comment": comment}))
                 .reply(
@@ -370,6 +533,7 @@ mod tests {
                 .act(
                     &cx,
                     &HostRequest {
+                        device_id: MACHINE,
                         hostname: "fin-ws-07.contoso.com",
                         action: &action,
                         reason: "ransomware",
@@ -393,22 +557,28 @@ mod tests {
     async fn a_lookup_is_retried_after_429_but_an_isolation_is_never_repeated() {
         let stub = Stub::start(vec![
             token(),
-            find("fin-ws-07.contoso.com")
+            find(BY_FQDN)
                 .reply(
                     429,
                     r#"{"error":{"code":"TooManyRequests","message":"Too many requests"}}"#,
                 )
                 .reply_header("retry-after", "1"),
-            find("fin-ws-07.contoso.com").reply(200, &machines()),
+            find(BY_FQDN).reply(200, &machines()),
             Exchange::expect("POST", &format!("/api/machines/{MACHINE}/isolate")).reply(
                 503,
                 r#"{"error":{"code":"ServiceUnavailable","message":"Try again later"}}"#,
             ),
         ]);
-        let error = defender(&stub, IsolationType::Full)
+        let defender = defender(&stub, IsolationType::Full);
+        let host = defender
+            .lookup_host(&cx(), "fin-ws-07.contoso.com")
+            .await
+            .unwrap();
+        let error = defender
             .act(
                 &cx(),
                 &HostRequest {
+                    device_id: &host.id,
                     hostname: "fin-ws-07.contoso.com",
                     action: &EndpointAction::IsolateHost,
                     reason: "ransomware",
@@ -429,7 +599,6 @@ mod tests {
     async fn defender_errors_carry_the_message_and_code() {
         let stub = Stub::start(vec![
             token(),
-            find("fin-ws-07.contoso.com").reply(200, &machines()),
             Exchange::expect("POST", &format!("/api/machines/{MACHINE}/isolate")).reply(
                 400,
                 r#"{"error":{"code":"ActiveRequestAlreadyExists","message":"Action is already in progress","target":"43f3c7a4-8b0d-4f2c-9c39-5f0c2b0e6a11"}}"#,
@@ -439,6 +608,7 @@ mod tests {
             .act(
                 &cx(),
                 &HostRequest {
+                    device_id: MACHINE,
                     hostname: "fin-ws-07.contoso.com",
                     action: &EndpointAction::IsolateHost,
                     reason: "ransomware",
@@ -462,6 +632,7 @@ mod tests {
             .act(
                 &cx(),
                 &HostRequest {
+                    device_id: MACHINE,
                     hostname: "fin-ws-07.contoso.com",
                     action: &EndpointAction::QuarantineFile {
                         sha256: "a".repeat(64),

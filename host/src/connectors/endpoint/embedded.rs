@@ -2,12 +2,17 @@
 //!
 //! ```json
 //! {"hosts": [{"id": "d-17", "hostname": "fin-ws-07", "os": "Windows 11",
-//!             "ip_addresses": ["10.1.4.7"], "isolated": false}]}
+//!             "fqdn": "fin-ws-07.corp.example.com", "ip_addresses": ["10.1.4.7"],
+//!             "isolated": false}]}
 //! ```
+//!
+//! A host is found by its id, hostname, FQDN, short name or address, compared in canonical
+//! form; a name no host has is not found and one that two hosts share is ambiguous, as with a
+//! real EDR. Nothing is ever done to a host the inventory does not hold.
 
 use super::{Endpoint, HostInfo, HostRequest};
 use crate::connectors::outbox::Outbox;
-use crate::connectors::{ActionReceipt, CallContext, ConnectorError, Envelope};
+use crate::connectors::{ActionReceipt, CallContext, ConnectorError, Envelope, resolve};
 use serde::Deserialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -36,11 +41,20 @@ impl Inventory {
 #[async_trait::async_trait]
 impl Endpoint for Inventory {
     async fn lookup_host(&self, _cx: &CallContext, hostname: &str) -> Result<HostInfo, ConnectorError> {
-        self.hosts
+        resolve::checked("host", hostname)?;
+        let matching = self
+            .hosts
             .iter()
-            .find(|host| host.hostname.eq_ignore_ascii_case(hostname))
+            .filter(|host| {
+                host.names()
+                    .iter()
+                    .any(|known| resolve::same_name(known, hostname))
+            })
             .cloned()
-            .ok_or_else(|| ConnectorError::NotFound(format!("no host {hostname:?} in the inventory")))
+            .collect();
+        resolve::exactly_one("host in the inventory", hostname, matching, |host| {
+            format!("{} ({})", host.hostname, host.id)
+        })
     }
 
     async fn act(

@@ -12,6 +12,7 @@ impl Endpoint for WebhookEndpoint {
         struct Lookup<'a> {
             hostname: &'a str,
         }
+        crate::connectors::resolve::checked("host", hostname)?;
         self.0
             .call(cx, "endpoint", "lookup-host", &Lookup { hostname })
             .await

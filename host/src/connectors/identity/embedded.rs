@@ -1,13 +1,19 @@
 //! Users from a local directory file; account actions go to the outbox.
 //!
 //! ```json
-//! {"users": [{"id": "00u1", "name": "alice", "email": "alice@example.com",
-//!             "display_name": "Alice", "groups": ["finance"], "enabled": true}]}
+//! {"users": [{"id": "00u1", "name": "alice@example.com", "email": "alice@example.com",
+//!             "display_name": "Alice", "groups": ["finance"], "enabled": true,
+//!             "domain": "EXAMPLE", "aliases": ["amartin"]}]}
 //! ```
+//!
+//! A user is found by any of its names (id, login, email, aliases, short names, `DOMAIN\short`),
+//! compared in canonical form; a name no user has is not found and a name two users share is
+//! ambiguous, as with a real identity provider. Nothing is ever done to an account the
+//! directory does not hold.
 
 use super::{AccountRequest, IdentityAction, IdentityProvider, UserProfile};
 use crate::connectors::outbox::Outbox;
-use crate::connectors::{ActionReceipt, CallContext, ConnectorError, Envelope};
+use crate::connectors::{ActionReceipt, CallContext, ConnectorError, Envelope, resolve};
 use serde::Deserialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -36,17 +42,16 @@ impl Directory {
 #[async_trait::async_trait]
 impl IdentityProvider for Directory {
     async fn lookup_user(&self, _cx: &CallContext, name: &str) -> Result<UserProfile, ConnectorError> {
-        self.users
+        resolve::checked("user", name)?;
+        let matching = self
+            .users
             .iter()
-            .find(|user| {
-                user.name.eq_ignore_ascii_case(name)
-                    || user
-                        .email
-                        .as_deref()
-                        .is_some_and(|email| email.eq_ignore_ascii_case(name))
-            })
+            .filter(|user| user.names().iter().any(|known| resolve::same_name(known, name)))
             .cloned()
-            .ok_or_else(|| ConnectorError::NotFound(format!("no user {name:?} in the directory")))
+            .collect();
+        resolve::exactly_one("user in the directory", name, matching, |user| {
+            format!("{} ({})", user.name, user.id)
+        })
     }
 
     async fn act(

@@ -8,14 +8,27 @@
 //! revoke_oauth_tokens = true   # clearing sessions also revokes the user's OAuth tokens
 //! ```
 //!
+//! A lookup resolves a name the way Okta does: `GET /api/v1/users/{name}` takes the user's id,
+//! login, or login short name when that is unambiguous ([Get a user]); an address Okta does not
+//! know as a login is then searched for as a primary or secondary email ([List all users],
+//! `search=profile.email eq "..."`), and more than one match is ambiguous. The record Okta returns
+//! must answer to the name asked, so a lenient vendor match never passes as a resolution. Okta
+//! knows no Windows domains: `DOMAIN\user` is not found, and the policy gate holds it.
+//!
 //! disable-user suspends, enable-user unsuspends, revoke-sessions clears every session, and
-//! reset-password starts Okta's reset flow (an email to the user). Each acts on the user's
-//! Okta id, looked up from the login first, so a login cannot be mistaken for a path.
+//! reset-password starts Okta's reset flow (an email to the user), each by the Okta id the
+//! lookup resolved ([User lifecycle], [User sessions]).
+//!
+//! [Get a user]: https://developer.okta.com/docs/api/openapi/okta-management/management/tag/User/#tag/User/operation/getUser
+//! [List all users]: https://developer.okta.com/docs/api/openapi/okta-management/management/tag/User/#tag/User/operation/listUsers
+//! [User lifecycle]: https://developer.okta.com/docs/api/openapi/okta-management/management/tag/UserLifecycle/
+//! [User sessions]: https://developer.okta.com/docs/api/openapi/okta-management/management/tag/UserSessions/
 
 use super::{AccountRequest, IdentityAction, IdentityProvider, UserProfile};
 use crate::capability::Capability;
 use crate::config::SecretRef;
 use crate::connectors::http::{Auth, Request, VendorClient};
+use crate::connectors::resolve;
 use crate::connectors::vendor::{BuildContext, VendorBackend};
 use crate::connectors::{ActionReceipt, CallContext, CapabilitySet, ConnectorError};
 use reqwest::Method;
@@ -100,6 +113,7 @@ struct User {
 struct Profile {
     login: String,
     email: Option<String>,
+    second_email: Option<String>,
     display_name: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
@@ -118,11 +132,45 @@ struct GroupProfile {
 /// Enough pages of groups for any real user; a reply that keeps paging past this is cut.
 const MAX_GROUP_PAGES: usize = 20;
 
+impl User {
+    /// The names Okta itself finds this user by.
+    fn known_as(&self, name: &str) -> bool {
+        std::iter::once(&self.profile.login)
+            .chain(&self.profile.email)
+            .chain(&self.profile.second_email)
+            .any(|known| resolve::same_name(known, name))
+    }
+}
+
+/// A string in an Okta search expression: quoted, with `\` and `"` escaped, so a name cannot
+/// end the string and add a clause.
+fn quoted(value: &str) -> String {
+    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 impl OktaIdentity {
-    async fn user(&self, login: &str) -> Result<User, ConnectorError> {
-        self.client
-            .json(&Request::get("api/v1/users").segment(login), "get user")
-            .await
+    /// The user Okta finds by id, login or login short name; an address it does not know as a
+    /// login is searched for among primary and secondary emails.
+    async fn resolve(&self, name: &str) -> Result<User, ConnectorError> {
+        let direct = self
+            .client
+            .json(&Request::get("api/v1/users").segment(name), "get user")
+            .await;
+        match direct {
+            Err(ConnectorError::NotFound(_)) if name.contains('@') => {
+                let address = quoted(name);
+                let search = Request::get("api/v1/users").query(
+                    "search",
+                    format!("profile.email eq {address} or profile.secondEmail eq {address}"),
+                );
+                let found: Vec<User> = self.client.json(&search, "search users").await?;
+                let matching = found.into_iter().filter(|user| user.known_as(name)).collect();
+                resolve::exactly_one("user", name, matching, |user: &User| {
+                    format!("{} ({})", user.profile.login, user.id)
+                })
+            }
+            other => other,
+        }
     }
 
     async fn groups(&self, user_id: &str) -> Result<Vec<String>, ConnectorError> {
@@ -151,7 +199,20 @@ impl OktaIdentity {
 #[async_trait::async_trait]
 impl IdentityProvider for OktaIdentity {
     async fn lookup_user(&self, _cx: &CallContext, name: &str) -> Result<UserProfile, ConnectorError> {
-        let user = self.user(name).await?;
+        resolve::checked("user", name)?;
+        let user = self.resolve(name).await?;
+        let short_name = user.profile.login.split_once('@').map(|(short, _)| short);
+        // Okta answers a short name only when it is unambiguous; an id, a login and its short
+        // name, or an address of the record are the names it may answer to.
+        if !(user.id == name
+            || user.known_as(name)
+            || short_name.is_some_and(|short| resolve::same_name(short, name)))
+        {
+            return Err(ConnectorError::NotFound(format!(
+                "okta answered {:?} with user {} ({}), which is not known by that name",
+                name, user.profile.login, user.id
+            )));
+        }
         let groups = self.groups(&user.id).await?;
         let display_name =
             user.profile
@@ -167,6 +228,8 @@ impl IdentityProvider for OktaIdentity {
             email: user.profile.email,
             display_name,
             groups,
+            domain: None,
+            aliases: user.profile.second_email.into_iter().collect(),
         })
     }
 
@@ -176,26 +239,26 @@ impl IdentityProvider for OktaIdentity {
         action: IdentityAction,
         request: &AccountRequest<'_>,
     ) -> Result<ActionReceipt, ConnectorError> {
-        let user = self.user(request.user).await?;
+        let user_id = request.user_id.to_owned();
         let (call, what) = match action {
             // Suspending a suspended user changes nothing, so a retry is safe.
             IdentityAction::DisableUser => (
                 Request::new(Method::POST, "api/v1/users")
-                    .segment(user.id.clone())
+                    .segment(user_id.clone())
                     .path("lifecycle/suspend")
                     .idempotent(),
                 "suspend user",
             ),
             IdentityAction::EnableUser => (
                 Request::new(Method::POST, "api/v1/users")
-                    .segment(user.id.clone())
+                    .segment(user_id.clone())
                     .path("lifecycle/unsuspend")
                     .idempotent(),
                 "unsuspend user",
             ),
             IdentityAction::RevokeSessions => {
                 let mut call = Request::new(Method::DELETE, "api/v1/users")
-                    .segment(user.id.clone())
+                    .segment(user_id.clone())
                     .path("sessions");
                 if self.revoke_oauth_tokens {
                     call = call.query("oauthTokens", "true");
@@ -205,7 +268,7 @@ impl IdentityProvider for OktaIdentity {
             // Each reset sends the user another email: never repeated.
             IdentityAction::ResetPassword => (
                 Request::new(Method::POST, "api/v1/users")
-                    .segment(user.id.clone())
+                    .segment(user_id.clone())
                     .path("lifecycle/reset_password")
                     .query("sendEmail", "true")
                     .once(),
@@ -214,7 +277,7 @@ impl IdentityProvider for OktaIdentity {
         };
         self.client.send(&call, what).await?;
         Ok(ActionReceipt {
-            reference: Some(user.id),
+            reference: Some(user_id),
         })
     }
 }
@@ -284,19 +347,166 @@ mod tests {
                 display_name: Some("Alice Ng".into()),
                 groups: vec!["Everyone".into(), "Finance Admins".into()],
                 enabled: true,
+                domain: None,
+                aliases: Vec::new(),
             }
         );
         stub.finish();
     }
 
     #[tokio::test]
+    async fn okta_resolves_a_short_name_and_an_id_and_the_record_must_answer_to_it() {
+        let stub = Stub::start(vec![
+            get_user("alice").reply(200, ALICE),
+            Exchange::expect("GET", "/api/v1/users/00u1ab2cd3EF4gh5i6j7/groups?limit=200").reply(200, "[]"),
+            get_user("00u1ab2cd3EF4gh5i6j7").reply(200, ALICE),
+            Exchange::expect("GET", "/api/v1/users/00u1ab2cd3EF4gh5i6j7/groups?limit=200").reply(200, "[]"),
+            // A vendor (or a proxy) answering with someone the name does not denote.
+            get_user("bob").reply(200, ALICE),
+        ]);
+        let okta = okta(&stub, false);
+        for name in ["alice", "00u1ab2cd3EF4gh5i6j7"] {
+            let profile = okta.lookup_user(&cx(), name).await.unwrap();
+            assert_eq!(profile.id, "00u1ab2cd3EF4gh5i6j7", "{name}");
+        }
+        let wrong = okta.lookup_user(&cx(), "bob").await.unwrap_err();
+        assert!(matches!(wrong, ConnectorError::NotFound(_)), "{wrong}");
+        stub.finish();
+    }
+
+    /// `profile.email eq "x" or profile.secondEmail eq "x"`, form-encoded as the URL sends it.
+    fn search(encoded_address: &str) -> Exchange {
+        Exchange::expect(
+            "GET",
+            &format!(
+                "/api/v1/users?search=profile.email+eq+%22{encoded_address}%22+or+profile.secondEmail+eq+%22{encoded_address}%22"
+            ),
+        )
+        .header("authorization", &format!("SSWS {TOKEN}"))
+    }
+
+    const NOT_FOUND: &str = r#"{"errorCode":"E0000007","errorSummary":"Not found: Resource not found: x (User)","errorCauses":[]}"#;
+
+    #[tokio::test]
+    async fn an_address_okta_does_not_know_as_a_login_is_searched_among_emails() {
+        let ceo = r#"[{"id":"00u0ceo","status":"ACTIVE","profile":{"login":"dortiz@example.com",
+            "email":"dortiz@example.com","secondEmail":"ceo@example.com","displayName":"Dana Ortiz"}}]"#;
+        let stub = Stub::start(vec![
+            get_user("ceo@example.com").reply(404, NOT_FOUND),
+            search("ceo%40example.com").reply(200, ceo),
+            Exchange::expect("GET", "/api/v1/users/00u0ceo/groups?limit=200").reply(200, "[]"),
+        ]);
+        let profile = okta(&stub, false)
+            .lookup_user(&cx(), "ceo@example.com")
+            .await
+            .unwrap();
+        assert_eq!(profile.id, "00u0ceo");
+        assert_eq!(profile.name, "dortiz@example.com");
+        assert_eq!(profile.aliases, vec!["ceo@example.com".to_owned()]);
+        assert!(profile.names().contains(&"ceo".to_owned()));
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn two_matches_are_ambiguous_and_near_misses_are_not_found() {
+        let two = r#"[{"id":"00u1","status":"ACTIVE","profile":{"login":"a@example.com","email":"shared@example.com"}},
+            {"id":"00u2","status":"ACTIVE","profile":{"login":"b@example.com","secondEmail":"Shared@Example.com"}}]"#;
+        let near = r#"[{"id":"00u3","status":"ACTIVE","profile":{"login":"c@example.com","email":"shared@example.co"}}]"#;
+        let stub = Stub::start(vec![
+            get_user("shared@example.com").reply(404, NOT_FOUND),
+            search("shared%40example.com").reply(200, two),
+            get_user("shared@example.com").reply(404, NOT_FOUND),
+            search("shared%40example.com").reply(200, near),
+            get_user("ghost").reply(404, NOT_FOUND),
+        ]);
+        let okta = okta(&stub, false);
+        let ambiguous = okta.lookup_user(&cx(), "shared@example.com").await.unwrap_err();
+        assert_eq!(
+            ambiguous,
+            ConnectorError::Ambiguous(
+                "2 users match \"shared@example.com\": a@example.com (00u1), b@example.com (00u2)".into()
+            )
+        );
+        let near = okta.lookup_user(&cx(), "shared@example.com").await.unwrap_err();
+        assert!(matches!(near, ConnectorError::NotFound(_)), "{near}");
+        // A name that is no address is not searched: Okta's own answer stands.
+        let missing = okta.lookup_user(&cx(), "ghost").await.unwrap_err();
+        assert!(matches!(missing, ConnectorError::NotFound(_)), "{missing}");
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn names_with_hidden_characters_are_refused_and_quotes_cannot_add_a_clause() {
+        let stub = Stub::start(vec![
+            get_user("x%22%20or%20true%20or%20%22@example.com").reply(404, NOT_FOUND),
+            search("x%5C%22+or+true+or+%5C%22%40example.com").reply(200, "[]"),
+        ]);
+        let okta = okta(&stub, false);
+        for hidden in ["ce\to@example.com", "ceo\r\n", "ce\u{200b}o", ""] {
+            let refused = okta.lookup_user(&cx(), hidden).await.unwrap_err();
+            assert!(
+                matches!(refused, ConnectorError::InvalidInput(_)),
+                "{hidden:?}: {refused}"
+            );
+        }
+        let quoted = okta
+            .lookup_user(&cx(), "x\" or true or \"@example.com")
+            .await
+            .unwrap_err();
+        assert!(matches!(quoted, ConnectorError::NotFound(_)), "{quoted}");
+        stub.finish();
+    }
+
+    /// The gate with Okta as the provider: every name Okta resolves to the protected CEO is
+    /// held, bound to the CEO's Okta id, and Okta receives no destructive call.
+    #[tokio::test]
+    async fn every_name_okta_resolves_to_a_protected_account_is_held_before_any_action() {
+        let ceo = r#"{"id":"00u0ceo","status":"ACTIVE","profile":{"login":"dortiz@example.com",
+            "email":"dortiz@example.com","secondEmail":"ceo@example.com","displayName":"Dana Ortiz"}}"#;
+        let groups = || Exchange::expect("GET", "/api/v1/users/00u0ceo/groups?limit=200").reply(200, "[]");
+        let mut exchanges = Vec::new();
+        for name in ["dortiz@example.com", "DOrtiz@Example.com", "dortiz", "00u0ceo"] {
+            exchanges.extend([get_user(name).reply(200, ceo), groups()]);
+        }
+        exchanges.extend([
+            get_user("CEO@example.com").reply(404, NOT_FOUND),
+            search("CEO%40example.com").reply(200, &format!("[{ceo}]")),
+            groups(),
+        ]);
+        let stub = Stub::start(exchanges);
+        let connectors = CapabilitySet {
+            identity: Some(Arc::new(okta(&stub, false))),
+            ..CapabilitySet::default()
+        };
+        for name in [
+            "dortiz@example.com",
+            "DOrtiz@Example.com",
+            "dortiz",
+            "00u0ceo",
+            "CEO@example.com",
+        ] {
+            let mut request = crate::connectors::ActionRequest::Identity {
+                action: IdentityAction::DisableUser,
+                user: name.into(),
+                reason: "spray".into(),
+                resolved: None,
+            };
+            let decision = crate::connectors::stub::gate_decision(connectors.clone(), &mut request).await;
+            assert!(
+                matches!(&decision, crate::policy::Decision::Hold(reason) if reason.contains("00u0ceo")),
+                "{name}: {decision:?}"
+            );
+            assert_eq!(request.resolved().map(|r| r.id.as_str()), Some("00u0ceo"));
+        }
+        stub.finish();
+    }
+
+    #[tokio::test]
     async fn containment_suspends_and_clears_sessions_by_okta_id() {
         let stub = Stub::start(vec![
-            get_user("alice@acme.example").reply(200, ALICE),
             Exchange::expect("POST", "/api/v1/users/00u1ab2cd3EF4gh5i6j7/lifecycle/suspend")
                 .header("authorization", &format!("SSWS {TOKEN}"))
                 .reply(200, "{}"),
-            get_user("alice@acme.example").reply(200, ALICE),
             Exchange::expect(
                 "DELETE",
                 "/api/v1/users/00u1ab2cd3EF4gh5i6j7/sessions?oauthTokens=true",
@@ -306,6 +516,7 @@ mod tests {
         ]);
         let okta = okta(&stub, true);
         let request = AccountRequest {
+            user_id: "00u1ab2cd3EF4gh5i6j7",
             user: "alice@acme.example",
             reason: "password spray",
         };
@@ -319,11 +530,10 @@ mod tests {
     #[tokio::test]
     async fn okta_errors_carry_the_summary_and_a_failed_reset_is_not_repeated() {
         let stub = Stub::start(vec![
-            get_user("ghost@acme.example").reply(
+            get_user("ghost").reply(
                 404,
-                r#"{"errorCode":"E0000007","errorSummary":"Not found: Resource not found: ghost@acme.example (User)","errorLink":"E0000007","errorId":"oaeXyz","errorCauses":[]}"#,
+                r#"{"errorCode":"E0000007","errorSummary":"Not found: Resource not found: ghost (User)","errorLink":"E0000007","errorId":"oaeXyz","errorCauses":[]}"#,
             ),
-            get_user("alice@acme.example").reply(200, ALICE),
             Exchange::expect(
                 "POST",
                 "/api/v1/users/00u1ab2cd3EF4gh5i6j7/lifecycle/reset_password?sendEmail=true",
@@ -334,21 +544,11 @@ mod tests {
             ),
         ]);
         let okta = okta(&stub, false);
-        let missing = okta
-            .act(
-                &cx(),
-                IdentityAction::DisableUser,
-                &AccountRequest {
-                    user: "ghost@acme.example",
-                    reason: "spray",
-                },
-            )
-            .await
-            .unwrap_err();
+        let missing = okta.lookup_user(&cx(), "ghost").await.unwrap_err();
         assert_eq!(
             missing,
             ConnectorError::NotFound(
-                "okta get user: Not found: Resource not found: ghost@acme.example (User) (E0000007)".into()
+                "okta get user: Not found: Resource not found: ghost (User) (E0000007)".into()
             )
         );
         let failed = okta
@@ -356,6 +556,7 @@ mod tests {
                 &cx(),
                 IdentityAction::ResetPassword,
                 &AccountRequest {
+                    user_id: "00u1ab2cd3EF4gh5i6j7",
                     user: "alice@acme.example",
                     reason: "spray",
                 },

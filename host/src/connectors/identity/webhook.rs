@@ -12,6 +12,7 @@ impl IdentityProvider for WebhookIdentity {
         struct Lookup<'a> {
             user: &'a str,
         }
+        crate::connectors::resolve::checked("user", name)?;
         self.0
             .call(cx, "identity", "lookup-user", &Lookup { user: name })
             .await

@@ -26,6 +26,11 @@ impl NetworkAction {
             NetworkAction::UnblockDomain => "unblock-domain",
         }
     }
+
+    /// Whether the target is an address or range (else a domain).
+    pub fn on_address(self) -> bool {
+        matches!(self, NetworkAction::BlockIp | NetworkAction::UnblockIp)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -335,6 +335,7 @@ fn after_case_created(error: ConnectorError, case: &str) -> ConnectorError {
     match error {
         ConnectorError::NotFound(m) => ConnectorError::NotFound(note(m)),
         ConnectorError::InvalidInput(m) => ConnectorError::InvalidInput(note(m)),
+        ConnectorError::Ambiguous(m) => ConnectorError::Ambiguous(note(m)),
         ConnectorError::Unauthorized(m) => ConnectorError::Unauthorized(note(m)),
         ConnectorError::RateLimited(m) => ConnectorError::RateLimited(note(m)),
         ConnectorError::Unsupported(m) => ConnectorError::Unsupported(note(m)),
