@@ -2,6 +2,7 @@
 
 pub mod elasticsearch;
 pub mod embedded;
+pub mod spl;
 pub mod splunk;
 pub mod webhook;
 

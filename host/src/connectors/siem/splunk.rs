@@ -1,5 +1,7 @@
-//! Splunk, through the REST API's blocking search (`POST /services/search/jobs/oneshot`) with
-//! an authentication token (`Authorization: Bearer`).
+//! Splunk, through the REST API's blocking search (`POST /services/search/jobs` with
+//! `exec_mode=oneshot`, [search/jobs]) with an authentication token (`Authorization: Bearer`).
+//!
+//! [search/jobs]: https://docs.splunk.com/Documentation/Splunk/latest/RESTREF/RESTsearch#search.2Fjobs
 //!
 //! ```toml
 //! [connectors.splunk]
@@ -8,7 +10,16 @@
 //! token = { env = "SPLUNK_TOKEN" }            # a Splunk authentication token
 //! app = "search"     # optional: search in this app's context (/servicesNS/nobody/search/...)
 //! timeout_ms = 60000 # a oneshot search answers when it is done
+//! allow_commands = ["tstats"]   # optional: generating or writing commands plugins may use
+//! allow_macros = false          # optional: macros can expand to any command
 //! ```
+//!
+//! The grant is for searching: a query that starts with a generating command, or uses a
+//! command that writes, sends or runs something, or a macro, is refused unless allowed here
+//! (see [`super::spl`]). Run Palisade under a Splunk role that can only search the indexes its
+//! plugins need, so that what the check cannot know (a lookup's definition, an app's custom
+//! command) cannot write either.
+//!
 //!
 //! search runs the plugin's SPL as a oneshot search and returns its results, newest first as
 //! Splunk orders them, at most `limit` (and never more than [`MAX_EVENTS`]). The query gets
@@ -21,6 +32,7 @@
 //! (Splunk's time format for these parameters is its own, not RFC 3339). A oneshot search
 //! creates no saved object, so it is retried like a read.
 
+use super::spl::{self, Allowed};
 use super::{Event, MAX_EVENTS, Query, SiemSearch};
 use crate::capability::Capability;
 use crate::config::SecretRef;
@@ -39,6 +51,10 @@ use toml::Spanned;
 pub struct Splunk {
     token: Spanned<SecretRef>,
     app: Option<String>,
+    #[serde(default)]
+    allow_commands: Vec<String>,
+    #[serde(default)]
+    allow_macros: bool,
 }
 
 impl VendorBackend for Splunk {
@@ -55,6 +71,13 @@ impl VendorBackend for Splunk {
         {
             anyhow::bail!("app {app:?} is not a Splunk app name");
         }
+        if let Some(bad) = self
+            .allow_commands
+            .iter()
+            .find(|name| name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            anyhow::bail!("allow_commands: {bad:?} is not a Splunk command name");
+        }
         Ok(CapabilitySet {
             siem: Some(Arc::new(SplunkSearch {
                 client: cx.client(
@@ -63,6 +86,14 @@ impl VendorBackend for Splunk {
                     error_message,
                 ),
                 app: self.app.clone(),
+                allowed: Allowed {
+                    commands: self
+                        .allow_commands
+                        .iter()
+                        .map(|name| name.to_lowercase())
+                        .collect(),
+                    macros: self.allow_macros,
+                },
             })),
             ..CapabilitySet::default()
         })
@@ -103,6 +134,7 @@ fn errors_of(messages: &[Message]) -> Option<String> {
 struct SplunkSearch {
     client: Arc<VendorClient>,
     app: Option<String>,
+    allowed: Allowed,
 }
 
 #[derive(Deserialize)]
@@ -149,8 +181,10 @@ impl SiemSearch for SplunkSearch {
         if limit == 0 {
             return Ok(Vec::new());
         }
+        spl::check(&query.query, &self.allowed)?;
         let mut form = vec![
             ("search".to_owned(), spl(&query.query)?),
+            ("exec_mode".to_owned(), "oneshot".to_owned()),
             ("output_mode".to_owned(), "json".to_owned()),
             ("count".to_owned(), limit.to_string()),
         ];
@@ -164,7 +198,7 @@ impl SiemSearch for SplunkSearch {
             Some(app) => Request::post("servicesNS/nobody").segment(app.clone()),
             None => Request::post("services"),
         }
-        .path("search/jobs/oneshot")
+        .path("search/jobs")
         .form(form)
         .idempotent();
         // A search with no results may answer with an empty body.
@@ -209,6 +243,10 @@ mod tests {
                 error_message,
             ),
             app: app.map(str::to_owned),
+            allowed: Allowed {
+                commands: vec!["tstats".into()],
+                macros: false,
+            },
         }
     }
 
@@ -225,10 +263,14 @@ mod tests {
         }
     }
 
+    /// A oneshot search job as Splunk documents it: `POST search/jobs` with
+    /// `exec_mode=oneshot` and JSON output.
     fn oneshot(path: &str) -> Exchange {
         Exchange::expect("POST", path)
             .header("authorization", &format!("Bearer {TOKEN}"))
             .header("accept", "application/json")
+            .form("exec_mode", "oneshot")
+            .form("output_mode", "json")
     }
 
     const RESULTS: &str = r#"{"preview":false,"init_offset":0,"messages":[],
@@ -244,7 +286,7 @@ mod tests {
     #[tokio::test]
     async fn a_bare_query_becomes_a_search_with_its_time_range() {
         let stub = Stub::start(vec![
-            oneshot("/services/search/jobs/oneshot")
+            oneshot("/services/search/jobs")
                 .form(
                     "search",
                     "search index=main sourcetype=linux_secure src_ip=203.0.113.7",
@@ -283,7 +325,7 @@ mod tests {
     #[tokio::test]
     async fn generating_commands_pass_as_they_are_in_the_app_namespace() {
         let stub = Stub::start(vec![
-            oneshot("/servicesNS/nobody/SplunkEnterpriseSecuritySuite/search/jobs/oneshot")
+            oneshot("/servicesNS/nobody/SplunkEnterpriseSecuritySuite/search/jobs")
                 .form("search", "| tstats count where index=main by host")
                 .form("count", "1000")
                 .reply(
@@ -291,7 +333,7 @@ mod tests {
                     r#"{"preview":false,"init_offset":0,"messages":[],"fields":[{"name":"host"},{"name":"count"}],
                         "results":[{"host":"bastion-1","count":"42"}],"highlighted":{}}"#,
                 ),
-            oneshot("/servicesNS/nobody/SplunkEnterpriseSecuritySuite/search/jobs/oneshot")
+            oneshot("/servicesNS/nobody/SplunkEnterpriseSecuritySuite/search/jobs")
                 .form("search", "search index=main user=bob")
                 .reply(200, ""),
         ]);
@@ -321,18 +363,18 @@ mod tests {
     #[tokio::test]
     async fn splunk_errors_carry_the_message_and_a_busy_server_is_retried() {
         let stub = Stub::start(vec![
-            oneshot("/services/search/jobs/oneshot")
+            oneshot("/services/search/jobs")
                 .reply(
                     503,
                     r#"{"messages":[{"type":"ERROR","text":"Search not executed: The maximum number of concurrent historical searches on this instance has been reached."}]}"#,
                 )
                 .reply_header("retry-after", "1"),
-            oneshot("/services/search/jobs/oneshot").reply(200, RESULTS),
-            oneshot("/services/search/jobs/oneshot").reply(
+            oneshot("/services/search/jobs").reply(200, RESULTS),
+            oneshot("/services/search/jobs").reply(
                 400,
                 r#"{"messages":[{"type":"FATAL","text":"Error in 'search' command: Unable to parse the search: unbalanced parentheses."}]}"#,
             ),
-            oneshot("/services/search/jobs/oneshot")
+            oneshot("/services/search/jobs")
                 .reply(401, r#"{"messages":[{"type":"WARN","text":"call not properly authenticated"}]}"#),
         ]);
         let siem = splunk(&stub, None);
@@ -366,7 +408,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_search_that_failed_while_running_is_an_error() {
-        let stub = Stub::start(vec![oneshot("/services/search/jobs/oneshot").reply(
+        let stub = Stub::start(vec![oneshot("/services/search/jobs").reply(
             200,
             r#"{"preview":false,"init_offset":0,"messages":[{"type":"INFO","text":"Your timerange was substituted"},{"type":"ERROR","text":"Error in 'lookup' command: Could not construct lookup 'threat_intel'."}],"results":[]}"#,
         )]);
@@ -399,6 +441,20 @@ mod tests {
             "1795683600.250"
         );
         assert_eq!(splunk_time("1795600800", "earliest").unwrap(), "1795600800");
+    }
+
+    #[tokio::test]
+    async fn a_writing_command_is_refused_without_a_call() {
+        let stub = Stub::start(vec![]);
+        let error = splunk(&stub, None)
+            .search(&cx(), &query("index=main | outputlookup vip.csv", None, None, 10))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, ConnectorError::InvalidInput(m) if m.contains("outputlookup")),
+            "{error}"
+        );
+        stub.finish();
     }
 
     #[tokio::test]
