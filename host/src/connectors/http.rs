@@ -376,7 +376,7 @@ impl VendorClient {
         };
         let status = response.status();
         let headers = response.headers().clone();
-        let retry_after = retry_after(&headers);
+        let retry_after = retry_after(&headers, status);
         let mut body = bytes::BytesMut::new();
         loop {
             match response.chunk().await {
@@ -501,17 +501,32 @@ enum Attempt {
     },
 }
 
-/// `Retry-After` as seconds or as an HTTP date.
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(
+/// Vendors' own rate-limit headers, each the epoch second at which requests are taken again:
+/// Okta's `X-Rate-Limit-Reset` and CrowdStrike's `X-Ratelimit-Retryafter`.
+const RATE_LIMIT_RESETS: [&str; 2] = ["x-rate-limit-reset", "x-ratelimit-retryafter"];
+
+/// How long the vendor asks to wait: `Retry-After` (seconds or an HTTP date), else, on a 429,
+/// a vendor's own reset time (Okta sends its reset on every reply, where it means nothing
+/// about a 5xx).
+fn retry_after(headers: &reqwest::header::HeaderMap, status: StatusCode) -> Option<Duration> {
+    let until = |when: std::time::SystemTime| {
         when.duration_since(std::time::SystemTime::now())
-            .unwrap_or_default(),
-    )
+            .unwrap_or_default()
+    };
+    if let Some(value) = headers.get(reqwest::header::RETRY_AFTER) {
+        let value = value.to_str().ok()?.trim();
+        if let Ok(seconds) = value.parse::<u64>() {
+            return Some(Duration::from_secs(seconds));
+        }
+        return httpdate::parse_http_date(value).ok().map(until);
+    }
+    if status != StatusCode::TOO_MANY_REQUESTS {
+        return None;
+    }
+    RATE_LIMIT_RESETS.iter().find_map(|name| {
+        let epoch: u64 = headers.get(*name)?.to_str().ok()?.trim().parse().ok()?;
+        Some(until(std::time::UNIX_EPOCH + Duration::from_secs(epoch)))
+    })
 }
 
 fn describe_transport(error: &reqwest::Error) -> String {
@@ -642,6 +657,43 @@ mod tests {
             "Retry-After was not honoured"
         );
         stub.finish();
+    }
+
+    #[tokio::test]
+    async fn okta_and_falcon_rate_limit_resets_are_waited_out_on_a_429_only() {
+        let in_seconds = |seconds| {
+            (std::time::SystemTime::now() + Duration::from_secs(seconds))
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+                .to_string()
+        };
+        // Each later than the wait before it ends.
+        let (in_two_seconds, in_four_seconds) = (in_seconds(2), in_seconds(4));
+        let stub = Stub::start(vec![
+            Exchange::expect("GET", "/api/x?key=in-the-url")
+                .reply(429, r#"{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit due to too many requests."}"#)
+                .reply_header("x-rate-limit-reset", &in_two_seconds),
+            Exchange::expect("GET", "/api/x?key=in-the-url").reply(200, "{}"),
+            Exchange::expect("GET", "/api/x?key=in-the-url")
+                .reply(429, r#"{"errors":[{"code":429,"message":"API rate limit exceeded."}]}"#)
+                .reply_header("x-ratelimit-retryafter", &in_four_seconds),
+            Exchange::expect("GET", "/api/x?key=in-the-url").reply(200, "{}"),
+        ]);
+        let client = client(&stub, token());
+        for _ in 0..2 {
+            let started = std::time::Instant::now();
+            client.send(&Request::get("x"), "read x").await.unwrap();
+            assert!(
+                started.elapsed() >= Duration::from_millis(900),
+                "the vendor's reset time was not honoured"
+            );
+        }
+        stub.finish();
+        // On a 5xx the reset says nothing about when to retry.
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-rate-limit-reset", in_two_seconds.parse().unwrap());
+        assert_eq!(retry_after(&headers, StatusCode::SERVICE_UNAVAILABLE), None);
     }
 
     #[tokio::test]

@@ -34,6 +34,10 @@
 //! (<https://www.falconpy.io/Service-Collections/Hosts.html>), and the FQL syntax
 //! (<https://www.falconpy.io/Usage/Falcon-Query-Language.html>).
 //!
+//! Falcon refuses to contain a host that is contained or being contained (and to lift a lifted
+//! one); when it refuses, the device's status is read, and a host already as asked is done.
+//! A 429 is waited out by `Retry-After` or Falcon's `X-Ratelimit-Retryafter`.
+//!
 //! The receipt's reference is the device id (AID).
 
 use super::{Endpoint, EndpointAction, HostInfo, HostRequest};
@@ -307,10 +311,33 @@ impl Endpoint for Falcon {
             .query("action_name", action_name)
             .json(&serde_json::json!({ "ids": [id] }))
             .idempotent();
-        self.client
-            .json::<Envelope<serde_json::Value>>(&call, what)
-            .await?
-            .resources(what)?;
+        let sent = match self.client.json::<Envelope<serde_json::Value>>(&call, what).await {
+            Ok(envelope) => envelope.resources(what).map(drop),
+            Err(error) => Err(error),
+        };
+        match sent {
+            Ok(()) => {}
+            // Falcon refuses to contain a contained host (or lift a lifted one); the host is
+            // then as asked, which is what a repeat must find. The device says which.
+            Err(refusal @ (ConnectorError::Failed(_) | ConnectorError::InvalidInput(_))) => {
+                let status = self
+                    .devices(std::slice::from_ref(&id))
+                    .await?
+                    .into_iter()
+                    .next()
+                    .and_then(|device| device.status);
+                let done = match request.action {
+                    EndpointAction::IsolateHost => {
+                        matches!(status.as_deref(), Some("contained" | "containment_pending"))
+                    }
+                    _ => matches!(status.as_deref(), Some("normal" | "lift_containment_pending")),
+                };
+                if !done {
+                    return Err(refusal);
+                }
+            }
+            Err(error) => return Err(error),
+        }
         Ok(ActionReceipt { reference: Some(id) })
     }
 }
@@ -614,7 +641,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn falcon_errors_carry_the_message() {
+    async fn falcon_errors_carry_the_message_and_already_contained_is_done() {
         let stub = Stub::start(vec![
             token(),
             Exchange::expect(
@@ -629,10 +656,24 @@ mod tests {
                 "POST",
                 "/devices/entities/devices-actions/v2?action_name=contain",
             )
-            // A 2xx whose envelope still lists an error is a failure.
+            // A 2xx whose envelope still lists an error is a failure, unless the host is
+            // already as asked.
             .reply(
                 200,
                 &format!(r#"{{"meta":{{}},"resources":[],"errors":[{{"code":409,"message":"Host is already being contained.","id":"{AID}"}}]}}"#),
+            ),
+            details(&[AID]).reply(200, &devices(&[device(AID, "FIN-WS-07", "10.1.4.7")])),
+            Exchange::expect(
+                "POST",
+                "/devices/entities/devices-actions/v2?action_name=contain",
+            )
+            .reply(
+                200,
+                &format!(r#"{{"meta":{{}},"resources":[],"errors":[{{"code":500,"message":"Containment failed.","id":"{AID}"}}]}}"#),
+            ),
+            details(&[AID]).reply(
+                200,
+                &devices(&[device(AID, "FIN-WS-07", "10.1.4.7").replace("\"contained\"", "\"normal\"")]),
             ),
         ]);
         let falcon = falcon(&stub);
@@ -648,10 +689,16 @@ mod tests {
                 "crowdstrike contain host: Device not found. [{AID}] (404)"
             ))
         );
-        let partial = falcon.act(&cx(), &request).await.unwrap_err();
+        let already = falcon.act(&cx(), &request).await.unwrap();
+        assert_eq!(
+            already.reference.as_deref(),
+            Some(AID),
+            "already contained is done"
+        );
+        let failed = falcon.act(&cx(), &request).await.unwrap_err();
         assert!(
-            matches!(&partial, ConnectorError::Failed(m) if m.contains("already being contained")),
-            "{partial}"
+            matches!(&failed, ConnectorError::Failed(m) if m.contains("Containment failed")),
+            "{failed}"
         );
         stub.finish();
     }

@@ -17,7 +17,9 @@
 //!
 //! disable-user suspends, enable-user unsuspends, revoke-sessions clears every session, and
 //! reset-password starts Okta's reset flow (an email to the user), each by the Okta id the
-//! lookup resolved ([User lifecycle], [User sessions]).
+//! lookup resolved ([User lifecycle], [User sessions]). Okta refuses to suspend a suspended
+//! user (or unsuspend an active one) with a 400; the user's status is then read, and an
+//! account already as asked is done. A 429 is waited out until `X-Rate-Limit-Reset`.
 //!
 //! [Get a user]: https://developer.okta.com/docs/api/openapi/okta-management/management/tag/User/#tag/User/operation/getUser
 //! [List all users]: https://developer.okta.com/docs/api/openapi/okta-management/management/tag/User/#tag/User/operation/listUsers
@@ -275,7 +277,27 @@ impl IdentityProvider for OktaIdentity {
                 "reset password",
             ),
         };
-        self.client.send(&call, what).await?;
+        match self.client.send(&call, what).await {
+            Ok(_) => {}
+            // Okta refuses to suspend a suspended user (or unsuspend an active one) with a
+            // 400; the account is then as asked, which is what a repeat must find.
+            Err(ConnectorError::InvalidInput(refusal))
+                if matches!(action, IdentityAction::DisableUser | IdentityAction::EnableUser) =>
+            {
+                let user: User = self
+                    .client
+                    .json(&Request::get("api/v1/users").segment(user_id.clone()), "get user")
+                    .await?;
+                let asked = match action {
+                    IdentityAction::DisableUser => "SUSPENDED",
+                    _ => "ACTIVE",
+                };
+                if user.status != asked {
+                    return Err(ConnectorError::InvalidInput(refusal));
+                }
+            }
+            Err(error) => return Err(error),
+        }
         Ok(ActionReceipt {
             reference: Some(user_id),
         })
@@ -524,6 +546,45 @@ mod tests {
             let receipt = okta.act(&cx(), action, &request).await.unwrap();
             assert_eq!(receipt.reference.as_deref(), Some("00u1ab2cd3EF4gh5i6j7"));
         }
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn suspending_a_suspended_user_is_done_and_other_refusals_stay_errors() {
+        let refused = r#"{"errorCode":"E0000001","errorSummary":"Api validation failed: suspend","errorCauses":[{"errorSummary":"Cannot suspend a user that is not active"}]}"#;
+        let user = |status: &str| {
+            format!(
+                r#"{{"id":"00u1ab2cd3EF4gh5i6j7","status":"{status}","profile":{{"login":"alice@acme.example"}}}}"#
+            )
+        };
+        let stub = Stub::start(vec![
+            Exchange::expect("POST", "/api/v1/users/00u1ab2cd3EF4gh5i6j7/lifecycle/suspend")
+                .reply(400, refused),
+            get_user("00u1ab2cd3EF4gh5i6j7").reply(200, &user("SUSPENDED")),
+            // A deprovisioned user cannot be suspended either, and is not suspended: an error.
+            Exchange::expect("POST", "/api/v1/users/00u1ab2cd3EF4gh5i6j7/lifecycle/suspend")
+                .reply(400, refused),
+            get_user("00u1ab2cd3EF4gh5i6j7").reply(200, &user("DEPROVISIONED")),
+        ]);
+        let okta = okta(&stub, false);
+        let request = AccountRequest {
+            user_id: "00u1ab2cd3EF4gh5i6j7",
+            user: "alice@acme.example",
+            reason: "spray",
+        };
+        let done = okta
+            .act(&cx(), IdentityAction::DisableUser, &request)
+            .await
+            .unwrap();
+        assert_eq!(done.reference.as_deref(), Some("00u1ab2cd3EF4gh5i6j7"));
+        let error = okta
+            .act(&cx(), IdentityAction::DisableUser, &request)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, ConnectorError::InvalidInput(m) if m.contains("not active")),
+            "{error}"
+        );
         stub.finish();
     }
 
