@@ -11,7 +11,8 @@
 //!
 //! send: `POST <webhook_url>` with a message carrying one Adaptive Card (version 1.4): the
 //! title in bold, the severity (in the attention colour when high or critical), the body,
-//! and the Palisade alert id. Teams answers 200 with `1` (Incoming Webhook) or 202
+//! and the Palisade alert id, each text from the alert as a plain `TextRun` that Teams does
+//! not read as Markdown. Teams answers 200 with `1` (Incoming Webhook) or 202
 //! (Workflows); errors are plain text. The legacy connector reports some failures, a
 //! throttled post among them, as a 200 whose text says `Webhook message delivery failed`;
 //! those are errors too (`HTTP error 429` in it is rate limited). The channel is the
@@ -80,9 +81,22 @@ struct TeamsNotifier {
     client: Arc<VendorClient>,
 }
 
+/// Text from an alert, shown as it is: a `TextBlock` renders Markdown, so an attacker's
+/// `[click](https://evil.example)` in an alert would become a link in the channel. A
+/// `TextRun` in a `RichTextBlock` is never read as Markdown
+/// (<https://adaptivecards.io/explorer/TextRun.html>); `run` carries its formatting.
+fn plain(text: &str, mut run: Value) -> Value {
+    run["type"] = "TextRun".into();
+    run["text"] = text.into();
+    json!({"type": "RichTextBlock", "inlines": [run]})
+}
+
 fn card(cx: &CallContext, message: &Message) -> Value {
     let mut body = vec![
-        json!({"type": "TextBlock", "text": message.title.trim(), "weight": "Bolder", "size": "Medium", "wrap": true}),
+        plain(
+            message.title.trim(),
+            json!({"weight": "Bolder", "size": "Medium"}),
+        ),
         json!({
             "type": "TextBlock",
             "text": format!("Severity: {}", message.severity),
@@ -97,15 +111,12 @@ fn card(cx: &CallContext, message: &Message) -> Value {
         }),
     ];
     if !message.body.trim().is_empty() {
-        body.push(json!({"type": "TextBlock", "text": message.body.trim(), "wrap": true}));
+        body.push(plain(message.body.trim(), json!({})));
     }
-    body.push(json!({
-        "type": "TextBlock",
-        "text": format!("Palisade · alert {}", cx.alert_id),
-        "isSubtle": true,
-        "size": "Small",
-        "wrap": true,
-    }));
+    body.push(plain(
+        &format!("Palisade · alert {}", cx.alert_id),
+        json!({"isSubtle": true, "size": "Small"}),
+    ));
     json!({
         "type": "message",
         "attachments": [{
@@ -180,10 +191,10 @@ mod tests {
                     "type": "AdaptiveCard",
                     "version": "1.4",
                     "body": [
-                        {"type": "TextBlock", "text": "Account disabled: alice", "weight": "Bolder", "wrap": true},
+                        {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": "Account disabled: alice", "weight": "Bolder", "size": "Medium"}]},
                         {"type": "TextBlock", "text": "Severity: high", "color": "Attention"},
-                        {"type": "TextBlock", "text": "Password spray from 198.51.100.23", "wrap": true},
-                        {"type": "TextBlock", "text": "Palisade · alert alert-3", "isSubtle": true},
+                        {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": "Password spray from 198.51.100.23"}]},
+                        {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": "Palisade · alert alert-3", "isSubtle": true, "size": "Small"}]},
                     ],
                 },
             }],
@@ -217,6 +228,31 @@ mod tests {
         teams.send(&cx, &message()).await.unwrap();
         teams.send(&cx, &message()).await.unwrap();
         stub.finish();
+    }
+
+    #[test]
+    fn markdown_in_an_alert_never_reaches_teams_as_markdown() {
+        let hostile = Message {
+            title: "[Reset your password](https://evil.example/login) **now**".into(),
+            body: "![x](https://evil.example/pixel.png)\n- [ok](https://evil.example)".into(),
+            ..message()
+        };
+        let sent = super::card(&CallContext::new("spray", "alert-[x](y)"), &hostile);
+        let body = sent["attachments"][0]["content"]["body"]
+            .as_array()
+            .unwrap()
+            .clone();
+        for block in &body {
+            let text = block["text"].as_str().unwrap_or_default();
+            if block["type"] == "TextBlock" {
+                // The only Markdown-reading blocks carry the host's own words.
+                assert!(!text.contains("evil") && !text.contains('['), "{block}");
+            } else {
+                assert_eq!(block["type"], "RichTextBlock", "{block}");
+                assert_eq!(block["inlines"][0]["type"], "TextRun", "{block}");
+            }
+        }
+        assert_eq!(body[0]["inlines"][0]["text"], hostile.title);
     }
 
     #[tokio::test]

@@ -7,7 +7,8 @@
 //! url = "https://elastic.acme.example:9200"
 //! index = "logs-*"                          # index, alias, data stream or pattern searched
 //! api_key = { env = "ELASTIC_API_KEY" }     # the encoded API key: base64 of "id:api_key"
-//! # or basic authentication instead of api_key (the only kind OpenSearch takes):
+//! # or basic authentication instead of api_key (the only kind OpenSearch takes: an
+//! # `api_key` with kind = "opensearch" is a config error):
 //! # user = "palisade"
 //! # password = { file = "elastic-password" }
 //! time_field = "@timestamp"                 # the events' time field (default @timestamp)
@@ -123,6 +124,12 @@ impl VendorBackend for OpenSearch {
     }
 
     fn build(&self, cx: &BuildContext) -> anyhow::Result<CapabilitySet> {
+        // OpenSearch has no API keys: the header would be refused on every search.
+        if self.0.api_key.is_some() {
+            anyhow::bail!(
+                "api_key: OpenSearch does not take Elasticsearch API keys; set `user` and `password`"
+            );
+        }
         self.0.build_as(cx, "opensearch")
     }
 }
@@ -521,5 +528,26 @@ mod tests {
             "{error}"
         );
         stub.finish();
+    }
+
+    #[test]
+    fn an_api_key_for_opensearch_is_a_config_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let cx = BuildContext {
+            http: crate::connectors::webhook::http_client().unwrap(),
+            settings: Some(crate::connectors::http::HttpSettings::new(
+                "https://search.acme.example:9200".parse().unwrap(),
+            )),
+            dir: dir.path().to_owned(),
+        };
+        std::fs::write(dir.path().join("key"), "not-used-by-opensearch").unwrap();
+        let with_key: OpenSearch =
+            toml::from_str("index = \"logs-*\"\napi_key = { file = \"key\" }\n").unwrap();
+        let error = with_key.build(&cx).err().unwrap().to_string();
+        assert!(error.starts_with("api_key: OpenSearch"), "{error}");
+        let basic: OpenSearch =
+            toml::from_str("index = \"logs-*\"\nuser = \"palisade\"\npassword = { file = \"key\" }\n")
+                .unwrap();
+        assert!(basic.build(&cx).is_ok());
     }
 }
