@@ -12,6 +12,15 @@ use tokio::sync::Mutex;
 /// carries one that lapses in flight.
 const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(60);
 const TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// A token reply is a few kilobytes; anything much larger is not one, and is not read.
+const MAX_TOKEN_REPLY_BYTES: usize = 64 * 1024;
+/// A busy or unreachable token endpoint is asked again this many times: getting a token
+/// changes nothing at the vendor, so a repeat is safe.
+const TOKEN_RETRIES: u32 = 2;
+/// The wait before the first repeat, doubled each time; a longer `Retry-After` up to
+/// [`MAX_TOKEN_WAIT`] is honoured.
+const TOKEN_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_TOKEN_WAIT: Duration = Duration::from_secs(10);
 
 pub struct ClientCredentials {
     token_url: Url,
@@ -127,19 +136,51 @@ impl ClientCredentials {
         ];
         form.extend(self.extra.iter().map(|(name, value)| (*name, value.as_str())));
         let failed = |detail: String| ConnectorError::Unauthorized(format!("{vendor} token: {detail}"));
-        let response = http
-            .post(self.token_url.clone())
-            .timeout(TOKEN_TIMEOUT)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form)
-            .send()
-            .await
-            .map_err(|error| ConnectorError::Failed(format!("{vendor} token: {}", error.without_url())))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| ConnectorError::Failed(format!("{vendor} token: {}", error.without_url())))?;
+        let transport = |error: reqwest::Error| {
+            ConnectorError::Failed(format!("{vendor} token: {}", error.without_url()))
+        };
+        let mut attempt = 0;
+        let (status, body) = loop {
+            let sent = http
+                .post(self.token_url.clone())
+                .timeout(TOKEN_TIMEOUT)
+                .header(reqwest::header::ACCEPT, "application/json")
+                .form(&form)
+                .send()
+                .await;
+            let mut wait = TOKEN_BACKOFF * 2u32.pow(attempt);
+            let retryable = match &sent {
+                Err(error) => !error.is_builder(),
+                Ok(response) => {
+                    let status = response.status();
+                    if let Some(asked) = response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok())
+                    {
+                        wait = wait.max(Duration::from_secs(asked));
+                    }
+                    status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+                }
+            };
+            if retryable && attempt < TOKEN_RETRIES && wait <= MAX_TOKEN_WAIT {
+                attempt += 1;
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            let mut response = sent.map_err(transport)?;
+            let status = response.status();
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(transport)? {
+                if body.len() + chunk.len() > MAX_TOKEN_REPLY_BYTES {
+                    return Err(ConnectorError::Failed(format!(
+                        "{vendor} token: reply larger than {MAX_TOKEN_REPLY_BYTES} bytes"
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            break (status, body);
+        };
         if !status.is_success() {
             let detail = serde_json::from_slice::<Refused>(&body)
                 .ok()
@@ -242,6 +283,35 @@ mod tests {
             ConnectorError::Unauthorized(
                 "entra token: HTTP 401: AADSTS7000215: Invalid client secret provided.".into()
             )
+        );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_busy_token_endpoint_is_asked_again_and_an_oversized_reply_is_not_read() {
+        let huge = format!(r#"{{"access_token":"{}"}}"#, "x".repeat(MAX_TOKEN_REPLY_BYTES));
+        let stub = Stub::start(vec![
+            token_request().reply(503, r#"{"error":"temporarily_unavailable"}"#),
+            token_request()
+                .reply(429, r#"{"error":"slow_down"}"#)
+                .reply_header("retry-after", "0"),
+            token_request().reply(200, r#"{"access_token":"tok-3","expires_in":1}"#),
+            token_request().reply(200, &huge),
+        ]);
+        let credentials = ClientCredentials::new(
+            stub.url("/oauth2/token"),
+            "app-id".into(),
+            SecretString::from("app-secret"),
+            vec![("grant_type", "client_credentials".into())],
+        );
+        let http = crate::connectors::webhook::http_client().unwrap();
+        let token = credentials.token(&http, "falcon").await.unwrap();
+        assert_eq!(token.expose_secret(), "tok-3");
+        // Its lifetime is shorter than the renewal margin: the next call fetches again.
+        let error = credentials.token(&http, "falcon").await.unwrap_err();
+        assert!(
+            matches!(&error, ConnectorError::Failed(m) if m.contains("larger than")),
+            "{error}"
         );
         stub.finish();
     }
