@@ -135,6 +135,24 @@ grants = ["identity.revoke-sessions", "network.block-ip", "ticket.create"]
     );
     let audit = case.palisade(&["audit", "--json", "--config", "palisade.toml"]);
     assert!(!audit.stdout.contains(&token), "the audit holds the token");
+
+    // At the most verbose, the log is Palisade's and its plugins', not the HTTP stack's
+    // (whose trace lines carry URLs and headers), and holds no secret.
+    let traced = case.palisade(&["-vvv", "run", "--config", "palisade.toml", "alerts.jsonl"]);
+    assert!(
+        traced.stderr.contains("TRACE") || traced.stderr.contains("DEBUG") || traced.stderr.contains("INFO"),
+        "{traced}"
+    );
+    assert!(
+        !traced.stderr.contains(&token) && !traced.stdout.contains(&token),
+        "{traced}"
+    );
+    // The HTTP stack's trace names the address it connects to; Palisade never logs a URL.
+    let address = format!("127.0.0.1:{}", receiver.port());
+    assert!(
+        !traced.stderr.contains(&address),
+        "the HTTP stack logs at -vvv: {traced}"
+    );
 }
 
 /// AbuseIPDB's `check` as documented, for the spray's source address.

@@ -37,7 +37,8 @@ pub mod exit {
 actions. Each plugin can call only the operations palisade.toml grants it; the host holds every \
 credential.\n\nExit codes: 0 all went well; 1 could not start (config, input, state); 2 usage; \
 3 finished, but lines were rejected or plugins failed, trapped or hit limits.",
-    after_help = "Logs go to stderr: -v for info, -vv for debug, or RUST_LOG (e.g. RUST_LOG=palisade=debug)."
+    after_help = "Logs go to stderr: -v for info, -vv for debug, -vvv for trace (Palisade's own, and \
+its plugins'), or RUST_LOG (e.g. RUST_LOG=palisade=debug)."
 )]
 struct Cli {
     /// More log detail on stderr (-v info, -vv debug, -vvv trace).
@@ -119,15 +120,22 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-fn init_logging(verbose: u8) {
-    use tracing_subscriber::EnvFilter;
-    let default = match verbose {
-        0 => "warn",
+/// The log filter `-v`s ask for: more detail from Palisade and its plugins only. Other crates
+/// stay at warnings, since the HTTP stack's debug and trace lines carry request URLs, and for
+/// some vendors (Slack and Teams webhooks) the URL is the secret. `RUST_LOG` overrides this.
+fn log_filter(verbose: u8) -> String {
+    let level = match verbose {
+        0 => return "warn".into(),
         1 => "info",
         2 => "debug",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    format!("warn,palisade={level},plugin={level}")
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(log_filter(verbose)));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
