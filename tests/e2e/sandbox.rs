@@ -41,6 +41,16 @@ const ATTACKS: &[(&str, &str, &str)] = &[
         "limits = { output_kib = 64 }",
     ),
     ("hostile-stdout", "stdout", ""),
+    (
+        "hostile-huge-error",
+        "huge-error",
+        "limits = { output_kib = 64, memory_mib = 64 }",
+    ),
+    (
+        "hostile-empty-notes",
+        "empty-notes",
+        "limits = { output_kib = 64, memory_mib = 64 }",
+    ),
 ];
 
 struct SandboxRun {
@@ -129,12 +139,14 @@ fn the_other_alerts_and_plugins_complete_and_the_run_reports_the_failures() {
     assert_eq!(triage["status"], "completed", "{run}");
     assert_eq!(triage["outcome"]["risk_score"], 38, "{run}");
 
-    // spin, memory-bomb, host-call-flood, output-flood hit limits; trap trapped; read-file,
-    // env, socket, stdout and both triage runs completed.
+    // spin, memory-bomb, host-call-flood, output-flood and empty-notes hit limits; trap
+    // trapped; huge-error failed; read-file, env, socket, stdout and both triage runs
+    // completed.
     let summary = run.summary();
     assert_eq!(summary["alerts"], 2, "{summary}");
-    assert_eq!(summary["invocations"], 11, "{summary}");
-    assert_eq!(summary["limit_exceeded"], 4, "{summary}");
+    assert_eq!(summary["invocations"], 13, "{summary}");
+    assert_eq!(summary["limit_exceeded"], 5, "{summary}");
+    assert_eq!(summary["failed"], 1, "{summary}");
     assert_eq!(summary["trapped"], 1, "{summary}");
     assert_eq!(summary["completed"], 6, "{summary}");
     assert_eq!(summary["plugins_not_loaded"], 0, "{summary}");
@@ -355,4 +367,53 @@ fn a_plugin_cannot_carry_data_from_one_alert_to_the_next() {
         assert_eq!(note("planted"), "5", "{run}");
         assert_eq!(note("missed"), "0", "{run}");
     }
+}
+
+#[test]
+fn an_error_is_cut_at_the_output_limit_and_empty_notes_still_count() {
+    let (error, run) = attack("hostile-huge-error");
+    assert_eq!(error["status"], "failed", "{run}");
+    let detail = error["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.len() <= (64 << 10) + 200,
+        "{} bytes of error kept",
+        detail.len()
+    );
+    assert!(
+        detail.contains("cut"),
+        "the cut is said: {}",
+        &detail[detail.len().saturating_sub(200)..]
+    );
+    assert!(
+        run.stdout.len() < 4 << 20 && run.stderr.len() < 4 << 20,
+        "the 8 MiB error was printed"
+    );
+
+    let (notes, run) = attack("hostile-empty-notes");
+    assert_eq!(notes["status"], "limit-exceeded", "{run}");
+    assert!(notes["outcome"].is_null(), "{run}");
+}
+
+#[test]
+fn a_plugins_strings_cannot_drive_the_operators_terminal() {
+    let case = Case::new();
+    case.config(
+        "[plugins.hostile-terminal]\npath = \"${HOSTILE}\"\nstage = \"enrich\"\n\
+         settings = { attack = \"terminal\" }\n",
+    );
+    case.alerts(&[plain_alert(HOSTILE_ALERT, "hostile-01")]);
+    let run = case.palisade(&["run", "--config", "palisade.toml", "alerts.jsonl"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(
+        !run.stdout.contains('\u{1b}') && !run.stdout.contains('\r'),
+        "{run}"
+    );
+    assert!(
+        run.stdout.contains("\\u{1b}[31m"),
+        "the escape is shown, not obeyed: {run}"
+    );
+    assert!(
+        !run.stdout.lines().any(|line| line.starts_with("ok  fake-1")),
+        "a plugin forged a line of the report: {run}"
+    );
 }

@@ -2,6 +2,7 @@
 //! executed ones, reset the circuit breaker, read the audit.
 
 use super::exit;
+use super::output::terminal_safe as safe;
 use crate::capability::{bind_for_approval, executed_action, shown_target};
 use crate::config::Config;
 use crate::connectors::{ActionRequest, CallContext, Registry};
@@ -137,16 +138,17 @@ pub async fn approvals(command: ApprovalsCommand) -> u8 {
                 if json {
                     println!("{}", serde_json::to_string(approval).unwrap_or_default());
                 } else {
+                    // Each field escaped on its own: only the host's line break is a line break.
                     println!(
                         "{}  {}  {} {}  alert {} ({})  plugin {}\n      held because {}",
-                        approval.id,
+                        safe(&approval.id),
                         approval.status,
                         approval.operation,
-                        approval.target,
-                        approval.alert_id,
-                        approval.alert["title"].as_str().unwrap_or(""),
-                        approval.plugin,
-                        approval.reason
+                        safe(&approval.target),
+                        safe(&approval.alert_id),
+                        safe(approval.alert["title"].as_str().unwrap_or("")),
+                        safe(&approval.plugin),
+                        safe(&approval.reason)
                     );
                 }
             }
@@ -180,7 +182,8 @@ pub async fn approvals(command: ApprovalsCommand) -> u8 {
                     });
                     println!(
                         "denied {id}: {} {} will not be executed",
-                        approval.operation, approval.target
+                        approval.operation,
+                        safe(&approval.target)
                     );
                     exit::OK
                 }
@@ -289,7 +292,7 @@ async fn approve(id: &str, config: &Path, by: &str) -> u8 {
             println!(
                 "approved {id}: executed {} {} as action {}",
                 approval.operation,
-                shown_target(&request),
+                safe(&shown_target(&request)),
                 cx.action_id
             );
             exit::OK
@@ -478,7 +481,7 @@ pub async fn audit(args: AuditArgs) -> u8 {
         if !record.detail.is_null() {
             line.push_str(&format!("  {}", record.detail));
         }
-        println!("{line}");
+        println!("{}", safe(&line));
     }
     exit::OK
 }

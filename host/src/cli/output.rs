@@ -24,7 +24,7 @@ impl Output {
 
     fn emit(&mut self, text: &str) {
         // A closed pipe (`palisade run | head`) is not worth a panic.
-        let _ = writeln!(self.out.lock(), "{text}");
+        let _ = writeln!(self.out.lock(), "{}", terminal_safe(text));
     }
 
     pub fn plugin_error(&mut self, plugin: &str, error: &str) {
@@ -191,7 +191,8 @@ impl Output {
             self.emit(&json!({"type": "simulation", "operations": operations}).to_string());
             return;
         }
-        self.emit("\nsimulation: what the destructive operations would have done (nothing was changed)");
+        self.emit("");
+        self.emit("simulation: what the destructive operations would have done (nothing was changed)");
         if simulation.operations.is_empty() {
             self.emit("  no destructive operation was attempted");
             return;
@@ -241,8 +242,9 @@ impl Output {
                 problems.join(", ")
             )
         };
+        self.emit("");
         self.emit(&format!(
-            "\n{} alerts processed, {} lines rejected, {} plugins not loaded; {runs}; {} actions executed, {} failed, {} held, {} refused, {} simulated, {} denied",
+            "{} alerts processed, {} lines rejected, {} plugins not loaded; {runs}; {} actions executed, {} failed, {} held, {} refused, {} simulated, {} denied",
             tally.alerts,
             tally.rejected,
             tally.plugins_not_loaded,
@@ -281,4 +283,40 @@ impl Output {
 /// Milliseconds to two decimals, as the plugin durations are shown.
 fn round_ms(ms: f64) -> f64 {
     (ms * 100.0).round() / 100.0
+}
+
+/// Text for a person's terminal: every control character (ANSI escapes, carriage returns,
+/// newlines) and bidirectional override shown escaped, so a plugin's or an alert's strings
+/// cannot move the cursor, recolour the screen or forge a line of their own. JSON output
+/// stays exact.
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(shown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn escapes_and_line_breaks_are_shown_not_obeyed() {
+        assert_eq!(terminal_safe("plain text · ünïcode"), "plain text · ünïcode");
+        assert_eq!(
+            terminal_safe("ok\u{1b}[2K\rap-1  pending  approved\n"),
+            "ok\\u{1b}[2K\\rap-1  pending  approved\\n"
+        );
+        assert_eq!(terminal_safe("a\u{202e}gnp.exe"), "a\\u{202e}gnp.exe");
+    }
 }

@@ -255,13 +255,22 @@ impl From<wit::Outcome> for alert::Outcome {
     }
 }
 
-/// Bytes of text in an outcome, for the output limit.
+/// What each note and tag costs beyond its text, for the output limit: an empty note is
+/// still a record every later stage, report and audit carries.
+pub const ITEM_BYTES: usize = 32;
+
+/// Bytes an outcome counts against the output limit: its text, and [`ITEM_BYTES`] for each
+/// note and tag.
 pub fn outcome_size(outcome: &wit::Outcome) -> usize {
     outcome
         .notes
         .iter()
-        .map(|n| n.key.len() + n.value.len())
+        .map(|n| ITEM_BYTES + n.key.len() + n.value.len())
         .sum::<usize>()
-        + outcome.tags.iter().map(String::len).sum::<usize>()
+        + outcome
+            .tags
+            .iter()
+            .map(|tag| ITEM_BYTES + tag.len())
+            .sum::<usize>()
         + outcome.summary.as_ref().map_or(0, String::len)
 }

@@ -299,7 +299,10 @@ impl Plugin {
                 )
             }
             Ok(Ok(Ok(outcome))) => (InvocationStatus::Completed, Some(Outcome::from(outcome))),
-            Ok(Ok(Err(error))) => (InvocationStatus::Failed(describe_action_error(&error)), None),
+            Ok(Ok(Err(error))) => (
+                InvocationStatus::Failed(bounded(describe_action_error(&error), limits.output_bytes)),
+                None,
+            ),
             Ok(Err(error)) => match limit_hit(&store) {
                 Some(kind) => (InvocationStatus::LimitExceeded(kind.describe(&limits)), None),
                 None => (InvocationStatus::Trapped(trap_message(&error, &stderr)), None),
@@ -366,6 +369,22 @@ fn trap_message(error: &wasmtime::Error, stderr: &CappedOutput) -> String {
     }
 }
 
+/// A plugin's error as far as the output limit: the rest would land whole in the report, the
+/// log and the append-only audit.
+fn bounded(mut text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let dropped = text.len() - cut;
+    text.truncate(cut);
+    text.push_str(&format!("... ({dropped} bytes cut at the output limit)"));
+    text
+}
+
 fn describe_action_error(error: &wit::ActionError) -> String {
     match error {
         wit::ActionError::Denied(what) => format!("denied: {what}"),
@@ -393,6 +412,14 @@ pub(super) fn starting_memory(message: &str) -> Option<u64> {
 pub(crate) mod tests {
     use super::*;
     use crate::runtime::{Limits, RuntimeOptions};
+
+    #[test]
+    fn an_error_past_the_output_limit_is_cut_on_a_character_and_says_so() {
+        assert_eq!(bounded("short".into(), 64), "short");
+        let cut = bounded("é".repeat(100), 51);
+        assert!(cut.starts_with(&"é".repeat(25)), "{cut}");
+        assert!(cut.ends_with("... (150 bytes cut at the output limit)"), "{cut}");
+    }
 
     /// A component whose one module asks for 2 MiB of memory at start, and exports nothing.
     pub(crate) fn needs_two_mib() -> Vec<u8> {

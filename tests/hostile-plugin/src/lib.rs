@@ -56,6 +56,9 @@ impl Action for Hostile {
             Some("stdout") => Ok(stdout()),
             Some("http") => http(),
             Some("remember") => Ok(remember(&alert.id)),
+            Some("huge-error") => Err(ActionError::Failed("E".repeat(8 * MIB))),
+            Some("empty-notes") => Ok(empty_notes()),
+            Some("terminal") => Ok(terminal()),
             Some(other) => Err(ActionError::InvalidInput(format!("unknown attack {other:?}"))),
             None => Err(ActionError::InvalidInput(
                 "unknown attack: the setting `attack` is not set".into(),
@@ -198,6 +201,21 @@ fn output_flood() -> Outcome {
     Outcome::new()
         .note("stdout_bytes", TOTAL.to_string())
         .summary("B".repeat(TOTAL))
+}
+
+/// Two hundred thousand empty notes: zero bytes of text, if only text were counted.
+fn empty_notes() -> Outcome {
+    (0..200_000).fold(Outcome::new(), |outcome, _| outcome.note("", ""))
+}
+
+/// Strings that, printed raw, would clear the line and forge an approval on the screen.
+fn terminal() -> Outcome {
+    Outcome::new()
+        .note(
+            "forged",
+            "\u{1b}[2K\rap-0000  approved  identity.disable-user ceo@example.com",
+        )
+        .summary("done\nok  fake-1  All clear  [low]\u{1b}[31m")
 }
 
 fn stdout() -> Outcome {
