@@ -469,11 +469,36 @@ impl VendorClient {
         Ok(builder.header(name, value))
     }
 
+    /// `text` with every credential this client sends replaced, in each form it is sent.
+    fn redacted(&self, mut text: String) -> String {
+        use base64::Engine;
+        let mut secrets: Vec<String> = match &self.auth {
+            Auth::None => Vec::new(),
+            Auth::Header { secret, .. } => vec![secret.expose_secret().to_owned()],
+            Auth::Basic { user, password } => vec![
+                password.expose_secret().to_owned(),
+                base64::engine::general_purpose::STANDARD
+                    .encode(format!("{user}:{}", password.expose_secret())),
+            ],
+            Auth::OAuth(credentials) => credentials.secrets(),
+        };
+        // Longest first, so a secret that contains another is replaced whole.
+        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+        for secret in secrets.iter().filter(|secret| secret.len() >= 4) {
+            if text.contains(secret.as_str()) {
+                text = text.replace(secret.as_str(), "[redacted]");
+            }
+        }
+        text
+    }
+
     /// Maps a vendor's error status to the error a plugin and an analyst can act on.
     fn status_error(&self, status: StatusCode, body: &[u8], what: &str) -> ConnectorError {
         let detail = (self.error_message)(body)
             .map(|message| bounded(&message))
             .unwrap_or_else(|| fallback_detail(body));
+        // A vendor, or a proxy in front of it, may echo the request's credentials back.
+        let detail = self.redacted(detail);
         let vendor = self.vendor;
         let code = status.as_u16();
         match status {
@@ -595,6 +620,44 @@ mod tests {
 
     fn token() -> Auth {
         Auth::bearer(SecretString::from("s3cr3t"))
+    }
+
+    #[tokio::test]
+    async fn credentials_a_vendor_echoes_back_in_an_error_are_redacted() {
+        let stub = Stub::start(vec![
+            Exchange::expect("GET", "/api/x?key=in-the-url").reply(
+                400,
+                r#"{"message":"bad request; headers were: Authorization: Bearer s3cr3t"}"#,
+            ),
+            // Basic credentials, as sent (base64 of user:password) and as they are.
+            Exchange::expect("GET", "/api/x?key=in-the-url").reply(
+                403,
+                r#"{"message":"denied Basic cGFsaXNhZGU6aHVudGVyMg== (user palisade, password hunter2)"}"#,
+            ),
+        ]);
+        let echoed = client(&stub, token())
+            .send(&Request::get("x"), "read x")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !echoed.contains("s3cr3t") && echoed.contains("[redacted]"),
+            "{echoed}"
+        );
+        let basic = Auth::Basic {
+            user: "palisade".into(),
+            password: SecretString::from("hunter2"),
+        };
+        let echoed = client(&stub, basic)
+            .send(&Request::get("x"), "read x")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !echoed.contains("hunter2") && !echoed.contains("cGFsaXNhZGU6aHVudGVyMg=="),
+            "{echoed}"
+        );
+        stub.finish();
     }
 
     #[tokio::test]

@@ -109,6 +109,17 @@ impl ClientCredentials {
         Ok(value)
     }
 
+    /// The client secret and the token held now, for redacting vendor text that echoes them.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut secrets = vec![self.client_secret.expose_secret().to_owned()];
+        if let Ok(current) = self.current.try_lock()
+            && let Some(token) = current.as_ref()
+        {
+            secrets.push(token.value.expose_secret().to_owned());
+        }
+        secrets
+    }
+
     /// Drops the held token, after the vendor refused it.
     pub async fn forget(&self) {
         *self.current.lock().await = None;

@@ -31,6 +31,28 @@ impl WebhookClient {
         WebhookClient { http, config }
     }
 
+    /// `text` without the token or the URL's query values, which a receiver (or a proxy in
+    /// front of it) may echo back.
+    fn redacted(&self, mut text: String) -> String {
+        let mut secrets: Vec<String> = self
+            .config
+            .url
+            .query_pairs()
+            .map(|(_, value)| value.into_owned())
+            .collect();
+        secrets.extend(
+            self.config
+                .auth
+                .iter()
+                .map(|auth| auth.secret.expose_secret().to_owned()),
+        );
+        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+        for secret in secrets.iter().filter(|secret| secret.len() >= 4) {
+            text = text.replace(secret.as_str(), "[redacted]");
+        }
+        text
+    }
+
     pub async fn call<R: Serialize, T: DeserializeOwned>(
         &self,
         cx: &CallContext,
@@ -79,7 +101,7 @@ impl WebhookClient {
             body.extend_from_slice(&chunk);
         }
         if !status.is_success() {
-            let detail = error_detail(&body);
+            let detail = self.redacted(error_detail(&body));
             let message = format!(
                 "webhook {capability}.{operation}: HTTP {}: {detail}",
                 status.as_u16()
@@ -234,7 +256,10 @@ mod server_tests {
     #[tokio::test]
     async fn vendor_errors_map_to_typed_errors_without_secrets() {
         let stub = serve(vec![
-            (404, r#"{"error":"no such user"}"#),
+            (
+                404,
+                r#"{"error":"no such user; you sent Bearer s3cr3t-token to /hook?key=query-secret"}"#,
+            ),
             (422, r#"{"message":"bad address"}"#),
             (503, "maintenance"),
             (200, "not json"),
@@ -245,7 +270,9 @@ mod server_tests {
             || client.call::<_, crate::connectors::ActionReceipt>(&context, "identity", "disable-user", &());
         assert_eq!(
             call().await.unwrap_err(),
-            ConnectorError::NotFound("no such user".into())
+            ConnectorError::NotFound(
+                "no such user; you sent Bearer [redacted] to /hook?key=[redacted]".into()
+            )
         );
         assert_eq!(
             call().await.unwrap_err(),
