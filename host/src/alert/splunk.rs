@@ -7,11 +7,11 @@
 //! | alert field | Splunk |
 //! | --- | --- |
 //! | id | `event_id` (the notable's), else the webhook's `sid`; required |
-//! | title | `rule_title`, else `rule_name`, else `search_name`, else `signature`; required |
+//! | title | `rule_title`, else `rule_name`, else `search_name`, else `signature`, with `$field$` tokens expanded from the row as ES displays them; required |
 //! | source | `Splunk Enterprise Security` for a notable (it has `event_id` or `security_domain`, or came from the ES app), else `Splunk` |
 //! | rule | id: `search_name` (the correlation search, unique in Splunk); name: `rule_name`, else `search_name` |
 //! | category | the first `annotations.mitre_attack.mitre_tactic`, else `category`, else `security_domain`, else `uncategorized` |
-//! | time | `_time` (seconds since 1970, or ISO 8601), else `info_max_time`; required |
+//! | time | `_time` (seconds since 1970, or ISO 8601), else `info_max_time`, else the scheduled trigger time in the webhook's `sid` (`..._at_<epoch>_...`), else the time of receipt; the last two are marked by a `time_source` annotation |
 //! | tags | `tag` |
 //!
 //! Severity: `severity` (the correlation search's), else `urgency` (ES's mix of severity
@@ -71,12 +71,30 @@ pub(crate) fn normalize(document: &Value, raw: &str) -> Result<Alert, IntakeErro
         .or_else(|| rule_name.clone())
         .or_else(|| field("signature"))
         .ok_or_else(|| IntakeError::missing(FORMAT, "rule_title (or rule_name, search_name)"))?;
-    let (time_field, time) = ["_time", "info_max_time"]
+    // A search ending in `stats` drops `_time`, and most correlation searches do: the
+    // trigger time stands in, else the time of receipt, and the alert says which.
+    let stated = ["_time", "info_max_time"]
         .into_iter()
-        .find_map(|name| row.get(name).filter(|v| !v.is_null()).map(|v| (name, v)))
-        .ok_or_else(|| IntakeError::missing(FORMAT, "_time"))?;
-    let timestamp = fields::timestamp(time, Epoch::Seconds)
-        .map_err(|message| IntakeError::invalid(FORMAT, time_field, message))?;
+        .find_map(|name| row.get(name).filter(|v| !v.is_null()).map(|v| (name, v)));
+    let mut annotations = Vec::new();
+    let timestamp = match stated {
+        Some((time_field, time)) => fields::timestamp(time, Epoch::Seconds)
+            .map_err(|message| IntakeError::invalid(FORMAT, time_field, message))?,
+        None => {
+            let (source, epoch) = match text(envelope, "sid").as_deref().and_then(trigger_time) {
+                Some(epoch) => ("the search's trigger time (sid)", epoch),
+                None => ("the time of receipt", crate::store::now()),
+            };
+            annotations.push(super::Annotation {
+                source: "palisade".into(),
+                key: "time_source".into(),
+                value: format!("no _time in the result: {source}"),
+            });
+            fields::timestamp(&Value::from(epoch), Epoch::Seconds)
+                .map_err(|message| IntakeError::invalid(FORMAT, "sid", message))?
+        }
+    };
+    let title = expand_tokens(&title, row);
     let enterprise_security = row.get("event_id").is_some()
         || row.get("security_domain").is_some()
         || text(envelope, "app").is_some_and(|app| app == "SplunkEnterpriseSecuritySuite");
@@ -103,11 +121,68 @@ pub(crate) fn normalize(document: &Value, raw: &str) -> Result<Alert, IntakeErro
         timestamp,
         entities: entities(row),
         tags: fields::list(row.get("tag").unwrap_or(&Value::Null)),
-        annotations: Vec::new(),
+        annotations,
         verdict: None,
         risk_score: None,
         raw: raw.to_owned(),
     })
+}
+
+/// The scheduled time in a scheduler's search id,
+/// `scheduler__<owner>__<app>__<search>_at_<epoch>_<n>`: when the search was triggered.
+fn trigger_time(sid: &str) -> Option<i64> {
+    let (_, after) = sid.rsplit_once("_at_")?;
+    let epoch = after.split('_').next()?;
+    epoch.parse().ok().filter(|epoch| *epoch > 0)
+}
+
+/// The longest title an expansion may make: a token's field can hold a whole event.
+const MAX_TITLE_BYTES: usize = 1024;
+
+/// `$field$` tokens replaced by the row's values (several joined by `, `), as Splunk ES shows
+/// a notable's title; an unknown token stays as it is, and a value is never expanded again.
+fn expand_tokens(template: &str, row: &Value) -> String {
+    if !template.contains('$') {
+        return template.to_owned();
+    }
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find('$') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let token = after.find('$').map(|end| &after[..end]).filter(|name| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'))
+        });
+        let values = token.map(|name| texts(row, name)).unwrap_or_default();
+        match token {
+            Some(name) if !values.is_empty() => {
+                out.push_str(&values.join(", "));
+                rest = &after[name.len() + 1..];
+            }
+            _ => {
+                out.push('$');
+                rest = after;
+            }
+        }
+        if out.len() > MAX_TITLE_BYTES {
+            break;
+        }
+    }
+    if out.len() <= MAX_TITLE_BYTES {
+        out.push_str(rest);
+    }
+    if out.len() > MAX_TITLE_BYTES {
+        let mut cut = MAX_TITLE_BYTES;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push_str("...");
+    }
+    out
 }
 
 fn severity(row: &Value) -> Severity {
@@ -282,9 +357,73 @@ mod tests {
             let text = WEBHOOK.replace("\"severity\": \"high\"", &format!("\"severity\": \"{word}\""));
             assert_eq!(parse(&text).unwrap().severity, want, "{word}");
         }
-        let error = parse(&WEBHOOK.replace("\"_time\"", "\"time\""))
+        let error = parse(&WEBHOOK.replace("\"_time\": ", "\"_time\": \"yesterday\", \"x\": "))
             .unwrap_err()
             .to_string();
         assert!(error.contains("`_time`"), "{error}");
+    }
+
+    /// A webhook from a search ending in `stats`, as Splunk sends it: the result row has no
+    /// `_time` (https://docs.splunk.com/Documentation/Splunk/latest/Alert/Webhooks).
+    const STATS_WEBHOOK: &str = r#"{"sid":"scheduler__admin__search__RMD5spray_at_1795684320_4711",
+        "search_name":"Password spray","app":"search","owner":"admin",
+        "results_link":"https://splunk.example.com:8000/app/search/@go?sid=scheduler__admin__search__RMD5spray_at_1795684320_4711",
+        "result":{"src":"203.0.113.7","unique_accounts":"3","user":["alice","bob","carol"],"count":"41"}}"#;
+
+    #[test]
+    fn a_stats_search_without_time_takes_its_trigger_time_and_says_so() {
+        let alert = parse(STATS_WEBHOOK).unwrap();
+        assert_eq!(alert.timestamp, "2026-11-26T09:12:00Z");
+        assert_eq!(alert.annotations.len(), 1, "{:?}", alert.annotations);
+        assert_eq!(alert.annotations[0].key, "time_source");
+        assert!(
+            alert.annotations[0].value.contains("trigger time"),
+            "{:?}",
+            alert.annotations
+        );
+
+        // An ad hoc search's sid has no trigger time: the time of receipt, marked as such.
+        let before = crate::store::now();
+        let adhoc = parse(&STATS_WEBHOOK.replace(
+            "scheduler__admin__search__RMD5spray_at_1795684320_4711",
+            "1795684320.4711",
+        ))
+        .unwrap();
+        let received =
+            time::OffsetDateTime::parse(&adhoc.timestamp, &time::format_description::well_known::Rfc3339)
+                .unwrap()
+                .unix_timestamp();
+        assert!(
+            received >= before && received <= crate::store::now() + 1,
+            "{}",
+            adhoc.timestamp
+        );
+        assert!(
+            adhoc.annotations[0].value.contains("receipt"),
+            "{:?}",
+            adhoc.annotations
+        );
+    }
+
+    #[test]
+    fn title_tokens_are_expanded_from_the_row_as_es_shows_them() {
+        let notable = STATS_WEBHOOK.replace(
+            "\"search_name\":\"Password spray\"",
+            "\"search_name\":\"Password spray\",\"rule_title\":\"Password spray from $src$ against $unique_accounts$ accounts ($user$, $missing$, $$, $ 5 $)\"",
+        );
+        let alert = parse(&notable).unwrap();
+        assert_eq!(
+            alert.title,
+            "Password spray from 203.0.113.7 against 3 accounts (alice, bob, carol, $missing$, $$, $ 5 $)"
+        );
+        // A value is text: it is never expanded again, and a huge one is cut.
+        let row = serde_json::json!({"src": "$src$", "big": "x".repeat(10_000)});
+        assert_eq!(expand_tokens("from $src$", &row), "from $src$");
+        let big = expand_tokens("$big$ $big$ $big$", &row);
+        assert!(
+            big.len() <= MAX_TITLE_BYTES + 3 && big.ends_with("..."),
+            "{}",
+            big.len()
+        );
     }
 }
