@@ -27,8 +27,10 @@
 //!
 //! Entities: `actor.user`, `actor.process`, `src_endpoint` (its IP is the source),
 //! `dst_endpoint` (destination), `device`, `observables[]` by `type_id` (1 hostname, 2 IP,
-//! 4 user name, 5 email, 6 URL, 8 hash, 9 process name), and every `evidences[]` artifact's
-//! `user`, `actor`, endpoints, `device`, `process`, `file` hashes, `url`, `email`.
+//! 4 user name, 21 user, 5 email (an account, with its email, when the observable's `name` is
+//! an account's attribute such as `actor.user.email_addr`), 6 URL, 8 hash, 9 process name),
+//! every `resources[]` `owner`, and every `evidences[]` artifact's `user`, `actor`,
+//! endpoints, `device`, `process`, `file` hashes, `url`, `email`.
 //! An evidence artifact that holds a `user` and a `status_id` (1 Success, 2 Failure) or a
 //! `status`, in the artifact or its `data`, says how that user's sign-in went: the
 //! Authentication class's outcome, carried over by a producer that put each sign-in of the
@@ -230,6 +232,17 @@ fn entities(document: &Value) -> Vec<super::Entity> {
             entities.email(&address, None);
         }
     }
+    // A finding's resources (class 2001 and others) name their accounts as owners.
+    for resource in document
+        .get("resources")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(owner) = resource.get("owner") {
+            user_entity(owner, None, &mut entities);
+        }
+    }
     for observable in document
         .get("observables")
         .and_then(Value::as_array)
@@ -242,6 +255,12 @@ fn entities(document: &Value) -> Vec<super::Entity> {
         entities.sign_in_lists(unmapped);
     }
     entities.into_vec()
+}
+
+/// Whether an observable's `name` (the attribute path it was taken from) is an account's.
+fn names_an_account(name: &str) -> bool {
+    name.split(['.', '['])
+        .any(|part| matches!(part, "user" | "owner" | "actor" | "account"))
 }
 
 fn actor_entities(actor: &Value, entities: &mut Entities) {
@@ -365,7 +384,12 @@ fn observable_entity(observable: &Value, entities: &mut Entities) {
         Some(2) => {
             entities.ip(&value, direction);
         }
-        Some(4) => entities.user(&value).add(),
+        // 4 User Name, 21 User (OCSF 1.1).
+        Some(4 | 21) => entities.user(&value).add(),
+        // An address an observable names as an account's (`actor.user.email_addr`,
+        // `resources[0].owner.email_addr`) is that account, as a Security Finding
+        // (class 2001) names its users; any other is a mail address.
+        Some(5) if names_an_account(&name) => entities.user(&value).email(Some(value.clone())).add(),
         Some(5) => entities.email(&value, None),
         Some(6) => entities.url(&value),
         Some(8) => entities.hash(None, &value, None),
@@ -464,6 +488,55 @@ mod tests {
                 .entities
                 .iter()
                 .any(|e| matches!(e, Entity::User { name, .. } if name == "dave"))
+        );
+    }
+
+    /// A Security Finding (class 2001) as cloud posture tools send it: its accounts only in
+    /// observables and resources (https://schema.ocsf.io/1.1.0/classes/security_finding,
+    /// https://schema.ocsf.io/1.1.0/objects/observable).
+    #[test]
+    fn a_security_findings_accounts_in_observables_and_resources_are_users() {
+        let finding = r#"{"class_uid":2001,"category_uid":2,"activity_id":1,"type_uid":200101,
+            "time":1795687200000,"severity_id":4,"confidence":90,"state_id":1,
+            "metadata":{"version":"1.1.0","product":{"name":"Security Hub","vendor_name":"AWS"}},
+            "finding":{"uid":"arn:aws:securityhub:finding/1","title":"Access key used from a TOR exit node","types":["Credential Access"]},
+            "resources":[{"type":"AwsIamUser","uid":"arn:aws:iam::123456789012:user/ops-admin",
+                          "owner":{"name":"ops-admin","email_addr":"ops-admin@example.com","uid":"AIDAEXAMPLE"}}],
+            "observables":[
+              {"name":"actor.user.email_addr","type_id":5,"value":"dana@example.com"},
+              {"name":"actor.user.name","type_id":4,"value":"dana"},
+              {"name":"email.from","type_id":5,"value":"phisher@evil.example"}
+            ]}"#;
+        let alert = parse(finding).unwrap();
+        let users: Vec<(&str, Option<&str>)> = alert
+            .entities
+            .iter()
+            .filter_map(|e| match e {
+                Entity::User { name, email, .. } => Some((name.as_str(), email.as_deref())),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            users.contains(&("ops-admin", Some("ops-admin@example.com"))),
+            "{users:?}"
+        );
+        assert!(
+            users.contains(&("dana@example.com", Some("dana@example.com"))),
+            "{users:?}"
+        );
+        assert!(users.iter().any(|(name, _)| *name == "dana"), "{users:?}");
+        assert!(
+            alert.entities.iter().any(
+                |e| matches!(e, Entity::EmailAddress { address, .. } if address == "phisher@evil.example")
+            ),
+            "a sender stays an address"
+        );
+        assert!(
+            !alert
+                .entities
+                .iter()
+                .any(|e| matches!(e, Entity::EmailAddress { address, .. } if address == "dana@example.com")),
+            "an account's address is the account"
         );
     }
 
