@@ -235,8 +235,11 @@ impl Alert {
                 value: value.clone(),
             });
         }
+        // In linear time: a plugin's tags are many only up to its output limit, but every
+        // stage adds to the alert's.
+        let mut known: std::collections::HashSet<String> = self.tags.iter().cloned().collect();
         for tag in &outcome.tags {
-            if !self.tags.contains(tag) {
+            if known.insert(tag.clone()) {
                 self.tags.push(tag.clone());
             }
         }
