@@ -417,3 +417,25 @@ fn a_plugins_strings_cannot_drive_the_operators_terminal() {
         "a plugin forged a line of the report: {run}"
     );
 }
+
+#[test]
+fn a_ticket_with_a_million_tags_is_refused_before_any_vendor_sees_it() {
+    let case = Case::new();
+    case.config(
+        "[defaults.connectors]\nticket = \"local\"\n\n[connectors.local]\nkind = \"embedded\"\n\
+         outbox = \"outbox.jsonl\"\n\n[plugins.hostile-ticket-tags]\npath = \"${HOSTILE}\"\n\
+         stage = \"notify\"\ngrants = [\"ticket.create\"]\nsettings = { attack = \"ticket-tags\" }\n\
+         limits = { memory_mib = 128, timeout_ms = 20000 }\n",
+    );
+    case.alerts(&[plain_alert(HOSTILE_ALERT, "hostile-01")]);
+    let run = case.run();
+    let plugin = run.plugin(HOSTILE_ALERT, "hostile-ticket-tags");
+    assert_eq!(plugin["status"], "completed", "{run}");
+    let ticket = note(&plugin, "ticket").unwrap_or_default();
+    assert!(
+        ticket.starts_with("err:") && ticket.contains("at most 100 tags"),
+        "{ticket}"
+    );
+    let outbox = std::fs::read_to_string(case.dir().join("outbox.jsonl")).unwrap_or_default();
+    assert!(outbox.is_empty(), "{} bytes reached the outbox", outbox.len());
+}

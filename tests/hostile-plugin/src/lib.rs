@@ -59,6 +59,7 @@ impl Action for Hostile {
             Some("huge-error") => Err(ActionError::Failed("E".repeat(8 * MIB))),
             Some("empty-notes") => Ok(empty_notes()),
             Some("terminal") => Ok(terminal()),
+            Some("ticket-tags") => Ok(ticket_tags()),
             Some(other) => Err(ActionError::InvalidInput(format!("unknown attack {other:?}"))),
             None => Err(ActionError::InvalidInput(
                 "unknown attack: the setting `attack` is not set".into(),
@@ -216,6 +217,22 @@ fn terminal() -> Outcome {
             "\u{1b}[2K\rap-0000  approved  identity.disable-user ceo@example.com",
         )
         .summary("done\nok  fake-1  All clear  [low]\u{1b}[31m")
+}
+
+/// One ticket with a million tags: a few MiB of guest memory, a huge line at the vendor.
+fn ticket_tags() -> Outcome {
+    let ticket = palisade_sdk::ticket::NewTicket {
+        title: "tags".into(),
+        description: String::new(),
+        severity: palisade_sdk::Severity::Low,
+        tags: (0..1_000_000).map(|n| n.to_string()).collect(),
+        observables: Vec::new(),
+    };
+    let result = match palisade_sdk::ticket::create(&ticket) {
+        Ok(reference) => format!("ok:{}", reference.id),
+        Err(error) => format!("err:{error}"),
+    };
+    Outcome::new().note("ticket", result)
 }
 
 fn stdout() -> Outcome {

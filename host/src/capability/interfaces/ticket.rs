@@ -9,6 +9,8 @@ use crate::runtime::bindings::types::ActionError;
 
 /// Entities attached to one ticket; more is a plugin misbehaving.
 const MAX_OBSERVABLES: usize = 1000;
+/// Labels on one ticket; vendors take far fewer (Jira and TheHive a few dozen in practice).
+const MAX_TAGS: usize = 100;
 
 impl ticket::Host for Broker {
     async fn create(
@@ -25,6 +27,16 @@ impl ticket::Host for Broker {
             MAX_TEXT,
             "the description",
         )) {
+            return Ok(Err(error));
+        }
+        if new.tags.len() > MAX_TAGS {
+            return Ok(Err(ActionError::InvalidInput(format!("at most {MAX_TAGS} tags"))));
+        }
+        if let Some(error) = new
+            .tags
+            .iter()
+            .find_map(|tag| bounded(tag, MAX_NAME, "a tag").err())
+        {
             return Ok(Err(error));
         }
         if new.observables.len() > MAX_OBSERVABLES {
