@@ -343,7 +343,13 @@ fn host_calls(c: &mut Criterion) {
     let store = Store::in_memory().expect("a store");
     store
         .kv()
-        .set("bench", "bench-key", b"value", None)
+        .set(
+            "bench",
+            "bench-key",
+            b"value",
+            None,
+            palisade::store::KvQuota::default(),
+        )
         .expect("seed the key");
     let alert = native::parse_line(&common::spray_line(1, 92)).expect("a valid alert");
     let floor_alert = common::floor::alert(&alert);

@@ -439,3 +439,31 @@ fn a_ticket_with_a_million_tags_is_refused_before_any_vendor_sees_it() {
     let outbox = std::fs::read_to_string(case.dir().join("outbox.jsonl")).unwrap_or_default();
     assert!(outbox.is_empty(), "{} bytes reached the outbox", outbox.len());
 }
+
+#[test]
+fn a_plugins_state_stops_at_its_quota_across_alerts() {
+    let case = Case::new();
+    case.config(
+        "[plugins.hostile-kv-flood]\npath = \"${HOSTILE}\"\nstage = \"enrich\"\n\
+         grants = [\"kv.set\"]\nsettings = { attack = \"kv-flood\" }\n\
+         limits = { kv_mib = 1, host_calls = 1000 }\n",
+    );
+    case.alerts(&[
+        plain_alert(HOSTILE_ALERT, "hostile-01"),
+        plain_alert("hostile-2", "hostile-01"),
+    ]);
+    let run = case.run();
+    let first = run.plugin(HOSTILE_ALERT, "hostile-kv-flood");
+    let second = run.plugin("hostile-2", "hostile-kv-flood");
+    let stored = |plugin: &Value| {
+        note(plugin, "stored")
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(u32::MAX)
+    };
+    // 1 MiB holds 15 values of 64 KiB and their keys, for both alerts together.
+    assert!(stored(&first) + stored(&second) <= 16, "{run}");
+    for plugin in [&first, &second] {
+        let refusal = note(plugin, "refusal").unwrap_or_default();
+        assert!(refusal.contains("kv quota reached"), "{refusal}\n{run}");
+    }
+}

@@ -99,6 +99,8 @@ struct RawLimits {
     host_calls: Option<Spanned<u32>>,
     destructive_operations: Option<Spanned<u32>>,
     output_kib: Option<Spanned<u64>>,
+    kv_keys: Option<Spanned<u64>>,
+    kv_mib: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -987,6 +989,28 @@ fn limits(base: Limits, raw: &RawLimits, key: &str, report: &mut Reporter) -> Li
             );
         } else {
             limits.output_bytes = *kib.get_ref() as usize * 1024;
+        }
+    }
+    if let Some(keys) = raw.kv_keys.clone() {
+        if *keys.get_ref() == 0 || *keys.get_ref() > 10_000_000 {
+            report.error(
+                Some(keys.span()),
+                format!("{key}.kv_keys"),
+                "must be between 1 and 10000000",
+            );
+        } else {
+            limits.kv.keys = keys.into_inner();
+        }
+    }
+    if let Some(mib) = raw.kv_mib.clone() {
+        if *mib.get_ref() == 0 || *mib.get_ref() > 64 * 1024 {
+            report.error(
+                Some(mib.span()),
+                format!("{key}.kv_mib"),
+                "must be between 1 and 65536",
+            );
+        } else {
+            limits.kv.bytes = *mib.get_ref() << 20;
         }
     }
     limits

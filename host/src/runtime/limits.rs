@@ -1,5 +1,6 @@
 //! What one invocation of a plugin may use.
 
+use crate::store::KvQuota;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -18,6 +19,8 @@ pub struct Limits {
     pub destructive_operations: u32,
     /// Bytes of outcome, and separately of stdout and of stderr, kept from the plugin.
     pub output_bytes: usize,
+    /// The plugin's `kv` state across all alerts and runs: keys, and bytes of keys and values.
+    pub kv: KvQuota,
 }
 
 impl Default for Limits {
@@ -28,6 +31,7 @@ impl Default for Limits {
             host_calls: 256,
             destructive_operations: 20,
             output_bytes: 256 << 10,
+            kv: KvQuota::default(),
         }
     }
 }

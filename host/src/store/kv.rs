@@ -7,14 +7,67 @@ use std::sync::{Arc, Mutex};
 pub const MAX_KEY_BYTES: usize = 512;
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 
+/// What one plugin may keep in `kv`, so that no plugin fills the disk a little per alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct KvQuota {
+    pub keys: u64,
+    pub bytes: u64,
+}
+
+impl Default for KvQuota {
+    fn default() -> Self {
+        KvQuota {
+            keys: 10_000,
+            bytes: 16 << 20,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum KvError {
     #[error("{0}")]
     Invalid(String),
     #[error("the value at {0:?} is not an integer")]
     NotAnInteger(String),
+    #[error("{0}")]
+    QuotaExceeded(String),
     #[error("state store: {0}")]
     Store(#[from] rusqlite::Error),
+}
+
+/// Refuses a write of `key` with `value_len` bytes that would take the plugin past `quota`.
+/// Expired keys are dropped first: they hold nothing a plugin can read.
+fn within_quota(
+    tx: &Transaction<'_>,
+    plugin: &str,
+    key: &str,
+    value_len: usize,
+    quota: KvQuota,
+) -> Result<(), KvError> {
+    tx.execute(
+        "DELETE FROM kv WHERE plugin = ?1 AND expires_at IS NOT NULL AND expires_at <= ?2",
+        params![plugin, super::now()],
+    )?;
+    let (keys, bytes): (u64, u64) = tx.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(length(CAST(key AS BLOB)) + length(value)), 0)
+         FROM kv WHERE plugin = ?1 AND key != ?2",
+        params![plugin, key],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    let after = bytes + (key.len() + value_len) as u64;
+    if keys + 1 > quota.keys {
+        return Err(KvError::QuotaExceeded(format!(
+            "kv quota reached: {keys} keys of {} (the admin may raise limits.kv_keys)",
+            quota.keys
+        )));
+    }
+    if after > quota.bytes {
+        return Err(KvError::QuotaExceeded(format!(
+            "kv quota reached: {after} bytes of {} (the admin may raise limits.kv_mib)",
+            quota.bytes
+        )));
+    }
+    Ok(())
 }
 
 /// A handle on the state database; cheap to clone. Every call names the plugin, and a
@@ -58,6 +111,7 @@ impl KvStore {
         key: &str,
         value: &[u8],
         ttl_seconds: Option<u32>,
+        quota: KvQuota,
     ) -> Result<(), KvError> {
         check_key(key)?;
         if value.len() > MAX_VALUE_BYTES {
@@ -66,11 +120,15 @@ impl KvStore {
             )));
         }
         self.with(|db| {
-            db.execute(
+            // IMMEDIATE: the usage read and the write are one step, across processes too.
+            let tx = Transaction::new_unchecked(db, TransactionBehavior::Immediate)?;
+            within_quota(&tx, plugin, key, value.len(), quota)?;
+            tx.execute(
                 "INSERT INTO kv (plugin, key, value, expires_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
                 params![plugin, key, value, expiry(ttl_seconds)],
             )?;
+            tx.commit()?;
             Ok(())
         })
     }
@@ -93,6 +151,7 @@ impl KvStore {
         key: &str,
         delta: i64,
         ttl_seconds: Option<u32>,
+        quota: KvQuota,
     ) -> Result<i64, KvError> {
         check_key(key)?;
         self.with(|db| {
@@ -116,6 +175,7 @@ impl KvStore {
                     .ok_or_else(|| KvError::NotAnInteger(key.to_owned()))?,
             };
             let next = current.saturating_add(delta);
+            within_quota(&tx, plugin, key, next.to_string().len(), quota)?;
             tx.execute(
                 "INSERT INTO kv (plugin, key, value, expires_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value,
@@ -143,10 +203,15 @@ fn expiry(ttl_seconds: Option<u32>) -> Option<i64> {
 mod tests {
     use super::*;
 
+    const Q: KvQuota = KvQuota {
+        keys: 10_000,
+        bytes: 16 << 20,
+    };
+
     #[test]
     fn values_round_trip_and_plugins_do_not_see_each_others_keys() {
         let kv = KvStore::in_memory().unwrap();
-        kv.set("a", "k", b"one", None).unwrap();
+        kv.set("a", "k", b"one", None, Q).unwrap();
         assert_eq!(kv.get("a", "k").unwrap().as_deref(), Some(&b"one"[..]));
         assert_eq!(kv.get("b", "k").unwrap(), None);
         kv.delete("a", "k").unwrap();
@@ -156,11 +221,11 @@ mod tests {
     #[test]
     fn increments_count_and_refuse_non_integers() {
         let kv = KvStore::in_memory().unwrap();
-        assert_eq!(kv.increment("a", "n", 2, None).unwrap(), 2);
-        assert_eq!(kv.increment("a", "n", 3, Some(60)).unwrap(), 5);
-        kv.set("a", "s", b"text", None).unwrap();
+        assert_eq!(kv.increment("a", "n", 2, None, Q).unwrap(), 2);
+        assert_eq!(kv.increment("a", "n", 3, Some(60), Q).unwrap(), 5);
+        kv.set("a", "s", b"text", None, Q).unwrap();
         assert!(matches!(
-            kv.increment("a", "s", 1, None),
+            kv.increment("a", "s", 1, None, Q),
             Err(KvError::NotAnInteger(_))
         ));
     }
@@ -172,7 +237,7 @@ mod tests {
         crate::store::Store::open(&path)
             .unwrap()
             .kv()
-            .set("a", "k", b"v", None)
+            .set("a", "k", b"v", None, Q)
             .unwrap();
         let reopened = crate::store::Store::open(&path).unwrap().kv();
         assert_eq!(reopened.get("a", "k").unwrap().as_deref(), Some(&b"v"[..]));
@@ -191,13 +256,13 @@ mod tests {
                 let kv = store.kv();
                 scope.spawn(move || {
                     for _ in 0..200 {
-                        kv.increment("spray", "attempts", 1, None).unwrap();
+                        kv.increment("spray", "attempts", 1, None, Q).unwrap();
                     }
                 });
             }
         });
         assert_eq!(
-            stores[0].kv().increment("spray", "attempts", 0, None).unwrap(),
+            stores[0].kv().increment("spray", "attempts", 0, None, Q).unwrap(),
             400
         );
     }
@@ -205,8 +270,40 @@ mod tests {
     #[test]
     fn oversized_keys_and_values_are_refused() {
         let kv = KvStore::in_memory().unwrap();
-        assert!(kv.set("a", &"k".repeat(MAX_KEY_BYTES + 1), b"v", None).is_err());
-        assert!(kv.set("a", "k", &vec![0; MAX_VALUE_BYTES + 1], None).is_err());
+        assert!(
+            kv.set("a", &"k".repeat(MAX_KEY_BYTES + 1), b"v", None, Q)
+                .is_err()
+        );
+        assert!(kv.set("a", "k", &vec![0; MAX_VALUE_BYTES + 1], None, Q).is_err());
         assert!(kv.get("a", "").is_err());
+    }
+
+    #[test]
+    fn a_plugin_past_its_quota_is_refused_and_others_are_not() {
+        let kv = KvStore::in_memory().unwrap();
+        let small = KvQuota { keys: 3, bytes: 64 };
+        for key in ["a", "b", "c"] {
+            kv.set("greedy", key, b"0123456789", None, small).unwrap();
+        }
+        // A fourth key is refused; rewriting a held one is not a new key.
+        let refused = kv.set("greedy", "d", b"x", None, small).unwrap_err();
+        assert!(
+            matches!(refused, KvError::QuotaExceeded(ref m) if m.contains("3 keys")),
+            "{refused}"
+        );
+        kv.set("greedy", "a", b"short", None, small).unwrap();
+        // Bytes count keys and values: 3 keys of 1 byte and values up to 64 in all.
+        let big = kv.set("greedy", "b", &[b'x'; 60], None, small).unwrap_err();
+        assert!(
+            matches!(big, KvError::QuotaExceeded(ref m) if m.contains("bytes")),
+            "{big}"
+        );
+        let counted = kv.increment("greedy", "n", 1, None, small).unwrap_err();
+        assert!(matches!(counted, KvError::QuotaExceeded(_)), "{counted}");
+        // Another plugin's state is its own.
+        kv.set("other", "d", b"x", None, small).unwrap();
+        // Deleting frees room.
+        kv.delete("greedy", "c").unwrap();
+        kv.set("greedy", "d", b"x", None, small).unwrap();
     }
 }

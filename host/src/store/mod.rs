@@ -14,7 +14,7 @@ pub use actions::{ActionRow, Actions, RecordError, UndoError};
 pub use approvals::{Approval, ApprovalError, Approvals};
 pub use audit::{Audit, AuditEvent, AuditFilter, AuditRecord, redact};
 pub use breaker::{Breaker, BreakerCheck, BreakerError, BreakerLimits, Trip};
-pub use kv::{KvError, KvStore};
+pub use kv::{KvError, KvQuota, KvStore};
 
 use rusqlite::Connection;
 use std::path::Path;

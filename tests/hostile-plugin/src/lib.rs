@@ -60,6 +60,7 @@ impl Action for Hostile {
             Some("empty-notes") => Ok(empty_notes()),
             Some("terminal") => Ok(terminal()),
             Some("ticket-tags") => Ok(ticket_tags()),
+            Some("kv-flood") => Ok(kv_flood(&alert.id)),
             Some(other) => Err(ActionError::InvalidInput(format!("unknown attack {other:?}"))),
             None => Err(ActionError::InvalidInput(
                 "unknown attack: the setting `attack` is not set".into(),
@@ -233,6 +234,25 @@ fn ticket_tags() -> Outcome {
         Err(error) => format!("err:{error}"),
     };
     Outcome::new().note("ticket", result)
+}
+
+/// Fills `kv` with 64 KiB values until the host says no: the disk, a little per alert.
+fn kv_flood(alert: &str) -> Outcome {
+    let value = vec![b'K'; 64 * 1024];
+    let mut stored = 0;
+    let mut refusal = String::from("none");
+    for n in 0..64 {
+        match palisade_sdk::kv::set(&format!("{alert}-{n}"), &value, None) {
+            Ok(()) => stored += 1,
+            Err(error) => {
+                refusal = format!("err:{error}");
+                break;
+            }
+        }
+    }
+    Outcome::new()
+        .note("stored", stored.to_string())
+        .note("refusal", refusal)
 }
 
 fn stdout() -> Outcome {

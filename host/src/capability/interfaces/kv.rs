@@ -11,6 +11,7 @@ fn to_error(error: KvError) -> ActionError {
     match error {
         KvError::Invalid(message) => ActionError::InvalidInput(message),
         KvError::NotAnInteger(_) => ActionError::InvalidInput(error.to_string()),
+        KvError::QuotaExceeded(message) => ActionError::LimitExceeded(message),
         KvError::Store(_) => ActionError::Failed(error.to_string()),
     }
 }
@@ -49,8 +50,9 @@ impl kv::Host for Broker {
         value: Vec<u8>,
         ttl_seconds: Option<u32>,
     ) -> wasmtime::Result<Result<(), ActionError>> {
+        let quota = self.plugin.limits.kv;
         self.with_kv("set", &key, |store, plugin, key| {
-            store.set(plugin, key, &value, ttl_seconds)
+            store.set(plugin, key, &value, ttl_seconds, quota)
         })
     }
 
@@ -64,8 +66,9 @@ impl kv::Host for Broker {
         delta: i64,
         ttl_seconds: Option<u32>,
     ) -> wasmtime::Result<Result<i64, ActionError>> {
+        let quota = self.plugin.limits.kv;
         self.with_kv("increment", &key, |store, plugin, key| {
-            store.increment(plugin, key, delta, ttl_seconds)
+            store.increment(plugin, key, delta, ttl_seconds, quota)
         })
     }
 }
