@@ -105,6 +105,12 @@ fn add_palisade_to_linker(linker: &mut Linker<State>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What one plugin component may hold: enough for interpreted guests (Python, JavaScript),
+/// which are several core modules, and a slot's share of the pool.
+pub const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+pub const MEMORIES_PER_COMPONENT: u32 = 4;
+pub const TABLES_PER_COMPONENT: u32 = 16;
+
 fn engine_config(options: &RuntimeOptions) -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true).epoch_interruption(true);
@@ -127,10 +133,16 @@ fn engine_config(options: &RuntimeOptions) -> Config {
         (128 << 10, Enabled::No)
     };
     let mut pool = PoolingAllocationConfig::default();
+    // Each component is capped at its slot's share, checked when it is loaded: one that
+    // declares more memories, tables or core instances than a slot holds is refused then,
+    // instead of taking other alerts' slots while it runs.
     pool.total_component_instances(slots)
-        .total_core_instances(slots * 16)
-        .total_memories(slots * 4)
-        .total_tables(slots * 16)
+        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .max_memories_per_component(MEMORIES_PER_COMPONENT)
+        .max_tables_per_component(TABLES_PER_COMPONENT)
+        .total_core_instances(slots * CORE_INSTANCES_PER_COMPONENT)
+        .total_memories(slots * MEMORIES_PER_COMPONENT)
+        .total_tables(slots * TABLES_PER_COMPONENT)
         .total_stacks(slots)
         .max_memory_size(options.max_memory_bytes)
         .table_elements(100_000)

@@ -421,6 +421,28 @@ pub(crate) mod tests {
         assert!(cut.ends_with("... (150 bytes cut at the output limit)"), "{cut}");
     }
 
+    #[tokio::test]
+    async fn a_component_with_more_memories_than_a_slot_holds_is_refused_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = dir.path().join("memories.wasm");
+        // Eight instances of a module with one memory each: twice what a slot holds.
+        let instances = "(core instance (instantiate $m))".repeat(8);
+        let component = format!("(component (core module $m (memory 1)) {instances})");
+        std::fs::write(&wasm, wat::parse_str(component).unwrap()).unwrap();
+        let runtime = Runtime::new(&RuntimeOptions::default()).unwrap();
+        let error = runtime
+            .load(
+                "memories",
+                &wasm,
+                PluginContext::isolated("memories", Limits::default()),
+            )
+            .await
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(error.contains("memories"), "{error}");
+    }
+
     /// A component whose one module asks for 2 MiB of memory at start, and exports nothing.
     pub(crate) fn needs_two_mib() -> Vec<u8> {
         wat::parse_str("(component (core module (memory 32)))").expect("valid WAT")
