@@ -467,3 +467,107 @@ fn a_plugins_state_stops_at_its_quota_across_alerts() {
         assert!(refusal.contains("kv quota reached"), "{refusal}\n{run}");
     }
 }
+
+#[test]
+fn notifications_past_the_hourly_limit_are_refused_across_alerts_and_runs() {
+    let case = Case::new();
+    case.config(
+        "[defaults.connectors]\nnotify = \"local\"\n\n[connectors.local]\nkind = \"embedded\"\n\
+         outbox = \"outbox.jsonl\"\n\n[plugins.hostile-notify-flood]\npath = \"${HOSTILE}\"\n\
+         stage = \"notify\"\ngrants = [\"notify.send\"]\n\
+         settings = { attack = \"notify-flood\", count = 50 }\n\
+         limits = { notifications_per_hour = 5 }\n",
+    );
+    case.alerts(&[
+        plain_alert(HOSTILE_ALERT, "hostile-01"),
+        plain_alert("hostile-2", "hostile-01"),
+    ]);
+    let sent = |run: &Run| -> u32 {
+        [HOSTILE_ALERT, "hostile-2"]
+            .iter()
+            .map(|id| {
+                let plugin = run.plugin(id, "hostile-notify-flood");
+                note(&plugin, "sent")
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(u32::MAX)
+            })
+            .sum()
+    };
+    let first = case.run();
+    assert_eq!(sent(&first), 5, "{first}");
+    let refused = first.plugin("hostile-2", "hostile-notify-flood");
+    let refusal = note(&refused, "refusal").unwrap_or_default();
+    assert!(refusal.contains("5 notifications per hour"), "{refusal}\n{first}");
+
+    let again = case.run();
+    assert_eq!(sent(&again), 0, "the hour's count outlives the run\n{again}");
+    let outbox = std::fs::read_to_string(case.dir().join("outbox.jsonl")).unwrap_or_default();
+    assert_eq!(outbox.lines().count(), 5, "{outbox}");
+
+    let audit = case.palisade(&[
+        "audit",
+        "--config",
+        "palisade.toml",
+        "--json",
+        "--plugin",
+        "hostile-notify-flood",
+    ]);
+    let refusals = audit
+        .json()
+        .into_iter()
+        .filter(|record| record["decision"] == "refused" && record["operation"] == "notify.send")
+        .count();
+    assert_eq!(refusals, 4, "one per alert and run\n{audit}");
+}
+
+/// The hostile plugin comments on `SEC-1`, then on a ticket it opens itself.
+fn comment_case(grants: &str) -> (Case, Run) {
+    let case = Case::new();
+    case.config(&format!(
+        "[defaults.connectors]\nticket = \"local\"\n\n[connectors.local]\nkind = \"embedded\"\n\
+         outbox = \"outbox.jsonl\"\n\n[plugins.hostile-comment]\npath = \"${{HOSTILE}}\"\n\
+         stage = \"notify\"\ngrants = [{grants}]\n\
+         settings = {{ attack = \"comment-foreign\", ticket = \"SEC-1\" }}\n"
+    ));
+    case.alerts(&[plain_alert(HOSTILE_ALERT, "hostile-01")]);
+    let run = case.run();
+    (case, run)
+}
+
+#[test]
+fn a_plugin_comments_only_on_tickets_opened_for_its_alert() {
+    let (case, run) = comment_case("\"ticket.create\", \"ticket.comment\"");
+    let plugin = run.plugin(HOSTILE_ALERT, "hostile-comment");
+    let foreign = note(&plugin, "foreign").unwrap_or_default();
+    assert!(
+        foreign.contains("not opened for this alert") && foreign.contains("ticket.comment-any"),
+        "{foreign}\n{run}"
+    );
+    assert_eq!(note(&plugin, "own").as_deref(), Some("ok"), "{run}");
+    let outbox = std::fs::read_to_string(case.dir().join("outbox.jsonl")).unwrap_or_default();
+    assert!(
+        !outbox.contains("SEC-1"),
+        "the foreign comment reached the ticketing system:\n{outbox}"
+    );
+    assert!(outbox.contains("More evidence."), "{outbox}");
+
+    let audit = case.palisade(&["audit", "--config", "palisade.toml", "--json"]);
+    let refused: Vec<Value> = audit
+        .json()
+        .into_iter()
+        .filter(|record| record["decision"] == "refused")
+        .collect();
+    assert_eq!(refused.len(), 1, "{audit}");
+    assert_eq!(refused[0]["operation"], "ticket.comment", "{audit}");
+    assert_eq!(refused[0]["target"], "SEC-1", "{audit}");
+}
+
+#[test]
+fn commenting_on_any_ticket_is_a_grant_of_its_own() {
+    let (case, run) = comment_case("\"ticket.create\", \"ticket.comment-any\"");
+    let plugin = run.plugin(HOSTILE_ALERT, "hostile-comment");
+    assert_eq!(note(&plugin, "foreign").as_deref(), Some("ok"), "{run}");
+    assert_eq!(note(&plugin, "own").as_deref(), Some("ok"), "{run}");
+    let outbox = std::fs::read_to_string(case.dir().join("outbox.jsonl")).unwrap_or_default();
+    assert!(outbox.contains("SEC-1"), "{outbox}");
+}

@@ -3,7 +3,7 @@ use crate::connectors::{CallContext, CapabilitySet, ConnectorError};
 use crate::policy::Policy;
 use crate::runtime::Limits;
 use crate::runtime::bindings::types::ActionError;
-use crate::store::{AuditEvent, Store};
+use crate::store::{AuditEvent, RateCheck, Rated, Store};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -90,6 +90,8 @@ pub struct Broker {
     pub(super) alert_id: String,
     pub(super) alert: AlertContext,
     destructive: u32,
+    /// Tickets opened (or joined, for an incident) in this invocation; simulated ones too.
+    pub(super) opened_tickets: Vec<String>,
     /// Set when the host-call budget ran out; the invocation is then ended with a trap.
     pub exhausted: bool,
     pub log: CallLog,
@@ -162,6 +164,7 @@ impl Broker {
             alert_id: alert.id.clone(),
             alert,
             destructive: 0,
+            opened_tickets: Vec::new(),
             exhausted: false,
             log: CallLog::default(),
         }
@@ -230,6 +233,37 @@ impl Broker {
             }
         }
         Ok(Ok(CallContext::new(&self.plugin.name, &self.alert_id)))
+    }
+
+    /// Counts a notification, ticket or comment against the plugin's hourly limit. The excess,
+    /// and a count the store cannot take (fail closed), is refused, recorded and audited. A
+    /// simulation sends nothing and counts nothing.
+    pub(super) async fn within_rate(
+        &mut self,
+        operation: Operation,
+        kind: Rated,
+        target: &str,
+        cx: &CallContext,
+    ) -> Result<(), ActionError> {
+        let Some(store) = self.plugin.store.as_ref().filter(|_| !self.plugin.simulate) else {
+            return Ok(());
+        };
+        let per_hour = self.plugin.limits.per_hour.of(kind);
+        let reason = match store.rates().take(&self.plugin.name, kind, per_hour).await {
+            Ok(RateCheck::Allowed) => return Ok(()),
+            Ok(RateCheck::Exceeded { limit }) => format!(
+                "{limit} {} per hour reached for this plugin (limits.{}_per_hour)",
+                kind.as_str(),
+                kind.as_str()
+            ),
+            Err(error) => format!("cannot count {} against the hourly limit: {error}", kind.as_str()),
+        };
+        tracing::warn!(plugin = %self.plugin.name, alert = %self.alert_id, %operation, target, %reason, "refused");
+        let refused = ActionResult::Refused {
+            reason: reason.clone(),
+        };
+        self.push_action(cx, operation, target, refused, serde_json::Value::Null);
+        Err(ActionError::LimitExceeded(reason))
     }
 
     /// In a simulation, records an operation with side effects as not carried out.

@@ -97,7 +97,8 @@ const fn op(capability: Capability, name: &'static str, destructive: bool) -> Op
     }
 }
 
-/// Every operation the host offers; the WIT interfaces' functions, one for one.
+/// Every operation the host offers: the WIT interfaces' functions, one for one, and
+/// [`COMMENT_ANY`], which widens one of them.
 pub const OPERATIONS: &[Operation] = &[
     op(Capability::Kv, "get", false),
     op(Capability::Kv, "set", false),
@@ -107,6 +108,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(Capability::Siem, "search", false),
     op(Capability::Ticket, "create", false),
     op(Capability::Ticket, "comment", false),
+    COMMENT_ANY,
     op(Capability::Identity, "lookup-user", false),
     op(Capability::Identity, "disable-user", true),
     op(Capability::Identity, "enable-user", true),
@@ -124,6 +126,10 @@ pub const OPERATIONS: &[Operation] = &[
     op(Capability::Notify, "send", false),
     HTTP,
 ];
+
+/// `ticket.comment` on any ticket. Without it a plugin comments only on tickets opened for
+/// the alert it handles or that alert's incident. Granting it grants `ticket.comment`.
+pub const COMMENT_ANY: Operation = op(Capability::Ticket, "comment-any", false);
 
 /// An outgoing HTTP request through `wasi:http/outgoing-handler`, granted as `http`; where
 /// it may go is the plugin's `[plugins.NAME.http]` table.
@@ -193,9 +199,11 @@ pub struct Grants {
 
 impl Grants {
     pub fn new(operations: impl IntoIterator<Item = Operation>) -> Grants {
-        Grants {
-            operations: operations.into_iter().collect(),
+        let mut operations: BTreeSet<Operation> = operations.into_iter().collect();
+        if operations.contains(&COMMENT_ANY) {
+            operations.extend(Operation::lookup(Capability::Ticket, "comment"));
         }
+        Grants { operations }
     }
 
     pub fn allows(&self, operation: Operation) -> bool {
@@ -247,6 +255,15 @@ mod tests {
         assert!(!http.capability.uses_connector());
         let error = Operation::parse("http.get").unwrap_err().to_string();
         assert!(error.contains("granted by its name alone"), "{error}");
+    }
+
+    #[test]
+    fn commenting_on_any_ticket_includes_commenting() {
+        let grants = Grants::new([Operation::parse("ticket.comment-any").unwrap()]);
+        assert!(grants.allows(COMMENT_ANY));
+        assert!(grants.allows(Operation::parse("ticket.comment").unwrap()));
+        let scoped = Grants::new([Operation::parse("ticket.comment").unwrap()]);
+        assert!(!scoped.allows(COMMENT_ANY));
     }
 
     #[test]

@@ -101,6 +101,9 @@ struct RawLimits {
     output_kib: Option<Spanned<u64>>,
     kv_keys: Option<Spanned<u64>>,
     kv_mib: Option<Spanned<u64>>,
+    notifications_per_hour: Option<Spanned<u32>>,
+    tickets_per_hour: Option<Spanned<u32>>,
+    comments_per_hour: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -1011,6 +1014,37 @@ fn limits(base: Limits, raw: &RawLimits, key: &str, report: &mut Reporter) -> Li
             );
         } else {
             limits.kv.bytes = *mib.get_ref() << 20;
+        }
+    }
+    let rates = [
+        (
+            &raw.notifications_per_hour,
+            "notifications_per_hour",
+            &mut limits.per_hour.notifications,
+        ),
+        (
+            &raw.tickets_per_hour,
+            "tickets_per_hour",
+            &mut limits.per_hour.tickets,
+        ),
+        (
+            &raw.comments_per_hour,
+            "comments_per_hour",
+            &mut limits.per_hour.comments,
+        ),
+    ];
+    for (value, name, limit) in rates {
+        if let Some(value) = value {
+            // Zero is allowed: the admin forbids the kind without taking the grant away.
+            if *value.get_ref() > 1_000_000 {
+                report.error(
+                    Some(value.span()),
+                    format!("{key}.{name}"),
+                    "must be between 0 and 1000000",
+                );
+            } else {
+                *limit = *value.get_ref();
+            }
         }
     }
     limits

@@ -1,6 +1,6 @@
 //! What one invocation of a plugin may use.
 
-use crate::store::KvQuota;
+use crate::store::{KvQuota, PerHour};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -21,6 +21,9 @@ pub struct Limits {
     pub output_bytes: usize,
     /// The plugin's `kv` state across all alerts and runs: keys, and bytes of keys and values.
     pub kv: KvQuota,
+    /// Notifications, tickets and comments the plugin may send per hour, across all alerts
+    /// and runs.
+    pub per_hour: PerHour,
 }
 
 impl Default for Limits {
@@ -32,6 +35,7 @@ impl Default for Limits {
             destructive_operations: 20,
             output_bytes: 256 << 10,
             kv: KvQuota::default(),
+            per_hour: PerHour::default(),
         }
     }
 }

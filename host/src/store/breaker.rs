@@ -7,7 +7,7 @@
 //! counts. On two cores, a thread that held the shared connection and was preempted used to
 //! stall every other alert for a scheduler time slice (milliseconds).
 
-use super::writer::{Message, Writer};
+use super::writer::{Count, Writer, counted};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
@@ -55,18 +55,9 @@ impl Breaker {
 
     /// Counts one destructive operation of `plugin`, or says why it must be held.
     pub async fn admit(&self, plugin: &str, limits: BreakerLimits) -> Result<BreakerCheck, BreakerError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let message = Message::Admit {
-            plugin: plugin.to_owned(),
-            limits,
-            reply,
-        };
-        if !self.writer.send_now(message) {
-            return Err(BreakerError("the store's writer has stopped".into()));
-        }
-        answer
-            .await
-            .unwrap_or_else(|_| Err(BreakerError("the store's writer stopped before answering".into())))
+        let plugin = plugin.to_owned();
+        let ask = Count::ask(move |transaction| admit_in(transaction, &plugin, limits));
+        counted(&self.writer, ask).await.map_err(BreakerError)
     }
 
     pub fn status(&self) -> Result<Vec<Trip>, rusqlite::Error> {

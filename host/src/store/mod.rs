@@ -1,6 +1,7 @@
 //! The embedded durable store: one SQLite database (WAL mode) in the state folder, shared by
 //! every process that uses the same config. It holds plugin state, the audit trail, held
-//! operations awaiting approval, executed actions (for undo) and the circuit breaker.
+//! operations awaiting approval, executed actions (for undo), the circuit breaker, the rate
+//! limits' counts and the tickets plugins opened.
 
 mod actions;
 mod approvals;
@@ -8,6 +9,8 @@ mod audit;
 mod breaker;
 mod checkpoint;
 mod kv;
+mod rate;
+mod tickets;
 mod writer;
 
 pub use actions::{ActionRow, Actions, RecordError, UndoError};
@@ -15,6 +18,8 @@ pub use approvals::{Approval, ApprovalError, Approvals};
 pub use audit::{Audit, AuditEvent, AuditFilter, AuditRecord, redact};
 pub use breaker::{Breaker, BreakerCheck, BreakerError, BreakerLimits, Trip};
 pub use kv::{KvError, KvQuota, KvStore};
+pub use rate::{PerHour, RateCheck, RateError, Rated, Rates};
+pub use tickets::{OpenedTicket, Tickets};
 
 use rusqlite::Connection;
 use std::path::Path;
@@ -86,6 +91,14 @@ impl Store {
 
     pub fn breaker(&self) -> Breaker {
         Breaker::new(self.connection.clone(), self.writer.clone())
+    }
+
+    pub fn rates(&self) -> Rates {
+        Rates::new(self.writer.clone())
+    }
+
+    pub fn tickets(&self) -> Tickets {
+        Tickets::new(self.writer.clone())
     }
 }
 
@@ -169,6 +182,23 @@ CREATE TABLE IF NOT EXISTS destructive_counts (
     PRIMARY KEY (plugin, minute)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS destructive_counts_by_minute ON destructive_counts (minute);
+
+CREATE TABLE IF NOT EXISTS rate_counts (
+    plugin TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (plugin, kind, minute)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS tickets (
+    ticket TEXT NOT NULL,
+    alert_id TEXT NOT NULL,
+    incident TEXT,
+    plugin TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (ticket, alert_id)
+) STRICT;
 
 CREATE TABLE IF NOT EXISTS breaker (
     scope TEXT PRIMARY KEY,

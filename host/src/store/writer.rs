@@ -1,12 +1,12 @@
-//! The group-commit writer: one thread that appends audit records and executed actions and
-//! counts the breaker's operations, in batches, one transaction each.
+//! The group-commit writer: one thread that appends audit records, executed actions and
+//! opened tickets, and takes the breaker's and the rate limits' counts, in batches, one
+//! transaction each.
 //!
 //! Why: a commit per record costs a write of every page it touched, and a thread that holds
 //! the shared connection while it commits makes every other alert wait, for a scheduler time
 //! slice when it is preempted. Here a record costs a channel send.
 
 use super::ActionRow;
-use super::breaker::{self, BreakerCheck, BreakerError, BreakerLimits};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
@@ -29,24 +29,93 @@ pub(super) struct AuditRow {
 pub(super) enum Record {
     Audit(AuditRow),
     Action(ActionRow),
+    Ticket(super::tickets::OpenedTicket),
 }
 
+// Records are nearly every message: boxing them would cost an allocation each.
+#[expect(clippy::large_enum_variant)]
 pub(super) enum Message {
     Record(Record),
-    /// Count a destructive operation against the breaker and answer once committed.
-    Admit {
-        plugin: String,
-        limits: BreakerLimits,
-        reply: oneshot::Sender<Result<BreakerCheck, BreakerError>>,
-    },
+    /// A count (the breaker's, a rate limit's) taken in the batch's transaction and answered
+    /// once committed.
+    Count(Box<dyn Counted>),
     Flush(mpsc::Sender<()>),
 }
 
 impl Message {
     /// Someone waits on it, so the writer stops gathering and commits at once.
     fn awaited(&self) -> bool {
-        matches!(self, Message::Flush(_) | Message::Admit { .. })
+        matches!(self, Message::Flush(_) | Message::Count(_))
     }
+}
+
+/// A read-then-write that must see every earlier count and no other process between its
+/// read and its write: it runs inside the writer's `IMMEDIATE` transaction.
+pub(super) trait Counted: Send {
+    fn count(&mut self, transaction: &Transaction<'_>);
+    /// Answers the asker: what the count found when the transaction committed; otherwise
+    /// why nothing was counted.
+    fn answer(self: Box<Self>, committed: Result<(), &rusqlite::Error>);
+}
+
+/// A [`Counted`] made of the function that counts and the channel its asker awaits.
+pub(super) struct Count<T, F> {
+    take: Option<F>,
+    taken: Option<Result<T, rusqlite::Error>>,
+    reply: oneshot::Sender<Result<T, String>>,
+}
+
+impl<T, F> Count<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Transaction<'_>) -> Result<T, rusqlite::Error> + Send + 'static,
+{
+    /// The message to send, and the answer to await: `Err` says why nothing was counted.
+    pub(super) fn ask(take: F) -> (Message, oneshot::Receiver<Result<T, String>>) {
+        let (reply, answer) = oneshot::channel();
+        let count = Count {
+            take: Some(take),
+            taken: None,
+            reply,
+        };
+        (Message::Count(Box::new(count)), answer)
+    }
+}
+
+impl<T, F> Counted for Count<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Transaction<'_>) -> Result<T, rusqlite::Error> + Send + 'static,
+{
+    fn count(&mut self, transaction: &Transaction<'_>) {
+        if let Some(take) = self.take.take() {
+            self.taken = Some(take(transaction));
+        }
+    }
+
+    fn answer(self: Box<Self>, committed: Result<(), &rusqlite::Error>) {
+        // Committed: every count was taken. Otherwise none holds, whatever it said.
+        let answer = match (committed, self.taken) {
+            (Ok(()), Some(Ok(value))) => Ok(value),
+            (Ok(()), Some(Err(error))) => Err(format!("cannot count: {error}")),
+            (Ok(()), None) => Err("the count was not taken".to_owned()),
+            (Err(error), _) => Err(format!("cannot commit the count: {error}")),
+        };
+        let _ = self.reply.send(answer);
+    }
+}
+
+/// Sends `message` and awaits its count; `Err` says why there is none.
+pub(super) async fn counted<T>(
+    writer: &Writer,
+    (message, answer): (Message, oneshot::Receiver<Result<T, String>>),
+) -> Result<T, String> {
+    if !writer.send_now(message) {
+        return Err("the store's writer has stopped".into());
+    }
+    answer
+        .await
+        .unwrap_or_else(|_| Err("the store's writer stopped before answering".into()))
 }
 
 /// The most records one gathering holds, so a flood of records still commits regularly.
@@ -154,51 +223,35 @@ fn gather(receiver: &mpsc::Receiver<Message>, first: Message) -> Vec<Message> {
 
 /// One transaction, then the answers to whoever waits on it. A record the database refuses
 /// (a repeated action id) is logged and the rest are still written: a failed statement undoes
-/// only itself, not the transaction. Breaker answers are sent only once committed; when the
+/// only itself, not the transaction. Counts are answered only once committed; when the
 /// transaction cannot begin or commit, each says why.
 fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) {
     let mut records = Vec::new();
-    let mut admits = Vec::new();
+    let mut counts = Vec::new();
     let mut flushes = Vec::new();
     for message in part {
         match message {
             Message::Record(record) => records.push(record),
-            Message::Admit {
-                plugin,
-                limits,
-                reply,
-            } => admits.push((plugin, limits, reply)),
+            Message::Count(count) => counts.push(count),
             Message::Flush(done) => flushes.push(done),
         }
     }
-    let mut checks = Vec::with_capacity(admits.len());
     let committed = (|| -> Result<(), rusqlite::Error> {
         let mut connection = super::lock(connection);
-        // IMMEDIATE: the breaker's read of the counts and its write are one step for every
-        // process sharing the file.
+        // IMMEDIATE: a count's read and its write are one step for every process sharing
+        // the file.
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         insert(&transaction, records)?;
-        for (plugin, limits, _) in &admits {
-            checks.push(
-                breaker::admit_in(&transaction, plugin, *limits)
-                    .map_err(|error| BreakerError(format!("cannot count: {error}"))),
-            );
+        for count in &mut counts {
+            count.count(&transaction);
         }
         transaction.commit()
     })();
     if let Err(error) = &committed {
         tracing::error!(%error, "cannot write audit and action records");
     }
-    // Committed: every count was taken. Otherwise none holds, whatever it said.
-    let answers = match &committed {
-        Ok(()) => checks,
-        Err(error) => admits
-            .iter()
-            .map(|_| Err(BreakerError(format!("cannot commit the count: {error}"))))
-            .collect(),
-    };
-    for ((_, _, reply), answer) in admits.into_iter().zip(answers) {
-        let _ = reply.send(answer);
+    for count in counts {
+        count.answer(committed.as_ref().map(|_| ()));
     }
     for done in flushes {
         let _ = done.send(());
@@ -214,6 +267,9 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rus
     let mut action = transaction.prepare_cached(
         "INSERT INTO actions (action_id, at, plugin, alert_id, operation, target, request, reference, compensation)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    let mut ticket = transaction.prepare_cached(
+        "INSERT OR IGNORE INTO tickets (ticket, alert_id, incident, plugin, at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     for record in records {
         match record {
@@ -247,6 +303,17 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rus
                         .and_then(|c| serde_json::to_string(c).ok())
                 ]) {
                     tracing::error!(%error, action = %row.action_id, "cannot record the action for undo");
+                }
+            }
+            Record::Ticket(row) => {
+                if let Err(error) = ticket.execute(params![
+                    row.ticket,
+                    row.alert_id,
+                    row.incident,
+                    row.plugin,
+                    row.at
+                ]) {
+                    tracing::error!(%error, ticket = %row.ticket, "cannot record the opened ticket");
                 }
             }
         }

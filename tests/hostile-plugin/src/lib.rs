@@ -16,6 +16,10 @@
 //! | `output-flood` | writes 4 MiB to stdout, returns a 4 MiB summary | `stdout_bytes` |
 //! | `stdout` | prints a line to stdout and one to stderr | `printed` |
 //! | `remember` | looks through all of its linear memory for what an earlier alert left, then leaves this alert's id in a global, on the heap (kept and freed) and in pages it grows | `earlier_calls`, `found`, `planted`, `missed` |
+//! | `notify-flood` | sends `count` (default 250) notifications, stopping at the first refusal | `sent`, `refusal` |
+//! | `comment-foreign` | comments on the ticket `ticket`, then opens a ticket and comments on that | `foreign`, `own` |
+//! | `http-hoard` | fills 4096 `wasi:http` header maps (no grant needed) to the host's size limit and keeps them | `fields`, `bytes` |
+//! | `http-body-buffer` | writes to an outgoing body that is never sent until the host stops taking bytes | `accepted` |
 //! | `http` | GETs each of `urls` (comma-separated), following redirects, `repeat` times (default 1) | `http:<index>`: `ok:<status>:<bytes>` |
 //!
 //! Results are `ok` or `err:<message>`; `secret` is `ok:<value>` or `err`; `disable_user` and
@@ -61,6 +65,10 @@ impl Action for Hostile {
             Some("terminal") => Ok(terminal()),
             Some("ticket-tags") => Ok(ticket_tags()),
             Some("kv-flood") => Ok(kv_flood(&alert.id)),
+            Some("notify-flood") => Ok(notify_flood()),
+            Some("comment-foreign") => Ok(comment_foreign()),
+            Some("http-hoard") => Ok(http_hoard()),
+            Some("http-body-buffer") => Ok(http_body_buffer()),
             Some(other) => Err(ActionError::InvalidInput(format!("unknown attack {other:?}"))),
             None => Err(ActionError::InvalidInput(
                 "unknown attack: the setting `attack` is not set".into(),
@@ -253,6 +261,97 @@ fn kv_flood(alert: &str) -> Outcome {
     Outcome::new()
         .note("stored", stored.to_string())
         .note("refusal", refusal)
+}
+
+/// Pages the on-call team over and over: no sandbox escape, but harm all the same.
+fn notify_flood() -> Outcome {
+    let count: u32 = setting_parse("count").ok().flatten().unwrap_or(250);
+    let message = palisade_sdk::notify::Message {
+        channel: None,
+        title: "Wake up".into(),
+        body: "again".into(),
+        severity: palisade_sdk::Severity::Critical,
+    };
+    let mut sent = 0;
+    let mut refusal = String::from("none");
+    for _ in 0..count {
+        match palisade_sdk::notify::send(&message) {
+            Ok(()) => sent += 1,
+            Err(error) => {
+                refusal = format!("err:{error}");
+                break;
+            }
+        }
+    }
+    Outcome::new()
+        .note("sent", sent.to_string())
+        .note("refusal", refusal)
+}
+
+/// Writes into a case it has nothing to do with, then into its own.
+fn comment_foreign() -> Outcome {
+    let foreign = setting("ticket").unwrap_or_default();
+    let foreign = result(palisade_sdk::ticket::comment(&foreign, "Closing as benign."));
+    let ticket = palisade_sdk::ticket::NewTicket {
+        title: "mine".into(),
+        description: String::new(),
+        severity: palisade_sdk::Severity::Low,
+        tags: Vec::new(),
+        observables: Vec::new(),
+    };
+    let own = match palisade_sdk::ticket::create(&ticket) {
+        Ok(reference) => result(palisade_sdk::ticket::comment(&reference.id, "More evidence.")),
+        Err(error) => format!("err:create:{error}"),
+    };
+    Outcome::new().note("foreign", foreign).note("own", own)
+}
+
+/// Header maps are host memory, outside the plugin's linear memory: each is capped in size by
+/// the host, so the attack makes as many as it can and keeps them all.
+fn http_hoard() -> Outcome {
+    use palisade_sdk::bindings::wasi::http::types::Fields;
+    let value = vec![b'h'; 8 * 1024];
+    let mut kept = Vec::new();
+    let mut bytes = 0usize;
+    for _ in 0..4096 {
+        let fields = Fields::new();
+        for n in 0..64 {
+            if fields.append(&format!("x-{n}"), &value).is_err() {
+                break;
+            }
+            bytes += value.len();
+        }
+        kept.push(fields);
+    }
+    Outcome::new()
+        .note("fields", kept.len().to_string())
+        .note("bytes", bytes.to_string())
+}
+
+/// An outgoing body buffers in the host what is written to it until the request is sent.
+fn http_body_buffer() -> Outcome {
+    use palisade_sdk::bindings::wasi::http::types::{Fields, OutgoingRequest};
+    let request = OutgoingRequest::new(Fields::new());
+    let Ok(body) = request.body() else {
+        return Outcome::new().note("accepted", "err:body");
+    };
+    let Ok(stream) = body.write() else {
+        return Outcome::new().note("accepted", "err:stream");
+    };
+    let mut accepted = 0u64;
+    while accepted < 64 * MIB as u64 {
+        match stream.check_write() {
+            Ok(0) | Err(_) => break,
+            Ok(budget) => {
+                let chunk = vec![b'b'; budget.min(MIB as u64) as usize];
+                if stream.write(&chunk).is_err() {
+                    break;
+                }
+                accepted += chunk.len() as u64;
+            }
+        }
+    }
+    Outcome::new().note("accepted", accepted.to_string())
 }
 
 fn stdout() -> Outcome {

@@ -4,6 +4,7 @@ use crate::capability::{Broker, Capability, Operation};
 use crate::connectors::notify::Message;
 use crate::runtime::bindings::palisade::action::notify;
 use crate::runtime::bindings::types::ActionError;
+use crate::store::Rated;
 
 impl notify::Host for Broker {
     async fn send(&mut self, message: notify::Message) -> wasmtime::Result<Result<(), ActionError>> {
@@ -37,6 +38,12 @@ impl notify::Host for Broker {
             .unwrap_or_else(|| "default channel".into());
         if self.simulated(operation, &target, &cx) {
             return Ok(Ok(()));
+        }
+        if let Err(error) = self
+            .within_rate(operation, Rated::Notification, &target, &cx)
+            .await
+        {
+            return Ok(Err(error));
         }
         let result = notifier.send(&cx, &message).await;
         Ok(self.record(operation, &target, &cx, result, |_| None))

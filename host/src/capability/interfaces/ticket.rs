@@ -1,11 +1,12 @@
 use super::{MAX_NAME, MAX_TEXT, bounded};
 use crate::capability::broker::not_configured;
 use crate::capability::{ActionRecord, ActionResult};
-use crate::capability::{Broker, Capability, Operation};
+use crate::capability::{Broker, COMMENT_ANY, Capability, Operation};
 use crate::connectors::CallContext;
 use crate::connectors::ticket::{NewTicket, TicketRef, Ticketing};
 use crate::runtime::bindings::palisade::action::ticket;
 use crate::runtime::bindings::types::ActionError;
+use crate::store::{OpenedTicket, Rated};
 
 /// Entities attached to one ticket; more is a plugin misbehaving.
 const MAX_OBSERVABLES: usize = 1000;
@@ -86,13 +87,22 @@ impl ticket::Host for Broker {
                 url: None,
             })
         } else {
+            if let Err(error) = self
+                .within_rate(operation, Rated::Ticket, &request.title, &cx)
+                .await
+            {
+                return Ok(Err(error));
+            }
             let result = ticketing.create(&cx, &request).await;
             self.record(operation, &request.title, &cx, result, |reference| {
                 Some(reference.id.clone())
             })
         };
-        if let (Ok(reference), Some(opened)) = (&result, opened.as_deref_mut()) {
-            *opened = Some(reference.clone());
+        if let Ok(reference) = &result {
+            self.opened(&reference.id);
+            if let Some(opened) = opened.as_deref_mut() {
+                *opened = Some(reference.clone());
+            }
         }
         Ok(result.map(|reference| ticket::TicketRef {
             id: reference.id,
@@ -118,8 +128,21 @@ impl ticket::Host for Broker {
         let Some(ticketing) = self.plugin.connectors.ticket.clone() else {
             return Ok(Err(not_configured(operation)));
         };
+        if !self.plugin.grants.allows(COMMENT_ANY)
+            && let Err(reason) = self.may_comment_on(&ticket_id).await
+        {
+            tracing::warn!(plugin = %self.plugin.name, alert = %self.alert_id, ticket = %ticket_id, %reason, "refused");
+            let refused = ActionResult::Refused {
+                reason: reason.clone(),
+            };
+            self.push_action(&cx, operation, &ticket_id, refused, serde_json::Value::Null);
+            return Ok(Err(ActionError::Denied(reason)));
+        }
         if self.simulated(operation, &ticket_id, &cx) {
             return Ok(Ok(()));
+        }
+        if let Err(error) = self.within_rate(operation, Rated::Comment, &ticket_id, &cx).await {
+            return Ok(Err(error));
         }
         let result = ticketing.comment(&cx, &ticket_id, &body).await;
         Ok(self.record(operation, &ticket_id, &cx, result, |_| None))
@@ -127,6 +150,50 @@ impl ticket::Host for Broker {
 }
 
 impl Broker {
+    /// Remembers a ticket opened for this alert (and its incident), so the plugin, and the
+    /// plugins after it, may comment on it.
+    fn opened(&mut self, ticket: &str) {
+        self.opened_tickets.push(ticket.to_owned());
+        let Some(store) = self.plugin.store.as_ref().filter(|_| !self.plugin.simulate) else {
+            return;
+        };
+        let recorded = store.tickets().opened(OpenedTicket {
+            ticket: ticket.to_owned(),
+            alert_id: self.alert_id.clone(),
+            incident: self.alert.incident.as_ref().map(|incident| incident.id.clone()),
+            plugin: self.plugin.name.to_string(),
+            at: crate::store::now(),
+        });
+        if !recorded {
+            tracing::error!(plugin = %self.plugin.name, alert = %self.alert_id, ticket, "the store's writer has stopped: later comments on this ticket will be refused");
+        }
+    }
+
+    /// Whether the plugin may comment on `ticket` without `ticket.comment-any`: only when it
+    /// was opened for this alert or this alert's incident. `Err` says why not.
+    async fn may_comment_on(&self, ticket: &str) -> Result<(), String> {
+        if self.opened_tickets.iter().any(|opened| opened == ticket) {
+            return Ok(());
+        }
+        let not_ours = || {
+            format!(
+                "ticket {ticket:?} was not opened for this alert or its incident \
+                 (commenting on any ticket needs the grant ticket.comment-any)"
+            )
+        };
+        let Some(store) = &self.plugin.store else {
+            return Err(not_ours());
+        };
+        let incident = self.alert.incident.as_ref().map(|incident| incident.id.as_str());
+        match store.tickets().opened_for(ticket, &self.alert_id, incident).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(not_ours()),
+            Err(error) => Err(format!(
+                "cannot tell whether ticket {ticket:?} was opened for this alert: {error}"
+            )),
+        }
+    }
+
     /// `ticket.create` for an incident that already has this plugin's ticket: the new
     /// ticket's title and description go to that ticket as a comment, and the plugin gets the
     /// existing ticket's ref. Recorded as the `ticket.comment` it is, audited as `grouped`.
@@ -140,6 +207,9 @@ impl Broker {
     ) -> Result<ticket::TicketRef, ActionError> {
         let comment = Operation::lookup(Capability::Ticket, "comment").expect("in the catalogue");
         let body = format!("{}\n\n{}", request.title, request.description);
+        self.within_rate(comment, Rated::Comment, &existing.id, cx)
+            .await?;
+        self.opened_tickets.push(existing.id.clone());
         let result = if self.plugin.simulate {
             ActionResult::Simulated {
                 would: "execute".into(),
