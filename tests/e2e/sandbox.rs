@@ -425,7 +425,7 @@ fn a_ticket_with_a_million_tags_is_refused_before_any_vendor_sees_it() {
         "[defaults.connectors]\nticket = \"local\"\n\n[connectors.local]\nkind = \"embedded\"\n\
          outbox = \"outbox.jsonl\"\n\n[plugins.hostile-ticket-tags]\npath = \"${HOSTILE}\"\n\
          stage = \"notify\"\ngrants = [\"ticket.create\"]\nsettings = { attack = \"ticket-tags\" }\n\
-         limits = { memory_mib = 128, timeout_ms = 20000 }\n",
+         limits = { memory_mib = 128, timeout_ms = 20000, arguments_kib = 65536 }\n",
     );
     case.alerts(&[plain_alert(HOSTILE_ALERT, "hostile-01")]);
     let run = case.run();
@@ -570,4 +570,48 @@ fn commenting_on_any_ticket_is_a_grant_of_its_own() {
     assert_eq!(note(&plugin, "own").as_deref(), Some("ok"), "{run}");
     let outbox = std::fs::read_to_string(case.dir().join("outbox.jsonl")).unwrap_or_default();
     assert!(outbox.contains("SEC-1"), "{outbox}");
+}
+
+#[test]
+fn wasi_http_resources_in_the_host_count_against_the_memory_limit() {
+    let case = Case::new();
+    case.config(
+        "[plugins.hostile-http-hoard]\npath = \"${HOSTILE}\"\nstage = \"enrich\"\n\
+         settings = { attack = \"http-hoard\" }\nlimits = { memory_mib = 32 }\n\n\
+         [plugins.hostile-http-body]\npath = \"${HOSTILE}\"\nstage = \"enrich\"\n\
+         settings = { attack = \"http-body-buffer\" }\n",
+    );
+    case.alerts(&[plain_alert(HOSTILE_ALERT, "hostile-01")]);
+    let run = case.run();
+
+    // 4096 header maps of 64 KiB would hold 256 MiB of the host's memory.
+    let hoard = run.plugin(HOSTILE_ALERT, "hostile-http-hoard");
+    assert_eq!(hoard["status"], "limit-exceeded", "{run}");
+    let detail = hoard["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("memory limit of 32 MiB"), "{detail:?}\n{run}");
+
+    // A body never sent holds at most two chunks of 64 KiB.
+    let body = run.plugin(HOSTILE_ALERT, "hostile-http-body");
+    assert_eq!(body["status"], "completed", "{run}");
+    let accepted: u64 = note(&body, "accepted")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(u64::MAX);
+    assert!(accepted <= 128 << 10, "{accepted} bytes buffered\n{run}");
+}
+
+#[test]
+fn what_a_plugin_hands_the_host_is_counted_against_its_budget() {
+    let case = Case::new();
+    case.config(
+        "[plugins.hostile-argument-flood]\npath = \"${HOSTILE}\"\nstage = \"enrich\"\n\
+         grants = [\"kv.set\"]\nsettings = { attack = \"argument-flood\" }\n\
+         limits = { arguments_kib = 256, host_calls = 1000 }\n",
+    );
+    case.alerts(&[plain_alert(HOSTILE_ALERT, "hostile-01")]);
+    let run = case.run();
+    let plugin = run.plugin(HOSTILE_ALERT, "hostile-argument-flood");
+    // Three values of 64 KiB and their key fit in 256 KiB; the fourth does not.
+    assert_eq!(note(&plugin, "accepted").as_deref(), Some("3"), "{run}");
+    let refusal = note(&plugin, "refusal").unwrap_or_default();
+    assert!(refusal.contains("256 KiB of arguments"), "{refusal}\n{run}");
 }

@@ -90,6 +90,8 @@ pub struct Broker {
     pub(super) alert_id: String,
     pub(super) alert: AlertContext,
     destructive: u32,
+    /// Bytes of arguments handed to the host so far.
+    arguments: usize,
     /// Tickets opened (or joined, for an incident) in this invocation; simulated ones too.
     pub(super) opened_tickets: Vec<String>,
     /// Set when the host-call budget ran out; the invocation is then ended with a trap.
@@ -164,6 +166,7 @@ impl Broker {
             alert_id: alert.id.clone(),
             alert,
             destructive: 0,
+            arguments: 0,
             opened_tickets: Vec::new(),
             exhausted: false,
             log: CallLog::default(),
@@ -187,11 +190,13 @@ impl Broker {
         Ok(())
     }
 
-    /// The gate every granted-capability call passes. `Ok(Err(_))` goes back to the plugin
-    /// as an `action-error`; `Err(_)` ends the invocation.
+    /// The gate every granted-capability call passes; `arguments` is the size of what the
+    /// plugin hands the host, counted against the invocation's budget. `Ok(Err(_))` goes back
+    /// to the plugin as an `action-error`; `Err(_)` ends the invocation.
     pub(super) fn admit(
         &mut self,
         operation: Operation,
+        arguments: usize,
     ) -> wasmtime::Result<Result<CallContext, ActionError>> {
         self.count_call()?;
         if !self.plugin.grants.allows(operation) {
@@ -231,6 +236,16 @@ impl Broker {
                     self.plugin.limits.destructive_operations
                 ))));
             }
+        }
+        self.arguments = self.arguments.saturating_add(arguments);
+        if self.arguments > self.plugin.limits.argument_bytes {
+            let reason = format!(
+                "at most {} KiB of arguments per alert (limits.arguments_kib)",
+                self.plugin.limits.argument_bytes >> 10
+            );
+            tracing::warn!(plugin = %self.plugin.name, alert = %self.alert_id, %operation, %reason, "refused");
+            self.audit(operation, None, "refused", serde_json::json!({"reason": reason}));
+            return Ok(Err(ActionError::LimitExceeded(reason)));
         }
         Ok(Ok(CallContext::new(&self.plugin.name, &self.alert_id)))
     }

@@ -18,7 +18,7 @@ impl Broker {
         valid: Result<(), ActionError>,
     ) -> wasmtime::Result<Result<Receipt, ActionError>> {
         let operation = request.operation();
-        let cx = match self.admit(operation)? {
+        let cx = match self.admit(operation, request.argument_bytes())? {
             Ok(cx) => cx,
             Err(error) => return Ok(Err(error)),
         };

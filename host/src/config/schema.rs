@@ -99,6 +99,7 @@ struct RawLimits {
     host_calls: Option<Spanned<u32>>,
     destructive_operations: Option<Spanned<u32>>,
     output_kib: Option<Spanned<u64>>,
+    arguments_kib: Option<Spanned<u64>>,
     kv_keys: Option<Spanned<u64>>,
     kv_mib: Option<Spanned<u64>>,
     notifications_per_hour: Option<Spanned<u32>>,
@@ -994,6 +995,17 @@ fn limits(base: Limits, raw: &RawLimits, key: &str, report: &mut Reporter) -> Li
             limits.output_bytes = *kib.get_ref() as usize * 1024;
         }
     }
+    if let Some(kib) = raw.arguments_kib.clone() {
+        if *kib.get_ref() == 0 || *kib.get_ref() > 1 << 20 {
+            report.error(
+                Some(kib.span()),
+                format!("{key}.arguments_kib"),
+                "must be between 1 and 1048576",
+            );
+        } else {
+            limits.argument_bytes = *kib.get_ref() as usize * 1024;
+        }
+    }
     if let Some(keys) = raw.kv_keys.clone() {
         if *keys.get_ref() == 0 || *keys.get_ref() > 10_000_000 {
             report.error(
@@ -1219,6 +1231,24 @@ stage = "triage"
         let errors = parse(&GOOD.replace("memory_mib = 32", "memory_mib = 0")).unwrap_err();
         assert_eq!(errors.0[0].key, "plugins.password-spray.limits.memory_mib");
         assert!(parse(&GOOD.replace("timeout_ms = 2000", "timeout_ms = 99999999")).is_err());
+    }
+
+    #[test]
+    fn hourly_limits_and_the_argument_budget_are_set_per_plugin() {
+        let limits =
+            "memory_mib = 32, notifications_per_hour = 0, tickets_per_hour = 10, arguments_kib = 512";
+        let config = parse(&GOOD.replace("memory_mib = 32", limits)).unwrap();
+        let spray = &config.plugins[0].limits;
+        assert_eq!(spray.per_hour.notifications, 0, "zero forbids");
+        assert_eq!(spray.per_hour.tickets, 10);
+        assert_eq!(spray.per_hour.comments, crate::store::PerHour::default().comments);
+        assert_eq!(spray.argument_bytes, 512 << 10);
+        let errors =
+            parse(&GOOD.replace("memory_mib = 32", "memory_mib = 32, arguments_kib = 0")).unwrap_err();
+        assert_eq!(errors.0[0].key, "plugins.password-spray.limits.arguments_kib");
+        assert!(
+            parse(&GOOD.replace("memory_mib = 32", "memory_mib = 32, comments_per_hour = 2000000")).is_err()
+        );
     }
 
     const HTTP: &str = r#"

@@ -56,6 +56,26 @@ pub enum Subject {
 }
 
 impl ActionRequest {
+    /// Bytes of text the plugin passed, counted against its invocation's budget.
+    pub fn argument_bytes(&self) -> usize {
+        match self {
+            ActionRequest::Identity { user, reason, .. } => user.len() + reason.len(),
+            ActionRequest::Endpoint {
+                action,
+                hostname,
+                reason,
+                ..
+            } => {
+                let digest = match action {
+                    EndpointAction::QuarantineFile { sha256 } => sha256.len(),
+                    _ => 0,
+                };
+                hostname.len() + reason.len() + digest
+            }
+            ActionRequest::Network { target, reason, .. } => target.len() + reason.len(),
+        }
+    }
+
     pub fn operation(&self) -> Operation {
         let (capability, name) = match self {
             ActionRequest::Identity { action, .. } => (Capability::Identity, action.operation()),

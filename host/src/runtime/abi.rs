@@ -274,3 +274,32 @@ pub fn outcome_size(outcome: &wit::Outcome) -> usize {
             .sum::<usize>()
         + outcome.summary.as_ref().map_or(0, String::len)
 }
+
+/// Bytes of an entity a plugin hands the host: its text, and [`ITEM_BYTES`] for the entity
+/// and each of its addresses.
+pub fn entity_size(entity: &wit::Entity) -> usize {
+    let text = |value: &Option<String>| value.as_ref().map_or(0, String::len);
+    ITEM_BYTES
+        + match entity {
+            wit::Entity::User(u) => {
+                u.name.len() + text(&u.domain) + text(&u.email) + text(&u.id) + text(&u.display_name)
+            }
+            wit::Entity::Host(d) => {
+                d.hostname.len()
+                    + text(&d.fqdn)
+                    + text(&d.id)
+                    + text(&d.os)
+                    + d.ip_addresses
+                        .iter()
+                        .map(|ip| ITEM_BYTES + ip.len())
+                        .sum::<usize>()
+            }
+            wit::Entity::Ip(ip) => ip.address.len(),
+            wit::Entity::Domain(name) | wit::Entity::Url(name) => name.len(),
+            wit::Entity::FileHash(f) => f.value.len() + text(&f.file_name),
+            wit::Entity::EmailAddress(e) => e.address.len() + text(&e.display_name),
+            wit::Entity::Process(p) => {
+                p.name.len() + text(&p.command_line) + text(&p.host) + text(&p.parent_name)
+            }
+        }
+}

@@ -19,6 +19,9 @@ pub struct Limits {
     pub destructive_operations: u32,
     /// Bytes of outcome, and separately of stdout and of stderr, kept from the plugin.
     pub output_bytes: usize,
+    /// Bytes of arguments (names, text, tags, observables, state values) the plugin hands
+    /// the host in one invocation, so the host's work for one alert stays bounded.
+    pub argument_bytes: usize,
     /// The plugin's `kv` state across all alerts and runs: keys, and bytes of keys and values.
     pub kv: KvQuota,
     /// Notifications, tickets and comments the plugin may send per hour, across all alerts
@@ -34,9 +37,28 @@ impl Default for Limits {
             host_calls: 256,
             destructive_operations: 20,
             output_bytes: 256 << 10,
+            argument_bytes: 4 << 20,
             kv: KvQuota::default(),
             per_hour: PerHour::default(),
         }
+    }
+}
+
+/// The most host memory one `wasi:http` resource may hold: a header map (its in-memory size
+/// is capped at [`HTTP_FIELDS_BYTES`]) or an outgoing body's buffer (two chunks of
+/// [`HTTP_BODY_CHUNK`]).
+const HOST_RESOURCE_BYTES: usize = 128 << 10;
+/// A header map's in-memory size; eight times what HTTP proxies take on the wire.
+pub const HTTP_FIELDS_BYTES: usize = 64 << 10;
+/// An outgoing body is handed to the host in chunks of this size, two at most in flight.
+pub const HTTP_BODY_CHUNK: usize = 64 << 10;
+
+impl Limits {
+    /// Resources (streams, header maps, requests, bodies, pollables) the plugin may hold in
+    /// the host at once. They need no grant and live outside its linear memory, so their
+    /// number is what bounds them: together they hold at most as much again as the memory limit.
+    pub fn host_resources(&self) -> usize {
+        (self.memory_bytes / HOST_RESOURCE_BYTES).clamp(256, 1 << 14)
     }
 }
 

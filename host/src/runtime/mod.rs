@@ -1,7 +1,7 @@
 //! The sandbox: one engine, plugins compiled once and linked once, and a fresh store and
 //! instance for every (alert, plugin) so nothing leaks from one alert to the next.
 
-mod abi;
+pub(crate) mod abi;
 pub mod bindings;
 mod cache;
 mod engine;

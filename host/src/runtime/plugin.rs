@@ -237,10 +237,14 @@ impl Plugin {
         let limits: Limits = context.limits;
         let stdout = CappedOutput::new(limits.output_bytes);
         let stderr = CappedOutput::new(limits.output_bytes);
+        let mut http = wasmtime_wasi_http::WasiHttpCtx::new();
+        http.set_field_size_limit(super::limits::HTTP_FIELDS_BYTES);
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(limits.host_resources());
         let state = State {
             wasi: wasi_context(stdout.clone(), stderr.clone()),
-            http: wasmtime_wasi_http::WasiHttpCtx::new(),
-            table: ResourceTable::new(),
+            http,
+            table,
             broker: Broker::new(context, alert),
             memory: MemoryLimiter::new(limits.memory_bytes),
             limit_hit: None,
@@ -303,10 +307,12 @@ impl Plugin {
                 InvocationStatus::Failed(bounded(describe_action_error(&error), limits.output_bytes)),
                 None,
             ),
-            Ok(Err(error)) => match limit_hit(&store) {
-                Some(kind) => (InvocationStatus::LimitExceeded(kind.describe(&limits)), None),
-                None => (InvocationStatus::Trapped(trap_message(&error, &stderr)), None),
-            },
+            Ok(Err(error)) => {
+                match limit_hit(&store).or(host_resources_full(&error).then_some(LimitKind::Memory)) {
+                    Some(kind) => (InvocationStatus::LimitExceeded(kind.describe(&limits)), None),
+                    None => (InvocationStatus::Trapped(trap_message(&error, &stderr)), None),
+                }
+            }
         };
         let state = store.into_data();
         let (stdout, stdout_cut) = stdout.contents();
@@ -348,6 +354,16 @@ fn limit_hit(store: &Store<State>) -> Option<LimitKind> {
         .limit_hit
         .or(state.memory.exceeded.then_some(LimitKind::Memory))
         .or(state.broker.exhausted.then_some(LimitKind::HostCalls))
+}
+
+/// A trap because the plugin holds as many host resources as its memory limit allows.
+fn host_resources_full(error: &wasmtime::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<wasmtime::component::ResourceTableError>(),
+            Some(wasmtime::component::ResourceTableError::Full)
+        )
+    })
 }
 
 /// The trap and, when the guest explained itself on stderr (a Rust panic does), its last words.

@@ -18,7 +18,8 @@
 //! | `remember` | looks through all of its linear memory for what an earlier alert left, then leaves this alert's id in a global, on the heap (kept and freed) and in pages it grows | `earlier_calls`, `found`, `planted`, `missed` |
 //! | `notify-flood` | sends `count` (default 250) notifications, stopping at the first refusal | `sent`, `refusal` |
 //! | `comment-foreign` | comments on the ticket `ticket`, then opens a ticket and comments on that | `foreign`, `own` |
-//! | `http-hoard` | fills 4096 `wasi:http` header maps (no grant needed) to the host's size limit and keeps them | `fields`, `bytes` |
+//! | `argument-flood` | `kv.set` of 64 KiB on one key, 100 times, stopping at the first refusal | `accepted`, `refusal` |
+//! | `http-hoard` | fills 4096 `wasi:http` header maps (no grant needed) with 32 KiB each and keeps them | `fields`, `bytes` |
 //! | `http-body-buffer` | writes to an outgoing body that is never sent until the host stops taking bytes | `accepted` |
 //! | `http` | GETs each of `urls` (comma-separated), following redirects, `repeat` times (default 1) | `http:<index>`: `ok:<status>:<bytes>` |
 //!
@@ -68,6 +69,7 @@ impl Action for Hostile {
             Some("notify-flood") => Ok(notify_flood()),
             Some("comment-foreign") => Ok(comment_foreign()),
             Some("http-hoard") => Ok(http_hoard()),
+            Some("argument-flood") => Ok(argument_flood()),
             Some("http-body-buffer") => Ok(http_body_buffer()),
             Some(other) => Err(ActionError::InvalidInput(format!("unknown attack {other:?}"))),
             None => Err(ActionError::InvalidInput(
@@ -306,8 +308,28 @@ fn comment_foreign() -> Outcome {
     Outcome::new().note("foreign", foreign).note("own", own)
 }
 
+/// Each call is within every per-call bound; together they are megabytes of host work.
+fn argument_flood() -> Outcome {
+    let value = vec![b'A'; 64 * 1024];
+    let mut accepted = 0;
+    let mut refusal = String::from("none");
+    for _ in 0..100 {
+        match palisade_sdk::kv::set("big", &value, None) {
+            Ok(()) => accepted += 1,
+            Err(error) => {
+                refusal = format!("err:{error}");
+                break;
+            }
+        }
+    }
+    Outcome::new()
+        .note("accepted", accepted.to_string())
+        .note("refusal", refusal)
+}
+
 /// Header maps are host memory, outside the plugin's linear memory: each is capped in size by
-/// the host, so the attack makes as many as it can and keeps them all.
+/// the host (past the cap, `append` traps), so the attack makes as many maps of 32 KiB as it
+/// can and keeps them all: 128 MiB if nothing stops it.
 fn http_hoard() -> Outcome {
     use palisade_sdk::bindings::wasi::http::types::Fields;
     let value = vec![b'h'; 8 * 1024];
@@ -315,7 +337,7 @@ fn http_hoard() -> Outcome {
     let mut bytes = 0usize;
     for _ in 0..4096 {
         let fields = Fields::new();
-        for n in 0..64 {
+        for n in 0..4 {
             if fields.append(&format!("x-{n}"), &value).is_err() {
                 break;
             }

@@ -73,6 +73,16 @@ type Sent = Box<
 >;
 
 impl WasiHttpHooks for Broker {
+    /// What a body holds in the host before it is sent counts against the plugin's host
+    /// resources ([`Limits::host_resources`](crate::runtime::Limits::host_resources)).
+    fn p2_outgoing_body_chunk_size(&mut self) -> usize {
+        crate::runtime::limits::HTTP_BODY_CHUNK
+    }
+
+    fn p2_outgoing_body_buffer_chunks(&mut self) -> usize {
+        1
+    }
+
     fn send_request(
         &mut self,
         request: http::Request<WasiBody>,

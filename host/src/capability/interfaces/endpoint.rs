@@ -41,7 +41,7 @@ impl endpoint::Host for Broker {
         hostname: String,
     ) -> wasmtime::Result<Result<endpoint::HostInfo, ActionError>> {
         let operation = Operation::lookup(Capability::Endpoint, "lookup-host").expect("in the catalogue");
-        let cx = match self.admit(operation)? {
+        let cx = match self.admit(operation, hostname.len())? {
             Ok(cx) => cx,
             Err(error) => return Ok(Err(error)),
         };

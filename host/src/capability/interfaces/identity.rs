@@ -30,7 +30,7 @@ impl identity::Host for Broker {
         name: String,
     ) -> wasmtime::Result<Result<identity::UserProfile, ActionError>> {
         let operation = Operation::lookup(Capability::Identity, "lookup-user").expect("in the catalogue");
-        let cx = match self.admit(operation)? {
+        let cx = match self.admit(operation, name.len())? {
             Ok(cx) => cx,
             Err(error) => return Ok(Err(error)),
         };

@@ -11,7 +11,13 @@ impl intel::Host for Broker {
         indicator: intel::Indicator,
     ) -> wasmtime::Result<Result<intel::Report, ActionError>> {
         let operation = Operation::lookup(Capability::Intel, "lookup").expect("in the catalogue");
-        let cx = match self.admit(operation)? {
+        let arguments = match &indicator {
+            intel::Indicator::Ip(value)
+            | intel::Indicator::Domain(value)
+            | intel::Indicator::Url(value)
+            | intel::Indicator::FileHash(value) => value.len(),
+        };
+        let cx = match self.admit(operation, arguments)? {
             Ok(cx) => cx,
             Err(error) => return Ok(Err(error)),
         };

@@ -23,10 +23,11 @@ impl Broker {
         &mut self,
         operation: &str,
         key: &str,
+        value_bytes: usize,
         call: impl FnOnce(&crate::store::KvStore, &str, &str) -> Result<T, KvError>,
     ) -> wasmtime::Result<Result<T, ActionError>> {
         let operation = op(operation);
-        if let Err(denied) = self.admit(operation)? {
+        if let Err(denied) = self.admit(operation, key.len() + value_bytes)? {
             return Ok(Err(denied));
         }
         let Some(store) = self.plugin.store.as_ref().map(|store| store.kv()) else {
@@ -41,7 +42,7 @@ impl Broker {
 
 impl kv::Host for Broker {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, ActionError>> {
-        self.with_kv("get", &key, |store, plugin, key| store.get(plugin, key))
+        self.with_kv("get", &key, 0, |store, plugin, key| store.get(plugin, key))
     }
 
     async fn set(
@@ -51,13 +52,13 @@ impl kv::Host for Broker {
         ttl_seconds: Option<u32>,
     ) -> wasmtime::Result<Result<(), ActionError>> {
         let quota = self.plugin.limits.kv;
-        self.with_kv("set", &key, |store, plugin, key| {
+        self.with_kv("set", &key, value.len(), |store, plugin, key| {
             store.set(plugin, key, &value, ttl_seconds, quota)
         })
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), ActionError>> {
-        self.with_kv("delete", &key, |store, plugin, key| store.delete(plugin, key))
+        self.with_kv("delete", &key, 0, |store, plugin, key| store.delete(plugin, key))
     }
 
     async fn increment(
@@ -67,7 +68,7 @@ impl kv::Host for Broker {
         ttl_seconds: Option<u32>,
     ) -> wasmtime::Result<Result<i64, ActionError>> {
         let quota = self.plugin.limits.kv;
-        self.with_kv("increment", &key, |store, plugin, key| {
+        self.with_kv("increment", &key, 8, |store, plugin, key| {
             store.increment(plugin, key, delta, ttl_seconds, quota)
         })
     }

@@ -9,7 +9,9 @@ use crate::store::Rated;
 impl notify::Host for Broker {
     async fn send(&mut self, message: notify::Message) -> wasmtime::Result<Result<(), ActionError>> {
         let operation = Operation::lookup(Capability::Notify, "send").expect("in the catalogue");
-        let cx = match self.admit(operation)? {
+        let arguments =
+            message.title.len() + message.body.len() + message.channel.as_ref().map_or(0, String::len);
+        let cx = match self.admit(operation, arguments)? {
             Ok(cx) => cx,
             Err(error) => return Ok(Err(error)),
         };

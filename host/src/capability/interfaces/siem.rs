@@ -1,4 +1,4 @@
-use super::{MAX_TEXT, bounded};
+use super::{MAX_NAME, MAX_TEXT, bounded};
 use crate::capability::broker::{not_configured, to_action_error};
 use crate::capability::{Broker, Capability, Operation};
 use crate::connectors::siem::Query;
@@ -11,11 +11,20 @@ impl siem::Host for Broker {
         query: siem::Query,
     ) -> wasmtime::Result<Result<Vec<siem::Event>, ActionError>> {
         let operation = Operation::lookup(Capability::Siem, "search").expect("in the catalogue");
-        let cx = match self.admit(operation)? {
+        let arguments = query.query.len()
+            + query.earliest.as_ref().map_or(0, String::len)
+            + query.latest.as_ref().map_or(0, String::len);
+        let cx = match self.admit(operation, arguments)? {
             Ok(cx) => cx,
             Err(error) => return Ok(Err(error)),
         };
-        if let Err(error) = bounded(&query.query, MAX_TEXT, "the query") {
+        let times = [&query.earliest, &query.latest];
+        if let Err(error) = bounded(&query.query, MAX_TEXT, "the query").and(
+            times
+                .into_iter()
+                .flatten()
+                .try_for_each(|time| bounded(time, MAX_NAME, "a time bound")),
+        ) {
             return Ok(Err(error));
         }
         let Some(siem) = self.plugin.connectors.siem.clone() else {

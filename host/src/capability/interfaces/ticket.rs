@@ -4,6 +4,7 @@ use crate::capability::{ActionRecord, ActionResult};
 use crate::capability::{Broker, COMMENT_ANY, Capability, Operation};
 use crate::connectors::CallContext;
 use crate::connectors::ticket::{NewTicket, TicketRef, Ticketing};
+use crate::runtime::abi::entity_size;
 use crate::runtime::bindings::palisade::action::ticket;
 use crate::runtime::bindings::types::ActionError;
 use crate::store::{OpenedTicket, Rated};
@@ -19,7 +20,11 @@ impl ticket::Host for Broker {
         new: ticket::NewTicket,
     ) -> wasmtime::Result<Result<ticket::TicketRef, ActionError>> {
         let operation = Operation::lookup(Capability::Ticket, "create").expect("in the catalogue");
-        let cx = match self.admit(operation)? {
+        let arguments = new.title.len()
+            + new.description.len()
+            + new.tags.iter().map(String::len).sum::<usize>()
+            + new.observables.iter().map(entity_size).sum::<usize>();
+        let cx = match self.admit(operation, arguments)? {
             Ok(cx) => cx,
             Err(error) => return Ok(Err(error)),
         };
@@ -43,6 +48,15 @@ impl ticket::Host for Broker {
         if new.observables.len() > MAX_OBSERVABLES {
             return Ok(Err(ActionError::InvalidInput(format!(
                 "at most {MAX_OBSERVABLES} observables"
+            ))));
+        }
+        if new
+            .observables
+            .iter()
+            .any(|entity| entity_size(entity) > MAX_TEXT)
+        {
+            return Ok(Err(ActionError::InvalidInput(format!(
+                "an observable is larger than {MAX_TEXT} bytes"
             ))));
         }
         let observables = match new
@@ -116,7 +130,7 @@ impl ticket::Host for Broker {
         body: String,
     ) -> wasmtime::Result<Result<(), ActionError>> {
         let operation = Operation::lookup(Capability::Ticket, "comment").expect("in the catalogue");
-        let cx = match self.admit(operation)? {
+        let cx = match self.admit(operation, ticket_id.len() + body.len())? {
             Ok(cx) => cx,
             Err(error) => return Ok(Err(error)),
         };
