@@ -52,14 +52,15 @@ impl endpoint::Host for Broker {
             return Ok(Err(not_configured(operation)));
         };
         let result = edr
-            .lookup_host(&cx, &hostname)
+            .describe_host(&cx, &hostname)
             .await
             .map(|host| endpoint::HostInfo {
                 id: host.id,
                 hostname: host.hostname,
                 os: host.os,
                 ip_addresses: host.ip_addresses,
-                isolated: host.isolated,
+                // WIT 0.1.0 has no "unknown": a plugin that must know asks again later.
+                isolated: host.isolated.unwrap_or(false),
                 last_seen: host.last_seen,
             })
             .map_err(to_action_error);

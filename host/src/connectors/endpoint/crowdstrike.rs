@@ -260,8 +260,12 @@ impl Device {
                 .flatten()
                 .filter(|ip| !ip.is_empty())
                 .collect(),
-            // `containment_pending` counts: the sensor is being cut off.
-            isolated: matches!(self.status.as_deref(), Some("contained" | "containment_pending")),
+            // A pending change counts as asked: the sensor is being cut off, or let back.
+            isolated: match self.status.as_deref() {
+                Some("contained" | "containment_pending") => Some(true),
+                Some("normal" | "lift_containment_pending") => Some(false),
+                _ => None,
+            },
             last_seen: self.last_seen,
             id: self.device_id,
         }
@@ -445,7 +449,7 @@ mod tests {
                 hostname: "FIN-WS-07".into(),
                 os: Some("Windows 11".into()),
                 ip_addresses: vec!["10.1.4.7".into(), "198.51.100.20".into()],
-                isolated: true,
+                isolated: Some(true),
                 last_seen: Some("2024-05-01T10:00:00Z".into()),
             }
         );

@@ -1,5 +1,6 @@
 //! Microsoft Defender for Endpoint, through its machines API with an app's client credentials
-//! (application permissions `Machine.Read.All`, and `Machine.Isolate` to isolate and release).
+//! (application permissions `Machine.Read.All`; `Machine.Isolate` to isolate and release;
+//! `File.Read.All` and `Machine.StopAndQuarantine` to quarantine a file).
 //!
 //! ```toml
 //! [connectors.defender]
@@ -15,16 +16,21 @@
 //!
 //! | operation | Defender call |
 //! | --- | --- |
-//! | lookup-host | `GET /api/machines/{id}`, or `GET /api/machines?$filter=...` (below) |
-//! | isolate-host | `POST /api/machines/{id}/isolate` `{"Comment", "IsolationType"}` |
-//! | release-host | `POST /api/machines/{id}/unisolate` `{"Comment"}` |
-//! | quarantine-file | unsupported: `StopAndQuarantineFile` takes a SHA-1, the operation gives a SHA-256 |
+//! | lookup-host | `GET /api/machines/{id}`, or `GET /api/machines?$filter=...` (below); then `GET /api/machineactions?$filter=machineId eq '{id}' and (type eq 'Isolate' or type eq 'Unisolate')` |
+//! | isolate-host | `POST /api/machines/{id}/isolate` `{"Comment", "IsolationType"}` ([Isolate machine]) |
+//! | release-host | `POST /api/machines/{id}/unisolate` `{"Comment"}` ([Release machine]) |
+//! | quarantine-file | `GET /api/files/{sha256}` for the file's SHA-1 ([Get file information]), then `POST /api/machines/{id}/StopAndQuarantineFile` `{"Comment", "Sha1"}` ([Stop and quarantine file]) |
 //! | kill-process | unsupported: only Live Response can end a process, and this connector opens no session |
 //!
-//! Isolating and releasing each create a machine action, so neither is ever sent twice; the
-//! receipt's reference is the machine action's id, which the Defender portal and
-//! `GET /api/machineactions/{id}` show. The machine entity does not say whether a machine is
-//! isolated, so a lookup reports `isolated = false`.
+//! Isolating, releasing and quarantining each create a machine action, so none is ever sent
+//! twice; the receipt's reference is the machine action's id, which the Defender portal and
+//! `GET /api/machineactions/{id}` show. A quarantined file is restored in the portal: Defender's
+//! API has no call that undoes it.
+//!
+//! The machine entity does not say whether a machine is isolated; its machine actions do
+//! ([List machine actions]): the latest isolation or release that succeeded decides, none means
+//! never isolated, and one still pending or in progress means Defender cannot say yet
+//! (WIT 0.1.0 answers `isolated = false` then; the lookup's record says unknown).
 //!
 //! A lookup resolves a name the way Defender knows a machine ([Get machine by ID],
 //! [List machines]): a machine id (40 hex digits) is read directly; an address is searched as
@@ -37,6 +43,11 @@
 //!
 //! [Get machine by ID]: https://learn.microsoft.com/en-us/defender-endpoint/api/get-machine-by-id
 //! [List machines]: https://learn.microsoft.com/en-us/defender-endpoint/api/get-machines
+//! [List machine actions]: https://learn.microsoft.com/en-us/defender-endpoint/api/get-machineactions-collection
+//! [Isolate machine]: https://learn.microsoft.com/en-us/defender-endpoint/api/isolate-machine
+//! [Release machine]: https://learn.microsoft.com/en-us/defender-endpoint/api/unisolate-machine
+//! [Get file information]: https://learn.microsoft.com/en-us/defender-endpoint/api/get-file-information
+//! [Stop and quarantine file]: https://learn.microsoft.com/en-us/defender-endpoint/api/stop-and-quarantine-file
 
 use super::{Endpoint, EndpointAction, HostInfo, HostRequest};
 use crate::capability::Capability;
@@ -164,7 +175,8 @@ impl Machine {
                 .flatten()
                 .filter(|ip| !ip.is_empty())
                 .collect(),
-            isolated: false,
+            // Kept apart from the record: see `isolation`.
+            isolated: None,
             last_seen: self.last_seen,
         }
     }
@@ -203,6 +215,46 @@ struct MachineAction {
     id: String,
 }
 
+#[derive(Deserialize)]
+struct MachineActions {
+    value: Vec<IsolationAction>,
+}
+
+/// An isolation or release, as `GET /api/machineactions` lists it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IsolationAction {
+    #[serde(rename = "type")]
+    kind: String,
+    status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    creation_date_time_utc: time::OffsetDateTime,
+}
+
+/// Whether a machine is isolated, from its isolations and releases: the latest that took
+/// effect decides, unless a later one is still under way (then Defender cannot say yet).
+fn isolation(mut actions: Vec<IsolationAction>) -> Option<bool> {
+    actions.sort_by_key(|action| std::cmp::Reverse(action.creation_date_time_utc));
+    for action in actions {
+        match action.status.as_str() {
+            "Succeeded" => return Some(action.kind == "Isolate"),
+            "Pending" | "InProgress" => return None,
+            // Failed, TimeOut, Cancelled: changed nothing.
+            _ => {}
+        }
+    }
+    Some(false)
+}
+
+/// Enough isolations and releases of one machine for its whole history.
+const ACTIONS_LIMIT: &str = "1000";
+
+#[derive(Deserialize)]
+struct DefenderFile {
+    sha1: Option<String>,
+    sha256: Option<String>,
+}
+
 /// An OData string literal: a quote in the value is doubled, so a hostname cannot end the
 /// literal and add a condition of its own.
 fn odata_string(value: &str) -> String {
@@ -210,6 +262,47 @@ fn odata_string(value: &str) -> String {
 }
 
 impl DefenderEndpoint {
+    async fn isolation(&self, machine_id: &str) -> Result<Option<bool>, ConnectorError> {
+        let filter = format!(
+            "machineId eq {} and (type eq 'Isolate' or type eq 'Unisolate')",
+            odata_string(machine_id)
+        );
+        let request = Request::get("api/machineactions")
+            .query("$filter", filter)
+            .query("$top", ACTIONS_LIMIT);
+        let actions: MachineActions = self.client.json(&request, "list machine actions").await?;
+        Ok(isolation(actions.value))
+    }
+
+    /// The SHA-1 Defender knows the file by: `StopAndQuarantineFile` takes nothing else.
+    async fn sha1_of(&self, sha256: &str) -> Result<String, ConnectorError> {
+        let request = Request::get("api/files").segment(sha256);
+        let file: DefenderFile = match self.client.json(&request, "get file").await {
+            Err(ConnectorError::NotFound(_)) => {
+                return Err(ConnectorError::NotFound(format!(
+                    "Defender has not seen a file with SHA-256 {sha256}"
+                )));
+            }
+            other => other?,
+        };
+        // The file asked for, not another one Defender matched.
+        if !file
+            .sha256
+            .as_deref()
+            .is_some_and(|seen| seen.eq_ignore_ascii_case(sha256))
+        {
+            return Err(ConnectorError::Failed(format!(
+                "Defender answered for another file than SHA-256 {sha256}"
+            )));
+        }
+        match file.sha1 {
+            Some(sha1) if sha1.len() == 40 && sha1.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(sha1),
+            _ => Err(ConnectorError::Failed(format!(
+                "Defender gave no SHA-1 for the file with SHA-256 {sha256}"
+            ))),
+        }
+    }
+
     /// The machines `name` may denote, as Defender lists them.
     async fn candidates(&self, name: &str) -> Result<Vec<Machine>, ConnectorError> {
         if is_machine_id(name) {
@@ -252,20 +345,36 @@ impl Endpoint for DefenderEndpoint {
         Ok(machine.into_host())
     }
 
+    async fn describe_host(&self, cx: &CallContext, hostname: &str) -> Result<HostInfo, ConnectorError> {
+        let mut host = self.lookup_host(cx, hostname).await?;
+        host.isolated = self.isolation(&host.id).await?;
+        Ok(host)
+    }
+
     async fn act(
         &self,
         cx: &CallContext,
         request: &HostRequest<'_>,
     ) -> Result<ActionReceipt, ConnectorError> {
+        // Defender keeps the comment with the machine action: who asked, and why.
+        let comment = format!(
+            "{} (palisade {}, plugin {}, alert {})",
+            request.reason, cx.action_id, cx.plugin, cx.alert_id
+        );
         let isolate = match request.action {
             EndpointAction::IsolateHost => true,
             EndpointAction::ReleaseHost => false,
-            EndpointAction::QuarantineFile { .. } => {
-                return Err(ConnectorError::Unsupported(
-                    "defender quarantine-file: not supported: Defender's StopAndQuarantineFile \
-                     identifies the file by its SHA-1 only, and the operation gives a SHA-256"
-                        .into(),
-                ));
+            EndpointAction::QuarantineFile { sha256 } => {
+                let sha1 = self.sha1_of(sha256).await?;
+                let call = Request::post("api/machines")
+                    .segment(request.device_id)
+                    .path("StopAndQuarantineFile")
+                    .json(&serde_json::json!({ "Comment": comment, "Sha1": sha1 }));
+                let action: MachineAction =
+                    self.client.json(&call.once(), "stop and quarantine file").await?;
+                return Ok(ActionReceipt {
+                    reference: Some(action.id),
+                });
             }
             EndpointAction::KillProcess { .. } => {
                 return Err(ConnectorError::Unsupported(
@@ -276,11 +385,6 @@ impl Endpoint for DefenderEndpoint {
                 ));
             }
         };
-        // Defender keeps the comment with the machine action: who asked, and why.
-        let comment = format!(
-            "{} (palisade {}, plugin {}, alert {})",
-            request.reason, cx.action_id, cx.plugin, cx.alert_id
-        );
         let (call, what) = if isolate {
             let isolation_type = match self.isolation_type {
                 IsolationType::Full => "Full",
@@ -390,7 +494,7 @@ mod tests {
                 hostname: "fin-ws-07".into(),
                 os: Some("Windows11 23H2".into()),
                 ip_addresses: vec!["10.1.4.7".into(), "198.51.100.20".into()],
-                isolated: false,
+                isolated: None,
                 last_seen: Some("2024-05-01T10:00:00.1234567Z".into()),
             }
         );
@@ -625,27 +729,144 @@ mod tests {
         stub.finish();
     }
 
+    const SHA256: &str = "413c58c8267d2c8648d8f6384bacc2ae9c929b2b96578b6860b5087cd1bd6462";
+    const SHA1: &str = "4388963aaa83afe2042a46a3c017ad50bdcdafb3";
+
+    fn quarantine() -> EndpointAction {
+        EndpointAction::QuarantineFile {
+            sha256: SHA256.into(),
+        }
+    }
+
+    fn on_machine(action: &EndpointAction) -> HostRequest<'_> {
+        HostRequest {
+            device_id: MACHINE,
+            hostname: "fin-ws-07.contoso.com",
+            action,
+            reason: "malware",
+        }
+    }
+
     #[tokio::test]
-    async fn a_sha256_quarantine_is_refused_without_a_call() {
-        let stub = Stub::start(vec![]);
-        let error = defender(&stub, IsolationType::Full)
-            .act(
-                &cx(),
-                &HostRequest {
-                    device_id: MACHINE,
-                    hostname: "fin-ws-07.contoso.com",
-                    action: &EndpointAction::QuarantineFile {
-                        sha256: "a".repeat(64),
-                    },
-                    reason: "malware",
-                },
-            )
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(&error, ConnectorError::Unsupported(m) if m.contains("SHA-1")),
-            "{error}"
+    async fn a_file_is_quarantined_by_the_sha1_defender_knows_it_by() {
+        let cx = cx();
+        let comment = format!(
+            "malware (palisade {}, plugin contain-host, alert alert-1)",
+            cx.action_id
         );
+        let stub = Stub::start(vec![
+            token(),
+            Exchange::expect("GET", &format!("/api/files/{SHA256}"))
+                .header("authorization", &format!("Bearer {TOKEN}"))
+                .reply(
+                    200,
+                    &format!(
+                        r#"{{"@odata.context":"https://api.security.microsoft.com/api/$metadata#Files/$entity",
+                        "sha1":"{SHA1}","sha256":"{SHA256}","globalPrevalence":180022,"size":22139496,
+                        "fileType":"APP","isPeFile":true,"determinationType":"Unknown"}}"#
+                    ),
+                ),
+            Exchange::expect("POST", &format!("/api/machines/{MACHINE}/StopAndQuarantineFile"))
+                .header("authorization", &format!("Bearer {TOKEN}"))
+                .json(serde_json::json!({"Comment": comment, "Sha1": SHA1}))
+                .reply(
+                    201,
+                    &format!(
+                        r#"{{"id":"141408d1-384c-4c19-8b57-ba39e378011a","type":"StopAndQuarantineFile",
+                        "requestor":"app-id","requestorComment":"{comment}","status":"Pending",
+                        "machineId":"{MACHINE}","creationDateTimeUtc":"2024-05-01T10:05:00Z"}}"#
+                    ),
+                ),
+        ]);
+        let action = quarantine();
+        let receipt = defender(&stub, IsolationType::Full)
+            .act(&cx, &on_machine(&action))
+            .await
+            .unwrap();
+        assert_eq!(
+            receipt.reference.as_deref(),
+            Some("141408d1-384c-4c19-8b57-ba39e378011a")
+        );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_file_defender_has_not_seen_is_not_found_and_nothing_is_quarantined() {
+        let stub = Stub::start(vec![
+            token(),
+            Exchange::expect("GET", &format!("/api/files/{SHA256}")).reply(
+                404,
+                r#"{"error":{"code":"ResourceNotFound","message":"File was not found"}}"#,
+            ),
+            // Another file's record: never acted on.
+            Exchange::expect("GET", &format!("/api/files/{SHA256}")).reply(
+                200,
+                &format!(r#"{{"sha1":"{SHA1}","sha256":"{}"}}"#, "b".repeat(64)),
+            ),
+        ]);
+        let defender = defender(&stub, IsolationType::Full);
+        let action = quarantine();
+        let unseen = defender.act(&cx(), &on_machine(&action)).await.unwrap_err();
+        assert!(
+            matches!(&unseen, ConnectorError::NotFound(m) if m.contains(SHA256)),
+            "{unseen}"
+        );
+        let other = defender.act(&cx(), &on_machine(&action)).await.unwrap_err();
+        assert!(matches!(other, ConnectorError::Failed(_)), "{other}");
+        stub.finish();
+    }
+
+    fn isolation_action(kind: &str, status: &str, at: &str) -> String {
+        format!(
+            r#"{{"id":"{kind}-{at}","type":"{kind}","scope":"Full","requestor":"analyst@contoso.com",
+              "status":"{status}","machineId":"{MACHINE}","computerDnsName":"fin-ws-07.contoso.com",
+              "creationDateTimeUtc":"{at}","lastUpdateDateTimeUtc":"{at}"}}"#
+        )
+    }
+
+    #[tokio::test]
+    async fn a_lookup_says_isolated_from_the_machines_latest_isolation_or_release() {
+        let live = machine(MACHINE, "fin-ws-07.contoso.com", "10.1.4.7", "Active");
+        let actions = |list: &[String]| format!(r#"{{"value":[{}]}}"#, list.join(","));
+        let listing = || {
+            Exchange::expect(
+                "GET",
+                &format!(
+                    "/api/machineactions?%24filter=machineId+eq+%27{MACHINE}%27+and+%28type+eq+%27Isolate%27+or+type+eq+%27Unisolate%27%29&%24top=1000"
+                ),
+            )
+            .header("authorization", &format!("Bearer {TOKEN}"))
+        };
+        let lookup = || Exchange::expect("GET", &format!("/api/machines/{MACHINE}")).reply(200, &live);
+        let stub = Stub::start(vec![
+            token(),
+            lookup(),
+            // Listed newest last: the order is Defender's, the time decides.
+            listing().reply(
+                200,
+                &actions(&[
+                    isolation_action("Isolate", "Succeeded", "2024-05-01T10:00:00.5Z"),
+                    isolation_action("Unisolate", "Failed", "2024-05-02T09:00:00Z"),
+                    isolation_action("Unisolate", "Succeeded", "2024-04-01T10:00:00Z"),
+                ]),
+            ),
+            lookup(),
+            listing().reply(
+                200,
+                &actions(&[
+                    isolation_action("Isolate", "Succeeded", "2024-05-01T10:00:00Z"),
+                    isolation_action("Unisolate", "Pending", "2024-05-03T10:00:00Z"),
+                ]),
+            ),
+            lookup(),
+            listing().reply(200, &actions(&[])),
+        ]);
+        let defender = defender(&stub, IsolationType::Full);
+        let mut answers = Vec::new();
+        for _ in 0..3 {
+            answers.push(defender.describe_host(&cx(), MACHINE).await.unwrap().isolated);
+        }
+        assert_eq!(answers, [Some(true), None, Some(false)]);
         stub.finish();
     }
 }

@@ -24,8 +24,10 @@ pub struct HostInfo {
     pub os: Option<String>,
     #[serde(default)]
     pub ip_addresses: Vec<String>,
+    /// Whether the device is cut off the network; `None` when the EDR cannot say (a
+    /// containment or release still in progress).
     #[serde(default)]
-    pub isolated: bool,
+    pub isolated: Option<bool>,
     #[serde(default)]
     pub last_seen: Option<String>,
 }
@@ -95,6 +97,12 @@ pub trait Endpoint: Send + Sync {
     /// address, as the EDR itself resolves them. `NotFound` when there is none, `Ambiguous`
     /// (naming the candidates) when there is more than one.
     async fn lookup_host(&self, cx: &CallContext, hostname: &str) -> Result<HostInfo, ConnectorError>;
+    /// The device as [`lookup_host`](Endpoint::lookup_host) resolves it, with its containment
+    /// state where the EDR keeps that apart from the device record: what a plugin's
+    /// `endpoint.lookup-host` answers. The policy gate needs only the record.
+    async fn describe_host(&self, cx: &CallContext, hostname: &str) -> Result<HostInfo, ConnectorError> {
+        self.lookup_host(cx, hostname).await
+    }
     /// Acts on the device `request.device_id` names.
     async fn act(&self, cx: &CallContext, request: &HostRequest<'_>)
     -> Result<ActionReceipt, ConnectorError>;
