@@ -97,43 +97,72 @@ const fn op(capability: Capability, name: &'static str, destructive: bool) -> Op
     }
 }
 
+/// Every operation by name, for call sites: a typo is a compile error, not a panic.
+pub mod ops {
+    use super::{Capability, Operation, op};
+
+    pub const KV_GET: Operation = op(Capability::Kv, "get", false);
+    pub const KV_SET: Operation = op(Capability::Kv, "set", false);
+    pub const KV_DELETE: Operation = op(Capability::Kv, "delete", false);
+    pub const KV_INCREMENT: Operation = op(Capability::Kv, "increment", false);
+    pub const INTEL_LOOKUP: Operation = op(Capability::Intel, "lookup", false);
+    pub const SIEM_SEARCH: Operation = op(Capability::Siem, "search", false);
+    pub const TICKET_CREATE: Operation = op(Capability::Ticket, "create", false);
+    pub const TICKET_COMMENT: Operation = op(Capability::Ticket, "comment", false);
+    /// `ticket.comment` on any ticket. Without it a plugin comments only on tickets opened
+    /// for the alert it handles or that alert's incident. Granting it grants `ticket.comment`.
+    pub const TICKET_COMMENT_ANY: Operation = op(Capability::Ticket, "comment-any", false);
+    pub const IDENTITY_LOOKUP_USER: Operation = op(Capability::Identity, "lookup-user", false);
+    pub const IDENTITY_DISABLE_USER: Operation = op(Capability::Identity, "disable-user", true);
+    pub const IDENTITY_ENABLE_USER: Operation = op(Capability::Identity, "enable-user", true);
+    pub const IDENTITY_REVOKE_SESSIONS: Operation = op(Capability::Identity, "revoke-sessions", true);
+    pub const IDENTITY_RESET_PASSWORD: Operation = op(Capability::Identity, "reset-password", true);
+    pub const ENDPOINT_LOOKUP_HOST: Operation = op(Capability::Endpoint, "lookup-host", false);
+    pub const ENDPOINT_ISOLATE_HOST: Operation = op(Capability::Endpoint, "isolate-host", true);
+    pub const ENDPOINT_RELEASE_HOST: Operation = op(Capability::Endpoint, "release-host", true);
+    pub const ENDPOINT_KILL_PROCESS: Operation = op(Capability::Endpoint, "kill-process", true);
+    pub const ENDPOINT_QUARANTINE_FILE: Operation = op(Capability::Endpoint, "quarantine-file", true);
+    pub const NETWORK_BLOCK_IP: Operation = op(Capability::Network, "block-ip", true);
+    pub const NETWORK_UNBLOCK_IP: Operation = op(Capability::Network, "unblock-ip", true);
+    pub const NETWORK_BLOCK_DOMAIN: Operation = op(Capability::Network, "block-domain", true);
+    pub const NETWORK_UNBLOCK_DOMAIN: Operation = op(Capability::Network, "unblock-domain", true);
+    pub const NOTIFY_SEND: Operation = op(Capability::Notify, "send", false);
+    /// An outgoing HTTP request through `wasi:http/outgoing-handler`, granted as `http`;
+    /// where it may go is the plugin's `[plugins.NAME.http]` table.
+    pub const HTTP: Operation = op(Capability::Http, "request", false);
+}
+
 /// Every operation the host offers: the WIT interfaces' functions, one for one, and
-/// [`COMMENT_ANY`], which widens one of them.
+/// [`ops::TICKET_COMMENT_ANY`], which widens one of them.
 pub const OPERATIONS: &[Operation] = &[
-    op(Capability::Kv, "get", false),
-    op(Capability::Kv, "set", false),
-    op(Capability::Kv, "delete", false),
-    op(Capability::Kv, "increment", false),
-    op(Capability::Intel, "lookup", false),
-    op(Capability::Siem, "search", false),
-    op(Capability::Ticket, "create", false),
-    op(Capability::Ticket, "comment", false),
-    COMMENT_ANY,
-    op(Capability::Identity, "lookup-user", false),
-    op(Capability::Identity, "disable-user", true),
-    op(Capability::Identity, "enable-user", true),
-    op(Capability::Identity, "revoke-sessions", true),
-    op(Capability::Identity, "reset-password", true),
-    op(Capability::Endpoint, "lookup-host", false),
-    op(Capability::Endpoint, "isolate-host", true),
-    op(Capability::Endpoint, "release-host", true),
-    op(Capability::Endpoint, "kill-process", true),
-    op(Capability::Endpoint, "quarantine-file", true),
-    op(Capability::Network, "block-ip", true),
-    op(Capability::Network, "unblock-ip", true),
-    op(Capability::Network, "block-domain", true),
-    op(Capability::Network, "unblock-domain", true),
-    op(Capability::Notify, "send", false),
-    HTTP,
+    ops::KV_GET,
+    ops::KV_SET,
+    ops::KV_DELETE,
+    ops::KV_INCREMENT,
+    ops::INTEL_LOOKUP,
+    ops::SIEM_SEARCH,
+    ops::TICKET_CREATE,
+    ops::TICKET_COMMENT,
+    ops::TICKET_COMMENT_ANY,
+    ops::IDENTITY_LOOKUP_USER,
+    ops::IDENTITY_DISABLE_USER,
+    ops::IDENTITY_ENABLE_USER,
+    ops::IDENTITY_REVOKE_SESSIONS,
+    ops::IDENTITY_RESET_PASSWORD,
+    ops::ENDPOINT_LOOKUP_HOST,
+    ops::ENDPOINT_ISOLATE_HOST,
+    ops::ENDPOINT_RELEASE_HOST,
+    ops::ENDPOINT_KILL_PROCESS,
+    ops::ENDPOINT_QUARANTINE_FILE,
+    ops::NETWORK_BLOCK_IP,
+    ops::NETWORK_UNBLOCK_IP,
+    ops::NETWORK_BLOCK_DOMAIN,
+    ops::NETWORK_UNBLOCK_DOMAIN,
+    ops::NOTIFY_SEND,
+    ops::HTTP,
 ];
 
-/// `ticket.comment` on any ticket. Without it a plugin comments only on tickets opened for
-/// the alert it handles or that alert's incident. Granting it grants `ticket.comment`.
-pub const COMMENT_ANY: Operation = op(Capability::Ticket, "comment-any", false);
-
-/// An outgoing HTTP request through `wasi:http/outgoing-handler`, granted as `http`; where
-/// it may go is the plugin's `[plugins.NAME.http]` table.
-pub const HTTP: Operation = op(Capability::Http, "request", false);
+pub use ops::HTTP;
 
 impl Operation {
     /// Looks up `capability.operation`.
@@ -200,8 +229,8 @@ pub struct Grants {
 impl Grants {
     pub fn new(operations: impl IntoIterator<Item = Operation>) -> Grants {
         let mut operations: BTreeSet<Operation> = operations.into_iter().collect();
-        if operations.contains(&COMMENT_ANY) {
-            operations.extend(Operation::lookup(Capability::Ticket, "comment"));
+        if operations.contains(&ops::TICKET_COMMENT_ANY) {
+            operations.insert(ops::TICKET_COMMENT);
         }
         Grants { operations }
     }
@@ -258,12 +287,19 @@ mod tests {
     }
 
     #[test]
+    fn every_operation_is_granted_by_its_own_name() {
+        for operation in OPERATIONS {
+            assert_eq!(Operation::parse(&operation.to_string()).as_ref(), Ok(operation));
+        }
+    }
+
+    #[test]
     fn commenting_on_any_ticket_includes_commenting() {
         let grants = Grants::new([Operation::parse("ticket.comment-any").unwrap()]);
-        assert!(grants.allows(COMMENT_ANY));
+        assert!(grants.allows(ops::TICKET_COMMENT_ANY));
         assert!(grants.allows(Operation::parse("ticket.comment").unwrap()));
         let scoped = Grants::new([Operation::parse("ticket.comment").unwrap()]);
-        assert!(!scoped.allows(COMMENT_ANY));
+        assert!(!scoped.allows(ops::TICKET_COMMENT_ANY));
     }
 
     #[test]

@@ -15,4 +15,4 @@ pub mod sandbox;
 
 pub use broker::{ActionRecord, ActionResult, AlertContext, Broker, CallLog, PluginContext};
 pub use gate::{bind_for_approval, executed_action, resolve_and_decide, shown_target};
-pub use grant::{COMMENT_ANY, Capability, GrantError, Grants, HTTP, OPERATIONS, Operation};
+pub use grant::{Capability, GrantError, Grants, HTTP, OPERATIONS, Operation, ops};

@@ -5,7 +5,7 @@ use super::endpoint::{EndpointAction, HostInfo, HostRequest};
 use super::identity::{AccountRequest, IdentityAction, UserProfile};
 use super::network::{BlockRequest, NetworkAction};
 use super::{ActionReceipt, CallContext, CapabilitySet, ConnectorError};
-use crate::capability::{Capability, Operation};
+use crate::capability::{Operation, ops};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,12 +77,26 @@ impl ActionRequest {
     }
 
     pub fn operation(&self) -> Operation {
-        let (capability, name) = match self {
-            ActionRequest::Identity { action, .. } => (Capability::Identity, action.operation()),
-            ActionRequest::Endpoint { action, .. } => (Capability::Endpoint, action.operation()),
-            ActionRequest::Network { action, .. } => (Capability::Network, action.operation()),
-        };
-        Operation::lookup(capability, name).expect("every action is in the catalogue")
+        match self {
+            ActionRequest::Identity { action, .. } => match action {
+                IdentityAction::DisableUser => ops::IDENTITY_DISABLE_USER,
+                IdentityAction::EnableUser => ops::IDENTITY_ENABLE_USER,
+                IdentityAction::RevokeSessions => ops::IDENTITY_REVOKE_SESSIONS,
+                IdentityAction::ResetPassword => ops::IDENTITY_RESET_PASSWORD,
+            },
+            ActionRequest::Endpoint { action, .. } => match action {
+                EndpointAction::IsolateHost => ops::ENDPOINT_ISOLATE_HOST,
+                EndpointAction::ReleaseHost => ops::ENDPOINT_RELEASE_HOST,
+                EndpointAction::KillProcess { .. } => ops::ENDPOINT_KILL_PROCESS,
+                EndpointAction::QuarantineFile { .. } => ops::ENDPOINT_QUARANTINE_FILE,
+            },
+            ActionRequest::Network { action, .. } => match action {
+                NetworkAction::BlockIp => ops::NETWORK_BLOCK_IP,
+                NetworkAction::UnblockIp => ops::NETWORK_UNBLOCK_IP,
+                NetworkAction::BlockDomain => ops::NETWORK_BLOCK_DOMAIN,
+                NetworkAction::UnblockDomain => ops::NETWORK_UNBLOCK_DOMAIN,
+            },
+        }
     }
 
     /// The account, host, address or domain acted on.

@@ -1,6 +1,6 @@
 use super::{MAX_NAME, MAX_TEXT, bounded};
 use crate::capability::broker::{not_configured, to_action_error};
-use crate::capability::{Broker, Capability, Operation};
+use crate::capability::{Broker, ops};
 use crate::connectors::ActionRequest;
 use crate::connectors::endpoint::EndpointAction;
 use crate::runtime::bindings::palisade::action::endpoint;
@@ -40,7 +40,7 @@ impl endpoint::Host for Broker {
         &mut self,
         hostname: String,
     ) -> wasmtime::Result<Result<endpoint::HostInfo, ActionError>> {
-        let operation = Operation::lookup(Capability::Endpoint, "lookup-host").expect("in the catalogue");
+        let operation = ops::ENDPOINT_LOOKUP_HOST;
         let cx = match self.admit(operation, hostname.len())? {
             Ok(cx) => cx,
             Err(error) => return Ok(Err(error)),

@@ -1,6 +1,6 @@
 use super::{MAX_NAME, MAX_TEXT, bounded};
 use crate::capability::broker::{not_configured, to_action_error};
-use crate::capability::{Broker, Capability, Operation};
+use crate::capability::{Broker, ops};
 use crate::connectors::ActionRequest;
 use crate::connectors::identity::IdentityAction;
 use crate::runtime::bindings::palisade::action::identity;
@@ -29,7 +29,7 @@ impl identity::Host for Broker {
         &mut self,
         name: String,
     ) -> wasmtime::Result<Result<identity::UserProfile, ActionError>> {
-        let operation = Operation::lookup(Capability::Identity, "lookup-user").expect("in the catalogue");
+        let operation = ops::IDENTITY_LOOKUP_USER;
         let cx = match self.admit(operation, name.len())? {
             Ok(cx) => cx,
             Err(error) => return Ok(Err(error)),

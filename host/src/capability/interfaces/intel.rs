@@ -1,6 +1,6 @@
 use super::{MAX_NAME, bounded};
 use crate::capability::broker::{not_configured, to_action_error};
-use crate::capability::{Broker, Capability, Operation};
+use crate::capability::{Broker, ops};
 use crate::connectors::intel::{Indicator, Reputation};
 use crate::runtime::bindings::palisade::action::intel;
 use crate::runtime::bindings::types::ActionError;
@@ -10,7 +10,7 @@ impl intel::Host for Broker {
         &mut self,
         indicator: intel::Indicator,
     ) -> wasmtime::Result<Result<intel::Report, ActionError>> {
-        let operation = Operation::lookup(Capability::Intel, "lookup").expect("in the catalogue");
+        let operation = ops::INTEL_LOOKUP;
         let arguments = match &indicator {
             intel::Indicator::Ip(value)
             | intel::Indicator::Domain(value)

@@ -1,11 +1,7 @@
-use crate::capability::{Broker, Capability, Operation};
+use crate::capability::{Broker, Operation, ops};
 use crate::runtime::bindings::palisade::action::kv;
 use crate::runtime::bindings::types::ActionError;
 use crate::store::KvError;
-
-fn op(name: &str) -> Operation {
-    Operation::lookup(Capability::Kv, name).expect("kv operations are in the catalogue")
-}
 
 fn to_error(error: KvError) -> ActionError {
     match error {
@@ -21,12 +17,11 @@ impl Broker {
     /// rows small, so a call takes microseconds, less than a hop to a blocking thread.
     fn with_kv<T>(
         &mut self,
-        operation: &str,
+        operation: Operation,
         key: &str,
         value_bytes: usize,
         call: impl FnOnce(&crate::store::KvStore, &str, &str) -> Result<T, KvError>,
     ) -> wasmtime::Result<Result<T, ActionError>> {
-        let operation = op(operation);
         if let Err(denied) = self.admit(operation, key.len() + value_bytes)? {
             return Ok(Err(denied));
         }
@@ -42,7 +37,7 @@ impl Broker {
 
 impl kv::Host for Broker {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, ActionError>> {
-        self.with_kv("get", &key, 0, |store, plugin, key| store.get(plugin, key))
+        self.with_kv(ops::KV_GET, &key, 0, |store, plugin, key| store.get(plugin, key))
     }
 
     async fn set(
@@ -52,13 +47,13 @@ impl kv::Host for Broker {
         ttl_seconds: Option<u32>,
     ) -> wasmtime::Result<Result<(), ActionError>> {
         let quota = self.plugin.limits.kv;
-        self.with_kv("set", &key, value.len(), |store, plugin, key| {
+        self.with_kv(ops::KV_SET, &key, value.len(), |store, plugin, key| {
             store.set(plugin, key, &value, ttl_seconds, quota)
         })
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), ActionError>> {
-        self.with_kv("delete", &key, 0, |store, plugin, key| store.delete(plugin, key))
+        self.with_kv(ops::KV_DELETE, &key, 0, |store, plugin, key| store.delete(plugin, key))
     }
 
     async fn increment(
@@ -68,7 +63,7 @@ impl kv::Host for Broker {
         ttl_seconds: Option<u32>,
     ) -> wasmtime::Result<Result<i64, ActionError>> {
         let quota = self.plugin.limits.kv;
-        self.with_kv("increment", &key, 8, |store, plugin, key| {
+        self.with_kv(ops::KV_INCREMENT, &key, 8, |store, plugin, key| {
             store.increment(plugin, key, delta, ttl_seconds, quota)
         })
     }

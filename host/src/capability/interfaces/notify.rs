@@ -1,6 +1,6 @@
 use super::{MAX_NAME, MAX_TEXT, bounded};
 use crate::capability::broker::not_configured;
-use crate::capability::{Broker, Capability, Operation};
+use crate::capability::{Broker, ops};
 use crate::connectors::notify::Message;
 use crate::runtime::bindings::palisade::action::notify;
 use crate::runtime::bindings::types::ActionError;
@@ -8,7 +8,7 @@ use crate::store::Rated;
 
 impl notify::Host for Broker {
     async fn send(&mut self, message: notify::Message) -> wasmtime::Result<Result<(), ActionError>> {
-        let operation = Operation::lookup(Capability::Notify, "send").expect("in the catalogue");
+        let operation = ops::NOTIFY_SEND;
         let arguments =
             message.title.len() + message.body.len() + message.channel.as_ref().map_or(0, String::len);
         let cx = match self.admit(operation, arguments)? {

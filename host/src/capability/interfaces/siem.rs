@@ -1,6 +1,6 @@
 use super::{MAX_NAME, MAX_TEXT, bounded};
 use crate::capability::broker::{not_configured, to_action_error};
-use crate::capability::{Broker, Capability, Operation};
+use crate::capability::{Broker, ops};
 use crate::connectors::siem::Query;
 use crate::runtime::bindings::palisade::action::siem;
 use crate::runtime::bindings::types::ActionError;
@@ -10,7 +10,7 @@ impl siem::Host for Broker {
         &mut self,
         query: siem::Query,
     ) -> wasmtime::Result<Result<Vec<siem::Event>, ActionError>> {
-        let operation = Operation::lookup(Capability::Siem, "search").expect("in the catalogue");
+        let operation = ops::SIEM_SEARCH;
         let arguments = query.query.len()
             + query.earliest.as_ref().map_or(0, String::len)
             + query.latest.as_ref().map_or(0, String::len);

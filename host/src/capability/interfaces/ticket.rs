@@ -1,7 +1,7 @@
 use super::{MAX_NAME, MAX_TEXT, bounded};
 use crate::capability::broker::not_configured;
 use crate::capability::{ActionRecord, ActionResult};
-use crate::capability::{Broker, COMMENT_ANY, Capability, Operation};
+use crate::capability::{Broker, ops};
 use crate::connectors::CallContext;
 use crate::connectors::ticket::{NewTicket, TicketRef, Ticketing};
 use crate::runtime::abi::entity_size;
@@ -19,7 +19,7 @@ impl ticket::Host for Broker {
         &mut self,
         new: ticket::NewTicket,
     ) -> wasmtime::Result<Result<ticket::TicketRef, ActionError>> {
-        let operation = Operation::lookup(Capability::Ticket, "create").expect("in the catalogue");
+        let operation = ops::TICKET_CREATE;
         let arguments = new.title.len()
             + new.description.len()
             + new.tags.iter().map(String::len).sum::<usize>()
@@ -129,7 +129,7 @@ impl ticket::Host for Broker {
         ticket_id: String,
         body: String,
     ) -> wasmtime::Result<Result<(), ActionError>> {
-        let operation = Operation::lookup(Capability::Ticket, "comment").expect("in the catalogue");
+        let operation = ops::TICKET_COMMENT;
         let cx = match self.admit(operation, ticket_id.len() + body.len())? {
             Ok(cx) => cx,
             Err(error) => return Ok(Err(error)),
@@ -142,7 +142,7 @@ impl ticket::Host for Broker {
         let Some(ticketing) = self.plugin.connectors.ticket.clone() else {
             return Ok(Err(not_configured(operation)));
         };
-        if !self.plugin.grants.allows(COMMENT_ANY)
+        if !self.plugin.grants.allows(ops::TICKET_COMMENT_ANY)
             && let Err(reason) = self.may_comment_on(&ticket_id).await
         {
             tracing::warn!(plugin = %self.plugin.name, alert = %self.alert_id, ticket = %ticket_id, %reason, "refused");
@@ -219,7 +219,7 @@ impl Broker {
         request: &NewTicket,
         ticketing: &dyn Ticketing,
     ) -> Result<ticket::TicketRef, ActionError> {
-        let comment = Operation::lookup(Capability::Ticket, "comment").expect("in the catalogue");
+        let comment = ops::TICKET_COMMENT;
         let body = format!("{}\n\n{}", request.title, request.description);
         self.within_rate(comment, Rated::Comment, &existing.id, cx)
             .await?;
