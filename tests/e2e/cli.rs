@@ -252,3 +252,36 @@ fn usage_mistakes_and_unreadable_input_have_their_exit_codes() {
     let no_config = case.palisade(&["check", "--config", "nowhere.toml"]);
     assert_eq!(no_config.code, Some(1), "{no_config}");
 }
+
+/// Every file and folder under `dir`, relative to it, with its size.
+fn tree(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64)> {
+    let mut found = Vec::new();
+    let mut folders = vec![dir.to_owned()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+            let path = entry.path();
+            let size = entry.metadata().map_or(0, |m| m.len());
+            if path.is_dir() {
+                folders.push(path.clone());
+            }
+            found.push((path.strip_prefix(dir).unwrap().to_owned(), size));
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn check_validates_and_compiles_but_creates_and_changes_nothing() {
+    let case = Case::new();
+    case.config(&SPRAY_EMBEDDED.replace("GRANTS", r#"["ticket.create"]"#));
+    let before = tree(case.dir());
+    let run = case.palisade(&["check", "--config", "palisade.toml"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(run.stdout.contains("plugin password-spray"), "{run}");
+    assert_eq!(
+        tree(case.dir()),
+        before,
+        "no state folder, database, outbox or compiled code\n{run}"
+    );
+}

@@ -20,7 +20,7 @@ pub async fn check(args: CheckArgs) -> u8 {
             return exit::FATAL;
         }
     };
-    let (pipeline, failures) = match Pipeline::build(&config, RunMode::Live).await {
+    let (pipeline, failures) = match Pipeline::build(&config, RunMode::Check).await {
         Ok(built) => built,
         Err(error) => {
             eprintln!("error: {error:#}");

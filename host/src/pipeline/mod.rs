@@ -41,6 +41,9 @@ pub enum RunMode {
     /// `palisade simulate`: every destructive operation is dry-run, tickets and notifications
     /// are not sent, and nothing is written to the real store (a scratch one in memory is used).
     Simulate,
+    /// `palisade check`: plugins are loaded and compiled to be inspected, and nothing is
+    /// created or changed: no state folder, no compiled-code cache, no expired block swept.
+    Check,
 }
 
 pub struct Pipeline {
@@ -58,12 +61,14 @@ impl Pipeline {
     /// Loads every configured plugin. Plugins that fail to load are returned beside the
     /// pipeline, which runs without them.
     pub async fn build(config: &Config, mode: RunMode) -> anyhow::Result<(Pipeline, Vec<LoadFailure>)> {
-        std::fs::create_dir_all(&config.state_dir).map_err(|error| {
-            anyhow::anyhow!(
-                "cannot create state folder {}: {error}",
-                config.state_dir.display()
-            )
-        })?;
+        if mode != RunMode::Check {
+            std::fs::create_dir_all(&config.state_dir).map_err(|error| {
+                anyhow::anyhow!(
+                    "cannot create state folder {}: {error}",
+                    config.state_dir.display()
+                )
+            })?;
+        }
         let registry = Registry::build(&config.connectors)?;
         if mode == RunMode::Live {
             // Simulate touches nothing, not even an expired block.
@@ -71,10 +76,10 @@ impl Pipeline {
         }
         let store = match mode {
             RunMode::Live => Store::open(&config.state_dir.join("palisade.db"))?,
-            RunMode::Simulate => Store::in_memory()?,
+            RunMode::Simulate | RunMode::Check => Store::in_memory()?,
         };
         let options = RuntimeOptions {
-            cache_dir: Some(config.compiled_dir.clone()),
+            cache_dir: (mode != RunMode::Check).then(|| config.compiled_dir.clone()),
             // Each alert in flight runs one plugin at a time; describe() at load needs one more.
             max_instances: config.concurrency as u32 + 1,
             max_memory_bytes: config
@@ -161,7 +166,7 @@ impl Pipeline {
     /// Records a repeat of the alert `of` that was not run through the plugins, under the
     /// first alert's id, so its audit trail shows what was attached to it.
     pub fn duplicate(&self, alert: &Alert, of: &str) {
-        if self.mode == RunMode::Simulate {
+        if self.mode != RunMode::Live {
             return;
         }
         self.store.audit().log(AuditEvent {
@@ -183,7 +188,7 @@ impl Pipeline {
 
     /// One record per invocation and one for the alert, after its last stage.
     fn audit(&self, report: &AlertReport, incident: Option<&str>) {
-        if self.mode == RunMode::Simulate {
+        if self.mode != RunMode::Live {
             return;
         }
         let audit = self.store.audit();
@@ -247,6 +252,6 @@ fn plugin_context(config: &PluginConfig, registry: &Registry, store: &Store, mod
         store: Some(store.clone()),
         limits: config.limits,
         policy: Arc::new(config.policy.clone()),
-        simulate: mode == RunMode::Simulate,
+        simulate: mode != RunMode::Live,
     }
 }
