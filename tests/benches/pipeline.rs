@@ -1,7 +1,7 @@
 //! End to end: N synthetic alerts through the three-plugin chain (`ip-reputation` enriches,
-//! `triage` scores, `password-spray` contains) with the `embedded` connector, in process, as
-//! `palisade run` does it: a multi-thread tokio runtime, a task per alert and `concurrency`
-//! alerts in flight.
+//! `triage` scores, `password-spray` contains) with the `embedded` connector, in process,
+//! through the library `Runner` that `palisade run` drives: a multi-thread tokio runtime,
+//! windows ordered by priority, a task per alert and `concurrency` alerts in flight.
 //! Reports alerts per second, per-alert latency percentiles and peak resident memory. Then the
 //! process-per-action baseline (a Python process per alert, StackStorm's and Cortex's model)
 //! beside the same alert through Palisade's triage plugin, in the same run.
@@ -20,11 +20,11 @@
 mod common;
 
 use futures::StreamExt;
-use palisade::alert::priority::Criticality;
 use palisade::alert::{Annotation, native};
 use palisade::capability::ActionResult;
 use palisade::config::Config;
-use palisade::pipeline::{AlertLine, Pipeline, RunMode};
+use palisade::pipeline::batch::Received;
+use palisade::pipeline::{AlertLine, Finished, Pipeline, RunMode, Runner, Schedule};
 use palisade::runtime::{InvocationStatus, Limits, Runtime, RuntimeOptions};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -324,30 +324,33 @@ async fn run_alerts(dir: &Path, alerts: u64, concurrency: usize) -> Value {
     let mut latencies =
         hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("a histogram");
     let mut counts = Counts::default();
-    let criticality = Criticality::default();
-    // As `palisade run` does: each alert is its own task, so alerts spread over the worker
-    // threads, with `concurrency` running, reported as they finish.
-    let pipeline = Arc::new(pipeline);
+    let mut schedule = Schedule::of(&config);
+    schedule.concurrency = concurrency;
+    let runner = Runner::new(pipeline, Arc::new(config), schedule);
     let (cpu_before, audit_before) = cpu_ms();
     let started = Instant::now();
-    let mut results = std::pin::pin!(
-        futures::stream::iter(0..alerts)
-            .map(|i| {
-                let pipeline = pipeline.clone();
-                tokio::spawn(async move {
-                    let line = common::spray_line(i, CONFIDENCE);
-                    let begun = Instant::now();
-                    let alert = native::parse_line(&line).expect("a valid alert");
-                    let report = pipeline.process(alert, None).await;
-                    (begun.elapsed(), report)
-                })
-            })
-            .buffer_unordered(concurrency)
-    );
-    while let Some(joined) = results.next().await {
-        let (latency, report) = joined.expect("an alert's task completes");
+    // Lines as `palisade run` reads them: each parsed, numbered and timed when taken.
+    let lines = futures::stream::iter(0..alerts).map(|i| {
+        let line = common::spray_line(i, CONFIDENCE);
+        Received {
+            number: i as usize + 1,
+            at: Instant::now(),
+            line: Ok(Box::new(native::parse_line(&line).expect("a valid alert"))),
+        }
+    });
+    let mut finished = std::pin::pin!(runner.run(lines));
+    while let Some(done) = finished.next().await {
+        let Finished::Processed {
+            received,
+            priority,
+            report,
+            ..
+        } = done
+        else {
+            panic!("every alert is distinct and valid");
+        };
+        let latency = received.elapsed();
         // What `palisade run --json` does with a report, written nowhere.
-        let priority = criticality.priority(&report.alert);
         let line = AlertLine::new(&report, 0, priority, None, &[], None);
         std::hint::black_box(serde_json::to_string(&line).expect("a report serializes"));
         latencies.saturating_record(latency.as_micros() as u64);

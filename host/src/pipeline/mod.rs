@@ -1,13 +1,18 @@
 //! Moving alerts through the stages: which plugins see an alert, in what order, and what
-//! they concluded; [`batch`] decides the order a batch is handled in.
+//! they concluded; [`batch`] decides the order a batch is handled in, and [`Runner`] runs
+//! a stream of alerts, reporting each as it finishes.
 
 pub mod batch;
+mod lines;
 mod report;
 mod route;
+mod runner;
 mod stage;
 
+pub use lines::read_lines;
 pub use report::{AlertLine, AlertReport, Percentiles, PluginRun, Tally};
 pub use route::{AlertMatch, MatchRules};
+pub use runner::{Finished, Runner, Schedule};
 pub use stage::Stage;
 
 use crate::alert::Alert;
