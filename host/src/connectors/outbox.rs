@@ -57,7 +57,10 @@ impl Outbox {
         line.push(b'\n');
         let mut file = self.file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if file.is_none() {
-            *file = Some(self.create().map_err(|error| ConnectorError::Failed(format!("{error:#}")))?);
+            *file = Some(
+                self.create()
+                    .map_err(|error| ConnectorError::Failed(format!("{error:#}")))?,
+            );
         }
         let file = file
             .as_mut()

@@ -53,7 +53,9 @@ impl kv::Host for Broker {
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), ActionError>> {
-        self.with_kv(ops::KV_DELETE, &key, 0, |store, plugin, key| store.delete(plugin, key))
+        self.with_kv(ops::KV_DELETE, &key, 0, |store, plugin, key| {
+            store.delete(plugin, key)
+        })
     }
 
     async fn increment(
