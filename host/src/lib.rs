@@ -16,5 +16,6 @@ pub mod config;
 pub mod connectors;
 pub mod pipeline;
 pub mod policy;
+pub mod response;
 pub mod runtime;
 pub mod store;

@@ -14,5 +14,4 @@ mod interfaces;
 pub mod sandbox;
 
 pub use broker::{ActionRecord, ActionResult, AlertContext, Broker, CallLog, PluginContext};
-pub use gate::{bind_for_approval, executed_action, resolve_and_decide, shown_target};
 pub use grant::{Capability, GrantError, Grants, HTTP, OPERATIONS, Operation, ops};

@@ -3,11 +3,9 @@
 
 use super::exit;
 use super::output::terminal_safe as safe;
-use crate::capability::{bind_for_approval, executed_action, shown_target};
 use crate::config::Config;
-use crate::connectors::{ActionRequest, CallContext, Registry};
-use crate::store::{AuditEvent, AuditFilter, Store};
-use serde_json::json;
+use crate::response;
+use crate::store::{AuditFilter, Store};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -168,18 +166,8 @@ pub async fn approvals(command: ApprovalsCommand) -> u8 {
                 Ok(opened) => opened,
                 Err(code) => return code,
             };
-            let by = who(by);
-            match store.approvals().deny(&id, &by, &reason) {
+            match response::deny(&store, &id, &who(by), &reason) {
                 Ok(approval) => {
-                    store.audit().log(AuditEvent {
-                        kind: "approval",
-                        alert_id: Some(&approval.alert_id),
-                        plugin: Some(&approval.plugin),
-                        operation: Some(approval.operation.clone()),
-                        target: Some(&approval.target),
-                        decision: "denied",
-                        detail: json!({"approval_id": id, "by": by, "reason": reason}),
-                    });
                     println!(
                         "denied {id}: {} {} will not be executed",
                         approval.operation,
@@ -201,104 +189,24 @@ async fn approve(id: &str, config: &Path, by: &str) -> u8 {
         Ok(opened) => opened,
         Err(code) => return code,
     };
-    // Check that it can be executed before taking it, so a misconfiguration does not use up
-    // the approval.
-    let pending = match store.approvals().get(id) {
-        Ok(Some(approval)) => approval,
-        Ok(None) => {
-            eprintln!("error: no held operation {id}");
-            return exit::FATAL;
-        }
-        Err(error) => {
-            eprintln!("error: {error}");
-            return exit::FATAL;
-        }
-    };
-    let request: ActionRequest = match serde_json::from_value(pending.request.clone()) {
-        Ok(request) => request,
-        Err(error) => {
-            eprintln!("error: held operation {id} is unreadable: {error}");
-            return exit::FATAL;
-        }
-    };
-    let connectors = match plugin_connectors(&config, &pending.plugin) {
-        Ok(connectors) => connectors,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return exit::FATAL;
-        }
-    };
-    // An approval vouches for the operation, not for the plugin: if the admin has since
-    // withdrawn the grant (or the plugin), the held operation must not run.
-    let Some(plugin) = config
-        .plugins
-        .iter()
-        .find(|plugin| plugin.name == pending.plugin && plugin.grants.allows(request.operation()))
-    else {
-        eprintln!(
-            "error: plugin {} is no longer granted {}; held operation {id} cannot be executed (deny it instead)",
-            pending.plugin,
-            request.operation()
-        );
-        return exit::FATAL;
-    };
-    // A request held because its target could not be resolved is bound now, and not run if
-    // the record it names turns out protected.
-    let mut request = request;
-    let policy = &plugin.policy;
-    let lookup = CallContext::new(&pending.plugin, &pending.alert_id);
-    if let Err(reason) = bind_for_approval(&mut request, &connectors, &lookup, policy).await {
-        eprintln!("error: held operation {id} cannot be executed: {reason} (deny it instead)");
-        return exit::FATAL;
-    }
-    let approval = match store.approvals().claim(id, by) {
-        Ok(approval) => approval,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return exit::FATAL;
-        }
-    };
-    let cx = CallContext::new(&approval.plugin, &approval.alert_id);
-    let result = request.execute(&connectors, &cx).await;
-    let (executed, note) = match &result {
-        Ok(receipt) => (true, receipt.reference.clone().unwrap_or_default()),
-        Err(error) => (false, error.to_string()),
-    };
-    if let Err(error) =
-        store
-            .approvals()
-            .finish(id, executed, executed.then_some(cx.action_id.as_str()), &note)
-    {
-        eprintln!("error: cannot record the outcome of {id}: {error}");
-    }
-    if let Ok(receipt) = &result {
-        record_action(&store, &cx, &request, receipt.reference.clone());
-    }
-    store.audit().log(AuditEvent {
-        kind: "approval",
-        alert_id: Some(&approval.alert_id),
-        plugin: Some(&approval.plugin),
-        operation: Some(approval.operation.clone()),
-        target: Some(&approval.target),
-        decision: if executed {
-            "approved-executed"
-        } else {
-            "approved-failed"
+    match response::approve(&config, &store, id, by).await {
+        Ok(approved) => match approved.result {
+            Ok(_) => {
+                println!(
+                    "approved {id}: executed {} {} as action {}",
+                    approved.approval.operation,
+                    safe(&approved.target),
+                    approved.action_id
+                );
+                exit::OK
+            }
+            Err(error) => {
+                eprintln!("error: approved {id}, but the connector failed: {error}");
+                exit::FATAL
+            }
         },
-        detail: json!({"approval_id": id, "by": by, "action_id": cx.action_id, "resolved": request.resolved(), "result": note}),
-    });
-    match result {
-        Ok(_) => {
-            println!(
-                "approved {id}: executed {} {} as action {}",
-                approval.operation,
-                safe(&shown_target(&request)),
-                cx.action_id
-            );
-            exit::OK
-        }
         Err(error) => {
-            eprintln!("error: approved {id}, but the connector failed: {error}");
+            eprintln!("error: {error}");
             exit::FATAL
         }
     }
@@ -309,75 +217,19 @@ pub async fn undo(args: UndoArgs) -> u8 {
         Ok(opened) => opened,
         Err(code) => return code,
     };
-    let by = who(args.by);
-    let action = match store.actions().get(&args.action_id) {
-        Ok(Some(action)) => action,
-        Ok(None) => {
-            eprintln!("error: no executed action {}", args.action_id);
-            return exit::FATAL;
-        }
-        Err(error) => {
-            eprintln!("error: {error}");
-            return exit::FATAL;
-        }
-    };
-    let connectors = match plugin_connectors(&config, &action.plugin) {
-        Ok(connectors) => connectors,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return exit::FATAL;
-        }
-    };
-    let action = match store.actions().claim_undo(&args.action_id, &by) {
-        Ok(action) => action,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return exit::FATAL;
-        }
-    };
-    let Some(compensation) = action
-        .compensation
-        .clone()
-        .and_then(|value| serde_json::from_value::<ActionRequest>(value).ok())
-    else {
-        let _ = store.actions().release(&args.action_id);
-        eprintln!(
-            "error: the compensating operation of {} is unreadable",
-            args.action_id
-        );
-        return exit::FATAL;
-    };
-    let cx = CallContext::new(&action.plugin, &action.alert_id);
-    let result = compensation.execute(&connectors, &cx).await;
-    let decision = if result.is_ok() { "undone" } else { "undo-failed" };
-    store.audit().log(AuditEvent {
-        kind: "undo",
-        alert_id: Some(&action.alert_id),
-        plugin: Some(&action.plugin),
-        operation: Some(compensation.operation().to_string()),
-        target: Some(compensation.target()),
-        decision,
-        detail: json!({
-            "undoes": args.action_id,
-            "by": by,
-            "action_id": cx.action_id,
-            "error": result.as_ref().err().map(ToString::to_string),
-        }),
-    });
-    match result {
-        Ok(_) => {
+    match response::undo(&config, &store, &args.action_id, &who(args.by)).await {
+        Ok(undone) => {
             println!(
                 "undone {}: executed {} {} as action {}",
                 args.action_id,
-                compensation.operation(),
-                compensation.target(),
-                cx.action_id
+                undone.compensation.operation(),
+                safe(undone.compensation.target()),
+                undone.action_id
             );
             exit::OK
         }
         Err(error) => {
-            let _ = store.actions().release(&args.action_id);
-            eprintln!("error: the compensating operation failed (the undo can be retried): {error}");
+            eprintln!("error: {error}");
             exit::FATAL
         }
     }
@@ -414,16 +266,8 @@ pub async fn breaker(command: BreakerCommand) -> u8 {
                 Ok(opened) => opened,
                 Err(code) => return code,
             };
-            let by = who(by);
-            match store.breaker().reset(plugin.as_deref()) {
+            match response::reset_breaker(&store, plugin.as_deref(), &who(by)) {
                 Ok(cleared) => {
-                    store.audit().log(AuditEvent {
-                        kind: "breaker",
-                        plugin: plugin.as_deref(),
-                        decision: "reset",
-                        detail: json!({"by": by, "cleared": cleared}),
-                        ..AuditEvent::default()
-                    });
                     println!("circuit breaker reset ({cleared} trips cleared)");
                     exit::OK
                 }
@@ -514,23 +358,6 @@ fn format_time(unix: i64) -> String {
         .ok()
         .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_else(|| unix.to_string())
-}
-
-/// The connectors the plugin is bound to in the current config.
-fn plugin_connectors(config: &Config, plugin: &str) -> Result<crate::connectors::CapabilitySet, String> {
-    let plugin_config = config
-        .plugins
-        .iter()
-        .find(|p| p.name == plugin)
-        .ok_or_else(|| format!("plugin {plugin} is no longer in {}", config.file.display()))?;
-    let registry = Registry::build(&config.connectors).map_err(|error| format!("{error:#}"))?;
-    Ok(registry.for_plugin(&plugin_config.connectors))
-}
-
-fn record_action(store: &Store, cx: &CallContext, request: &ActionRequest, reference: Option<String>) {
-    if let Err(error) = store.actions().record(executed_action(cx, request, reference)) {
-        eprintln!("error: cannot record action {} for undo: {error}", cx.action_id);
-    }
 }
 
 #[cfg(test)]

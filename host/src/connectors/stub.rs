@@ -299,7 +299,7 @@ pub async fn gate_decision(
         ..crate::policy::Policy::default()
     };
     let cx = super::CallContext::new("spray", "alert-1");
-    crate::capability::resolve_and_decide(request, &connectors, &cx, &policy, Some(99))
+    crate::response::resolve_and_decide(request, &connectors, &cx, &policy, Some(99))
         .await
         .expect("the capability is served")
 }

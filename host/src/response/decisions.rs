@@ -1,0 +1,230 @@
+//! What people decide after automation has acted or held: approve or deny a held operation,
+//! undo an executed one, reset the circuit breaker. Each re-checks what the current config
+//! allows, acts at most once, and records to the store and the audit here; the CLI (and a
+//! service, and a console) only call these and show the result.
+
+use super::{bind_for_approval, record_executed, shown_target};
+use crate::config::Config;
+use crate::connectors::{ActionRequest, CallContext, CapabilitySet, ConnectorError, Registry};
+use crate::store::{Approval, ApprovalError, AuditEvent, Store, UndoError};
+use serde_json::json;
+
+/// A held operation that was approved and carried out (or tried).
+pub struct Approved {
+    pub approval: Approval,
+    /// The id of the execution, in the audit and for undo.
+    pub action_id: String,
+    /// The target as people see it: the name asked for and the record it resolved to.
+    pub target: String,
+    /// The vendor's reference, or why the connector failed (the approval is then spent).
+    pub result: Result<Option<String>, ConnectorError>,
+}
+
+/// Why a held operation was not carried out; it stays as it was unless said otherwise.
+#[derive(Debug, thiserror::Error)]
+pub enum ApproveError {
+    #[error("no held operation {0}")]
+    NotFound(String),
+    #[error("held operation {id} is unreadable: {reason}")]
+    Unreadable { id: String, reason: String },
+    #[error("{0}")]
+    Config(String),
+    #[error(
+        "plugin {plugin} is no longer granted {operation}; held operation {id} cannot be executed (deny it instead)"
+    )]
+    NoLongerGranted {
+        id: String,
+        plugin: String,
+        operation: String,
+    },
+    #[error("held operation {id} cannot be executed: {reason} (deny it instead)")]
+    CannotBind { id: String, reason: String },
+    #[error(transparent)]
+    Decision(#[from] ApprovalError),
+}
+
+/// Executes a held operation through its plugin's connector, exactly once. Everything that
+/// can be checked is checked before the approval is taken, so a misconfiguration does not use
+/// it up: the operation's grant (an approval vouches for the operation, not for a plugin whose
+/// grant was withdrawn), and its target's record (bound now if it could not be resolved when
+/// held, and not acted on if that record turns out protected).
+pub async fn approve(config: &Config, store: &Store, id: &str, by: &str) -> Result<Approved, ApproveError> {
+    let pending = store
+        .approvals()
+        .get(id)
+        .map_err(ApprovalError::from)?
+        .ok_or_else(|| ApproveError::NotFound(id.to_owned()))?;
+    let mut request: ActionRequest =
+        serde_json::from_value(pending.request.clone()).map_err(|error| ApproveError::Unreadable {
+            id: id.to_owned(),
+            reason: error.to_string(),
+        })?;
+    let connectors = plugin_connectors(config, &pending.plugin).map_err(ApproveError::Config)?;
+    let Some(plugin) = config
+        .plugins
+        .iter()
+        .find(|plugin| plugin.name == pending.plugin && plugin.grants.allows(request.operation()))
+    else {
+        return Err(ApproveError::NoLongerGranted {
+            id: id.to_owned(),
+            plugin: pending.plugin,
+            operation: request.operation().to_string(),
+        });
+    };
+    let lookup = CallContext::new(&pending.plugin, &pending.alert_id);
+    bind_for_approval(&mut request, &connectors, &lookup, &plugin.policy)
+        .await
+        .map_err(|reason| ApproveError::CannotBind {
+            id: id.to_owned(),
+            reason,
+        })?;
+    let approval = store.approvals().claim(id, by)?;
+    let cx = CallContext::new(&approval.plugin, &approval.alert_id);
+    let result = request
+        .execute(&connectors, &cx)
+        .await
+        .map(|receipt| receipt.reference);
+    let (executed, note) = match &result {
+        Ok(reference) => (true, reference.clone().unwrap_or_default()),
+        Err(error) => (false, error.to_string()),
+    };
+    if let Err(error) =
+        store
+            .approvals()
+            .finish(id, executed, executed.then_some(cx.action_id.as_str()), &note)
+    {
+        tracing::error!(approval = id, %error, "cannot record the outcome of the approval");
+    }
+    if let Ok(reference) = &result
+        && let Err(error) = record_executed(store, &cx, &request, reference.clone())
+    {
+        tracing::error!(action = %cx.action_id, %error, "cannot record the action for undo");
+    }
+    store.audit().log(AuditEvent {
+        kind: "approval",
+        alert_id: Some(&approval.alert_id),
+        plugin: Some(&approval.plugin),
+        operation: Some(approval.operation.clone()),
+        target: Some(&approval.target),
+        decision: if executed {
+            "approved-executed"
+        } else {
+            "approved-failed"
+        },
+        detail: json!({"approval_id": id, "by": by, "action_id": cx.action_id, "resolved": request.resolved(), "result": note}),
+    });
+    Ok(Approved {
+        approval,
+        action_id: cx.action_id,
+        target: shown_target(&request),
+        result,
+    })
+}
+
+/// Refuses a held operation; nothing is executed.
+pub fn deny(store: &Store, id: &str, by: &str, reason: &str) -> Result<Approval, ApprovalError> {
+    let approval = store.approvals().deny(id, by, reason)?;
+    store.audit().log(AuditEvent {
+        kind: "approval",
+        alert_id: Some(&approval.alert_id),
+        plugin: Some(&approval.plugin),
+        operation: Some(approval.operation.clone()),
+        target: Some(&approval.target),
+        decision: "denied",
+        detail: json!({"approval_id": id, "by": by, "reason": reason}),
+    });
+    Ok(approval)
+}
+
+/// An executed operation reversed by its compensating operation.
+pub struct Undone {
+    pub compensation: ActionRequest,
+    /// The id of the compensating execution.
+    pub action_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UndoFailure {
+    #[error("no executed action {0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Undo(#[from] UndoError),
+    #[error("the compensating operation of {0} is unreadable")]
+    Unreadable(String),
+    /// The undo was released and can be tried again.
+    #[error("the compensating operation failed (the undo can be retried): {0}")]
+    Connector(ConnectorError),
+}
+
+/// Reverses an executed operation, once: it is claimed first, so two people undoing it at
+/// once undo it once; a compensation that fails releases it to be tried again.
+pub async fn undo(config: &Config, store: &Store, action_id: &str, by: &str) -> Result<Undone, UndoFailure> {
+    let action = store
+        .actions()
+        .get(action_id)
+        .map_err(UndoError::from)?
+        .ok_or_else(|| UndoFailure::NotFound(action_id.to_owned()))?;
+    let connectors = plugin_connectors(config, &action.plugin).map_err(UndoFailure::Config)?;
+    let action = store.actions().claim_undo(action_id, by)?;
+    let Some(compensation) = action
+        .compensation
+        .clone()
+        .and_then(|value| serde_json::from_value::<ActionRequest>(value).ok())
+    else {
+        let _ = store.actions().release(action_id);
+        return Err(UndoFailure::Unreadable(action_id.to_owned()));
+    };
+    let cx = CallContext::new(&action.plugin, &action.alert_id);
+    let result = compensation.execute(&connectors, &cx).await;
+    store.audit().log(AuditEvent {
+        kind: "undo",
+        alert_id: Some(&action.alert_id),
+        plugin: Some(&action.plugin),
+        operation: Some(compensation.operation().to_string()),
+        target: Some(compensation.target()),
+        decision: if result.is_ok() { "undone" } else { "undo-failed" },
+        detail: json!({
+            "undoes": action_id,
+            "by": by,
+            "action_id": cx.action_id,
+            "error": result.as_ref().err().map(ToString::to_string),
+        }),
+    });
+    match result {
+        Ok(_) => Ok(Undone {
+            compensation,
+            action_id: cx.action_id,
+        }),
+        Err(error) => {
+            let _ = store.actions().release(action_id);
+            Err(UndoFailure::Connector(error))
+        }
+    }
+}
+
+/// Resets the breaker (one plugin's, or all) so automation may act again; returns the trips
+/// cleared.
+pub fn reset_breaker(store: &Store, plugin: Option<&str>, by: &str) -> Result<usize, rusqlite::Error> {
+    let cleared = store.breaker().reset(plugin)?;
+    store.audit().log(AuditEvent {
+        kind: "breaker",
+        plugin,
+        decision: "reset",
+        detail: json!({"by": by, "cleared": cleared}),
+        ..AuditEvent::default()
+    });
+    Ok(cleared)
+}
+
+/// The connectors the plugin is bound to in the current config.
+fn plugin_connectors(config: &Config, plugin: &str) -> Result<CapabilitySet, String> {
+    let plugin_config = config
+        .plugins
+        .iter()
+        .find(|p| p.name == plugin)
+        .ok_or_else(|| format!("plugin {plugin} is no longer in {}", config.file.display()))?;
+    let registry = Registry::build(&config.connectors).map_err(|error| format!("{error:#}"))?;
+    Ok(registry.for_plugin(&plugin_config.connectors))
+}
