@@ -1,5 +1,6 @@
 //! Jira Cloud, through its REST API v3 with an Atlassian account's email and API token
-//! (HTTP basic authentication).
+//! (HTTP basic authentication:
+//! <https://developer.atlassian.com/cloud/jira/platform/basic-auth-for-rest-apis/>).
 //!
 //! ```toml
 //! [connectors.jira]
@@ -13,15 +14,23 @@
 //! priority_by_severity = { critical = "Highest", high = "High", medium = "Medium", low = "Low", informational = "Lowest" }
 //! ```
 //!
-//! - create: `POST /rest/api/3/issue` with the project key, summary, issue type, a
-//!   description in Atlassian Document Format (the text, the severity, the observables as a
-//!   list, and the Palisade alert and action ids), the tags as labels (Jira labels take no
-//!   spaces: each run of whitespace becomes `-`) and, if configured, the priority.
-//! - comment: `POST /rest/api/3/issue/{key}/comment` with the body in ADF.
+//! - create: `POST /rest/api/3/issue`
+//!   (<https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-post>)
+//!   with the project key, summary, issue type, a description in Atlassian Document Format
+//!   (<https://developer.atlassian.com/cloud/jira/platform/apis/document/structure/>: the
+//!   text, the severity, the observables as a list, and the Palisade alert and action ids),
+//!   the tags as labels (Jira labels take no spaces: each run of whitespace becomes `-`; none
+//!   are sent when there are no tags, as a project whose create screen lacks labels refuses
+//!   the field) and, if configured, the priority.
+//! - comment: `POST /rest/api/3/issue/{key}/comment`
+//!   (<https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-comments/#api-rest-api-3-issue-issueidorkey-comment-post>)
+//!   with the body in ADF. A missing issue (or one the account cannot see) is a 404.
 //!
 //! The ticket id is the issue key (`SEC-24`), which the comment takes; the URL is
 //! `{url}/browse/SEC-24`. Neither call is idempotent: each is sent once, and again only
-//! when Jira refused it with a 429.
+//! when Jira refused it with a 429 (<https://developer.atlassian.com/cloud/jira/platform/rate-limiting/>),
+//! after its `Retry-After` seconds. Its `X-RateLimit-Reset` is an ISO 8601 time the shared
+//! HTTP layer does not read: without `Retry-After`, the retry backs off exponentially.
 
 use super::{NewTicket, TicketRef, Ticketing, describe};
 use crate::alert::Severity;
@@ -205,6 +214,26 @@ struct Created {
 }
 
 impl JiraIssues {
+    /// The new issue's `fields`, as `POST /rest/api/3/issue` takes them.
+    fn fields(&self, cx: &CallContext, ticket: &NewTicket) -> Value {
+        let mut fields = json!({
+            "project": {"key": self.project},
+            "issuetype": {"name": self.issue_type},
+            "summary": summary(&ticket.title),
+            "description": description(cx, ticket),
+        });
+        // Any `labels` key, even an empty list, fails the create where the project's create
+        // screen has no labels field.
+        let labels = labels(&ticket.tags);
+        if !labels.is_empty() {
+            fields["labels"] = json!(labels);
+        }
+        if let Some(priority) = self.priority_by_severity.get(&ticket.severity) {
+            fields["priority"] = json!({"name": priority});
+        }
+        fields
+    }
+
     fn browse(&self, key: &str) -> Option<String> {
         let mut url = self.base.clone()?;
         url.path_segments_mut()
@@ -219,18 +248,8 @@ impl JiraIssues {
 #[async_trait::async_trait]
 impl Ticketing for JiraIssues {
     async fn create(&self, cx: &CallContext, ticket: &NewTicket) -> Result<TicketRef, ConnectorError> {
-        let mut fields = json!({
-            "project": {"key": self.project},
-            "issuetype": {"name": self.issue_type},
-            "summary": summary(&ticket.title),
-            "description": description(cx, ticket),
-            "labels": labels(&ticket.tags),
-        });
-        if let Some(priority) = self.priority_by_severity.get(&ticket.severity) {
-            fields["priority"] = json!({"name": priority});
-        }
         let request = Request::post("rest/api/3/issue")
-            .json(&json!({"fields": fields}))
+            .json(&json!({"fields": self.fields(cx, ticket)}))
             .once_unless_rate_limited();
         let created: Created = self.client.json(&request, "create issue").await?;
         Ok(TicketRef {
@@ -286,9 +305,15 @@ mod tests {
         }
     }
 
+    /// A request as Jira documents it: basic credentials, a JSON body, a JSON reply.
     fn post(path: &str) -> Exchange {
-        Exchange::expect("POST", path).header("authorization", BASIC)
+        Exchange::expect("POST", path)
+            .header("authorization", BASIC)
+            .header("accept", "application/json")
+            .header("content-type", "application/json")
     }
+
+    const RATE_LIMITED: &str = r#"{"errorMessages":["Rate limit exceeded."],"errors":{}}"#;
 
     fn ticket() -> NewTicket {
         NewTicket {
@@ -372,31 +397,74 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn jira_errors_carry_its_messages() {
-        let stub = Stub::start(vec![
-            post("/rest/api/3/issue").reply(
-                400,
-                r#"{"errorMessages":[],"errors":{"issuetype":"Specify a valid issue type","project":"valid project is required"}}"#,
-            ),
-            post("/rest/api/3/issue/SEC-999/comment").reply(
-                404,
-                r#"{"errorMessages":["Issue does not exist or you do not have permission to see it."],"errors":{}}"#,
-            ),
-        ]);
-        let jira = jira(&stub);
-        let cx = CallContext::new("p", "a");
+    async fn an_invalid_create_carries_jiras_field_errors() {
+        let stub = Stub::start(vec![post("/rest/api/3/issue").reply(
+            400,
+            r#"{"errorMessages":[],"errors":{"issuetype":"Specify a valid issue type","project":"valid project is required"}}"#,
+        )]);
         assert_eq!(
-            jira.create(&cx, &ticket()).await.unwrap_err(),
+            jira(&stub).create(&CallContext::new("p", "a"), &ticket()).await.unwrap_err(),
             ConnectorError::InvalidInput(
                 "jira create issue: issuetype: Specify a valid issue type; project: valid project is required".into()
             )
         );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_comment_on_a_missing_issue_is_not_found() {
+        let stub = Stub::start(vec![
+            post("/rest/api/3/issue/SEC-999/comment")
+                .json(json!({"body": {"type": "doc", "version": 1, "content": [
+                    {"type": "paragraph", "content": [{"type": "text", "text": "x"}]},
+                ]}}))
+                .reply(
+                    404,
+                    r#"{"errorMessages":["Issue does not exist or you do not have permission to see it."],"errors":{}}"#,
+                ),
+        ]);
         assert_eq!(
-            jira.comment(&cx, "SEC-999", "x").await.unwrap_err(),
+            jira(&stub)
+                .comment(&CallContext::new("p", "a"), "SEC-999", "x")
+                .await
+                .unwrap_err(),
             ConnectorError::NotFound(
                 "jira add comment: Issue does not exist or you do not have permission to see it.".into()
             )
         );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_rejected_api_token_is_unauthorized_and_not_retried() {
+        // Jira Cloud answers bad basic credentials with a 401 and a one-line text body.
+        let stub = Stub::start(vec![
+            post("/rest/api/3/issue").reply(401, "Client must be authenticated to access this resource."),
+            post("/rest/api/3/issue/SEC-24/comment").reply(
+                401,
+                r#"{"errorMessages":["You are not authenticated. Authentication required to perform this operation."],"errors":{}}"#,
+            ),
+        ]);
+        let jira = jira(&stub);
+        let cx = CallContext::new("p", "a");
+        let create = jira.create(&cx, &ticket()).await.unwrap_err();
+        assert_eq!(
+            create,
+            ConnectorError::Unauthorized(
+                "jira create issue: HTTP 401: Client must be authenticated to access this resource. \
+                 (check the connector's credentials and their permissions)"
+                    .into()
+            )
+        );
+        let comment = jira.comment(&cx, "SEC-24", "note").await.unwrap_err();
+        assert!(
+            matches!(&comment, ConnectorError::Unauthorized(m)
+                if m.starts_with("jira add comment: HTTP 401: You are not authenticated.")),
+            "{comment}"
+        );
+        for error in [create, comment] {
+            assert!(!error.to_string().contains(TOKEN), "{error}");
+        }
         stub.finish();
     }
 
@@ -418,6 +486,103 @@ mod tests {
             ConnectorError::Failed("jira create issue: HTTP 503: Service unavailable".into())
         );
         assert!(!failed.to_string().contains(TOKEN));
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_rate_limited_create_waits_out_retry_after_then_is_sent_again() {
+        let stub = Stub::start(vec![
+            post("/rest/api/3/issue")
+                .reply(429, RATE_LIMITED)
+                .reply_header("retry-after", "1")
+                .reply_header("x-ratelimit-reset", "2026-03-05T14:31Z")
+                .reply_header("ratelimit-reason", "jira-burst-based"),
+            post("/rest/api/3/issue")
+                .json(
+                    json!({"fields": {"project": {"key": "SEC"}, "summary": "Password spray against alice"}}),
+                )
+                .reply(201, r#"{"id":"10026","key":"SEC-26","self":"x"}"#),
+        ]);
+        let started = std::time::Instant::now();
+        let created = jira(&stub)
+            .create(&CallContext::new("p", "a"), &ticket())
+            .await
+            .unwrap();
+        assert_eq!(created.id, "SEC-26");
+        assert!(
+            started.elapsed() >= std::time::Duration::from_secs(1),
+            "Retry-After was not waited out"
+        );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_beyond_a_minute_fails_at_once_as_rate_limited() {
+        let stub = Stub::start(vec![
+            post("/rest/api/3/issue/SEC-24/comment")
+                .reply(429, RATE_LIMITED)
+                .reply_header("retry-after", "120")
+                .reply_header("ratelimit-reason", "jira-per-issue-on-write"),
+        ]);
+        let started = std::time::Instant::now();
+        assert_eq!(
+            jira(&stub)
+                .comment(&CallContext::new("p", "a"), "SEC-24", "note")
+                .await
+                .unwrap_err(),
+            ConnectorError::RateLimited("jira add comment: HTTP 429: Rate limit exceeded.".into())
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_comment_rate_limited_without_retry_after_backs_off_then_gives_up() {
+        // Only Jira's ISO 8601 reset, which the shared layer does not read: it backs off
+        // exponentially, three times, then reports the rate limit.
+        let stub = Stub::start(
+            (0..4)
+                .map(|_| {
+                    post("/rest/api/3/issue/SEC-24/comment")
+                        .reply(429, RATE_LIMITED)
+                        .reply_header("x-ratelimit-reset", "2026-03-05T14:31Z")
+                })
+                .collect(),
+        );
+        assert_eq!(
+            jira(&stub)
+                .comment(&CallContext::new("p", "a"), "SEC-24", "note")
+                .await
+                .unwrap_err(),
+            ConnectorError::RateLimited("jira add comment: HTTP 429: Rate limit exceeded.".into())
+        );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn an_empty_comment_is_refused_without_a_call() {
+        let stub = Stub::start(vec![]);
+        let error = jira(&stub)
+            .comment(&CallContext::new("p", "a"), "SEC-24", " \r\n\n \n")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error,
+            ConnectorError::InvalidInput("jira add comment: the comment is empty".into())
+        );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn without_tags_no_labels_are_sent_and_an_unmapped_severity_sets_no_priority() {
+        let stub = Stub::start(vec![]);
+        let mut ticket = ticket();
+        ticket.tags = vec![" ".into()];
+        ticket.severity = Severity::Low;
+        let fields = jira(&stub).fields(&CallContext::new("p", "a"), &ticket);
+        let mut keys: Vec<&str> = fields.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["description", "issuetype", "project", "summary"]);
         stub.finish();
     }
 

@@ -1,5 +1,7 @@
-//! ServiceNow incidents, through the Table API (`/api/now/table/incident`), with HTTP basic
-//! authentication (an integration user) or an OAuth bearer token.
+//! ServiceNow incidents, through the Table API
+//! (<https://www.servicenow.com/docs/r/australia/api-reference/rest-apis/c_TableAPI.html>),
+//! with HTTP basic authentication (an integration user) or an OAuth bearer token
+//! (<https://www.servicenow.com/docs/r/australia/api-reference/rest-api-explorer/t_EnableOAuthWithREST.html>).
 //!
 //! ```toml
 //! [connectors.servicenow]
@@ -8,21 +10,36 @@
 //! user = "palisade.integration"
 //! password = { env = "SERVICENOW_PASSWORD" }
 //! # or, instead of user and password: token = { env = "SERVICENOW_OAUTH_TOKEN" }
-//! category = "security"                          # optional
-//! caller_id = "palisade.integration"             # optional: the caller (a user's sys_id or user name)
-//! assignment_group = "Security Operations"       # optional: a group's sys_id or name
+//! category = "security"                                   # optional
+//! caller_id = "5137153cc611227c000bbd1bd8cd2005"          # optional: the caller's sys_id
+//! assignment_group = "287ebd7da9fe198100f92cc8d1d2154e"   # optional: the group's sys_id
 //! ```
 //!
-//! - create: `POST /api/now/table/incident` with `short_description` (the title),
+//! - create: `POST /api/now/table/incident?sysparm_fields=sys_id,number` (Table API,
+//!   "Table - POST /now/table/{tableName}") with `short_description` (the title),
 //!   `description` (the text, severity, tags, observables and the Palisade ids),
 //!   `urgency` and `impact` from the severity, `correlation_id` (the Palisade alert id),
-//!   `correlation_display` (`Palisade`) and the optional fields above.
-//! - comment: `PATCH /api/now/table/incident/{sys_id}` with `{"work_notes": ...}`: each call
-//!   appends a work note, so it is sent once (and again only after a 429).
+//!   `correlation_display` (`Palisade`) and the optional fields above. Values are sent as
+//!   actual values (no `sysparm_input_display_value`), so the reference fields take sys_ids.
+//! - comment: `PATCH /api/now/table/incident/{sys_id}?sysparm_fields=sys_id` (Table API,
+//!   "Table - PATCH /now/table/{tableName}/{sys_id}") with `{"work_notes": ...}`: each call
+//!   appends a work note, so it is sent once (and again only after a 429). Journal fields
+//!   render `[code]...[/code]` as HTML by default
+//!   (<https://www.servicenow.com/docs/r/australia/platform-administration/render-journal-field-entries-as-html.html>),
+//!   so those tags are broken in the note. A missing incident is a 404 (`No Record found`).
 //!
 //! The ticket id is the incident's `sys_id`, the key the Table API addresses records by; the
 //! URL opens the incident in the UI. A comment also takes the incident number
-//! (`INC0010001`) an analyst would quote, looked up first.
+//! (`INC0010001`) an analyst would quote, looked up first with
+//! `GET /api/now/table/incident?sysparm_query=number=...` ("Table - GET /now/table/{tableName}").
+//!
+//! Errors are ServiceNow's `{"error":{"message","detail"},"status":"failure"}`
+//! (<https://www.servicenow.com/docs/r/australia/api-reference/rest-api-explorer/r_RESTAPIHTTPResponseCodes.html>).
+//! A rate-limit rule refuses a request with a 429, `X-RateLimit-Reset` (epoch seconds) and
+//! `Retry-After` (seconds)
+//! (<https://www.servicenow.com/docs/r/australia/api-reference/rest-api-explorer/inbound-REST-API-rate-limiting.html>):
+//! the shared HTTP layer waits out `Retry-After` up to a minute; a longer wait (the limits
+//! are hourly) fails at once as rate limited.
 //!
 //! Severity, with ServiceNow's default priority matrix giving the priority:
 //!
@@ -214,6 +231,24 @@ fn description(cx: &CallContext, ticket: &NewTicket) -> String {
     text.trim_start().to_owned()
 }
 
+/// `text` with every `[code]` and `[/code]` broken by a space (`[ code]`), in any case: a
+/// journal field renders what they enclose as HTML, and a note may quote an attacker's text.
+fn defuse_code_tags(text: &str) -> String {
+    // ASCII lowercasing keeps every byte offset, so offsets in `lower` index `text`.
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (at, _) in lower.match_indices('[') {
+        if lower[at..].starts_with("[code]") || lower[at..].starts_with("[/code]") {
+            out.push_str(&text[copied..=at]);
+            out.push(' ');
+            copied = at + 1;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
 /// A `sys_id`: 32 hexadecimal digits.
 fn is_sys_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
@@ -288,7 +323,7 @@ impl Ticketing for ServiceNowIncidents {
         let request = Request::new(Method::PATCH, "api/now/table/incident")
             .segment(sys_id)
             .query("sysparm_fields", "sys_id")
-            .json(&serde_json::json!({ "work_notes": body }))
+            .json(&serde_json::json!({ "work_notes": defuse_code_tags(body) }))
             .once_unless_rate_limited();
         self.client.send(&request, "add work note").await?;
         Ok(())
@@ -303,28 +338,53 @@ mod tests {
     use crate::connectors::stub::{Exchange, Stub};
     use secrecy::SecretString;
     use serde_json::json;
+    use std::time::{Duration, Instant};
 
     const PASSWORD: &str = "sn-integration-pa55";
     /// `palisade.integration:sn-integration-pa55`, base64.
     const BASIC: &str = "Basic cGFsaXNhZGUuaW50ZWdyYXRpb246c24taW50ZWdyYXRpb24tcGE1NQ==";
     const SYS_ID: &str = "9d385017c611228701d22104cc95c371";
+    const CALLER: &str = "5137153cc611227c000bbd1bd8cd2005";
+    const GROUP: &str = "287ebd7da9fe198100f92cc8d1d2154e";
+    const CREATE: &str = "/api/now/table/incident?sysparm_fields=sys_id%2Cnumber";
+    const RATE_LIMITED: &str = r#"{"error":{"message":"Rate limit exceeded","detail":"Rate limit of 10 requests per hour for Table API exceeded"},"status":"failure"}"#;
 
-    fn servicenow(stub: &Stub) -> ServiceNowIncidents {
+    fn servicenow_with(stub: &Stub, auth: Auth) -> ServiceNowIncidents {
         ServiceNowIncidents {
-            client: stub.client(
-                "/",
-                Auth::Basic {
-                    user: "palisade.integration".into(),
-                    password: SecretString::from(PASSWORD),
-                },
-                "servicenow",
-                error_message,
-            ),
+            client: stub.client("/", auth, "servicenow", error_message),
             base: Some("https://acme.service-now.com".parse().unwrap()),
             category: Some("security".into()),
-            caller_id: None,
-            assignment_group: Some("Security Operations".into()),
+            caller_id: Some(CALLER.into()),
+            assignment_group: Some(GROUP.into()),
         }
+    }
+
+    fn servicenow(stub: &Stub) -> ServiceNowIncidents {
+        servicenow_with(
+            stub,
+            Auth::Basic {
+                user: "palisade.integration".into(),
+                password: SecretString::from(PASSWORD),
+            },
+        )
+    }
+
+    /// A Table API write as ServiceNow documents it: credentials, a JSON body, a JSON reply.
+    fn write(method: &'static str, path: &str) -> Exchange {
+        Exchange::expect(method, path)
+            .header("authorization", BASIC)
+            .header("accept", "application/json")
+            .header("content-type", "application/json")
+    }
+
+    fn work_note() -> String {
+        format!("/api/now/table/incident/{SYS_ID}?sysparm_fields=sys_id")
+    }
+
+    fn find(number: &str) -> String {
+        format!(
+            "/api/now/table/incident?sysparm_query=number%3D{number}&sysparm_fields=sys_id&sysparm_limit=1"
+        )
     }
 
     fn ticket() -> NewTicket {
@@ -339,12 +399,19 @@ mod tests {
         }
     }
 
+    fn in_seconds(seconds: u64) -> String {
+        (std::time::SystemTime::now() + Duration::from_secs(seconds))
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            .to_string()
+    }
+
     #[tokio::test]
     async fn an_incident_is_opened_with_mapped_urgency_and_a_work_note_added() {
         let cx = CallContext::new("beacon", "alert-9");
         let stub = Stub::start(vec![
-            Exchange::expect("POST", "/api/now/table/incident?sysparm_fields=sys_id%2Cnumber")
-                .header("authorization", BASIC)
+            write("POST", CREATE)
                 .json(json!({
                     "short_description": "Malware beacon from ws-042",
                     "description": format!(
@@ -356,11 +423,11 @@ mod tests {
                     "correlation_id": "alert-9",
                     "correlation_display": "Palisade",
                     "category": "security",
-                    "assignment_group": "Security Operations",
+                    "caller_id": CALLER,
+                    "assignment_group": GROUP,
                 }))
                 .reply(201, &format!(r#"{{"result":{{"sys_id":"{SYS_ID}","number":"INC0010001"}}}}"#)),
-            Exchange::expect("PATCH", &format!("/api/now/table/incident/{SYS_ID}?sysparm_fields=sys_id"))
-                .header("authorization", BASIC)
+            write("PATCH", &work_note())
                 .json(json!({"work_notes": "Host isolated."}))
                 .reply(200, &format!(r#"{{"result":{{"sys_id":"{SYS_ID}"}}}}"#)),
         ]);
@@ -383,24 +450,35 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_work_note_by_number_looks_the_incident_up_retrying_a_429() {
-        let find =
-            "/api/now/table/incident?sysparm_query=number%3DINC0010001&sysparm_fields=sys_id&sysparm_limit=1";
+    async fn an_oauth_token_is_sent_as_a_bearer_authorization() {
         let stub = Stub::start(vec![
-            Exchange::expect("GET", find)
-                .reply(
-                    429,
-                    r#"{"error":{"message":"Rate limit exceeded","detail":null},"status":"failure"}"#,
-                )
+            Exchange::expect("PATCH", &work_note())
+                .header("authorization", "Bearer sn-oauth-access-token")
+                .header("content-type", "application/json")
+                .json(json!({"work_notes": "note"}))
+                .reply(200, &format!(r#"{{"result":{{"sys_id":"{SYS_ID}"}}}}"#)),
+        ]);
+        servicenow_with(&stub, Auth::bearer(SecretString::from("sn-oauth-access-token")))
+            .comment(&CallContext::new("p", "a"), SYS_ID, "note")
+            .await
+            .unwrap();
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_work_note_by_number_looks_the_incident_up_retrying_a_429() {
+        let stub = Stub::start(vec![
+            Exchange::expect("GET", &find("INC0010001"))
+                .header("authorization", BASIC)
+                .header("accept", "application/json")
+                .reply(429, RATE_LIMITED)
                 .reply_header("retry-after", "0"),
-            Exchange::expect("GET", find).reply(200, &format!(r#"{{"result":[{{"sys_id":"{SYS_ID}"}}]}}"#)),
-            Exchange::expect(
-                "PATCH",
-                &format!("/api/now/table/incident/{SYS_ID}?sysparm_fields=sys_id"),
-            )
-            .json(json!({"work_notes": "note"}))
-            .reply(200, &format!(r#"{{"result":{{"sys_id":"{SYS_ID}"}}}}"#)),
-            Exchange::expect("GET", &find.replace("INC0010001", "INC0099999")).reply(200, r#"{"result":[]}"#),
+            Exchange::expect("GET", &find("INC0010001"))
+                .reply(200, &format!(r#"{{"result":[{{"sys_id":"{SYS_ID}"}}]}}"#)),
+            write("PATCH", &work_note())
+                .json(json!({"work_notes": "note"}))
+                .reply(200, &format!(r#"{{"result":{{"sys_id":"{SYS_ID}"}}}}"#)),
+            Exchange::expect("GET", &find("INC0099999")).reply(200, r#"{"result":[]}"#),
         ]);
         let servicenow = servicenow(&stub);
         let cx = CallContext::new("p", "a");
@@ -417,25 +495,148 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn servicenow_errors_carry_its_message_and_creates_are_not_repeated() {
+    async fn a_work_note_on_a_missing_incident_is_not_found() {
         let stub = Stub::start(vec![
-            Exchange::expect("PATCH", &format!("/api/now/table/incident/{SYS_ID}?sysparm_fields=sys_id")).reply(
-                404,
-                r#"{"error":{"message":"No Record found","detail":"Record doesn't exist or ACL restricts the record retrieval"},"status":"failure"}"#,
-            ),
-            Exchange::expect("POST", "/api/now/table/incident?sysparm_fields=sys_id%2Cnumber")
-                .reply(503, r#"{"error":{"message":"Service Unavailable","detail":""},"status":"failure"}"#),
+            write("PATCH", &work_note())
+                .json(json!({"work_notes": "x"}))
+                .reply(
+                    404,
+                    r#"{"error":{"message":"No Record found","detail":"Record doesn't exist or ACL restricts the record retrieval"},"status":"failure"}"#,
+                ),
         ]);
-        let servicenow = servicenow(&stub);
-        let cx = CallContext::new("p", "a");
         assert_eq!(
-            servicenow.comment(&cx, SYS_ID, "x").await.unwrap_err(),
+            servicenow(&stub)
+                .comment(&CallContext::new("p", "a"), SYS_ID, "x")
+                .await
+                .unwrap_err(),
             ConnectorError::NotFound(
                 "servicenow add work note: No Record found: Record doesn't exist or ACL restricts the record retrieval"
                     .into()
             )
         );
-        let failed = servicenow.create(&cx, &ticket()).await.unwrap_err();
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_work_note_cannot_embed_html_with_code_tags() {
+        let stub = Stub::start(vec![
+            write("PATCH", &work_note())
+                .json(json!({"work_notes":
+                    "Subject: [ code]<img src=https://evil.example/p.gif>[ /CODE] and [ Code]x[ /code]"}))
+                .reply(200, &format!(r#"{{"result":{{"sys_id":"{SYS_ID}"}}}}"#)),
+        ]);
+        servicenow(&stub)
+            .comment(
+                &CallContext::new("p", "a"),
+                SYS_ID,
+                "Subject: [code]<img src=https://evil.example/p.gif>[/CODE] and [Code]x[/code]",
+            )
+            .await
+            .unwrap();
+        stub.finish();
+        assert_eq!(
+            defuse_code_tags("[[code]code] ünïcode [codex] [/cod"),
+            "[[ code]code] ünïcode [codex] [/cod"
+        );
+    }
+
+    #[tokio::test]
+    async fn rejected_credentials_are_unauthorized_and_never_echoed() {
+        let unauthenticated = r#"{"error":{"message":"User Not Authenticated","detail":"Required to provide Auth information"},"status":"failure"}"#;
+        let stub = Stub::start(vec![
+            write("POST", CREATE).reply(401, unauthenticated),
+            Exchange::expect("GET", &find("INC0010001")).reply(401, unauthenticated),
+        ]);
+        let servicenow = servicenow(&stub);
+        let cx = CallContext::new("p", "a");
+        let create = servicenow.create(&cx, &ticket()).await.unwrap_err();
+        assert_eq!(
+            create,
+            ConnectorError::Unauthorized(
+                "servicenow create incident: HTTP 401: User Not Authenticated: Required to provide Auth information \
+                 (check the connector's credentials and their permissions)"
+                    .into()
+            )
+        );
+        let comment = servicenow.comment(&cx, "INC0010001", "note").await.unwrap_err();
+        assert!(
+            matches!(&comment, ConnectorError::Unauthorized(m)
+                if m.starts_with("servicenow find incident: HTTP 401: User Not Authenticated")),
+            "{comment}"
+        );
+        for error in [create, comment] {
+            assert!(!error.to_string().contains(PASSWORD), "{error}");
+        }
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_rate_limited_create_waits_out_retry_after_then_is_sent_again() {
+        let stub = Stub::start(vec![
+            write("POST", CREATE)
+                .reply(429, RATE_LIMITED)
+                .reply_header("x-ratelimit-limit", "10")
+                .reply_header("x-ratelimit-reset", &in_seconds(1))
+                .reply_header("x-ratelimit-rule", "c6b4ec1fdb1323005d2ff1f2ca961922")
+                .reply_header("retry-after", "1"),
+            write("POST", CREATE)
+                .json(json!({"short_description": "Malware beacon from ws-042", "urgency": "1"}))
+                .reply(
+                    201,
+                    &format!(r#"{{"result":{{"sys_id":"{SYS_ID}","number":"INC0010002"}}}}"#),
+                ),
+        ]);
+        let started = Instant::now();
+        let created = servicenow(&stub)
+            .create(&CallContext::new("p", "a"), &ticket())
+            .await
+            .unwrap();
+        assert_eq!(created.id, SYS_ID);
+        assert!(
+            started.elapsed() >= Duration::from_secs(1),
+            "Retry-After was not waited out"
+        );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn an_hourly_rate_limit_fails_at_once_as_rate_limited() {
+        let stub = Stub::start(vec![
+            write("PATCH", &work_note())
+                .reply(429, RATE_LIMITED)
+                .reply_header("x-ratelimit-limit", "10")
+                .reply_header("x-ratelimit-reset", &in_seconds(1800))
+                .reply_header("retry-after", "1800"),
+        ]);
+        let started = Instant::now();
+        assert_eq!(
+            servicenow(&stub)
+                .comment(&CallContext::new("p", "a"), SYS_ID, "note")
+                .await
+                .unwrap_err(),
+            ConnectorError::RateLimited(
+                "servicenow add work note: HTTP 429: Rate limit exceeded: Rate limit of 10 requests per hour for Table API exceeded"
+                    .into()
+            )
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_create_answered_503_is_not_repeated() {
+        let stub = Stub::start(vec![
+            write("POST", CREATE)
+                .reply(
+                    503,
+                    r#"{"error":{"message":"Service Unavailable","detail":""},"status":"failure"}"#,
+                )
+                .reply_header("retry-after", "0"),
+        ]);
+        let failed = servicenow(&stub)
+            .create(&CallContext::new("p", "a"), &ticket())
+            .await
+            .unwrap_err();
         assert_eq!(
             failed,
             ConnectorError::Failed("servicenow create incident: HTTP 503: Service Unavailable".into())

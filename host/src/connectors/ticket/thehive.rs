@@ -1,4 +1,5 @@
-//! TheHive 5, through its v1 API with an API key (`Authorization: Bearer <key>`).
+//! TheHive 5, through its v1 API (<https://docs.strangebee.com/thehive/api-docs/>) with an
+//! API key (`Authorization: Bearer <key>`).
 //!
 //! ```toml
 //! [connectors.thehive]
@@ -10,14 +11,26 @@
 //! alert_type = "palisade"   # the alert's `type`; default "palisade"
 //! ```
 //!
-//! - create, `create = "alert"`: `POST /api/v1/alert` with the observables inline. The
-//!   alert's `sourceRef` is the host's action id, unique per operation, so TheHive never
-//!   merges two Palisade tickets (nor accepts the same one twice).
-//! - create, `create = "case"`: `POST /api/v1/case`, then one
-//!   `POST /api/v1/case/{id}/observable` per observable.
-//! - comment: `POST /api/v1/alert/{id}/comment` or `POST /api/v1/case/{id}/comment` with
-//!   `{"message": ...}`, as the connector creates alerts or cases (TheHive 5.1 and later
-//!   take comments on alerts).
+//! - create, `create = "alert"`: `POST /api/v1/alert`
+//!   (<https://docs.strangebee.com/thehive/api-docs/#tag/Alert/operation/Create%20Alert>)
+//!   with the observables inline. The alert's `sourceRef` is the host's action id, unique per
+//!   operation, so TheHive never merges two Palisade tickets (nor accepts the same one twice).
+//! - create, `create = "case"`: `POST /api/v1/case`
+//!   (<https://docs.strangebee.com/thehive/api-docs/#tag/Case/operation/Create%20case>), then
+//!   one `POST /api/v1/case/{id}/observable`
+//!   (<https://docs.strangebee.com/thehive/api-docs/#tag/Observable/operation/Create%20Observable%20in%20Case>)
+//!   per observable.
+//! - comment: `POST /api/v1/alert/{id}/comment`
+//!   (<https://docs.strangebee.com/thehive/api-docs/#tag/Comment/operation/Create%20Comment%20in%20Alert>)
+//!   or `POST /api/v1/case/{id}/comment`
+//!   (<https://docs.strangebee.com/thehive/api-docs/#tag/Comment/operation/Create%20Comment%20in%20Case>)
+//!   with `{"message": ...}`, as the connector creates alerts or cases (TheHive 5.1 and later
+//!   take comments on alerts). A missing alert or case is a 404 (`NotFoundError`).
+//!
+//! Errors are `{"type": "...", "message": "..."}`; a rejected key is a 401
+//! (`AuthenticationError`). TheHive's API reference describes no rate limiting: a 429 (from
+//! a proxy in front of it) is waited out per `Retry-After` and the request sent again; a 503
+//! is not repeated, as the alert, case or comment may already exist.
 //!
 //! The ticket id is TheHive's `_id` (`~4104`); its URL is the alert's or case's page.
 //!
@@ -418,8 +431,13 @@ mod tests {
         }
     }
 
+    /// A request as TheHive documents it: the API key as a bearer token, a JSON body, a JSON
+    /// reply.
     fn post(path: &str) -> Exchange {
-        Exchange::expect("POST", path).header("authorization", &format!("Bearer {KEY}"))
+        Exchange::expect("POST", path)
+            .header("authorization", &format!("Bearer {KEY}"))
+            .header("accept", "application/json")
+            .header("content-type", "application/json")
     }
 
     #[test]
@@ -521,33 +539,131 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn thehive_errors_carry_its_message_and_creates_are_not_repeated() {
+    async fn a_comment_on_a_missing_case_is_not_found() {
         let stub = Stub::start(vec![
             post("/api/v1/case/~999/comment")
+                .json(json!({"message": "note"}))
                 .reply(404, r#"{"type":"NotFoundError","message":"Case ~999 not found"}"#),
-            post("/api/v1/alert").reply(
-                503,
-                r#"{"type":"InternalError","message":"database unavailable"}"#,
-            ),
-            post("/api/v1/case").reply(201, r#"{"_id":"~77"}"#),
-            post("/api/v1/case/~77/observable")
-                .reply(400, r#"{"type":"BadRequest","message":"Invalid dataType"}"#),
         ]);
-        let hive = thehive(&stub, Create::Case);
         assert_eq!(
-            hive.comment(&cx(), "~999", "note").await.unwrap_err(),
+            thehive(&stub, Create::Case)
+                .comment(&cx(), "~999", "note")
+                .await
+                .unwrap_err(),
             ConnectorError::NotFound("thehive add comment: Case ~999 not found (NotFoundError)".into())
         );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_comment_on_a_missing_alert_is_not_found() {
+        let stub = Stub::start(vec![
+            post("/api/v1/alert/~999/comment")
+                .json(json!({"message": "note"}))
+                .reply(
+                    404,
+                    r#"{"type":"NotFoundError","message":"Alert ~999 not found"}"#,
+                ),
+        ]);
+        assert_eq!(
+            thehive(&stub, Create::Alert)
+                .comment(&cx(), "~999", "note")
+                .await
+                .unwrap_err(),
+            ConnectorError::NotFound("thehive add comment: Alert ~999 not found (NotFoundError)".into())
+        );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_rejected_api_key_is_unauthorized_and_never_echoed() {
+        let refused = r#"{"type":"AuthenticationError","message":"Authentication failure"}"#;
+        let stub = Stub::start(vec![
+            post("/api/v1/alert").reply(401, refused),
+            post("/api/v1/alert/~41040/comment").reply(401, refused),
+        ]);
+        let hive = thehive(&stub, Create::Alert);
+        let create = hive.create(&cx(), &ticket()).await.unwrap_err();
+        assert_eq!(
+            create,
+            ConnectorError::Unauthorized(
+                "thehive create alert: HTTP 401: Authentication failure (AuthenticationError) \
+                 (check the connector's credentials and their permissions)"
+                    .into()
+            )
+        );
+        let comment = hive.comment(&cx(), "~41040", "note").await.unwrap_err();
+        assert!(
+            matches!(&comment, ConnectorError::Unauthorized(m)
+                if m.starts_with("thehive add comment: HTTP 401: Authentication failure")),
+            "{comment}"
+        );
+        for error in [create, comment] {
+            assert!(!error.to_string().contains(KEY), "{error}");
+        }
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn an_alert_answered_503_is_not_repeated() {
+        let stub = Stub::start(vec![
+            post("/api/v1/alert")
+                .reply(
+                    503,
+                    r#"{"type":"InternalError","message":"database unavailable"}"#,
+                )
+                .reply_header("retry-after", "0"),
+        ]);
         let failed = thehive(&stub, Create::Alert)
             .create(&cx(), &ticket())
             .await
             .unwrap_err();
-        assert!(matches!(failed, ConnectorError::Failed(_)), "{failed}");
+        assert_eq!(
+            failed,
+            ConnectorError::Failed(
+                "thehive create alert: HTTP 503: database unavailable (InternalError)".into()
+            )
+        );
         assert!(!failed.to_string().contains(KEY));
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_comment_answered_503_is_not_sent_again() {
+        // A 503 may come after TheHive stored the comment: a second one would duplicate it.
+        let stub = Stub::start(vec![
+            post("/api/v1/case/~1234/comment")
+                .json(json!({"message": "note"}))
+                .reply(503, "<html><body>503 Service Unavailable</body></html>")
+                .reply_header("retry-after", "0"),
+        ]);
+        assert_eq!(
+            thehive(&stub, Create::Case)
+                .comment(&cx(), "~1234", "note")
+                .await
+                .unwrap_err(),
+            ConnectorError::Failed(
+                "thehive add comment: HTTP 503: <html><body>503 Service Unavailable</body></html>".into()
+            )
+        );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_failed_observable_says_the_case_was_created() {
+        let stub = Stub::start(vec![
+            post("/api/v1/case").reply(201, r#"{"_id":"~77"}"#),
+            post("/api/v1/case/~77/observable")
+                .json(json!({"dataType": "ip", "data": "203.0.113.7"}))
+                .reply(400, r#"{"type":"BadRequest","message":"Invalid dataType"}"#),
+        ]);
         let mut one = ticket();
         one.observables.truncate(1);
         assert_eq!(
-            hive.create(&cx(), &one).await.unwrap_err(),
+            thehive(&stub, Create::Case)
+                .create(&cx(), &one)
+                .await
+                .unwrap_err(),
             ConnectorError::InvalidInput(
                 "case ~77 was created, but thehive add observable: Invalid dataType (BadRequest)".into()
             )
@@ -556,19 +672,49 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_comment_refused_with_429_is_sent_again() {
+    async fn a_rate_limited_alert_waits_out_retry_after_then_is_sent_again() {
+        let cx = cx();
         let stub = Stub::start(vec![
-            post("/api/v1/alert/~41040/comment")
+            post("/api/v1/alert")
                 .reply(429, r#"{"type":"TooManyRequests","message":"slow down"}"#)
-                .reply_header("retry-after", "0"),
-            post("/api/v1/alert/~41040/comment")
-                .json(json!({"message": "note"}))
-                .reply(201, r#"{"_id":"~8202","message":"note"}"#),
+                .reply_header("retry-after", "1"),
+            // The same sourceRef: had the first been stored, TheHive would refuse a duplicate.
+            post("/api/v1/alert")
+                .json(json!({"sourceRef": cx.action_id, "title": "Phishing: credential harvest"}))
+                .reply(201, r#"{"_id":"~41041"}"#),
         ]);
-        thehive(&stub, Create::Alert)
-            .comment(&cx(), "~41040", "note")
+        let started = std::time::Instant::now();
+        let created = thehive(&stub, Create::Alert)
+            .create(&cx, &ticket())
             .await
             .unwrap();
+        assert_eq!(created.id, "~41041");
+        assert!(
+            started.elapsed() >= std::time::Duration::from_secs(1),
+            "Retry-After was not waited out"
+        );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_comment_still_rate_limited_after_the_retries_fails_as_rate_limited() {
+        // No Retry-After: three backed-off retries, then the rate limit is reported.
+        let stub = Stub::start(
+            (0..4)
+                .map(|_| {
+                    post("/api/v1/alert/~41040/comment")
+                        .json(json!({"message": "note"}))
+                        .reply(429, r#"{"type":"TooManyRequests","message":"slow down"}"#)
+                })
+                .collect(),
+        );
+        assert_eq!(
+            thehive(&stub, Create::Alert)
+                .comment(&cx(), "~41040", "note")
+                .await
+                .unwrap_err(),
+            ConnectorError::RateLimited("thehive add comment: HTTP 429: slow down (TooManyRequests)".into())
+        );
         stub.finish();
     }
 
