@@ -526,8 +526,10 @@ enum Attempt {
     },
 }
 
-/// Vendors' own rate-limit headers, each the epoch second at which requests are taken again:
-/// Okta's `X-Rate-Limit-Reset` and CrowdStrike's `X-Ratelimit-Retryafter`.
+/// Vendors' own rate-limit headers: the epoch second at which requests are taken again
+/// (Okta's `X-Rate-Limit-Reset`, CrowdStrike's `X-Ratelimit-Retryafter`), or the seconds
+/// left in the window (MISP sends the same `X-Rate-Limit-Reset` name so). No epoch second
+/// since 2001 is below [`EPOCH_FLOOR`], and no window above it.
 const RATE_LIMIT_RESETS: [&str; 2] = ["x-rate-limit-reset", "x-ratelimit-retryafter"];
 
 /// How long the vendor asks to wait: `Retry-After` (seconds or an HTTP date), else, on a 429,
@@ -549,10 +551,16 @@ fn retry_after(headers: &reqwest::header::HeaderMap, status: StatusCode) -> Opti
         return None;
     }
     RATE_LIMIT_RESETS.iter().find_map(|name| {
-        let epoch: u64 = headers.get(*name)?.to_str().ok()?.trim().parse().ok()?;
-        Some(until(std::time::UNIX_EPOCH + Duration::from_secs(epoch)))
+        let value: u64 = headers.get(*name)?.to_str().ok()?.trim().parse().ok()?;
+        Some(if value < EPOCH_FLOOR {
+            Duration::from_secs(value)
+        } else {
+            until(std::time::UNIX_EPOCH + Duration::from_secs(value))
+        })
     })
 }
+
+const EPOCH_FLOOR: u64 = 1_000_000_000;
 
 fn describe_transport(error: &reqwest::Error) -> String {
     if error.is_timeout() {

@@ -19,6 +19,17 @@
 //! and `country:XX`; the description names the ISP, the domain and the reports.
 //!
 //! Domains, URLs and file hashes are unsupported: AbuseIPDB knows IP addresses only.
+//!
+//! The request is `GET /api/v2/check?ipAddress=<ip>&maxAgeInDays=<days>` with `Key: <key>`
+//! and `Accept: application/json` (without `verbose`: the reports themselves are not read).
+//! Errors are `{"errors":[{"detail":"...","status":...}]}`: 401 for a missing or wrong key,
+//! 422 for a bad parameter. Past the daily limit AbuseIPDB answers 429 with `Retry-After`
+//! (seconds) and `X-RateLimit-Reset` (the epoch second the day's quota resets): a wait of at
+//! most a minute is waited out, a longer one fails at once as rate limited.
+//!
+//! AbuseIPDB's documentation: <https://docs.abuseipdb.com/#check-endpoint> (the CHECK
+//! endpoint), and on the same page <https://docs.abuseipdb.com/> its daily rate limits (the
+//! 429 and its headers) and its error replies.
 
 use super::{Indicator, IntelSource, Report, Reputation};
 use crate::capability::Capability;
@@ -410,6 +421,35 @@ mod tests {
                 "abuseipdb check: The max age in days must be between 1 and 365.".into()
             )
         );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_spent_daily_quota_fails_at_once_as_rate_limited() {
+        let stub = Stub::start(vec![
+            check("198.51.100.5")
+                .reply(
+                    429,
+                    r#"{"errors":[{"detail":"Daily rate limit of 1000 requests exceeded for this endpoint. See headers for additional details.","status":429}]}"#,
+                )
+                .reply_header("retry-after", "43200")
+                .reply_header("x-ratelimit-limit", "1000")
+                .reply_header("x-ratelimit-remaining", "0")
+                .reply_header("x-ratelimit-reset", "1795737600"),
+        ]);
+        let started = std::time::Instant::now();
+        let error = abuseipdb(&stub)
+            .lookup(&cx(), &Indicator::Ip("198.51.100.5".into()))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error,
+            ConnectorError::RateLimited(
+                "abuseipdb check: HTTP 429: Daily rate limit of 1000 requests exceeded for this endpoint. See headers for additional details."
+                    .into()
+            )
+        );
+        assert!(started.elapsed() < Duration::from_secs(5), "the alert stalled");
         stub.finish();
     }
 

@@ -1,5 +1,5 @@
 //! MISP, through its attribute search (`POST /attributes/restSearch`) with an automation key
-//! (`Authorization: <key>`).
+//! (`Authorization: <key>`, no scheme).
 //!
 //! ```toml
 //! [connectors.misp]
@@ -17,11 +17,26 @@
 //! that kind of indicator: `ip-src`, `ip-dst` and their `|port` forms and `domain|ip` for an
 //! IP address; `domain`, `hostname` and `domain|ip` for a domain; `url` for a URL; `md5`,
 //! `sha1`, `sha256` or `sha512` (chosen by length) and their `filename|` forms for a file
-//! hash. The search is a read, so it is retried like one.
+//! hash. The request carries `Accept: application/json` and `Content-Type: application/json`
+//! and the body `{returnFormat: "json", value, type: [...], limit, page: 1,
+//! includeEventTags: true}` (and `to_ids: true` with `only_to_ids`). The search is a read, so
+//! it is retried like one.
 //!
 //! An attribute flagged `to_ids` (meant for detection) makes the indicator malicious; matches
-//! without it make it suspicious; no match leaves it unknown with score 0. Tags are the
-//! attributes' and their events' tag names; sources name the events (`misp event 42: <info>`).
+//! without it make it suspicious; no match (`{"response":{"Attribute":[]}}`) leaves it unknown
+//! with score 0. Tags are the attributes' and their events' tag names; sources name the events
+//! (`misp event 42: <info>`).
+//!
+//! Errors are `{"name":"...","message":"...","url":"..."}`: 403 for a key MISP refuses, 429
+//! `Rate limit exceeded.` past the role's search limit (with `X-Rate-Limit-Reset`, the seconds
+//! left in MISP's 15-minute window). MISP documents no 404 for the search, which answers no
+//! match with an empty list: a 404 means `url` does not lead to MISP's API, so it is a failure,
+//! never an unknown indicator.
+//!
+//! MISP's documentation:
+//! - <https://www.misp-project.org/openapi/#tag/Attributes/operation/restSearchAttributes>
+//! - <https://www.circl.lu/doc/misp/automation/> (the `Authorization`, `Accept` and
+//!   `Content-Type` headers)
 
 use super::{Indicator, IntelSource, Report, Reputation};
 use crate::capability::Capability;
@@ -287,7 +302,16 @@ impl IntelSource for MispIntel {
         }
         // A search: repeating it changes nothing.
         let request = Request::post("attributes/restSearch").json(&body).idempotent();
-        let reply: SearchReply = self.client.json(&request, "attribute search").await?;
+        let reply: SearchReply = match self.client.json(&request, "attribute search").await {
+            Ok(reply) => reply,
+            // No match is an empty list, so a 404 is a wrong `url`, not an unknown indicator.
+            Err(ConnectorError::NotFound(detail)) => {
+                return Err(ConnectorError::Failed(format!(
+                    "{detail}: HTTP 404 from the search (check the connector's url)"
+                )));
+            }
+            Err(error) => return Err(error),
+        };
         Ok(self.report(indicator, reply.response.attributes))
     }
 }
@@ -323,10 +347,12 @@ mod tests {
         CallContext::new("enrich", "alert-1")
     }
 
+    /// A restSearch as MISP documents it: the bare key in `Authorization`, JSON both ways.
     fn search(body: serde_json::Value) -> Exchange {
         Exchange::expect("POST", "/attributes/restSearch")
             .header("authorization", KEY)
             .header("accept", "application/json")
+            .header("content-type", "application/json")
             .json(body)
     }
 
@@ -351,6 +377,7 @@ mod tests {
                 "value": "203.0.113.7",
                 "type": ["ip-src", "ip-dst", "ip-src|port", "ip-dst|port", "domain|ip"],
                 "limit": 50,
+                "page": 1,
                 "includeEventTags": true,
             }))
             .reply(200, FOUND),
@@ -422,42 +449,81 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_search_is_retried_and_errors_carry_the_message_but_not_the_url() {
+    async fn a_search_is_retried_after_a_server_error() {
         let stub = Stub::start(vec![
-            search(json!({"value": "198.51.100.1"}))
-                .reply(429, r#"{"name":"Too many requests","message":"Too many requests","url":"/attributes/restSearch"}"#)
-                .reply_header("retry-after", "0"),
             search(json!({"value": "198.51.100.1"})).reply(503, "<html>Service Unavailable</html>"),
             search(json!({"value": "198.51.100.1"})).reply(200, r#"{"response":{"Attribute":[]}}"#),
-            search(json!({"value": "198.51.100.2"})).reply(
-                403,
-                r#"{"name":"Authentication failed. Please make sure you pass the API key of an API enabled user along in the Authorization header.","message":"Authentication failed. Please make sure you pass the API key of an API enabled user along in the Authorization header.","url":"\/attributes\/restSearch"}"#,
-            ),
-            search(json!({"value": "198.51.100.3"})).reply(
-                404,
-                r#"{"name":"Invalid attribute","message":"Invalid attribute","url":"\/attributes\/restSearch"}"#,
-            ),
         ]);
-        let intel = misp(&stub, false);
-        let retried = intel
+        let retried = misp(&stub, false)
             .lookup(&cx(), &Indicator::Ip("198.51.100.1".into()))
             .await
             .unwrap();
-        assert_eq!(retried.reputation, Reputation::Unknown);
-        let refused = intel
+        assert_eq!((retried.reputation, retried.score), (Reputation::Unknown, 0));
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_refused_key_is_unauthorized_and_the_error_names_no_url_or_key() {
+        let stub = Stub::start(vec![search(json!({"value": "198.51.100.2"})).reply(
+            403,
+            r#"{"name":"Authentication failed. Please make sure you pass the API key of an API enabled user along in the Authorization header.","message":"Authentication failed. Please make sure you pass the API key of an API enabled user along in the Authorization header.","url":"\/attributes\/restSearch"}"#,
+        )]);
+        let refused = misp(&stub, false)
             .lookup(&cx(), &Indicator::Ip("198.51.100.2".into()))
             .await
             .unwrap_err();
-        assert!(matches!(refused, ConnectorError::Unauthorized(_)), "{refused}");
-        let text = refused.to_string();
-        assert!(text.contains("Authentication failed"), "{text}");
-        assert!(!text.contains("restSearch") && !text.contains(KEY), "{text}");
         assert_eq!(
-            intel
+            refused,
+            ConnectorError::Unauthorized(
+                "misp attribute search: HTTP 403: Authentication failed. Please make sure you pass the API key of an API enabled user along in the Authorization header. (check the connector's credentials and their permissions)"
+                    .into()
+            )
+        );
+        let text = refused.to_string();
+        assert!(!text.contains("restSearch") && !text.contains(KEY), "{text}");
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_spent_search_limit_is_rate_limited() {
+        // MISP's X-Rate-Limit-Reset counts the seconds left in its window: ten minutes is
+        // longer than an alert waits, so the search fails at once instead of retrying.
+        let limited = || {
+            search(json!({"value": "198.51.100.6"}))
+                .reply(
+                    429,
+                    r#"{"name":"Rate limit exceeded.","message":"Rate limit exceeded.","url":"\/attributes\/restSearch"}"#,
+                )
+                .reply_header("x-rate-limit-limit", "100")
+                .reply_header("x-rate-limit-remaining", "0")
+                .reply_header("x-rate-limit-reset", "600")
+        };
+        let stub = Stub::start(vec![limited()]);
+        assert_eq!(
+            misp(&stub, false)
+                .lookup(&cx(), &Indicator::Ip("198.51.100.6".into()))
+                .await
+                .unwrap_err(),
+            ConnectorError::RateLimited("misp attribute search: HTTP 429: Rate limit exceeded.".into())
+        );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_404_is_a_wrong_url_not_an_unknown_indicator() {
+        let stub = Stub::start(vec![search(json!({"value": "198.51.100.3"})).reply(
+            404,
+            r#"{"name":"Not Found","message":"Not Found","url":"\/misp\/attributes\/restSearch"}"#,
+        )]);
+        assert_eq!(
+            misp(&stub, false)
                 .lookup(&cx(), &Indicator::Ip("198.51.100.3".into()))
                 .await
                 .unwrap_err(),
-            ConnectorError::NotFound("misp attribute search: Invalid attribute".into())
+            ConnectorError::Failed(
+                "misp attribute search: Not Found: HTTP 404 from the search (check the connector's url)"
+                    .into()
+            )
         );
         stub.finish();
     }

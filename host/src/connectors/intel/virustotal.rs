@@ -9,7 +9,8 @@
 //! cache_ttl_seconds = 3600 # answers are reused for an hour, to spare the quota (shared intel key)
 //! ```
 //!
-//! lookup reads the indicator's object report:
+//! lookup reads the indicator's object report, `x-apikey: <key>` and `Accept:
+//! application/json` on each:
 //! - IP address: `GET /api/v3/ip_addresses/{ip}`
 //! - domain: `GET /api/v3/domains/{domain}`
 //! - file hash (MD5, SHA-1 or SHA-256): `GET /api/v3/files/{hash}`
@@ -22,8 +23,21 @@
 //! analysts read VirusTotal: malicious from `malicious_engines` engines flagging it malicious,
 //! suspicious when any engine flags it malicious or suspicious, benign when engines analysed it
 //! and none did, unknown when no engine has a verdict. Tags are VirusTotal's `tags`; the
-//! description gives the counts and the community `reputation`. An indicator VirusTotal has
-//! never seen is `NotFound`, with VirusTotal's message.
+//! description gives the counts and the community `reputation`.
+//!
+//! Errors are `{"error":{"code":"...","message":"..."}}`. An indicator VirusTotal has never
+//! seen is a 404 `NotFoundError`: `NotFound`, with VirusTotal's message, which plugins read as
+//! "no source knows it" (the WIT `not-found`). A 404 without that code (a wrong `url`, a proxy)
+//! is a failure, so a misconfiguration never passes for an unknown indicator. A spent quota is
+//! a 429 `QuotaExceededError` (per minute, day or month; VirusTotal sends no `Retry-After`):
+//! retried with backoff, then rate limited. A bad key is a 401 `WrongCredentialsError`.
+//!
+//! VirusTotal's documentation:
+//! - <https://docs.virustotal.com/reference/authentication> (the `x-apikey` header)
+//! - <https://docs.virustotal.com/reference/ip-info>, <https://docs.virustotal.com/reference/domain-info>,
+//!   <https://docs.virustotal.com/reference/file-info>, <https://docs.virustotal.com/reference/url-info>
+//! - <https://docs.virustotal.com/reference/url> (URL identifiers: unpadded base64url)
+//! - <https://docs.virustotal.com/reference/errors> (error codes and their HTTP status)
 
 use super::{Indicator, IntelSource, Report, Reputation};
 use crate::capability::Capability;
@@ -76,7 +90,8 @@ impl VendorBackend for VirusTotal {
     }
 }
 
-/// VirusTotal's error body: `{"error":{"code":"NotFoundError","message":"..."}}`.
+/// VirusTotal's error body: `{"error":{"code":"NotFoundError","message":"..."}}`, as
+/// `<code>: <message>`: the code first, so a long message cut short keeps it.
 fn error_message(body: &[u8]) -> Option<String> {
     #[derive(Deserialize)]
     struct Body {
@@ -89,9 +104,16 @@ fn error_message(body: &[u8]) -> Option<String> {
     }
     let Body { error } = serde_json::from_slice(body).ok()?;
     match (error.message, error.code) {
-        (Some(message), Some(code)) => Some(format!("{message} ({code})")),
+        (Some(message), Some(code)) => Some(format!("{code}: {message}")),
         (message, code) => message.or(code),
     }
+}
+
+/// Whether a not-found error is VirusTotal's `NotFoundError` (`<vendor> <what>: NotFoundError: ...`).
+fn is_unseen(detail: &str) -> bool {
+    detail
+        .split_once(": ")
+        .is_some_and(|(_, text)| text.starts_with("NotFoundError"))
 }
 
 struct VirusTotalIntel {
@@ -207,7 +229,16 @@ impl VirusTotalIntel {
 impl IntelSource for VirusTotalIntel {
     async fn lookup(&self, _cx: &CallContext, indicator: &Indicator) -> Result<Report, ConnectorError> {
         let request = object_request(indicator)?;
-        let reply: ObjectReply = self.client.json(&request, "object report").await?;
+        let reply: ObjectReply = match self.client.json(&request, "object report").await {
+            Ok(reply) => reply,
+            // Only VirusTotal's own NotFoundError means it has never seen the indicator.
+            Err(ConnectorError::NotFound(detail)) if !is_unseen(&detail) => {
+                return Err(ConnectorError::Failed(format!(
+                    "{detail}: HTTP 404 without VirusTotal's NotFoundError (check the connector's url)"
+                )));
+            }
+            Err(error) => return Err(error),
+        };
         Ok(self.report(indicator, reply.data.attributes))
     }
 }
@@ -240,6 +271,7 @@ mod tests {
         CallContext::new("enrich", "alert-1")
     }
 
+    /// An object report request as VirusTotal documents it: the key in `x-apikey`, JSON asked for.
     fn get(path: &str) -> Exchange {
         Exchange::expect("GET", path)
             .header("x-apikey", KEY)
@@ -254,6 +286,8 @@ mod tests {
                 "total_votes":{{"harmless":0,"malicious":2}}}}}}}}"#
         )
     }
+
+    const CLEAN: &str = r#"{"harmless":0,"malicious":0,"suspicious":0,"undetected":90,"timeout":0}"#;
 
     #[tokio::test]
     async fn each_indicator_kind_reads_its_object_report() {
@@ -338,6 +372,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_url_id_is_unpadded_base64url_not_standard_base64() {
+        // Standard base64 of this URL is `...X5+fiZjPT8/eA==`: a `/` would split the path.
+        let url = "https://evil.example/a?b=~~~&c=??x";
+        let stub = Stub::start(vec![
+            get("/api/v3/urls/aHR0cHM6Ly9ldmlsLmV4YW1wbGUvYT9iPX5-fiZjPT8_eA")
+                .reply(200, &object("url", "c0ffee", CLEAN, 0, "[]")),
+        ]);
+        let report = virustotal(&stub)
+            .lookup(&cx(), &Indicator::Url(url.into()))
+            .await
+            .unwrap();
+        assert_eq!(report.indicator, url);
+        stub.finish();
+    }
+
+    #[tokio::test]
     async fn an_object_without_an_analysis_is_unknown() {
         let stub = Stub::start(vec![get("/api/v3/domains/new.example").reply(
             200,
@@ -352,31 +402,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unseen_indicator_is_not_found_and_the_quota_is_retried() {
+    async fn an_indicator_virustotal_never_saw_is_not_found() {
+        let long_url = format!("http://evil.example/{}", "a".repeat(400));
+        let long_id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&long_url);
         let stub = Stub::start(vec![
             get("/api/v3/files/da39a3ee5e6b4b0d3255bfef95601890afd80709").reply(
                 404,
                 r#"{"error":{"code":"NotFoundError","message":"File \"da39a3ee5e6b4b0d3255bfef95601890afd80709\" not found"}}"#,
             ),
-            get("/api/v3/ip_addresses/198.51.100.9")
-                .reply(
-                    429,
-                    r#"{"error":{"code":"QuotaExceededError","message":"Quota exceeded"}}"#,
-                )
-                .reply_header("retry-after", "0"),
-            get("/api/v3/ip_addresses/198.51.100.9").reply(
-                200,
-                &object(
-                    "ip_address",
-                    "198.51.100.9",
-                    r#"{"harmless":0,"malicious":0,"suspicious":0,"undetected":90,"timeout":0}"#,
-                    0,
-                    "[]",
-                ),
-            ),
-            get("/api/v3/domains/x.example").reply(
-                401,
-                r#"{"error":{"code":"WrongCredentialsError","message":"Wrong API key"}}"#,
+            // A message past the length an error keeps still counts as VirusTotal's answer.
+            get(&format!("/api/v3/urls/{long_id}")).reply(
+                404,
+                &format!(r#"{{"error":{{"code":"NotFoundError","message":"URL \"{long_id}\" not found"}}}}"#),
             ),
         ]);
         let intel = virustotal(&stub);
@@ -389,28 +426,100 @@ mod tests {
                 .await
                 .unwrap_err(),
             ConnectorError::NotFound(
-                "virustotal object report: File \"da39a3ee5e6b4b0d3255bfef95601890afd80709\" not found (NotFoundError)"
+                "virustotal object report: NotFoundError: File \"da39a3ee5e6b4b0d3255bfef95601890afd80709\" not found"
                     .into()
             )
         );
+        let url = intel.lookup(&cx(), &Indicator::Url(long_url)).await.unwrap_err();
+        assert!(matches!(url, ConnectorError::NotFound(_)), "{url}");
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_404_that_is_not_virustotals_is_a_failure_not_an_unknown_indicator() {
+        let stub = Stub::start(vec![
+            get("/api/v3/ip_addresses/203.0.113.7").reply(404, "<html><body>Not Found</body></html>"),
+        ]);
+        let error = virustotal(&stub)
+            .lookup(&cx(), &Indicator::Ip("203.0.113.7".into()))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error,
+            ConnectorError::Failed(
+                "virustotal object report: <html><body>Not Found</body></html>: HTTP 404 without VirusTotal's NotFoundError (check the connector's url)"
+                    .into()
+            )
+        );
+        stub.finish();
+    }
+
+    const QUOTA: &str = r#"{"error":{"code":"QuotaExceededError","message":"Quota exceeded"}}"#;
+
+    #[tokio::test]
+    async fn a_spent_quota_is_retried_then_rate_limited() {
+        // VirusTotal sends no Retry-After: the backoff spaces the attempts.
+        let mut exchanges = vec![
+            get("/api/v3/ip_addresses/198.51.100.9").reply(429, QUOTA),
+            get("/api/v3/ip_addresses/198.51.100.9")
+                .reply(200, &object("ip_address", "198.51.100.9", CLEAN, 0, "[]")),
+        ];
+        // The first attempt and the three retries the connector allows.
+        exchanges.extend((0..4).map(|_| get("/api/v3/domains/x.example").reply(429, QUOTA)));
+        let stub = Stub::start(exchanges);
+        let intel = virustotal(&stub);
         let retried = intel
             .lookup(&cx(), &Indicator::Ip("198.51.100.9".into()))
             .await
             .unwrap();
         assert_eq!(retried.reputation, Reputation::Benign);
-        let unauthorized = intel
+        assert_eq!(
+            intel
+                .lookup(&cx(), &Indicator::Domain("x.example".into()))
+                .await
+                .unwrap_err(),
+            ConnectorError::RateLimited(
+                "virustotal object report: HTTP 429: QuotaExceededError: Quota exceeded".into()
+            )
+        );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_wrong_or_missing_key_is_unauthorized_and_never_echoed() {
+        let stub = Stub::start(vec![
+            get("/api/v3/domains/x.example").reply(
+                401,
+                r#"{"error":{"code":"WrongCredentialsError","message":"Wrong API key"}}"#,
+            ),
+            get("/api/v3/domains/x.example").reply(
+                403,
+                r#"{"error":{"code":"ForbiddenError","message":"You are not allowed to perform the requested operation"}}"#,
+            ),
+        ]);
+        let intel = virustotal(&stub);
+        let wrong = intel
+            .lookup(&cx(), &Indicator::Domain("x.example".into()))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            wrong,
+            ConnectorError::Unauthorized(
+                "virustotal object report: HTTP 401: WrongCredentialsError: Wrong API key (check the connector's credentials and their permissions)"
+                    .into()
+            )
+        );
+        let forbidden = intel
             .lookup(&cx(), &Indicator::Domain("x.example".into()))
             .await
             .unwrap_err();
         assert!(
-            matches!(unauthorized, ConnectorError::Unauthorized(_)),
-            "{unauthorized}"
+            matches!(&forbidden, ConnectorError::Unauthorized(text) if text.contains("ForbiddenError")),
+            "{forbidden}"
         );
-        assert!(
-            unauthorized.to_string().contains("Wrong API key"),
-            "{unauthorized}"
-        );
-        assert!(!unauthorized.to_string().contains(KEY));
+        for error in [wrong, forbidden] {
+            assert!(!error.to_string().contains(KEY), "{error}");
+        }
         stub.finish();
     }
 

@@ -8,12 +8,22 @@
 //! timeout_ms = 5000                             # the shared HTTP keys apply, except `url`
 //! ```
 //!
-//! send: `POST <webhook_url>` with `{text, blocks, unfurl_links: false, unfurl_media:
-//! false}`, formatted as the `slack` kind does. Slack answers `ok`, or a 4xx with a plain-text
-//! code (`invalid_payload`, `no_text`, `channel_is_archived`, `no_service`,
-//! `action_prohibited`), which the error carries. The webhook posts to the channel it was
-//! created for: a message's `channel` cannot change it and is not used. A message is sent
-//! again only after a 429.
+//! send: `POST <webhook_url>` with `Content-Type: application/json` and `{text, blocks,
+//! unfurl_links: false, unfurl_media: false}`, formatted as the `slack` kind does. Slack
+//! answers 200 `ok`, or an HTTP error whose body is a plain-text code, which the error
+//! carries: 400 `invalid_payload`, `no_text`, `user_not_found` (invalid input); 403
+//! `action_prohibited`, `invalid_token` (unauthorized); 404 `channel_not_found`,
+//! `no_service`, `no_team` and 410 `channel_is_archived` (failed: the webhook or its channel
+//! is gone, a fault of the connector's configuration, not of the message, so never a
+//! plugin's `not-found`); 500 `rollup_error`; 429 past the rate limit, with `Retry-After`.
+//! The webhook posts to the channel it was created for: a message's `channel` cannot change
+//! it and is not sent. A message is sent again only after a 429.
+//!
+//! Slack's documentation:
+//! - <https://api.slack.com/messaging/webhooks> (posting, and handling errors)
+//! - <https://api.slack.com/changelog/2016-05-17-changes-to-errors-for-incoming-webhooks>
+//!   (the status of each error code)
+//! - <https://api.slack.com/apis/rate-limits> (incoming webhooks: HTTP 429 and `Retry-After`)
 
 use super::{Message, Notifier, slack};
 use crate::capability::Capability;
@@ -69,8 +79,14 @@ impl Notifier for SlackWebhookNotifier {
         let request = Request::post("")
             .json(&slack::payload(cx, message))
             .once_unless_rate_limited();
-        self.client.send(&request, "post message").await?;
-        Ok(())
+        match self.client.send(&request, "post message").await {
+            Ok(_) => Ok(()),
+            // A 404 names the webhook or its channel, which the plugin did not choose.
+            Err(ConnectorError::NotFound(detail)) => Err(ConnectorError::Failed(format!(
+                "{detail} (the webhook or its channel is gone: check the connector's webhook_url)"
+            ))),
+            Err(error) => Err(error),
+        }
     }
 }
 
@@ -81,6 +97,7 @@ mod tests {
     use crate::connectors::http::Auth;
     use crate::connectors::stub::{Exchange, Stub};
     use serde_json::json;
+    use std::time::Duration;
 
     const HOOK: &str = "/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX";
 
@@ -99,10 +116,19 @@ mod tests {
         }
     }
 
+    /// A post to the webhook URL, its body JSON as the webhook documents it.
+    fn post() -> Exchange {
+        Exchange::expect("POST", HOOK).header("content-type", "application/json")
+    }
+
+    fn cx() -> CallContext {
+        CallContext::new("p", "a")
+    }
+
     #[tokio::test]
     async fn a_message_is_posted_to_the_webhook_url() {
         let stub = Stub::start(vec![
-            Exchange::expect("POST", HOOK)
+            post()
                 .json(json!({
                     "text": "[CRITICAL] Host isolated: ws-042",
                     "blocks": [
@@ -111,6 +137,7 @@ mod tests {
                         {"type": "context", "elements": [{"type": "mrkdwn", "text": "Palisade · alert alert-5"}]},
                     ],
                     "unfurl_links": false,
+                    "unfurl_media": false,
                 }))
                 .reply(200, "ok"),
         ]);
@@ -121,34 +148,89 @@ mod tests {
         stub.finish();
     }
 
+    #[test]
+    fn a_message_channel_is_not_sent_to_the_webhook() {
+        let routed = Message {
+            channel: Some("#elsewhere".into()),
+            ..message()
+        };
+        let body = slack::payload(&cx(), &routed);
+        assert!(body.get("channel").is_none(), "{body}");
+        assert!(!body.to_string().contains("#elsewhere"), "{body}");
+    }
+
     #[tokio::test]
-    async fn plain_text_errors_are_carried_and_only_a_429_is_retried() {
+    async fn plain_text_errors_are_typed_by_what_the_analyst_must_fix() {
         let stub = Stub::start(vec![
-            Exchange::expect("POST", HOOK).reply(400, "invalid_payload"),
-            Exchange::expect("POST", HOOK).reply(404, "no_service"),
-            Exchange::expect("POST", HOOK)
-                .reply(429, "rate_limited")
-                .reply_header("retry-after", "0"),
-            Exchange::expect("POST", HOOK).reply(200, "ok"),
-            Exchange::expect("POST", HOOK).reply(500, "rollup_error"),
+            post().reply(400, "invalid_payload"),
+            post().reply(403, "invalid_token"),
+            post().reply(403, "action_prohibited"),
+            post().reply(404, "no_service"),
+            post().reply(404, "channel_not_found"),
+            post().reply(410, "channel_is_archived"),
+            post().reply(500, "rollup_error"),
         ]);
         let webhook = webhook(&stub);
-        let cx = CallContext::new("p", "a");
+        let mut errors = Vec::new();
+        for _ in 0..7 {
+            errors.push(webhook.send(&cx(), &message()).await.unwrap_err());
+        }
         assert_eq!(
-            webhook.send(&cx, &message()).await.unwrap_err(),
+            errors[0],
             ConnectorError::InvalidInput("slack post message: invalid_payload".into())
         );
+        for (error, code) in errors[1..3].iter().zip(["invalid_token", "action_prohibited"]) {
+            assert_eq!(
+                *error,
+                ConnectorError::Unauthorized(format!(
+                    "slack post message: HTTP 403: {code} (check the connector's credentials and their permissions)"
+                ))
+            );
+        }
+        for (error, code) in errors[3..5].iter().zip(["no_service", "channel_not_found"]) {
+            assert_eq!(
+                *error,
+                ConnectorError::Failed(format!(
+                    "slack post message: {code} (the webhook or its channel is gone: check the connector's webhook_url)"
+                ))
+            );
+        }
         assert_eq!(
-            webhook.send(&cx, &message()).await.unwrap_err(),
-            ConnectorError::NotFound("slack post message: no_service".into())
+            errors[5],
+            ConnectorError::Failed("slack post message: HTTP 410: channel_is_archived".into())
         );
-        webhook.send(&cx, &message()).await.unwrap();
-        let failed = webhook.send(&cx, &message()).await.unwrap_err();
+        // A 5xx may come after the message was posted: it is not sent again.
         assert_eq!(
-            failed,
+            errors[6],
             ConnectorError::Failed("slack post message: HTTP 500: rollup_error".into())
         );
-        assert!(!failed.to_string().contains("XXXXXXXX"), "{failed}");
+        for error in &errors {
+            assert!(!error.to_string().contains("XXXXXXXX"), "{error}");
+        }
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_429_is_waited_out_for_its_retry_after_and_sent_again() {
+        let stub = Stub::start(vec![
+            post().reply(429, "rate_limited").reply_header("retry-after", "1"),
+            post().reply(200, "ok"),
+            post()
+                .reply(429, "rate_limited")
+                .reply_header("retry-after", "3600"),
+        ]);
+        let webhook = webhook(&stub);
+        let started = std::time::Instant::now();
+        webhook.send(&cx(), &message()).await.unwrap();
+        assert!(
+            started.elapsed() >= Duration::from_secs(1),
+            "Retry-After was not honoured"
+        );
+        // Longer than a minute: the alert does not wait for it.
+        assert_eq!(
+            webhook.send(&cx(), &message()).await.unwrap_err(),
+            ConnectorError::RateLimited("slack post message: HTTP 429: rate_limited".into())
+        );
         stub.finish();
     }
 }
