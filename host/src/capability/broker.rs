@@ -3,7 +3,7 @@ use crate::connectors::{CallContext, CapabilitySet, ConnectorError};
 use crate::policy::Policy;
 use crate::runtime::Limits;
 use crate::runtime::bindings::types::ActionError;
-use crate::store::{AuditEvent, RateCheck, Rated, Store};
+use crate::store::{AuditEvent, AuditKind, RateCheck, Rated, Store};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -394,7 +394,7 @@ impl Broker {
     ) {
         if let Some(store) = &self.plugin.store {
             store.audit().log(AuditEvent {
-                kind: "host-call",
+                kind: AuditKind::HostCall,
                 alert_id: Some(&self.alert_id),
                 plugin: Some(&self.plugin.name),
                 operation: Some(operation.to_string()),

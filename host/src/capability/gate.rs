@@ -153,7 +153,7 @@ impl Broker {
         tracing::error!(plugin = %self.plugin.name, alert = %self.alert_id, %reason, "circuit breaker tripped");
         if let Some(store) = &self.plugin.store {
             store.audit().log(crate::store::AuditEvent {
-                kind: "breaker",
+                kind: crate::store::AuditKind::Breaker,
                 alert_id: Some(&self.alert_id),
                 plugin: Some(&self.plugin.name),
                 decision: "tripped",

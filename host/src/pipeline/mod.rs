@@ -21,7 +21,7 @@ use crate::capability::{AlertContext, PluginContext};
 use crate::config::{Config, PluginConfig};
 use crate::connectors::Registry;
 use crate::runtime::{LoadError, Plugin, Runtime, RuntimeOptions};
-use crate::store::{AuditEvent, Store};
+use crate::store::{AuditEvent, AuditKind, Store};
 use std::sync::Arc;
 
 /// A plugin the pipeline runs: the loaded component and where it sits.
@@ -175,7 +175,7 @@ impl Pipeline {
             return;
         }
         self.store.audit().log(AuditEvent {
-            kind: "duplicate",
+            kind: AuditKind::Duplicate,
             alert_id: Some(of),
             decision: "attached",
             detail: serde_json::json!({
@@ -207,7 +207,7 @@ impl Pipeline {
                 crate::runtime::InvocationStatus::Trapped(detail) => ("trapped", Some(detail)),
             };
             audit.log(AuditEvent {
-                kind: "invocation",
+                kind: AuditKind::Invocation,
                 alert_id: Some(&alert.id),
                 plugin: Some(&run.plugin),
                 decision,
@@ -223,7 +223,7 @@ impl Pipeline {
             });
         }
         audit.log(AuditEvent {
-            kind: "alert",
+            kind: AuditKind::Alert,
             alert_id: Some(&alert.id),
             decision: if report.succeeded() {
                 "processed"

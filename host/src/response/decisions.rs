@@ -6,7 +6,7 @@
 use super::{bind_for_approval, record_executed, shown_target};
 use crate::config::Config;
 use crate::connectors::{ActionRequest, CallContext, CapabilitySet, ConnectorError, Registry};
-use crate::store::{Approval, ApprovalError, AuditEvent, Store, UndoError};
+use crate::store::{Approval, ApprovalError, AuditEvent, AuditKind, Store, UndoError};
 use serde_json::json;
 
 /// A held operation that was approved and carried out (or tried).
@@ -101,7 +101,7 @@ pub async fn approve(config: &Config, store: &Store, id: &str, by: &str) -> Resu
         tracing::error!(action = %cx.action_id, %error, "cannot record the action for undo");
     }
     store.audit().log(AuditEvent {
-        kind: "approval",
+        kind: AuditKind::Approval,
         alert_id: Some(&approval.alert_id),
         plugin: Some(&approval.plugin),
         operation: Some(approval.operation.clone()),
@@ -125,7 +125,7 @@ pub async fn approve(config: &Config, store: &Store, id: &str, by: &str) -> Resu
 pub fn deny(store: &Store, id: &str, by: &str, reason: &str) -> Result<Approval, ApprovalError> {
     let approval = store.approvals().deny(id, by, reason)?;
     store.audit().log(AuditEvent {
-        kind: "approval",
+        kind: AuditKind::Approval,
         alert_id: Some(&approval.alert_id),
         plugin: Some(&approval.plugin),
         operation: Some(approval.operation.clone()),
@@ -179,7 +179,7 @@ pub async fn undo(config: &Config, store: &Store, action_id: &str, by: &str) -> 
     let cx = CallContext::new(&action.plugin, &action.alert_id);
     let result = compensation.execute(&connectors, &cx).await;
     store.audit().log(AuditEvent {
-        kind: "undo",
+        kind: AuditKind::Undo,
         alert_id: Some(&action.alert_id),
         plugin: Some(&action.plugin),
         operation: Some(compensation.operation().to_string()),
@@ -209,7 +209,7 @@ pub async fn undo(config: &Config, store: &Store, action_id: &str, by: &str) -> 
 pub fn reset_breaker(store: &Store, plugin: Option<&str>, by: &str) -> Result<usize, rusqlite::Error> {
     let cleared = store.breaker().reset(plugin)?;
     store.audit().log(AuditEvent {
-        kind: "breaker",
+        kind: AuditKind::Breaker,
         plugin,
         decision: "reset",
         detail: json!({"by": by, "cleared": cleared}),

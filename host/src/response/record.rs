@@ -2,7 +2,7 @@
 //! undo), and operations held for a person.
 
 use crate::connectors::{ActionRequest, CallContext};
-use crate::store::{ActionRow, Approval, RecordError, Store};
+use crate::store::{ActionRow, Approval, ApprovalStatus, RecordError, Store};
 use std::time::Duration;
 
 /// The record of an executed destructive operation, with the operation that reverses it;
@@ -67,7 +67,7 @@ pub fn hold(store: &Store, hold: Hold<'_>) -> Result<String, rusqlite::Error> {
         target: hold.target.to_owned(),
         request: serde_json::to_value(hold.request).unwrap_or_default(),
         reason: hold.reason.to_owned(),
-        status: "pending".into(),
+        status: ApprovalStatus::Pending,
         decided_by: None,
         decided_at: None,
         decision_note: None,

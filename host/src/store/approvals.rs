@@ -27,12 +27,68 @@ pub struct Approval {
     pub request: serde_json::Value,
     /// Why it was held.
     pub reason: String,
-    /// `pending`, `executing`, `executed`, `failed`, `denied` or `expired`.
-    pub status: String,
+    pub status: ApprovalStatus,
     pub decided_by: Option<String>,
     pub decided_at: Option<i64>,
     pub decision_note: Option<String>,
     pub action_id: Option<String>,
+}
+
+/// Where a held operation is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalStatus {
+    /// Waiting for a person.
+    Pending,
+    /// Approved and being carried out.
+    Executing,
+    Executed,
+    /// Approved, but the connector failed.
+    Failed,
+    Denied,
+    /// Nobody decided in time.
+    Expired,
+}
+
+impl ApprovalStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalStatus::Pending => "pending",
+            ApprovalStatus::Executing => "executing",
+            ApprovalStatus::Executed => "executed",
+            ApprovalStatus::Failed => "failed",
+            ApprovalStatus::Denied => "denied",
+            ApprovalStatus::Expired => "expired",
+        }
+    }
+
+    fn parse(text: &str) -> Option<ApprovalStatus> {
+        [
+            ApprovalStatus::Pending,
+            ApprovalStatus::Executing,
+            ApprovalStatus::Executed,
+            ApprovalStatus::Failed,
+            ApprovalStatus::Denied,
+            ApprovalStatus::Expired,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for ApprovalStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl rusqlite::types::FromSql for ApprovalStatus {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = value.as_str()?;
+        ApprovalStatus::parse(text).ok_or_else(|| {
+            rusqlite::types::FromSqlError::Other(format!("unknown approval status {text:?}").into())
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +96,7 @@ pub enum ApprovalError {
     #[error("no held operation {0}")]
     NotFound(String),
     #[error("held operation {id} was already decided ({status})")]
-    AlreadyDecided { id: String, status: String },
+    AlreadyDecided { id: String, status: ApprovalStatus },
     #[error("held operation {0} expired before anyone approved it")]
     Expired(String),
     #[error("store: {0}")]
@@ -98,19 +154,19 @@ impl Approvals {
 
     /// Takes a pending operation for execution, recording who approved it and when.
     pub fn claim(&self, id: &str, by: &str) -> Result<Approval, ApprovalError> {
-        self.decide(id, by, "executing", None)
+        self.decide(id, by, ApprovalStatus::Executing, None)
     }
 
     /// Refuses a pending operation; nothing is executed.
     pub fn deny(&self, id: &str, by: &str, note: &str) -> Result<Approval, ApprovalError> {
-        self.decide(id, by, "denied", Some(note))
+        self.decide(id, by, ApprovalStatus::Denied, Some(note))
     }
 
     fn decide(
         &self,
         id: &str,
         by: &str,
-        status: &str,
+        status: ApprovalStatus,
         note: Option<&str>,
     ) -> Result<Approval, ApprovalError> {
         let mut connection = super::lock(&self.connection);
@@ -124,24 +180,24 @@ impl Approvals {
             )
             .optional()?
             .ok_or_else(|| ApprovalError::NotFound(id.to_owned()))?;
-        match current.status.as_str() {
-            "pending" => {}
-            "expired" => return Err(ApprovalError::Expired(id.to_owned())),
+        match current.status {
+            ApprovalStatus::Pending => {}
+            ApprovalStatus::Expired => return Err(ApprovalError::Expired(id.to_owned())),
             other => {
                 return Err(ApprovalError::AlreadyDecided {
                     id: id.to_owned(),
-                    status: other.to_owned(),
+                    status: other,
                 });
             }
         }
         let now = super::now();
         transaction.execute(
             "UPDATE approvals SET status = ?2, decided_by = ?3, decided_at = ?4, decision_note = ?5 WHERE id = ?1",
-            params![id, status, by, now, note],
+            params![id, status.as_str(), by, now, note],
         )?;
         transaction.commit()?;
         Ok(Approval {
-            status: status.to_owned(),
+            status,
             decided_by: Some(by.to_owned()),
             decided_at: Some(now),
             decision_note: note.map(str::to_owned),
@@ -160,7 +216,17 @@ impl Approvals {
         let connection = super::lock(&self.connection);
         connection.execute(
             "UPDATE approvals SET status = ?2, action_id = ?3, decision_note = ?4 WHERE id = ?1 AND status = 'executing'",
-            params![id, if executed { "executed" } else { "failed" }, action_id, note],
+            params![
+                id,
+                if executed {
+                    ApprovalStatus::Executed
+                } else {
+                    ApprovalStatus::Failed
+                }
+                .as_str(),
+                action_id,
+                note
+            ],
         )?;
         Ok(())
     }
@@ -218,7 +284,7 @@ mod tests {
             target: "ceo".into(),
             request: serde_json::json!({"capability": "identity"}),
             reason: "protected".into(),
-            status: "pending".into(),
+            status: ApprovalStatus::Pending,
             decided_by: None,
             decided_at: None,
             decision_note: None,
@@ -242,7 +308,10 @@ mod tests {
             Err(ApprovalError::AlreadyDecided { .. })
         ));
         approvals.finish("ap-1", true, Some("act-1"), "executed").unwrap();
-        assert_eq!(approvals.get("ap-1").unwrap().unwrap().status, "executed");
+        assert_eq!(
+            approvals.get("ap-1").unwrap().unwrap().status,
+            ApprovalStatus::Executed
+        );
         assert!(approvals.list(false).unwrap().is_empty());
     }
 

@@ -15,11 +15,42 @@ pub struct Audit {
     writer: Arc<Writer>,
 }
 
+/// What an audit record is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuditKind {
+    /// An alert after its last stage.
+    #[default]
+    Alert,
+    /// A repeat of an alert, attached to its first.
+    Duplicate,
+    /// One plugin's run on one alert.
+    Invocation,
+    /// A call a plugin made to the host.
+    HostCall,
+    /// A person's decision on a held operation.
+    Approval,
+    Undo,
+    Breaker,
+}
+
+impl AuditKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::Alert => "alert",
+            AuditKind::Duplicate => "duplicate",
+            AuditKind::Invocation => "invocation",
+            AuditKind::HostCall => "host-call",
+            AuditKind::Approval => "approval",
+            AuditKind::Undo => "undo",
+            AuditKind::Breaker => "breaker",
+        }
+    }
+}
+
 /// One thing that happened.
 #[derive(Debug, Clone, Default)]
 pub struct AuditEvent<'a> {
-    /// `alert`, `duplicate`, `invocation`, `host-call`, `approval`, `undo` or `breaker`.
-    pub kind: &'a str,
+    pub kind: AuditKind,
     pub alert_id: Option<&'a str>,
     pub plugin: Option<&'a str>,
     pub operation: Option<String>,
@@ -66,7 +97,7 @@ impl Audit {
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
             at_unix: now.unix_timestamp(),
-            kind: event.kind.to_owned(),
+            kind: event.kind.as_str().to_owned(),
             alert_id: event.alert_id.map(str::to_owned),
             plugin: event.plugin.map(str::to_owned),
             operation: event.operation,
@@ -78,7 +109,7 @@ impl Audit {
         };
         if !self.writer.send(Message::Record(Record::Audit(row))) {
             tracing::error!(
-                kind = event.kind,
+                kind = event.kind.as_str(),
                 "cannot write the audit record: the audit writer has stopped"
             );
         }
@@ -185,7 +216,7 @@ mod tests {
         let audit = store.audit();
         for (alert, plugin) in [("a-1", "spray"), ("a-2", "spray"), ("a-1", "triage")] {
             audit.log(AuditEvent {
-                kind: "invocation",
+                kind: crate::store::AuditKind::Invocation,
                 alert_id: Some(alert),
                 plugin: Some(plugin),
                 decision: "completed",

@@ -108,7 +108,7 @@ mod tests {
     fn log_alerts(audit: &crate::store::Audit, count: usize) {
         for n in 0..count {
             audit.log(AuditEvent {
-                kind: "alert",
+                kind: crate::store::AuditKind::Alert,
                 alert_id: Some(&format!("a-{n}")),
                 decision: "processed",
                 ..AuditEvent::default()

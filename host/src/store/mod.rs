@@ -14,8 +14,8 @@ mod tickets;
 mod writer;
 
 pub use actions::{ActionRow, Actions, RecordError, UndoError};
-pub use approvals::{Approval, ApprovalError, Approvals};
-pub use audit::{Audit, AuditEvent, AuditFilter, AuditRecord, redact};
+pub use approvals::{Approval, ApprovalError, ApprovalStatus, Approvals};
+pub use audit::{Audit, AuditEvent, AuditFilter, AuditKind, AuditRecord, redact};
 pub use breaker::{Breaker, BreakerCheck, BreakerError, BreakerLimits, Trip};
 pub use kv::{KvError, KvQuota, KvStore};
 pub use rate::{PerHour, RateCheck, RateError, Rated, Rates};

@@ -350,7 +350,7 @@ mod tests {
         // The same id again: the database refuses it, inside the same batch as the others.
         actions.record(action("act-1")).unwrap();
         audit.log(AuditEvent {
-            kind: "alert",
+            kind: crate::store::AuditKind::Alert,
             alert_id: Some("a-1"),
             decision: "processed",
             ..AuditEvent::default()

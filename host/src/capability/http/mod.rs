@@ -67,7 +67,7 @@ impl HttpAudit {
     fn record(&self, target: &str, decision: &str, detail: serde_json::Value) {
         if let Some(store) = &self.store {
             store.audit().log(AuditEvent {
-                kind: "host-call",
+                kind: crate::store::AuditKind::HostCall,
                 alert_id: Some(&self.alert_id),
                 plugin: Some(&self.plugin),
                 operation: Some(super::HTTP.to_string()),
