@@ -35,7 +35,7 @@
 //! `email.to.address`, `email.sender.address`. An aggregating rule (ES|QL, threshold) that
 //! lists accounts by result puts them in `succeeded_users` and `failed_users`.
 
-use super::fields::{self, Entities, Epoch, number, text, texts};
+use super::fields::{self, Entities, number, text, texts};
 use super::intake::IntakeError;
 use super::{Alert, Direction, Severity};
 use serde_json::Value;
@@ -60,8 +60,8 @@ pub(crate) fn normalize(outer: &Value, raw: &str) -> Result<Alert, IntakeError> 
         .into_iter()
         .find_map(|field| fields::path(field).first(document).map(|value| (field, value)))
         .ok_or_else(|| IntakeError::missing(FORMAT, "@timestamp"))?;
-    let timestamp = fields::timestamp(time, Epoch::Millis)
-        .map_err(|message| IntakeError::invalid(FORMAT, field, message))?;
+    let timestamp =
+        fields::timestamp(time).map_err(|message| IntakeError::invalid(FORMAT, field, message))?;
     let category = texts(document, "kibana.alert.rule.threat.tactic.name")
         .first()
         .or(texts(document, "event.category").first())

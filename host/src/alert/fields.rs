@@ -196,45 +196,64 @@ pub(crate) fn unwrap_hit(document: &Value) -> &Value {
 // ---------------------------------------------------------------------------------------------
 // Times.
 
-/// How a number is to be read as a time.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Epoch {
-    Seconds,
-    Millis,
-}
-
-/// An RFC 3339 time in UTC from an RFC 3339 string or a number of seconds or milliseconds
-/// since 1970 (a number above 10^11 is taken as milliseconds whatever `unit` says: in
-/// seconds it would be past the year 5000).
-pub(crate) fn timestamp(value: &Value, unit: Epoch) -> Result<String, String> {
+/// An RFC 3339 time in UTC from an RFC 3339 string or a number (or numeric string) of
+/// seconds, milliseconds, microseconds or nanoseconds since 1970.
+///
+/// The magnitude decides the unit, whatever the format documents, since producers disagree
+/// with their schemas (OCSF's `time` is documented in milliseconds, and
+/// several producers put seconds there): below 10^11 is seconds (10^11 milliseconds is 1973,
+/// before any alert), below 10^14 milliseconds, below 10^17 microseconds, above nanoseconds.
+/// The digits are read as a decimal, never through a float, so no precision is lost or made up.
+pub(crate) fn timestamp(value: &Value) -> Result<String, String> {
     let parsed = match value {
         Value::String(text) => match OffsetDateTime::parse(text.trim(), &Rfc3339) {
             Ok(time) => time,
-            Err(error) => match text.trim().parse::<f64>() {
-                Ok(number) => from_epoch(number, unit)?,
-                Err(_) => return Err(format!("{text:?} is not an RFC 3339 time: {error}")),
-            },
+            Err(error) => {
+                from_epoch(text.trim()).map_err(|_| format!("{text:?} is not an RFC 3339 time: {error}"))?
+            }
         },
-        Value::Number(number) => from_epoch(number.as_f64().unwrap_or(f64::NAN), unit)?,
+        // serde_json prints an integer as it was written, and a float as the shortest
+        // decimal that reads back to it: the digits the producer sent.
+        Value::Number(number) => from_epoch(&number.to_string())?,
         other => return Err(format!("{other} is not a time")),
     };
-    Ok(parsed
+    parsed
         .to_offset(time::UtcOffset::UTC)
         .format(&Rfc3339)
-        .expect("a parsed time formats"))
+        .map_err(|error| format!("{value} cannot be written as a time: {error}"))
 }
 
-fn from_epoch(number: f64, unit: Epoch) -> Result<OffsetDateTime, String> {
-    if !number.is_finite() || number < 0.0 {
-        return Err(format!("{number} is not a time"));
+/// A non-negative decimal number of seconds, milliseconds, microseconds or nanoseconds since
+/// 1970 (see [`timestamp`]), as exact integer nanoseconds.
+fn from_epoch(text: &str) -> Result<OffsetDateTime, String> {
+    let not_a_time = || format!("{text} is not a time");
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits =
+        |part: &str| !part.is_empty() && part.len() <= 30 && part.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !(fraction.is_empty() || digits(fraction)) {
+        return Err(not_a_time());
     }
-    let millis = match unit {
-        _ if number > 1e11 => number,
-        Epoch::Millis => number,
-        Epoch::Seconds => number * 1000.0,
+    let whole_value: u128 = whole.parse().map_err(|_| not_a_time())?;
+    // Nanoseconds per unit, chosen by the whole part's magnitude.
+    let scale: u32 = match whole_value {
+        0..100_000_000_000 => 9,
+        100_000_000_000..100_000_000_000_000 => 6,
+        100_000_000_000_000..100_000_000_000_000_000 => 3,
+        _ => 0,
     };
-    let nanos = (millis * 1_000_000.0) as i128;
-    OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|error| format!("{number}: {error}"))
+    // Digits beyond a nanosecond are below what a time can say: dropped, not rounded up.
+    let kept: String = fraction.chars().take(scale as usize).collect();
+    let fraction_value: u128 = if kept.is_empty() {
+        0
+    } else {
+        kept.parse::<u128>().map_err(|_| not_a_time())? * 10u128.pow(scale - kept.len() as u32)
+    };
+    let nanos = whole_value
+        .checked_mul(10u128.pow(scale))
+        .and_then(|n| n.checked_add(fraction_value))
+        .and_then(|n| i128::try_from(n).ok())
+        .ok_or_else(not_a_time)?;
+    OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|error| format!("{text}: {error}"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -740,21 +759,48 @@ mod tests {
     #[test]
     fn times_come_from_rfc3339_or_epoch_numbers() {
         let want = "2026-11-26T09:12:00Z";
+        assert_eq!(timestamp(&json!("2026-11-26T10:12:00+01:00")).unwrap(), want);
+        assert_eq!(timestamp(&json!(1_795_684_320_000u64)).unwrap(), want);
+        assert_eq!(timestamp(&json!("1795684320.000")).unwrap(), want);
+        assert!(timestamp(&json!("yesterday")).is_err());
+        assert!(timestamp(&json!(true)).is_err());
+        assert!(timestamp(&json!(-5)).is_err());
+        assert!(timestamp(&json!("1e9")).is_err());
+    }
+
+    #[test]
+    fn the_magnitude_decides_the_unit_whatever_the_format_documents() {
+        let want = "2026-11-26T09:12:00Z";
+        // Seconds where milliseconds are documented (OCSF producers do this).
+        assert_eq!(timestamp(&json!(1_795_684_320u64)).unwrap(), want);
         assert_eq!(
-            timestamp(&json!("2026-11-26T10:12:00+01:00"), Epoch::Millis).unwrap(),
-            want
+            timestamp(&json!(1_795_684_320_000_000u64)).unwrap(),
+            want,
+            "microseconds"
         );
         assert_eq!(
-            timestamp(&json!(1_795_684_320_000u64), Epoch::Millis).unwrap(),
-            want
+            timestamp(&json!(1_795_684_320_000_000_000u64)).unwrap(),
+            want,
+            "nanoseconds"
         );
-        assert_eq!(timestamp(&json!("1795684320.000"), Epoch::Seconds).unwrap(), want);
+    }
+
+    #[test]
+    fn epoch_times_keep_exactly_the_precision_they_were_given() {
+        // Through a float, this millisecond became .217999872.
         assert_eq!(
-            timestamp(&json!(1_795_684_320_000u64), Epoch::Seconds).unwrap(),
-            want
+            timestamp(&json!(1_682_347_463_218u64)).unwrap(),
+            "2023-04-24T14:44:23.218Z"
         );
-        assert!(timestamp(&json!("yesterday"), Epoch::Seconds).is_err());
-        assert!(timestamp(&json!(true), Epoch::Seconds).is_err());
+        assert_eq!(
+            timestamp(&json!(1_682_347_463.218)).unwrap(),
+            "2023-04-24T14:44:23.218Z"
+        );
+        assert_eq!(
+            timestamp(&json!("1682347463.123456789123")).unwrap(),
+            "2023-04-24T14:44:23.123456789Z",
+            "digits below a nanosecond are dropped, not rounded"
+        );
     }
 
     #[test]

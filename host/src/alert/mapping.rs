@@ -47,7 +47,7 @@
 //! (a fraction 0-1 is scaled), or Low 30, Medium 60, High 90; absent: the default, else 50.
 //! Times: RFC 3339, or seconds or milliseconds since 1970.
 
-use super::fields::{self, Entities, Epoch, FieldPath};
+use super::fields::{self, Entities, FieldPath};
 use super::intake::IntakeError;
 use super::{Alert, Direction, Severity, SignInResult};
 use serde_json::Value;
@@ -216,8 +216,8 @@ impl Mapping {
 
         let title = text(AlertField::Title).ok_or_else(|| missing(AlertField::Title))?;
         let time = value(AlertField::Timestamp).ok_or_else(|| missing(AlertField::Timestamp))?;
-        let timestamp = fields::timestamp(&time, Epoch::Seconds)
-            .map_err(|message| invalid(AlertField::Timestamp, message))?;
+        let timestamp =
+            fields::timestamp(&time).map_err(|message| invalid(AlertField::Timestamp, message))?;
         let severity_text = text(AlertField::Severity).ok_or_else(|| missing(AlertField::Severity))?;
         let severity = self
             .severity_values

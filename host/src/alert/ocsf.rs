@@ -7,7 +7,7 @@
 //! | source | `metadata.product.name`, else `metadata.product.vendor_name`, else `OCSF` |
 //! | rule | `finding_info.analytic.uid` / `.name` (`analytic` in 1.0) |
 //! | category | the first `finding_info.attacks[].tactic.name`, else the first `finding_info.types[]`, else the class: `detection-finding` / `security-finding` |
-//! | time | `time` (milliseconds since 1970), else `time_dt`, else `finding_info.created_time`; required |
+//! | time | `time_dt` (an RFC 3339 time), else `time` (documented in milliseconds since 1970; seconds, as several producers send, are recognised by their size), else `finding_info.created_time`; required |
 //! | tags | `metadata.labels[]` |
 //!
 //! Severity (`severity_id`):
@@ -37,7 +37,7 @@
 //! detection in its evidence. `unmapped.succeeded_users` / `failed_users` are read too
 //! (see [`super::fields::Entities::sign_in_lists`]).
 
-use super::fields::{self, Entities, Epoch, number, text, texts};
+use super::fields::{self, Entities, number, text, texts};
 use super::intake::IntakeError;
 use super::{Alert, Direction, Severity, SignInResult};
 use serde_json::Value;
@@ -115,15 +115,16 @@ pub(crate) fn normalize(document: &Value, raw: &str) -> Result<Alert, IntakeErro
 
 fn timestamp(document: &Value, info: &Value) -> Result<String, IntakeError> {
     let candidates = [
-        ("time", document.get("time")),
+        // `time_dt` says what it means; `time`'s unit is the producer's guess at the schema.
         ("time_dt", document.get("time_dt")),
+        ("time", document.get("time")),
         ("finding_info.created_time", info.get("created_time")),
     ];
     let (field, value) = candidates
         .into_iter()
         .find_map(|(field, value)| value.filter(|v| !v.is_null()).map(|v| (field, v)))
         .ok_or_else(|| IntakeError::missing(FORMAT, "time"))?;
-    fields::timestamp(value, Epoch::Millis).map_err(|message| IntakeError::invalid(FORMAT, field, message))
+    fields::timestamp(value).map_err(|message| IntakeError::invalid(FORMAT, field, message))
 }
 
 fn severity(document: &Value) -> Severity {
@@ -595,7 +596,21 @@ mod tests {
 
         let mut document: Value = serde_json::from_str(SPRAY).unwrap();
         document["time"] = "last tuesday".into();
+        document.as_object_mut().unwrap().remove("time_dt");
         let error = normalize(&document, SPRAY).unwrap_err().to_string();
         assert!(error.contains("`time`"), "{error}");
+    }
+
+    #[test]
+    fn time_in_seconds_is_read_as_seconds_and_time_dt_wins() {
+        // A producer that put epoch seconds in `time`, beside `time_dt` saying so.
+        let mut document: Value = serde_json::from_str(SPRAY).unwrap();
+        document["time"] = 1_682_347_463u64.into();
+        document["time_dt"] = "2023-04-24T14:44:23.218Z".into();
+        let alert = normalize(&document, SPRAY).unwrap();
+        assert_eq!(alert.timestamp, "2023-04-24T14:44:23.218Z");
+        document.as_object_mut().unwrap().remove("time_dt");
+        let alert = normalize(&document, SPRAY).unwrap();
+        assert_eq!(alert.timestamp, "2023-04-24T14:44:23Z", "not January 1970");
     }
 }

@@ -40,7 +40,7 @@
 //! reach `ExtendedProperties["Custom Details"]` (and an incident alert's
 //! `additionalData["Custom Details"]`).
 
-use super::fields::{self, Entities, Epoch, number, text, texts};
+use super::fields::{self, Entities, number, text, texts};
 use super::intake::IntakeError;
 use super::{Alert, Direction, Severity};
 use serde_json::{Map, Value};
@@ -82,8 +82,8 @@ fn normalize_alert(row: &Value, raw: &str) -> Result<Alert, IntakeError> {
         .into_iter()
         .find_map(|name| row.get(name).filter(|v| !v.is_null()).map(|v| (name, v)))
         .ok_or_else(|| IntakeError::missing(FORMAT, "TimeGenerated"))?;
-    let timestamp = fields::timestamp(time, Epoch::Millis)
-        .map_err(|message| IntakeError::invalid(FORMAT, time_field, message))?;
+    let timestamp =
+        fields::timestamp(time).map_err(|message| IntakeError::invalid(FORMAT, time_field, message))?;
     let extended = json_field(row, "ExtendedProperties")?;
     let rule_id = extended
         .get("Analytic Rule Ids")
@@ -137,7 +137,7 @@ fn normalize_incident(incident: &Value, raw: &str) -> Result<Alert, IntakeError>
         .into_iter()
         .find_map(|name| properties.get(name).filter(|v| !v.is_null()).map(|v| (name, v)))
         .ok_or_else(|| IntakeError::missing(FORMAT, "properties.createdTimeUtc"))?;
-    let timestamp = fields::timestamp(time, Epoch::Millis)
+    let timestamp = fields::timestamp(time)
         .map_err(|message| IntakeError::invalid(FORMAT, format!("properties.{time_field}"), message))?;
     let alerts: Vec<&Value> = properties
         .get("alerts")

@@ -36,7 +36,7 @@
 //! Multivalue fields come as arrays or as one value per line. An aggregating search that
 //! lists accounts by result puts them in `succeeded_users` and `failed_users`.
 
-use super::fields::{self, Entities, Epoch, number, text, texts};
+use super::fields::{self, Entities, number, text, texts};
 use super::intake::IntakeError;
 use super::{Alert, Direction, Severity};
 use serde_json::Value;
@@ -78,8 +78,9 @@ pub(crate) fn normalize(document: &Value, raw: &str) -> Result<Alert, IntakeErro
         .find_map(|name| row.get(name).filter(|v| !v.is_null()).map(|v| (name, v)));
     let mut annotations = Vec::new();
     let timestamp = match stated {
-        Some((time_field, time)) => fields::timestamp(time, Epoch::Seconds)
-            .map_err(|message| IntakeError::invalid(FORMAT, time_field, message))?,
+        Some((time_field, time)) => {
+            fields::timestamp(time).map_err(|message| IntakeError::invalid(FORMAT, time_field, message))?
+        }
         None => {
             let (source, epoch) = match text(envelope, "sid").as_deref().and_then(trigger_time) {
                 Some(epoch) => ("the search's trigger time (sid)", epoch),
@@ -90,7 +91,7 @@ pub(crate) fn normalize(document: &Value, raw: &str) -> Result<Alert, IntakeErro
                 key: "time_source".into(),
                 value: format!("no _time in the result: {source}"),
             });
-            fields::timestamp(&Value::from(epoch), Epoch::Seconds)
+            fields::timestamp(&Value::from(epoch))
                 .map_err(|message| IntakeError::invalid(FORMAT, "sid", message))?
         }
     };
