@@ -25,7 +25,7 @@ pub(crate) enum Detected<'m> {
 pub(crate) const SIGNATURES: [&str; 5] = [
     "ocsf (class_uid and metadata)",
     "ecs (kibana.alert.rule.name or kibana.alert.uuid)",
-    "splunk (a notable's event_id and rule_name, or the webhook's sid and result)",
+    "splunk (a notable's rule with urgency, security_domain or orig_sid, or the webhook's sid and result)",
     "sentinel (SystemAlertId, or an incident's properties.incidentNumber)",
     "native (title, source, severity, confidence, timestamp)",
 ];

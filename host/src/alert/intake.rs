@@ -280,6 +280,35 @@ mod tests {
         out
     }
 
+    /// Every real-shaped sample kept per format (`tests/fixtures/alerts/<format>/`) is read
+    /// by auto-detection as that format; the mapping samples need their config, and are read
+    /// in `config::intake`.
+    #[test]
+    fn every_kept_sample_is_read_as_its_format() {
+        use crate::alert::detect::Detected;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/alerts");
+        let mut read = 0;
+        for format in ["native", "ocsf", "ecs", "splunk", "sentinel"] {
+            for entry in std::fs::read_dir(root.join(format)).unwrap() {
+                let path = entry.unwrap().path();
+                let text = std::fs::read_to_string(&path).unwrap();
+                let document: Value = serde_json::from_str(&text).unwrap();
+                let detected = match crate::alert::detect::detect(&document, &[]) {
+                    Some(Detected::Native) => "native",
+                    Some(Detected::Ocsf) => "ocsf",
+                    Some(Detected::Ecs) => "ecs",
+                    Some(Detected::Splunk) => "splunk",
+                    Some(Detected::Sentinel) => "sentinel",
+                    Some(Detected::Mapping(_)) | None => "none",
+                };
+                assert_eq!(detected, format, "{}", path.display());
+                parse(&line(&text), None).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                read += 1;
+            }
+        }
+        assert!(read >= 10, "{read} samples");
+    }
+
     #[test]
     fn the_same_spray_from_every_format_gives_the_same_entities_and_scales() {
         let native = parse(&line(SAMPLES[0].1), None).unwrap();

@@ -6,8 +6,8 @@
 //!
 //! | alert field | Splunk |
 //! | --- | --- |
-//! | id | `event_id` (the notable's), else the webhook's `sid`; required |
-//! | title | `rule_title`, else `rule_name`, else `search_name`, else `signature`, with `$field$` tokens expanded from the row as ES displays them; required |
+//! | id | `event_id` (the notable's), else the webhook's `sid`, else (rows read from the `notable` index often have none) `splunk-` and a digest of the row's `orig_sid`, `_time`, rule and `_raw`, marked by an `id_source` annotation |
+//! | title | `rule_title`, else `rule_name`, else `search_name`, else `signature`, else the notable's `source` without its ` - Rule` suffix, with `$field$` tokens expanded from the row as ES displays them; else (Splunk's own webhook example has `search_name: null`) `Splunk alert` and the search id |
 //! | source | `Splunk Enterprise Security` for a notable (it has `event_id` or `security_domain`, or came from the ES app), else `Splunk` |
 //! | rule | id: `search_name` (the correlation search, unique in Splunk); name: `rule_name`, else `search_name` |
 //! | category | the first `annotations.mitre_attack.mitre_tactic`, else `category`, else `security_domain`, else `uncategorized` |
@@ -46,8 +46,9 @@ const FORMAT: &str = "splunk";
 pub(crate) fn looks_like(document: &Value) -> bool {
     let webhook = document.get("result").is_some_and(Value::is_object)
         && (document.get("sid").is_some() || document.get("search_name").is_some());
-    let notable = document.get("event_id").is_some()
-        && (document.get("rule_name").is_some() || document.get("search_name").is_some())
+    let notable = ["event_id", "rule_name", "rule_title", "search_name"]
+        .iter()
+        .any(|field| document.get(*field).is_some_and(|value| !value.is_null()))
         && (document.get("urgency").is_some()
             || document.get("security_domain").is_some()
             || document.get("orig_sid").is_some());
@@ -62,21 +63,50 @@ pub(crate) fn normalize(document: &Value, raw: &str) -> Result<Alert, IntakeErro
         _ => (&NO_ENVELOPE, document),
     };
     let field = |name: &str| text(row, name).or_else(|| text(envelope, name));
-    let id = field("event_id")
-        .or_else(|| text(envelope, "sid"))
-        .ok_or_else(|| IntakeError::missing(FORMAT, "event_id (or the webhook's sid)"))?;
+    let mut annotations = Vec::new();
+    let mark = |annotations: &mut Vec<super::Annotation>, key: &str, value: String| {
+        annotations.push(super::Annotation {
+            source: "palisade".into(),
+            key: key.into(),
+            value,
+        });
+    };
     let search_name = field("search_name");
     let rule_name = field("rule_name").or_else(|| search_name.clone());
-    let title = field("rule_title")
+    let stated_id = field("event_id").or_else(|| text(envelope, "sid"));
+    let id = match stated_id {
+        Some(id) => id,
+        None => {
+            let id = derived_id(row, rule_name.as_deref()).ok_or_else(|| {
+                IntakeError::missing(
+                    FORMAT,
+                    "event_id (or the webhook's sid, or the row's _time or _raw)",
+                )
+            })?;
+            mark(
+                &mut annotations,
+                "id_source",
+                "no event_id: derived from the row".into(),
+            );
+            id
+        }
+    };
+    let title = match field("rule_title")
         .or_else(|| rule_name.clone())
         .or_else(|| field("signature"))
-        .ok_or_else(|| IntakeError::missing(FORMAT, "rule_title (or rule_name, search_name)"))?;
+        .or_else(|| notable_source(row))
+    {
+        Some(title) => title,
+        None => {
+            mark(&mut annotations, "title_source", "no rule or search name".into());
+            format!("Splunk alert {id}")
+        }
+    };
     // A search ending in `stats` drops `_time`, and most correlation searches do: the
     // trigger time stands in, else the time of receipt, and the alert says which.
     let stated = ["_time", "info_max_time"]
         .into_iter()
         .find_map(|name| row.get(name).filter(|v| !v.is_null()).map(|v| (name, v)));
-    let mut annotations = Vec::new();
     let timestamp = match stated {
         Some((time_field, time)) => {
             fields::timestamp(time).map_err(|message| IntakeError::invalid(FORMAT, time_field, message))?
@@ -86,11 +116,11 @@ pub(crate) fn normalize(document: &Value, raw: &str) -> Result<Alert, IntakeErro
                 Some(epoch) => ("the search's trigger time (sid)", epoch),
                 None => ("the time of receipt", crate::store::now()),
             };
-            annotations.push(super::Annotation {
-                source: "palisade".into(),
-                key: "time_source".into(),
-                value: format!("no _time in the result: {source}"),
-            });
+            mark(
+                &mut annotations,
+                "time_source",
+                format!("no _time in the result: {source}"),
+            );
             fields::timestamp(&Value::from(epoch))
                 .map_err(|message| IntakeError::invalid(FORMAT, "sid", message))?
         }
@@ -127,6 +157,41 @@ pub(crate) fn normalize(document: &Value, raw: &str) -> Result<Alert, IntakeErro
         risk_score: None,
         raw: raw.to_owned(),
     })
+}
+
+/// An id for a notable read without its `event_id`: the same row read twice (by two
+/// integrations, or a re-fetch) gets the same id, so dedup still sees one alert.
+fn derived_id(row: &Value, rule: Option<&str>) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let parts = [
+        text(row, "orig_sid"),
+        text(row, "_time"),
+        rule.map(str::to_owned),
+        text(row, "_raw"),
+    ];
+    if parts[1].is_none() && parts[3].is_none() {
+        return None;
+    }
+    let mut digest = Sha256::new();
+    for part in &parts {
+        // Each part length-prefixed, so no two different rows run together the same.
+        let part = part.as_deref().unwrap_or("");
+        digest.update((part.len() as u64).to_le_bytes());
+        digest.update(part.as_bytes());
+    }
+    let hex: String = digest.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Some(format!("splunk-{hex}"))
+}
+
+/// A notable's `source` names the correlation search that made it: `<app> - <name> - Rule`.
+fn notable_source(row: &Value) -> Option<String> {
+    let source = text(row, "source")?;
+    source
+        .strip_suffix(" - Rule")
+        .map(|name| name.split_once(" - ").map_or(name, |(_, name)| name).to_owned())
 }
 
 /// The scheduled time in a scheduler's search id,
@@ -426,5 +491,55 @@ mod tests {
             "{}",
             big.len()
         );
+    }
+
+    const INDEX_ROW: &str =
+        include_str!("../../../tests/fixtures/alerts/splunk/notable-index-row-without-event-id.json");
+
+    #[test]
+    fn a_notable_read_from_the_index_without_an_event_id_gets_a_stable_id() {
+        let document: Value = serde_json::from_str(INDEX_ROW).unwrap();
+        assert!(looks_like(&document));
+        let alert = parse(INDEX_ROW).unwrap();
+        assert!(alert.id.starts_with("splunk-"), "{}", alert.id);
+        assert_eq!(
+            parse(INDEX_ROW).unwrap().id,
+            alert.id,
+            "the same row, the same id"
+        );
+        let other = INDEX_ROW.replace("1795684320.000", "1795684380.000");
+        assert_ne!(parse(&other).unwrap().id, alert.id, "another notable, another id");
+        assert!(
+            alert
+                .annotations
+                .iter()
+                .any(|a| a.key == "id_source" && a.value.contains("no event_id")),
+            "{:?}",
+            alert.annotations
+        );
+        assert_eq!(alert.title, "Brute force from 203.0.113.7");
+        assert_eq!(alert.timestamp, "2026-11-26T09:12:00Z");
+        assert_eq!(alert.source_product, "Splunk Enterprise Security");
+    }
+
+    #[test]
+    fn splunks_documented_webhook_example_with_a_null_search_name_is_accepted() {
+        let example = include_str!("../../../tests/fixtures/alerts/splunk/webhook-documented-example.json");
+        let alert = parse(example).unwrap();
+        assert_eq!(alert.id, "scheduler_admin_search_W2_at_14232356_132");
+        assert_eq!(
+            alert.title,
+            "Splunk alert scheduler_admin_search_W2_at_14232356_132"
+        );
+        assert!(
+            alert.annotations.iter().any(|a| a.key == "title_source"),
+            "{:?}",
+            alert.annotations
+        );
+        // A notable's source names its correlation search.
+        let row = INDEX_ROW
+            .replace("\"rule_name\": \"Brute Force Access Behavior Detected\",", "")
+            .replace("\"rule_title\": \"Brute force from $src$\",", "");
+        assert_eq!(parse(&row).unwrap().title, "Brute Force Access Behavior Detected");
     }
 }
