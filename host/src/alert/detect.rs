@@ -26,7 +26,7 @@ pub(crate) const SIGNATURES: [&str; 5] = [
     "ocsf (class_uid and metadata)",
     "ecs (kibana.alert.rule.name or kibana.alert.uuid)",
     "splunk (a notable's rule with urgency, security_domain or orig_sid, or the webhook's sid and result)",
-    "sentinel (SystemAlertId, or an incident's properties.incidentNumber)",
+    "sentinel (SystemAlertId, the REST alert's properties.systemAlertId, or an incident's properties.incidentNumber)",
     "native (title, source, severity, confidence, timestamp)",
 ];
 

@@ -1,7 +1,12 @@
 //! Microsoft Sentinel: a row of the `SecurityAlert` table (as Log Analytics exports it, with
-//! `Entities` and `ExtendedProperties` as JSON text), and the incident a playbook's
-//! Sentinel incident trigger receives (`{"object": {"properties": {...}}}`, or the incident
-//! resource itself).
+//! `Entities` and `ExtendedProperties` as JSON text), the alert resource of the Security
+//! Insights REST API (`{"kind": "SecurityAlert", "properties": {"systemAlertId", ...}}`, or its
+//! properties alone), and the incident a playbook's Sentinel incident trigger receives
+//! (`{"object": {"properties": {...}}}`, or the incident resource itself).
+//!
+//! An optional field that cannot be read (`ExtendedProperties` or `Entities` that is not
+//! JSON, as a truncated export leaves it) is dropped with a `dropped` annotation saying why;
+//! the alert is still read.
 //!
 //! SecurityAlert:
 //!
@@ -13,6 +18,11 @@
 //! | rule | `ExtendedProperties["Analytic Rule Ids"]` (its first) and `["Analytic Rule Name"]`, else `AlertType` |
 //! | category | the first of `Tactics` (comma-separated), else `uncategorized` |
 //! | time | `StartTime` (the activity), else `TimeGenerated`; required |
+//!
+//! REST alert resource: id `systemAlertId`; title `alertDisplayName`, else `friendlyName`;
+//! source `productName`, else `vendorName`; rule `alertType`; category the first of
+//! `tactics`; time `startTimeUtc`, else `timeGenerated`; severity `severity`; confidence
+//! `confidenceScore`, else `confidenceLevel`; custom details in `additionalData`.
 //!
 //! Incident: id `object.name` (the incident's GUID), else `incidentNumber`; title
 //! `properties.title`; rule `relatedAnalyticRuleIds` (the first, its last path segment) and
@@ -51,7 +61,24 @@ const FORMAT: &str = "sentinel";
 pub(crate) fn looks_like(document: &Value) -> bool {
     document.get("SystemAlertId").is_some()
         || (document.get("AlertName").is_some() && document.get("ProviderName").is_some())
+        || rest_alert(document).is_some()
         || incident(document).is_some()
+}
+
+/// The REST API's alert properties, when the document is the alert resource or its properties.
+fn rest_alert(document: &Value) -> Option<&Value> {
+    let properties = match document.get("properties") {
+        Some(properties)
+            if document
+                .get("kind")
+                .and_then(Value::as_str)
+                .is_some_and(|kind| kind.eq_ignore_ascii_case("SecurityAlert")) =>
+        {
+            properties
+        }
+        _ => document,
+    };
+    properties.get("systemAlertId").is_some().then_some(properties)
 }
 
 /// The incident resource, when the document is one or a trigger payload holding one.
@@ -67,10 +94,53 @@ fn incident(document: &Value) -> Option<&Value> {
 }
 
 pub(crate) fn normalize(document: &Value, raw: &str) -> Result<Alert, IntakeError> {
-    match incident(document) {
-        Some(incident) => normalize_incident(incident, raw),
+    if let Some(incident) = incident(document) {
+        return normalize_incident(incident, raw);
+    }
+    match rest_alert(document) {
+        Some(properties) => normalize_rest_alert(properties, raw),
         None => normalize_alert(document, raw),
     }
+}
+
+fn normalize_rest_alert(properties: &Value, raw: &str) -> Result<Alert, IntakeError> {
+    let id = text(properties, "systemAlertId")
+        .ok_or_else(|| IntakeError::missing(FORMAT, "properties.systemAlertId"))?;
+    let title = text(properties, "alertDisplayName")
+        .or_else(|| text(properties, "friendlyName"))
+        .ok_or_else(|| IntakeError::missing(FORMAT, "properties.alertDisplayName"))?;
+    let (time_field, time) = ["startTimeUtc", "timeGenerated"]
+        .into_iter()
+        .find_map(|name| properties.get(name).filter(|v| !v.is_null()).map(|v| (name, v)))
+        .ok_or_else(|| IntakeError::missing(FORMAT, "properties.timeGenerated"))?;
+    let timestamp = fields::timestamp(time)
+        .map_err(|message| IntakeError::invalid(FORMAT, format!("properties.{time_field}"), message))?;
+    let mut entities = Entities::default();
+    if let Some(details) = fields::path("additionalData.Custom Details").first(properties) {
+        entities.sign_in_lists(&parse_embedded(details));
+    }
+    Ok(Alert {
+        id,
+        title,
+        source_product: text(properties, "productName")
+            .or_else(|| text(properties, "vendorName"))
+            .unwrap_or_else(|| "Microsoft Sentinel".into()),
+        rule_id: text(properties, "alertType"),
+        rule_name: None,
+        category: texts(properties, "tactics")
+            .first()
+            .map(|t| fields::kebab(t))
+            .unwrap_or_else(|| "uncategorized".into()),
+        severity: severity(text(properties, "severity").as_deref()),
+        confidence: confidence(properties, "confidenceScore", "confidenceLevel"),
+        timestamp,
+        entities: entities.into_vec(),
+        tags: Vec::new(),
+        annotations: Vec::new(),
+        verdict: None,
+        risk_score: None,
+        raw: raw.to_owned(),
+    })
 }
 
 fn normalize_alert(row: &Value, raw: &str) -> Result<Alert, IntakeError> {
@@ -84,7 +154,8 @@ fn normalize_alert(row: &Value, raw: &str) -> Result<Alert, IntakeError> {
         .ok_or_else(|| IntakeError::missing(FORMAT, "TimeGenerated"))?;
     let timestamp =
         fields::timestamp(time).map_err(|message| IntakeError::invalid(FORMAT, time_field, message))?;
-    let extended = json_field(row, "ExtendedProperties")?;
+    let mut annotations = Vec::new();
+    let extended = json_field(row, "ExtendedProperties", &mut annotations);
     let rule_id = extended
         .get("Analytic Rule Ids")
         .map(fields::list)
@@ -101,7 +172,7 @@ fn normalize_alert(row: &Value, raw: &str) -> Result<Alert, IntakeError> {
         })
         .unwrap_or_else(|| "uncategorized".into());
     let mut entities = Entities::default();
-    let listed = json_field(row, "Entities")?;
+    let listed = json_field(row, "Entities", &mut annotations);
     entity_list(&listed, &mut entities);
     if let Some(details) = extended.get("Custom Details") {
         entities.sign_in_lists(&parse_embedded(details));
@@ -120,7 +191,7 @@ fn normalize_alert(row: &Value, raw: &str) -> Result<Alert, IntakeError> {
         timestamp,
         entities: entities.into_vec(),
         tags: Vec::new(),
-        annotations: Vec::new(),
+        annotations,
         verdict: None,
         risk_score: None,
         raw: raw.to_owned(),
@@ -202,14 +273,22 @@ fn confidence(holder: &Value, score: &str, level: &str) -> Option<u8> {
         .or_else(|| text(holder, level).and_then(|l| fields::confidence_word(&l)))
 }
 
-/// A field Log Analytics exports as JSON text (or, from other tools, as JSON itself).
-fn json_field(row: &Value, field: &str) -> Result<Value, IntakeError> {
+/// An optional field Log Analytics exports as JSON text (or, from other tools, as JSON
+/// itself). Text that is not JSON is dropped, and the alert says so: the rest of the alert
+/// is still worth reading.
+fn json_field(row: &Value, field: &str, annotations: &mut Vec<super::Annotation>) -> Value {
     match row.get(field) {
-        None | Some(Value::Null) => Ok(Value::Null),
-        Some(Value::String(text)) if text.trim().is_empty() => Ok(Value::Null),
-        Some(Value::String(text)) => serde_json::from_str(text)
-            .map_err(|error| IntakeError::invalid(FORMAT, field, format!("is not JSON text: {error}"))),
-        Some(other) => Ok(other.clone()),
+        None | Some(Value::Null) => Value::Null,
+        Some(Value::String(text)) if text.trim().is_empty() => Value::Null,
+        Some(Value::String(text)) => serde_json::from_str(text).unwrap_or_else(|error| {
+            annotations.push(super::Annotation {
+                source: "palisade".into(),
+                key: "dropped".into(),
+                value: format!("{field}: is not JSON text: {error}"),
+            });
+            Value::Null
+        }),
+        Some(other) => other.clone(),
     }
 }
 
@@ -372,7 +451,7 @@ fn entity(
                 .and_then(|image| get(image, &["Name"]));
             entities.process(
                 &name,
-                get(props, &["ProcessId"]).and_then(|pid| pid.parse().ok()),
+                get(props, &["ProcessId"]).and_then(|pid| process_id(&pid)),
                 command_line,
                 host,
                 parent,
@@ -394,6 +473,15 @@ fn entity(
             }
         }
         _ => {}
+    }
+}
+
+/// A process id as Defender and Sentinel write it: decimal, or hexadecimal with `0x`.
+fn process_id(text: &str) -> Option<u32> {
+    let text = text.trim();
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
     }
 }
 
@@ -504,16 +592,78 @@ mod tests {
     }
 
     #[test]
-    fn entities_that_are_not_json_are_named() {
-        let row = serde_json::json!({"SystemAlertId": "x", "AlertName": "t", "TimeGenerated": "2026-11-26T09:00:00Z", "Entities": "[{"});
-        let error = normalize(&row, "").unwrap_err().to_string();
-        assert!(error.contains("`Entities`"), "{error}");
+    fn a_truncated_optional_field_is_dropped_with_a_warning_not_the_alert() {
+        let row = serde_json::json!({
+            "SystemAlertId": "x", "AlertName": "t", "AlertType": "ThreatIntelligence",
+            "TimeGenerated": "2026-11-26T09:00:00Z",
+            "ExtendedProperties": "{\"Analytic Rule Name\": \"Spr",
+            "Entities": "[{\"$id\":\"2\",\"Type\":\"ip\",\"Address\":\"203.0.113.7\"}]"
+        });
+        let alert = normalize(&row, "").unwrap();
+        assert_eq!(alert.rule_id.as_deref(), Some("ThreatIntelligence"));
+        assert_eq!(alert.entities.len(), 1, "{:?}", alert.entities);
+        let dropped: Vec<&str> = alert
+            .annotations
+            .iter()
+            .filter(|a| a.key == "dropped")
+            .map(|a| a.value.as_str())
+            .collect();
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        assert!(
+            dropped[0].starts_with("ExtendedProperties: is not JSON text"),
+            "{dropped:?}"
+        );
         let row = serde_json::json!({"SystemAlertId": "x", "TimeGenerated": "2026-11-26T09:00:00Z"});
         assert!(
             normalize(&row, "")
                 .unwrap_err()
                 .to_string()
-                .contains("`AlertName`")
+                .contains("`AlertName`"),
+            "a required field is still required"
         );
+    }
+
+    #[test]
+    fn the_rest_apis_alert_resource_is_read() {
+        // Shaped as GET .../providers/Microsoft.SecurityInsights/entities/{id} returns it.
+        let resource = serde_json::json!({
+            "id": "/subscriptions/d0cfe6b2-9ac0-4464-9919-dccaee2e48c0/resourceGroups/myRg/providers/Microsoft.OperationalInsights/workspaces/myWorkspace/providers/Microsoft.SecurityInsights/Entities/baa8a239-6fde-4ab7-a093-d09f7b75c58c",
+            "name": "baa8a239-6fde-4ab7-a093-d09f7b75c58c",
+            "type": "Microsoft.SecurityInsights/Entities",
+            "kind": "SecurityAlert",
+            "properties": {
+                "systemAlertId": "baa8a239-6fde-4ab7-a093-d09f7b75c58c",
+                "alertDisplayName": "Password spray against 3 accounts",
+                "alertType": "PasswordSpray",
+                "productName": "Azure Security Center",
+                "severity": "High",
+                "confidenceLevel": "High",
+                "status": "New",
+                "tactics": ["CredentialAccess"],
+                "startTimeUtc": "2026-11-26T09:12:00Z",
+                "timeGenerated": "2026-11-26T09:20:00Z",
+                "friendlyName": "Password spray"
+            }
+        });
+        assert!(looks_like(&resource));
+        let alert = normalize(&resource, "").unwrap();
+        assert_eq!(alert.id, "baa8a239-6fde-4ab7-a093-d09f7b75c58c");
+        assert_eq!(alert.title, "Password spray against 3 accounts");
+        assert_eq!(alert.source_product, "Azure Security Center");
+        assert_eq!(alert.rule_id.as_deref(), Some("PasswordSpray"));
+        assert_eq!(alert.category, "credential-access");
+        assert_eq!(alert.timestamp, "2026-11-26T09:12:00Z");
+        assert_eq!(alert.severity, Severity::High);
+        assert_eq!(alert.confidence, Some(90));
+        let properties_alone = resource["properties"].clone();
+        assert!(looks_like(&properties_alone));
+        assert_eq!(normalize(&properties_alone, "").unwrap().id, alert.id);
+    }
+
+    #[test]
+    fn hexadecimal_process_ids_are_read() {
+        assert_eq!(process_id("0x1a2b"), Some(0x1a2b));
+        assert_eq!(process_id("6700"), Some(6700));
+        assert_eq!(process_id("0xzz"), None);
     }
 }
