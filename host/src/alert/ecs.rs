@@ -30,7 +30,12 @@
 //! Entities: `user.*` (with `event.outcome` as the sign-in result when `event.category`
 //! includes `authentication`), `user.target.name`, `related.user[]`, `source.ip` (source),
 //! `destination.ip` (destination), `related.ip[]`, `host.*`, `process.*` (with its parent),
-//! `file.hash.*` and `process.hash.*`, `related.hash[]`, `url.full` (or `url.original`),
+//! `file.hash.*` (named by `file.name`, else its `file.path`) and `process.hash.*` (named by
+//! `process.name`, else its `process.executable`), `dll.hash.*` only of a library not marked
+//! `dll.code_signature.trusted` (a trusted-signed DLL loaded by the process, such as the
+//! security agent's own, is not what the alert is about, and a hash response to it would
+//! block the security product), `related.hash[]` less those trusted libraries' hashes,
+//! `url.full` (or `url.original`),
 //! `url.domain`, `destination.domain`, `dns.question.name`, `email.from.address`,
 //! `email.to.address`, `email.sender.address`. An aggregating rule (ES|QL, threshold) that
 //! lists accounts by result puts them in `succeeded_users` and `failed_users`.
@@ -168,19 +173,45 @@ fn entities(document: &Value) -> Vec<super::Entity> {
             text(document, "process.parent.name"),
         );
     }
-    for (prefix, name) in [
-        ("file.hash", text(document, "file.name")),
-        ("process.hash", text(document, "process.name")),
-        ("dll.hash", text(document, "dll.name")),
-    ] {
-        for algorithm in ["md5", "sha1", "sha256"] {
-            if let Some(value) = text(document, &format!("{prefix}.{algorithm}")) {
-                entities.hash(Some(algorithm), &value, name.clone());
-            }
+    let named = |name: &str, path: &str| {
+        text(document, name).or_else(|| {
+            text(document, path).map(|path| path.rsplit(['\\', '/']).next().unwrap_or(&path).to_owned())
+        })
+    };
+    let trusted_library = fields::path("dll.code_signature.trusted")
+        .first(document)
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let hashes_of = |prefix: &str| {
+        ["md5", "sha1", "sha256"]
+            .into_iter()
+            .filter_map(|algorithm| Some((algorithm, text(document, &format!("{prefix}.{algorithm}"))?)))
+            .collect::<Vec<_>>()
+    };
+    let mut sources = vec![
+        (hashes_of("file.hash"), named("file.name", "file.path")),
+        (
+            hashes_of("process.hash"),
+            named("process.name", "process.executable"),
+        ),
+    ];
+    let library = hashes_of("dll.hash");
+    if !trusted_library {
+        sources.push((library.clone(), named("dll.name", "dll.path")));
+    }
+    for (hashes, name) in sources {
+        for (algorithm, value) in hashes {
+            entities.hash(Some(algorithm), &value, name.clone());
         }
     }
     for value in texts(document, "related.hash") {
-        entities.hash(None, &value, None);
+        let of_trusted_library = trusted_library
+            && library
+                .iter()
+                .any(|(_, hash)| hash.eq_ignore_ascii_case(value.trim()));
+        if !of_trusted_library {
+            entities.hash(None, &value, None);
+        }
     }
     if let Some(url) = text(document, "url.full").or_else(|| text(document, "url.original")) {
         entities.url(&url);
@@ -309,5 +340,38 @@ mod tests {
         let text = SPRAY.replace("\"name\": \"Password spray\"", "\"nom\": \"x\"");
         let error = parse(&text).unwrap_err().to_string();
         assert!(error.contains("`kibana.alert.rule.name`"), "{error}");
+    }
+
+    #[test]
+    fn hashes_come_from_what_the_alert_is_about_never_a_trusted_library() {
+        let sample = include_str!("../../../tests/fixtures/alerts/ecs/endpoint-malware-trusted-dll.json");
+        let alert = parse(sample).unwrap();
+        let hashes: Vec<(&str, Option<&str>)> = alert
+            .entities
+            .iter()
+            .filter_map(|e| match e {
+                Entity::FileHash { value, file_name, .. } => Some((value.as_str(), file_name.as_deref())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            hashes,
+            [(
+                "0f5b58f27f2e9f3d3b8a1c2e4d6f8a0b1c3e5f7a9b0d2c4e6f8a1b3c5d7e9f0a",
+                Some("invoice.exe")
+            )],
+            "the process's hash, named from its executable; none of the signed agent DLL's"
+        );
+        // An untrusted library is what the alert is about: its hash counts, named by its path.
+        let untrusted = sample.replace(
+            "\"dll.code_signature.trusted\": true",
+            "\"dll.code_signature.trusted\": false",
+        );
+        let alert = parse(&untrusted).unwrap();
+        assert!(
+            alert.entities.iter().any(|e| matches!(e, Entity::FileHash { file_name: Some(f), .. } if f == "elastic-endpoint-hook.dll")),
+            "{:?}",
+            alert.entities
+        );
     }
 }
