@@ -285,3 +285,72 @@ fn check_validates_and_compiles_but_creates_and_changes_nothing() {
         "no state folder, database, outbox or compiled code\n{run}"
     );
 }
+
+/// A spray the source has already closed, and one still open.
+fn closed_and_open_sprays() -> Vec<String> {
+    let mut closed: Value = serde_json::from_str(&spray_alert("closed-1", 95)).unwrap();
+    closed["status"] = "closed".into();
+    vec![closed.to_string(), spray_alert("open-1", 95)]
+}
+
+#[test]
+fn a_spray_closed_at_its_source_is_reported_but_not_responded_to() {
+    let case = Case::new();
+    case.config(&SPRAY_EMBEDDED.replace(
+        "GRANTS",
+        r#"["identity.revoke-sessions", "network.block-ip", "ticket.create"]"#,
+    ));
+    case.alerts(&closed_and_open_sprays());
+    let run = case.run();
+    assert_eq!(run.code, Some(0), "{run}");
+    let closed = run.alert("closed-1");
+    assert_eq!(closed["alert"]["status"], "closed", "{run}");
+    assert!(
+        closed["alert"]["tags"]
+            .as_array()
+            .unwrap()
+            .contains(&"status:closed".into()),
+        "plugins see the status as a tag\n{run}"
+    );
+    assert_eq!(closed["plugins"], serde_json::json!([]), "{run}");
+    let skipped = &closed["skipped"][0];
+    assert_eq!(skipped["plugin"], "password-spray", "{run}");
+    assert!(
+        skipped["reason"]
+            .as_str()
+            .unwrap()
+            .contains("closed at its source"),
+        "{run}"
+    );
+    let open = run.alert("open-1");
+    assert_eq!(open["plugins"][0]["plugin"], "password-spray", "{run}");
+
+    let outbox = std::fs::read_to_string(case.dir().join("outbox.jsonl")).unwrap_or_default();
+    assert!(
+        !outbox.contains("closed-1"),
+        "no response to the closed alert:\n{outbox}"
+    );
+    assert!(outbox.contains("open-1"), "{outbox}");
+}
+
+#[test]
+fn a_plugin_that_names_a_closed_status_in_its_match_runs_on_it() {
+    let case = Case::new();
+    case.config(&format!(
+        "{}\n[plugins.password-spray.match]\nstatuses = [\"closed\"]\n",
+        SPRAY_EMBEDDED.replace("GRANTS", r#"["ticket.create"]"#)
+    ));
+    case.alerts(&closed_and_open_sprays());
+    let run = case.run();
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(
+        run.alert("closed-1")["plugins"][0]["plugin"],
+        "password-spray",
+        "{run}"
+    );
+    assert_eq!(
+        run.alert("open-1")["plugins"],
+        serde_json::json!([]),
+        "an open alert is not closed\n{run}"
+    );
+}

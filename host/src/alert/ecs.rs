@@ -88,6 +88,7 @@ pub(crate) fn normalize(outer: &Value, raw: &str) -> Result<Alert, IntakeError> 
         annotations: Vec::new(),
         verdict: None,
         risk_score: None,
+        status: text(document, "kibana.alert.workflow_status").and_then(|w| fields::status_word(&w)),
         raw: raw.to_owned(),
     })
 }

@@ -1,7 +1,7 @@
 //! What the normalizers share: field paths into a JSON document, entity building and
 //! deduplication, times, and the confidence words every vendor uses.
 
-use super::{Direction, Entity, HashAlgorithm, SignInResult};
+use super::{Direction, Entity, HashAlgorithm, SignInResult, Status};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -258,6 +258,28 @@ fn from_epoch(text: &str) -> Result<OffsetDateTime, String> {
 
 // ---------------------------------------------------------------------------------------------
 // Scales.
+
+/// A status word as the vendors write it: Sentinel's New/InProgress/Resolved/Dismissed and an
+/// incident's Active/Closed, Elastic's open/acknowledged/closed, Splunk ES's Unassigned/New/
+/// In Progress/Pending/Resolved/Closed, OCSF's New/In Progress/Suppressed/Resolved/Archived/
+/// Deleted and a compliance check's Pass/Warning/Fail. `None` for unknown words.
+pub(crate) fn status_word(word: &str) -> Option<Status> {
+    let word: String = word
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '_'))
+        .flat_map(char::to_lowercase)
+        .collect();
+    Some(match word.as_str() {
+        "new" | "open" | "unassigned" => Status::New,
+        "inprogress" | "active" | "acknowledged" | "pending" => Status::InProgress,
+        "resolved" => Status::Resolved,
+        "closed" | "dismissed" | "archived" | "deleted" => Status::Closed,
+        "suppressed" => Status::Suppressed,
+        "pass" | "passed" => Status::Passed,
+        "fail" | "failed" | "warning" => Status::Failed,
+        _ => return None,
+    })
+}
 
 /// A confidence word as the vendors write it (OCSF `confidence`, Sentinel `ConfidenceLevel`,
 /// ECS `threat.indicator.confidence`): Low 30, Medium 60, High 90; `None` for unknown words.
@@ -877,5 +899,29 @@ mod tests {
         assert_eq!(kebab("credential_access"), "credential-access");
         assert_eq!(list(&json!("[\"alice\",\"bob\"]")), ["alice", "bob"]);
         assert_eq!(list(&json!("alice\nbob")), ["alice", "bob"]);
+    }
+
+    #[test]
+    fn status_words_of_every_vendor_map_to_one_lifecycle() {
+        use crate::alert::Status;
+        for (word, want) in [
+            ("New", Status::New),
+            ("open", Status::New),
+            ("Unassigned", Status::New),
+            ("InProgress", Status::InProgress),
+            ("In Progress", Status::InProgress),
+            ("acknowledged", Status::InProgress),
+            ("Active", Status::InProgress),
+            ("Resolved", Status::Resolved),
+            ("Dismissed", Status::Closed),
+            ("closed", Status::Closed),
+            ("Suppressed", Status::Suppressed),
+            ("Pass", Status::Passed),
+            ("Fail", Status::Failed),
+        ] {
+            assert_eq!(status_word(word), Some(want), "{word}");
+        }
+        assert_eq!(status_word("later"), None);
+        assert!(!Status::Closed.is_live() && Status::Failed.is_live());
     }
 }

@@ -145,6 +145,13 @@ impl Intake {
         if alert.confidence.is_none() && !alert.tags.iter().any(|tag| tag == UNSTATED_TAG) {
             alert.tags.push(UNSTATED_TAG.to_owned());
         }
+        // Plugins see the status as a tag: WIT 0.1.0 has no field for it.
+        if let Some(status) = alert.status {
+            let tag = format!("status:{status}");
+            if !alert.tags.contains(&tag) {
+                alert.tags.push(tag);
+            }
+        }
         Ok(alert)
     }
 
@@ -307,6 +314,48 @@ mod tests {
             }
         }
         assert!(read >= 10, "{read} samples");
+    }
+
+    #[test]
+    fn each_formats_status_is_read_and_shown_to_plugins_as_a_tag() {
+        use crate::alert::Status;
+        let with = |sample: &str, change: &dyn Fn(&mut Value)| {
+            let mut document: Value = serde_json::from_str(sample).unwrap();
+            change(&mut document);
+            parse(&document.to_string(), None).unwrap()
+        };
+        let ocsf = include_str!("../../../tests/fixtures/alerts/ocsf/password-spray.json");
+        let passed = with(ocsf, &|d| d["compliance"] = serde_json::json!({"status_id": 1}));
+        assert_eq!(passed.status, Some(Status::Passed));
+        assert!(
+            passed.tags.contains(&"status:passed".to_owned()),
+            "{:?}",
+            passed.tags
+        );
+        let resolved = with(ocsf, &|d| d["status_id"] = 4.into());
+        assert_eq!(resolved.status, Some(Status::Resolved));
+        let ecs = include_str!("../../../tests/fixtures/alerts/ecs/endpoint-malware-trusted-dll.json");
+        assert_eq!(with(ecs, &|_| {}).status, Some(Status::New));
+        let closed = with(ecs, &|d| d["kibana.alert.workflow_status"] = "closed".into());
+        assert_eq!(closed.status, Some(Status::Closed));
+        let notable =
+            include_str!("../../../tests/fixtures/alerts/splunk/notable-index-row-without-event-id.json");
+        assert_eq!(
+            with(notable, &|d| d["status"] = "5".into()).status,
+            Some(Status::Closed)
+        );
+        assert_eq!(
+            with(notable, &|d| d["status_label"] = "In Progress".into()).status,
+            Some(Status::InProgress)
+        );
+        let sentinel =
+            include_str!("../../../tests/fixtures/alerts/sentinel/securityalert-password-spray.json");
+        assert_eq!(
+            with(sentinel, &|d| d["Status"] = "Dismissed".into()).status,
+            Some(Status::Closed)
+        );
+        let rest = include_str!("../../../tests/fixtures/alerts/sentinel/rest-alert-resource.json");
+        assert_eq!(with(rest, &|_| {}).status, Some(Status::New));
     }
 
     #[test]

@@ -283,6 +283,7 @@ impl Mapping {
             annotations: Vec::new(),
             verdict: None,
             risk_score: None,
+            status: None,
             raw: raw.to_owned(),
         })
     }

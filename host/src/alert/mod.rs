@@ -51,6 +51,61 @@ impl std::fmt::Display for Severity {
     }
 }
 
+/// Where an alert is in its life at the source, as the source said it. Only a live alert
+/// (new, in progress, a failed compliance check) is acted on by default: a closed incident or
+/// a passed check is not a threat to contain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    New,
+    InProgress,
+    /// A compliance check that failed: something to fix.
+    Failed,
+    Resolved,
+    Closed,
+    Suppressed,
+    /// A compliance check that passed.
+    Passed,
+}
+
+impl Status {
+    pub const ALL: [Status; 7] = [
+        Status::New,
+        Status::InProgress,
+        Status::Failed,
+        Status::Resolved,
+        Status::Closed,
+        Status::Suppressed,
+        Status::Passed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::InProgress => "in-progress",
+            Status::Failed => "failed",
+            Status::Resolved => "resolved",
+            Status::Closed => "closed",
+            Status::Suppressed => "suppressed",
+            Status::Passed => "passed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|status| status.as_str() == text)
+    }
+
+    pub fn is_live(self) -> bool {
+        matches!(self, Status::New | Status::InProgress | Status::Failed)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
@@ -202,6 +257,9 @@ pub struct Alert {
     pub annotations: Vec<Annotation>,
     pub verdict: Option<Verdict>,
     pub risk_score: Option<u8>,
+    /// Its status at the source; `None` when the source says none (taken as live).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
     /// The document as it arrived.
     #[serde(skip)]
     pub raw: String,

@@ -13,7 +13,7 @@
 //! `entities` and `tags`; everything else is required. Unknown fields are refused so that a
 //! misspelt field is reported instead of silently ignored.
 
-use super::{Alert, Entity, Severity};
+use super::{Alert, Entity, Severity, Status};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -60,6 +60,9 @@ struct NativeAlert {
     entities: Vec<Entity>,
     #[serde(default)]
     tags: Vec<String>,
+    /// Its status at the source: new, in-progress, failed, resolved, closed, suppressed, passed.
+    #[serde(default)]
+    status: Option<Status>,
 }
 
 #[derive(Deserialize)]
@@ -116,6 +119,7 @@ pub fn parse_line(line: &str) -> Result<Alert, ParseError> {
         annotations: Vec::new(),
         verdict: None,
         risk_score: None,
+        status: native.status,
         raw: line.to_owned(),
     })
 }

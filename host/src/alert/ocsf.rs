@@ -39,7 +39,7 @@
 
 use super::fields::{self, Entities, number, text, texts};
 use super::intake::IntakeError;
-use super::{Alert, Direction, Severity, SignInResult};
+use super::{Alert, Direction, Severity, SignInResult, Status};
 use serde_json::Value;
 
 const FORMAT: &str = "ocsf";
@@ -109,6 +109,7 @@ pub(crate) fn normalize(document: &Value, raw: &str) -> Result<Alert, IntakeErro
         annotations: Vec::new(),
         verdict: None,
         risk_score: None,
+        status: status(document),
         raw: raw.to_owned(),
     })
 }
@@ -125,6 +126,24 @@ fn timestamp(document: &Value, info: &Value) -> Result<String, IntakeError> {
         .find_map(|(field, value)| value.filter(|v| !v.is_null()).map(|v| (field, v)))
         .ok_or_else(|| IntakeError::missing(FORMAT, "time"))?;
     fields::timestamp(value).map_err(|message| IntakeError::invalid(FORMAT, field, message))
+}
+
+/// A compliance finding's check decides (passed, or failed: something to fix); else the
+/// finding's own status.
+fn status(document: &Value) -> Option<Status> {
+    let compliance = match number(document, "compliance.status_id").map(|n| n as i64) {
+        Some(1) => Some(Status::Passed),
+        Some(2 | 3) => Some(Status::Failed),
+        _ => text(document, "compliance.status").and_then(|w| fields::status_word(&w)),
+    };
+    compliance.or_else(|| match number(document, "status_id").map(|n| n as i64) {
+        Some(1) => Some(Status::New),
+        Some(2) => Some(Status::InProgress),
+        Some(3) => Some(Status::Suppressed),
+        Some(4) => Some(Status::Resolved),
+        Some(5 | 6) => Some(Status::Closed),
+        _ => text(document, "status").and_then(|w| fields::status_word(&w)),
+    })
 }
 
 fn severity(document: &Value) -> Severity {

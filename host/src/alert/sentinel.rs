@@ -139,6 +139,7 @@ fn normalize_rest_alert(properties: &Value, raw: &str) -> Result<Alert, IntakeEr
         annotations: Vec::new(),
         verdict: None,
         risk_score: None,
+        status: text(properties, "status").and_then(|w| fields::status_word(&w)),
         raw: raw.to_owned(),
     })
 }
@@ -194,6 +195,7 @@ fn normalize_alert(row: &Value, raw: &str) -> Result<Alert, IntakeError> {
         annotations,
         verdict: None,
         risk_score: None,
+        status: text(row, "Status").and_then(|w| fields::status_word(&w)),
         raw: raw.to_owned(),
     })
 }
@@ -254,6 +256,7 @@ fn normalize_incident(incident: &Value, raw: &str) -> Result<Alert, IntakeError>
         annotations: Vec::new(),
         verdict: None,
         risk_score: None,
+        status: text(properties, "status").and_then(|w| fields::status_word(&w)),
         raw: raw.to_owned(),
     })
 }

@@ -155,6 +155,7 @@ pub(crate) fn normalize(document: &Value, raw: &str) -> Result<Alert, IntakeErro
         annotations,
         verdict: None,
         risk_score: None,
+        status: status(row),
         raw: raw.to_owned(),
     })
 }
@@ -184,6 +185,21 @@ fn derived_id(row: &Value, rule: Option<&str>) -> Option<String> {
         .map(|b| format!("{b:02x}"))
         .collect();
     Some(format!("splunk-{hex}"))
+}
+
+/// A notable's review status: `status_label`, else ES's numbered `status` (0 unassigned,
+/// 1 new, 2 in progress, 3 pending, 4 resolved, 5 closed).
+fn status(row: &Value) -> Option<super::Status> {
+    use super::Status;
+    text(row, "status_label")
+        .and_then(|w| fields::status_word(&w))
+        .or_else(|| match text(row, "status")?.trim() {
+            "0" | "1" => Some(Status::New),
+            "2" | "3" => Some(Status::InProgress),
+            "4" => Some(Status::Resolved),
+            "5" => Some(Status::Closed),
+            word => fields::status_word(word),
+        })
 }
 
 /// A notable's `source` names the correlation search that made it: `<app> - <name> - Rule`.

@@ -105,8 +105,16 @@ impl Output {
         if !batched.duplicates.is_empty() {
             self.emit(&format!("      duplicates: {}", batched.duplicates.join(", ")));
         }
-        if report.plugins.is_empty() {
+        if report.plugins.is_empty() && report.skipped.is_empty() {
             self.emit("      no plugin matched");
+        }
+        for skipped in &report.skipped {
+            self.emit(&format!(
+                "      {:<8} {:<18} skipped: {}",
+                skipped.stage.as_str(),
+                skipped.plugin,
+                skipped.reason
+            ));
         }
         for run in &report.plugins {
             let invocation = &run.invocation;

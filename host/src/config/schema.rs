@@ -182,6 +182,8 @@ struct RawMatch {
     max_confidence: Option<Spanned<i64>>,
     #[serde(default)]
     entity_kinds: Vec<Spanned<String>>,
+    #[serde(default)]
+    statuses: Vec<Spanned<String>>,
 }
 
 pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
@@ -468,6 +470,21 @@ fn match_rules(raw: RawMatch, key: &str, report: &mut Reporter) -> AlertMatch {
             ),
         }
     }
+    let mut statuses = Vec::new();
+    for (index, status) in raw.statuses.iter().enumerate() {
+        match crate::alert::Status::parse(status.get_ref()) {
+            Some(parsed) => statuses.push(parsed),
+            None => report.error(
+                Some(status.span()),
+                format!("{key}.statuses[{index}]"),
+                format!(
+                    "unknown status {:?}; statuses are {}",
+                    status.get_ref(),
+                    crate::alert::Status::ALL.map(|s| s.as_str()).join(", ")
+                ),
+            ),
+        }
+    }
     let rules = MatchRules {
         rules: globs(&raw.rules, "rules", report),
         sources: globs(&raw.sources, "sources", report),
@@ -478,6 +495,7 @@ fn match_rules(raw: RawMatch, key: &str, report: &mut Reporter) -> AlertMatch {
         min_confidence: min_confidence.map(|(value, _)| value),
         max_confidence: max_confidence.map(|(value, _)| value),
         entity_kinds,
+        statuses,
     };
     // The globs were checked one by one above.
     AlertMatch::new(&rules).unwrap_or_default()

@@ -10,7 +10,7 @@ mod runner;
 mod stage;
 
 pub use lines::read_lines;
-pub use report::{AlertLine, AlertReport, Percentiles, PluginRun, Tally};
+pub use report::{AlertLine, AlertReport, Percentiles, PluginRun, Skipped, Tally};
 pub use route::{AlertMatch, MatchRules};
 pub use runner::{Finished, Runner, Schedule};
 pub use stage::Stage;
@@ -152,7 +152,23 @@ impl Pipeline {
             tickets: self.incident_tickets.clone(),
         });
         let mut runs = Vec::new();
+        let mut skipped = Vec::new();
         for routed in matching {
+            // A closed, resolved, suppressed or passed finding is no threat to contain: a
+            // respond-stage plugin runs on it only when its match names that status.
+            if routed.stage == Stage::Respond
+                && let Some(status) = alert.status.filter(|status| !status.is_live())
+                && !routed.matcher.names_status(status)
+            {
+                skipped.push(Skipped {
+                    plugin: routed.plugin.name.clone(),
+                    stage: routed.stage,
+                    reason: format!(
+                        "the alert is {status} at its source (list \"{status}\" in the plugin's match statuses to respond anyway)"
+                    ),
+                });
+                continue;
+            }
             let invocation = routed.plugin.invoke_with(&alert, context.clone()).await;
             if let Some(outcome) = &invocation.outcome {
                 alert.apply(&routed.plugin.name, outcome);
@@ -163,7 +179,11 @@ impl Pipeline {
                 invocation,
             });
         }
-        let report = AlertReport { alert, plugins: runs };
+        let report = AlertReport {
+            alert,
+            plugins: runs,
+            skipped,
+        };
         self.audit(&report, incident);
         report
     }

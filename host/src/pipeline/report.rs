@@ -12,6 +12,17 @@ pub struct AlertReport {
     /// The alert as the last stage left it.
     pub alert: Alert,
     pub plugins: Vec<PluginRun>,
+    /// Plugins that matched but were not run, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
+}
+
+/// A plugin that matched an alert and was not run on it.
+#[derive(Debug, Serialize)]
+pub struct Skipped {
+    pub plugin: String,
+    pub stage: Stage,
+    pub reason: String,
 }
 
 /// An alert's line in `palisade run --json`: its report and where it sat in the run.
@@ -218,6 +229,7 @@ mod tests {
         let report = AlertReport {
             alert,
             plugins: Vec::new(),
+            skipped: Vec::new(),
         };
         let duplicates = ["a-2".to_owned()];
         let line = AlertLine::new(&report, 7, priority, Some(1.25), &duplicates, Some("a-1"));

@@ -1,7 +1,7 @@
 //! Which alerts a plugin handles.
 
 use crate::alert::mapping::EntityKind;
-use crate::alert::{Alert, Entity, Severity};
+use crate::alert::{Alert, Entity, Severity, Status};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 /// `[plugins.NAME.match]` as written, checked by the config.
@@ -20,6 +20,9 @@ pub struct MatchRules {
     pub max_confidence: Option<u8>,
     /// All of these kinds among the entities.
     pub entity_kinds: Vec<EntityKind>,
+    /// Any of these statuses at the source (an alert that states none is `new`). Listing a
+    /// status that is not live is also how a respond-stage plugin opts in to such alerts.
+    pub statuses: Vec<Status>,
 }
 
 /// A plugin's filter on alerts. Every condition given must hold; an empty filter takes all.
@@ -39,6 +42,7 @@ pub struct AlertMatch {
     max_confidence: Option<u8>,
     /// The alert needs an entity of each.
     entity_kinds: Vec<EntityKind>,
+    statuses: Vec<Status>,
 }
 
 impl AlertMatch {
@@ -53,6 +57,7 @@ impl AlertMatch {
             min_confidence: rules.min_confidence,
             max_confidence: rules.max_confidence,
             entity_kinds: rules.entity_kinds.clone(),
+            statuses: rules.statuses.clone(),
         })
     }
 
@@ -92,7 +97,22 @@ impl AlertMatch {
             .entity_kinds
             .iter()
             .all(|kind| alert.entities.iter().any(|entity| kind_of(entity) == *kind));
-        rule_ok && source_ok && category_ok && tag_ok && severity_ok && confidence_ok && entities_ok
+        let status_ok =
+            self.statuses.is_empty() || self.statuses.contains(&alert.status.unwrap_or(Status::New));
+        rule_ok
+            && source_ok
+            && category_ok
+            && tag_ok
+            && severity_ok
+            && confidence_ok
+            && entities_ok
+            && status_ok
+    }
+
+    /// Whether the plugin asked for alerts with `status` by name: a respond-stage plugin runs
+    /// on an alert that is not live only then.
+    pub fn names_status(&self, status: Status) -> bool {
+        self.statuses.contains(&status)
     }
 }
 
@@ -205,5 +225,24 @@ mod tests {
         };
         assert!(matcher(kinds(&[EntityKind::User, EntityKind::Ip])).matches(&alert()));
         assert!(!matcher(kinds(&[EntityKind::User, EntityKind::Host])).matches(&alert()));
+    }
+
+    #[test]
+    fn statuses_match_the_sources_status_and_no_status_is_new() {
+        let closed_only = matcher(MatchRules {
+            statuses: vec![Status::Closed, Status::Resolved],
+            ..MatchRules::default()
+        });
+        let mut alert = alert();
+        assert!(!closed_only.matches(&alert), "no status is new");
+        alert.status = Some(Status::Closed);
+        assert!(closed_only.matches(&alert));
+        assert!(closed_only.names_status(Status::Closed));
+        assert!(!closed_only.names_status(Status::Suppressed));
+        let new_only = matcher(MatchRules {
+            statuses: vec![Status::New],
+            ..MatchRules::default()
+        });
+        assert!(!new_only.matches(&alert));
     }
 }
