@@ -26,7 +26,9 @@
 //! 1.0 integer `confidence` (0-100); else 50 (unstated).
 //!
 //! Entities: `actor.user`, `actor.process`, `src_endpoint` (its IP is the source),
-//! `dst_endpoint` (destination), `device`, `observables[]` by `type_id` (1 hostname, 2 IP,
+//! `dst_endpoint` (destination), `device`, a top-level `process` and `file`, `observables[]` by
+//! `type_id` (1 hostname: a host when it names a device or an endpoint, else a domain, such as
+//! a DNS query's; 2 IP, with the direction of the endpoint it names,
 //! 4 user name, 21 user, 5 email (an account, with its email, when the observable's `name` is
 //! an account's attribute such as `actor.user.email_addr`), 6 URL, 8 hash, 9 process name),
 //! every `resources[]` `owner`, and every `evidences[]` artifact's `user`, `actor`,
@@ -209,6 +211,13 @@ fn entities(document: &Value) -> Vec<super::Entity> {
         &mut entities,
     );
     device(document.get("device"), &mut entities);
+    // Process Activity and detection findings name the process and file at the top level.
+    if let Some(process) = document.get("process") {
+        process_entity(process, None, &mut entities);
+    }
+    if let Some(file) = document.get("file") {
+        file_entities(file, &mut entities);
+    }
     for evidence in document
         .get("evidences")
         .and_then(Value::as_array)
@@ -392,15 +401,27 @@ fn observable_entity(observable: &Value, entities: &mut Entities) {
         return;
     };
     let name = text(observable, "name").unwrap_or_default();
-    let direction = if name.starts_with("src_endpoint") {
+    // `src_endpoint.ip`, `evidences[0].src_endpoint.ip`: the endpoint says the direction.
+    let segments: Vec<&str> = name
+        .split('.')
+        .map(|s| s.split('[').next().unwrap_or(s))
+        .collect();
+    let direction = if segments.contains(&"src_endpoint") {
         Some(Direction::Source)
-    } else if name.starts_with("dst_endpoint") {
+    } else if segments.contains(&"dst_endpoint") {
         Some(Direction::Destination)
     } else {
         None
     };
+    // A hostname is a machine when it names a device or an endpoint; elsewhere (a DNS query,
+    // a URL) it is a name the machine looked up or contacted: a domain, never a host to isolate.
+    let names_a_machine = name.is_empty()
+        || segments
+            .iter()
+            .any(|s| matches!(*s, "device" | "src_endpoint" | "dst_endpoint" | "agent"));
     match number(observable, "type_id").map(|n| n as i64) {
-        Some(1) => entities.host(&value, None, None, None, Vec::new()),
+        Some(1) if names_a_machine => entities.host(&value, None, None, None, Vec::new()),
+        Some(1) => entities.domain(&value),
         Some(2) => {
             entities.ip(&value, direction);
         }
@@ -631,5 +652,34 @@ mod tests {
         document.as_object_mut().unwrap().remove("time_dt");
         let alert = normalize(&document, SPRAY).unwrap();
         assert_eq!(alert.timestamp, "2023-04-24T14:44:23Z", "not January 1970");
+    }
+
+    #[test]
+    fn a_sinkholed_name_is_a_domain_not_a_host_and_endpoints_give_directions() {
+        let mut document: Value = serde_json::from_str(SPRAY).unwrap();
+        document["observables"] = serde_json::json!([
+            {"name": "query.hostname", "type_id": 1, "type": "Hostname", "value": "update-check.evil.example"},
+            {"name": "device.hostname", "type_id": 1, "type": "Hostname", "value": "fin-ws-07"},
+            {"name": "evidences[0].dst_endpoint.ip", "type_id": 2, "type": "IP Address", "value": "198.51.100.53"}
+        ]);
+        document["process"] =
+            serde_json::json!({"name": "beacon.exe", "pid": 4242, "cmd_line": "beacon.exe -q"});
+        let alert = normalize(&document, SPRAY).unwrap();
+        let has = |want: &dyn Fn(&Entity) -> bool| alert.entities.iter().any(want);
+        assert!(has(
+            &|e| matches!(e, Entity::Domain { name } if name == "update-check.evil.example")
+        ));
+        assert!(!has(
+            &|e| matches!(e, Entity::Host { hostname, .. } if hostname == "update-check.evil.example")
+        ));
+        assert!(has(
+            &|e| matches!(e, Entity::Host { hostname, .. } if hostname == "fin-ws-07")
+        ));
+        assert!(has(
+            &|e| matches!(e, Entity::Ip { address, direction: Some(Direction::Destination) } if address.to_string() == "198.51.100.53")
+        ));
+        assert!(has(
+            &|e| matches!(e, Entity::Process { name, pid: Some(4242), .. } if name == "beacon.exe")
+        ));
     }
 }

@@ -31,7 +31,8 @@
 //!
 //! Entities: `user` (with `action` success/failure as the sign-in result), `src_user`,
 //! `src`/`src_ip`/`src_host` (source), `dest`/`dest_ip`/`dest_host` (destination; an address
-//! or else a host), `dvc`, `url`, `file_hash` with `file_name`, `process`/`process_name`
+//! or else a host), `dvc`, the event's origin `orig_host` (and a search result's `host`; a
+//! notable's own `host` is the search head), `url`, `file_hash` with `file_name`, `process`/`process_name`
 //! with `process_id` and `parent_process_name`, `sender`/`recipient`, `query` (DNS).
 //! Multivalue fields come as arrays or as one value per line. An aggregating search that
 //! lists accounts by result puts them in `succeeded_users` and `failed_users`.
@@ -313,6 +314,21 @@ fn entities(row: &Value) -> Vec<super::Entity> {
             entities.ip_or_host(&value, Some(Direction::Destination));
         }
     }
+    // The host the event came from: a notable keeps it as `orig_host` (its own `host` is the
+    // search head that wrote it); a search result's `host` is the event's.
+    let notable = ["orig_sid", "security_domain", "event_id"]
+        .iter()
+        .any(|field| row.get(*field).is_some());
+    let origin: &[&str] = if notable {
+        &["orig_host"]
+    } else {
+        &["orig_host", "host"]
+    };
+    for field in origin {
+        for value in values(row, field) {
+            entities.ip_or_host(&value, None);
+        }
+    }
     for url in values(row, "url") {
         entities.url(&url);
     }
@@ -557,5 +573,34 @@ mod tests {
             .replace("\"rule_name\": \"Brute Force Access Behavior Detected\",", "")
             .replace("\"rule_title\": \"Brute force from $src$\",", "");
         assert_eq!(parse(&row).unwrap().title, "Brute Force Access Behavior Detected");
+    }
+
+    #[test]
+    fn the_events_host_is_an_entity_and_a_notables_search_head_is_not() {
+        let webhook =
+            STATS_WEBHOOK.replace("\"count\":\"41\"", "\"count\":\"41\",\"host\":\"okta-proxy-01\"");
+        let alert = parse(&webhook).unwrap();
+        assert!(
+            alert
+                .entities
+                .iter()
+                .any(|e| matches!(e, Entity::Host { hostname, .. } if hostname == "okta-proxy-01")),
+            "{:?}",
+            alert.entities
+        );
+        let notable = INDEX_ROW.replace(
+            "\"index\": \"notable\",",
+            "\"index\": \"notable\", \"host\": \"es-search-head\", \"orig_host\": \"fin-ws-07\",",
+        );
+        let alert = parse(&notable).unwrap();
+        let hosts: Vec<&str> = alert
+            .entities
+            .iter()
+            .filter_map(|e| match e {
+                Entity::Host { hostname, .. } => Some(hostname.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(hosts, ["fin-ws-07"]);
     }
 }
