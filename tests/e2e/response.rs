@@ -328,6 +328,14 @@ grants = ["intel.lookup"]
     for tag in ["intel:malicious", "priority:p1", "password-spray"] {
         assert!(tags.contains(&tag.to_owned()), "{tag} in {tags:?}");
     }
+    // One priority: the host's, from the triage's risk score, in the tags and the report.
+    let priorities: Vec<&String> = tags.iter().filter(|t| t.starts_with("priority:")).collect();
+    assert_eq!(priorities, ["priority:p1"], "{tags:?}");
+    assert_eq!(
+        run.alert("spray-2")["priority"],
+        serde_json::json!({"score": 82, "label": "p1"}),
+        "{run}"
+    );
 
     // The respond stage saw the earlier findings too: they are in the ticket.
     let ticket = &receiver.calls("ticket", "create")[0];

@@ -18,6 +18,10 @@
 //! crown-jewel host (`[intake.priority] crown_jewels`, globs over host names) gains 15, one about
 //! a VIP user (`vip_users`, globs over user names and email addresses) 15 more. Ties keep the
 //! input order.
+//!
+//! There is one priority, the host's: plugins see it as the tag `priority:p1`..`p4`, and once
+//! a plugin scores the alert's risk (a triage plugin's `risk_score`), the risk score is the
+//! score, on the same table. A plugin cannot set the tag itself.
 
 use super::{Alert, Entity, Severity};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -73,6 +77,42 @@ impl std::fmt::Display for Label {
 pub struct Priority {
     pub score: u8,
     pub label: Label,
+}
+
+impl Priority {
+    /// A score on the one table.
+    pub fn of(score: u8) -> Priority {
+        let score = score.min(100);
+        Priority {
+            score,
+            label: Label::of(score),
+        }
+    }
+
+    /// The priority once plugins have run: the risk score a plugin set, else this one.
+    pub fn after_plugins(self, alert: &Alert) -> Priority {
+        alert.risk_score.map_or(self, Priority::of)
+    }
+
+    /// The tag plugins see it by.
+    pub fn tag(self) -> String {
+        format!("{TAG_PREFIX}{}", self.label)
+    }
+}
+
+const TAG_PREFIX: &str = "priority:";
+
+/// The host's priority tag on `alert`, if it has one.
+pub fn current_tag(alert: &Alert) -> Option<String> {
+    alert.tags.iter().find(|tag| tag.starts_with(TAG_PREFIX)).cloned()
+}
+
+/// After a plugin's outcome is applied: one priority tag, the host's, from the risk score a
+/// plugin set, else the tag the alert had before (`before`). A plugin's own is dropped.
+pub fn settle_tag(alert: &mut Alert, before: Option<String>) {
+    let settled = alert.risk_score.map(|risk| Priority::of(risk).tag()).or(before);
+    alert.tags.retain(|tag| !tag.starts_with(TAG_PREFIX));
+    alert.tags.extend(settled);
 }
 
 /// The entities that make an alert more urgent: crown-jewel hosts and VIP users.
@@ -242,5 +282,28 @@ mod tests {
             [100, 80, 79, 60, 59, 35, 34, 0].map(|s| Label::of(s).as_str()),
             ["p1", "p1", "p2", "p2", "p3", "p3", "p4", "p4"]
         );
+    }
+
+    #[test]
+    fn there_is_one_priority_tag_and_a_risk_score_sets_it() {
+        let mut alert = alert("high", 90, "[]");
+        let intake = Criticality::default().priority(&alert);
+        alert.tags.push(intake.tag());
+        // A plugin that tags its own priority without scoring the risk changes nothing.
+        let before = current_tag(&alert);
+        alert.tags.push("priority:p1".into());
+        settle_tag(&mut alert, before.clone());
+        assert_eq!(current_tag(&alert), before);
+        assert_eq!(
+            alert.tags.iter().filter(|t| t.starts_with("priority:")).count(),
+            1
+        );
+        // A risk score is the score, on the same table.
+        alert.risk_score = Some(82);
+        let before = current_tag(&alert);
+        settle_tag(&mut alert, before);
+        assert_eq!(current_tag(&alert).as_deref(), Some("priority:p1"));
+        assert_eq!(intake.after_plugins(&alert), Priority::of(82));
+        assert_eq!(Priority::of(82).label, Label::P1);
     }
 }

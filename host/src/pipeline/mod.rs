@@ -171,7 +171,9 @@ impl Pipeline {
             }
             let invocation = routed.plugin.invoke_with(&alert, context.clone()).await;
             if let Some(outcome) = &invocation.outcome {
+                let priority = crate::alert::priority::current_tag(&alert);
                 alert.apply(&routed.plugin.name, outcome);
+                crate::alert::priority::settle_tag(&mut alert, priority);
             }
             runs.push(PluginRun {
                 plugin: routed.plugin.name.clone(),

@@ -128,13 +128,16 @@ impl Runner {
 async fn handle(pipeline: &Pipeline, work: Work) -> Finished {
     match work {
         Work::Alert(queued) => {
-            let queued = *queued;
+            let mut queued = *queued;
+            // Plugins see the priority the batch was ordered by; a plugin's risk score then
+            // becomes the priority (see `alert::priority`).
+            queued.alert.tags.push(queued.priority.tag());
             let incident = queued.incident.as_ref().map(|i| i.incident.as_str());
             let report = pipeline.process(queued.alert, incident).await;
             Finished::Processed {
                 number: queued.number,
                 received: queued.received,
-                priority: queued.priority,
+                priority: queued.priority.after_plugins(&report.alert),
                 duplicates: queued.duplicates,
                 incident: queued.incident,
                 report: Box::new(report),

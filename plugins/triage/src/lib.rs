@@ -1,4 +1,4 @@
-//! `triage`: scores an alert's risk and sets its verdict and priority (triage stage).
+//! `triage`: scores an alert's risk and sets its verdict (triage stage).
 //!
 //! The score, 0 to 100:
 //! 1. base from severity: informational 5, low 20, medium 45, high 70, critical 90;
@@ -8,8 +8,9 @@
 //!    the `intel_plugin` whose value starts with `malicious`);
 //! 4. capped at 100.
 //!
-//! Verdict: malicious from 70, suspicious from 40, benign below. Priority: p1 from 80, p2 from 60,
-//! p3 from 40, p4 below.
+//! Verdict: malicious from 70, suspicious from 40, benign below. The score is the alert's risk
+//! score, which the host turns into its priority (one table, the host's: the plugin sets no
+//! priority of its own).
 //!
 //! Settings (`[plugins.triage.settings]`, all optional):
 //! - `vip_users`: comma-separated account names, matched case-insensitively against a user's name
@@ -19,8 +20,8 @@
 //! - `intel_plugin` (default `ip-reputation`): whose annotations count as threat intelligence.
 //!
 //! Notes: `risk` (the score), `risk:base` (`high=70`), `risk:confidence` (`90 -> 66`),
-//! `risk:vip` / `risk:crown_jewel` / `risk:intel` (`+15 <who>`, only when they apply),
-//! `priority` (`p2`). Tags: `priority:p1` .. `priority:p4`. The plugin calls no host operation.
+//! `risk:vip` / `risk:crown_jewel` / `risk:intel` (`+15 <who>`, only when they apply). The
+//! plugin calls no host operation.
 
 use palisade_sdk::prelude::*;
 
@@ -78,16 +79,6 @@ pub fn verdict(score: u8) -> Verdict {
         70.. => Verdict::Malicious,
         40.. => Verdict::Suspicious,
         _ => Verdict::Benign,
-    }
-}
-
-/// The priority a score earns, 1 (act now) to 4.
-pub fn priority(score: u8) -> u8 {
-    match score {
-        80.. => 1,
-        60.. => 2,
-        40.. => 3,
-        _ => 4,
     }
 }
 
@@ -154,7 +145,6 @@ pub fn triage(alert: &Alert, settings: &Settings) -> Outcome {
 
     let score = score.min(100);
     let verdict = verdict(score);
-    let priority = priority(score);
     let mut why = format!("{}, confidence {confidence}", alert.severity);
     for reason in reasons {
         why += &format!(", {reason}");
@@ -163,9 +153,7 @@ pub fn triage(alert: &Alert, settings: &Settings) -> Outcome {
         .risk(score)
         .verdict(verdict)
         .note("risk", score.to_string())
-        .note("priority", format!("p{priority}"))
-        .tag(format!("priority:p{priority}"))
-        .summary(format!("Risk {score} ({why}): {verdict}, priority p{priority}."))
+        .summary(format!("Risk {score} ({why}): {verdict}."))
 }
 
 struct Triage;
@@ -176,7 +164,7 @@ impl Action for Triage {
             env!("CARGO_PKG_NAME"),
             env!("CARGO_PKG_VERSION"),
             "Scores an alert's risk from its severity, confidence, VIP users, crown-jewel hosts \
-             and threat intelligence, and sets its verdict and priority",
+             and threat intelligence, and sets its verdict",
             [] as [&str; 0],
         )
     }
@@ -223,12 +211,11 @@ mod tests {
         let outcome = triage(&alert(Severity::High, 0), &settings());
         assert_eq!(outcome.risk_score, Some(35));
         assert_eq!(outcome.verdict, Some(Verdict::Benign));
-        assert_eq!(outcome.tags, ["priority:p4"]);
+        assert!(outcome.tags.is_empty(), "the host owns the priority tag");
 
         let outcome = triage(&alert(Severity::Medium, 80), &settings());
         assert_eq!(outcome.risk_score, Some(40));
         assert_eq!(outcome.verdict, Some(Verdict::Suspicious));
-        assert_eq!(outcome.note_value("priority"), Some("p3"));
     }
 
     #[test]
@@ -276,12 +263,11 @@ mod tests {
         assert_eq!(outcome.note_value("risk:intel"), Some("+15 203.0.113.7"));
         assert_eq!(outcome.note_value("risk"), Some("90"));
         assert_eq!(outcome.verdict, Some(Verdict::Malicious));
-        assert_eq!(outcome.tags, ["priority:p1"]);
         assert_eq!(
             outcome.summary.as_deref(),
             Some(
                 "Risk 90 (medium, confidence 100, VIP ceo, someone, crown jewel dc01, pay-7, \
-                 malicious 203.0.113.7): malicious, priority p1."
+                 malicious 203.0.113.7): malicious."
             )
         );
     }
@@ -309,10 +295,6 @@ mod tests {
         assert_eq!(verdict(69), Verdict::Suspicious);
         assert_eq!(verdict(70), Verdict::Malicious);
         assert_eq!(verdict(39), Verdict::Benign);
-        assert_eq!(
-            [priority(80), priority(79), priority(59), priority(39)],
-            [1, 2, 3, 4]
-        );
     }
 
     #[test]
