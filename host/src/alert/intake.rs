@@ -354,6 +354,11 @@ mod tests {
             with(sentinel, &|d| d["Status"] = "Dismissed".into()).status,
             Some(Status::Closed)
         );
+        let closed =
+            include_str!("../../../tests/fixtures/alerts/sentinel/incident-closed-false-positive.json");
+        assert_eq!(with(closed, &|_| {}).status, Some(Status::Closed));
+        let passed = include_str!("../../../tests/fixtures/alerts/ocsf/compliance-finding-passed.json");
+        assert_eq!(with(passed, &|_| {}).status, Some(Status::Passed));
         let rest = include_str!("../../../tests/fixtures/alerts/sentinel/rest-alert-resource.json");
         assert_eq!(with(rest, &|_| {}).status, Some(Status::New));
     }

@@ -1,4 +1,6 @@
-//! OCSF 1.x findings: Detection Finding (`class_uid` 2004) and Security Finding (2001).
+//! OCSF 1.x findings: Detection Finding (`class_uid` 2004), Security Finding (2001) and
+//! Compliance Finding (2003, whose check's `compliance.status` gives its status: a passed
+//! check is read, and not responded to).
 //!
 //! | alert field | OCSF |
 //! | --- | --- |
@@ -49,6 +51,7 @@ const FORMAT: &str = "ocsf";
 /// The finding classes read.
 pub const DETECTION_FINDING: u64 = 2004;
 pub const SECURITY_FINDING: u64 = 2001;
+pub const COMPLIANCE_FINDING: u64 = 2003;
 
 /// Whether the document is an OCSF event (it names its class), whichever the class.
 pub(crate) fn looks_like(document: &Value) -> bool {
@@ -59,13 +62,13 @@ pub(crate) fn looks_like(document: &Value) -> bool {
 pub(crate) fn normalize(document: &Value, raw: &str) -> Result<Alert, IntakeError> {
     let class = document.get("class_uid").and_then(Value::as_u64);
     match class {
-        Some(DETECTION_FINDING | SECURITY_FINDING) => {}
+        Some(DETECTION_FINDING | SECURITY_FINDING | COMPLIANCE_FINDING) => {}
         Some(other) => {
             return Err(IntakeError::invalid(
                 FORMAT,
                 "class_uid",
                 format!(
-                    "{other} is not a finding Palisade reads ({DETECTION_FINDING} Detection Finding, {SECURITY_FINDING} Security Finding)"
+                    "{other} is not a finding Palisade reads ({DETECTION_FINDING} Detection Finding, {SECURITY_FINDING} Security Finding, {COMPLIANCE_FINDING} Compliance Finding)"
                 ),
             ));
         }
