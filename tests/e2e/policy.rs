@@ -1115,3 +1115,74 @@ users = ["ceo@example.com"]
     let bad = case.palisade(&["audit", "--config", "palisade.toml", "--since", "yesterday"]);
     assert_eq!(bad.code, Some(2), "{bad}");
 }
+
+#[test]
+fn a_rule_acts_alone_only_once_verdicts_earn_it_and_loses_it_when_it_misfires() {
+    let receiver = Receiver::start();
+    let case = case_with(
+        &receiver,
+        "[policy.autonomy]\nmin_precision = 0.5\nmin_labelled = 4\n",
+    );
+    let block = |run: &Run, id: &str| action(run, id, BLOCK, SPRAY_IP);
+    let sprays = |ids: &[&str]| -> Vec<String> {
+        ids.iter()
+            .map(|id| spray(id, 95, &["alice"], &[], &[SPRAY_IP]))
+            .collect()
+    };
+    let feedback = |id: &str, verdict: &str| {
+        let said = case.palisade(&[
+            "feedback",
+            id,
+            verdict,
+            "--config",
+            "palisade.toml",
+            "--by",
+            "dana",
+        ]);
+        assert_eq!(said.code, Some(0), "{said}");
+    };
+
+    // A new rule starts supervised.
+    case.alerts(&sprays(&["s-1", "s-2", "s-3", "s-4"]));
+    let run = case.run();
+    for id in ["s-1", "s-2", "s-3", "s-4"] {
+        let held = block(&run, id);
+        assert_eq!(held["status"], "held", "{run}");
+        let reason = held["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("0 labelled alerts of the 4 needed"), "{reason}");
+    }
+    assert!(receiver.calls("network", "block-ip").is_empty());
+
+    // Four analysts' verdicts later, its lower bound (0.51) earns it the block.
+    for id in ["s-1", "s-2", "s-3", "s-4"] {
+        feedback(id, "true-positive");
+    }
+    case.alerts(&sprays(&["s-5"]));
+    let run = case.run();
+    assert_eq!(block(&run, "s-5")["status"], "executed", "{run}");
+    assert_eq!(receiver.calls("network", "block-ip").len(), 1);
+
+    // One verdict turns out wrong: the rule loses its autonomy by itself.
+    feedback("s-1", "false-positive");
+    case.alerts(&sprays(&["s-6"]));
+    let run = case.run();
+    let held = block(&run, "s-6");
+    assert_eq!(held["status"], "held", "{run}");
+    assert_eq!(
+        held["reason"], "Password spray: lower bound 0.30 over 4 labelled alerts, below 0.50",
+        "{run}"
+    );
+    assert_eq!(receiver.calls("network", "block-ip").len(), 1);
+
+    // Verdicts are audited, and one on an alert Palisade never saw is refused.
+    let audit = case.palisade(&["audit", "--config", "palisade.toml", "--json", "--alert", "s-1"]);
+    let verdicts: Vec<String> = audit
+        .json()
+        .into_iter()
+        .filter(|record| record["kind"] == "feedback")
+        .map(|record| record["decision"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(verdicts, ["true-positive", "false-positive"], "in order\n{audit}");
+    let unknown = case.palisade(&["feedback", "never-seen", "benign", "--config", "palisade.toml"]);
+    assert_eq!(unknown.code, Some(1), "{unknown}");
+}

@@ -285,6 +285,19 @@ impl Alert {
     /// Adds a plugin's findings to the alert, so later stages see them: notes become
     /// annotations attributed to the plugin, tags are merged, and a verdict or risk score
     /// replaces the earlier one.
+    /// The detection rule it came from, for its precision: the rule id, else the title.
+    pub fn rule_key(&self) -> &str {
+        self.rule_id.as_deref().unwrap_or(&self.title)
+    }
+
+    /// The rule as people know it: its name, else its id, else the title.
+    pub fn rule_label(&self) -> &str {
+        self.rule_name
+            .as_deref()
+            .or(self.rule_id.as_deref())
+            .unwrap_or(&self.title)
+    }
+
     pub fn apply(&mut self, plugin: &str, outcome: &Outcome) {
         for (key, value) in &outcome.notes {
             self.annotations.push(Annotation {

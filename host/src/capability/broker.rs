@@ -48,6 +48,10 @@ pub struct AlertContext {
     pub id: String,
     /// `None` when the alert's source stated none.
     pub confidence: Option<u8>,
+    /// Its detection rule (the rule id, else the title), whose precision earns autonomy, and
+    /// the rule's name as people know it.
+    pub rule: String,
+    pub rule_label: String,
     /// Title, source, severity, confidence and entities, stored with a held operation.
     pub summary: Arc<serde_json::Value>,
     /// Its incident, when the run groups alerts: a second `ticket.create` for it comments.
@@ -59,6 +63,8 @@ impl AlertContext {
         AlertContext {
             id: alert.id.clone(),
             confidence: alert.confidence,
+            rule: alert.rule_key().to_owned(),
+            rule_label: alert.rule_label().to_owned(),
             summary: Arc::new(serde_json::json!({
                 "id": alert.id,
                 "title": alert.title,
@@ -78,6 +84,8 @@ impl AlertContext {
         AlertContext {
             id: label.to_owned(),
             confidence: None,
+            rule: String::new(),
+            rule_label: String::new(),
             summary: Arc::new(serde_json::Value::Null),
             incident: None,
         }

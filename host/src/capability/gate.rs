@@ -39,6 +39,11 @@ impl Broker {
             Ok(decision) => decision,
             Err(error) => return Ok(Err(error)),
         };
+        if decision == Decision::Execute
+            && let Some(autonomy) = &self.plugin.policy.autonomy
+        {
+            decision = self.earned(autonomy, operation);
+        }
         let target = shown_target(&request);
         let request_json = serde_json::to_value(&request).unwrap_or_default();
 
@@ -123,6 +128,25 @@ impl Broker {
                 self.push_action(&cx, operation, &target, record, request_json);
                 Ok(Ok(receipt(&cx, ActionStatus::Refused(reason), None)))
             }
+        }
+    }
+
+    /// Whether the alert's rule has earned this operation without a person (fail closed: a
+    /// precision that cannot be measured has not).
+    fn earned(
+        &self,
+        autonomy: &crate::policy::Autonomy,
+        operation: crate::capability::Operation,
+    ) -> Decision {
+        let Some(store) = &self.plugin.store else {
+            return Decision::Hold("no store to measure the rule's precision in".into());
+        };
+        match store.verdicts().precision(&self.alert.rule, autonomy.window) {
+            Ok(precision) => match autonomy.hold_reason(operation, &self.alert.rule_label, &precision) {
+                Some(reason) => Decision::Hold(reason),
+                None => Decision::Execute,
+            },
+            Err(error) => Decision::Hold(format!("cannot measure the rule's precision: {error}")),
         }
     }
 

@@ -76,6 +76,26 @@ pub struct UndoArgs {
 }
 
 #[derive(clap::Args)]
+pub struct FeedbackArgs {
+    /// The alert's id, as the run reported it.
+    alert_id: String,
+    /// true-positive, false-positive or benign (real but harmless: automation should not act).
+    #[arg(value_parser = parse_verdict)]
+    verdict: crate::store::Verdict,
+    #[command(flatten)]
+    store: StoreArgs,
+    #[arg(long)]
+    note: Option<String>,
+    #[arg(long)]
+    by: Option<String>,
+}
+
+fn parse_verdict(text: &str) -> Result<crate::store::Verdict, String> {
+    crate::store::Verdict::parse(text)
+        .ok_or_else(|| format!("{text:?} is not true-positive, false-positive or benign"))
+}
+
+#[derive(clap::Args)]
 pub struct AuditArgs {
     #[command(flatten)]
     store: StoreArgs,
@@ -225,6 +245,29 @@ pub async fn undo(args: UndoArgs) -> u8 {
                 undone.compensation.operation(),
                 safe(undone.compensation.target()),
                 undone.action_id
+            );
+            exit::OK
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            exit::FATAL
+        }
+    }
+}
+
+pub fn feedback(args: FeedbackArgs) -> u8 {
+    let (_, store) = match open(&args.store.config) {
+        Ok(opened) => opened,
+        Err(code) => return code,
+    };
+    let by = who(args.by);
+    match response::feedback(&store, &args.alert_id, args.verdict, &by, args.note.as_deref()) {
+        Ok(()) => {
+            println!(
+                "{}: {} (by {})",
+                safe(&args.alert_id),
+                args.verdict.as_str(),
+                safe(&by)
             );
             exit::OK
         }

@@ -67,6 +67,9 @@ enum Command {
     Breaker(admin::BreakerCommand),
     /// Query the audit trail.
     Audit(admin::AuditArgs),
+    /// Say whether an alert was true: it counts toward its rule's precision, which decides
+    /// whether the rule's destructive automation may act alone (`[policy.autonomy]`).
+    Feedback(admin::FeedbackArgs),
     /// Work with plugin files.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -112,6 +115,7 @@ pub fn main() -> ExitCode {
             Command::Undo(args) => admin::undo(args).await,
             Command::Breaker(command) => admin::breaker(command).await,
             Command::Audit(args) => admin::audit(args).await,
+            Command::Feedback(args) => admin::feedback(args),
             Command::Plugin(PluginCommand::Inspect { file, json }) => inspect::inspect(&file, json).await,
             Command::Plugin(PluginCommand::Test(args)) => plugin_test::test(args).await,
             Command::Plugin(PluginCommand::New(args)) => scaffold::new(args),

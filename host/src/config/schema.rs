@@ -9,7 +9,7 @@ use crate::capability::http::{HttpPolicy, Origin};
 use crate::capability::{Capability, Grants, HTTP, Operation};
 use crate::connectors::vendor::Kind;
 use crate::pipeline::{AlertMatch, MatchRules, Stage};
-use crate::policy::{BelowConfidence, BlastRadius, Mode, Policy, Protected, Unresolved, Unstated};
+use crate::policy::{Autonomy, BelowConfidence, BlastRadius, Mode, Policy, Protected, Unresolved, Unstated};
 use crate::runtime::Limits;
 use crate::runtime::limits::{MAX_MEMORY_BYTES, MAX_TIMEOUT};
 use indexmap::IndexMap;
@@ -53,6 +53,19 @@ struct RawPolicy {
     protected: RawProtected,
     #[serde(default)]
     blast_radius: RawBlastRadius,
+    autonomy: Option<RawAutonomy>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawAutonomy {
+    min_precision: Option<Spanned<f64>>,
+    min_labelled: Option<Spanned<u32>>,
+    window_days: Option<Spanned<u32>>,
+    window_alerts: Option<Spanned<u32>>,
+    /// Minimum precision per destructive operation, e.g. `"identity.disable-user" = 0.99`.
+    #[serde(default)]
+    operations: IndexMap<String, Spanned<f64>>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -967,7 +980,103 @@ fn policy(global: &RawPolicy, local: &RawPolicy, plugin_key: &str, report: &mut 
             global: global.blast_radius.global.or(defaults.global),
         },
         approval_ttl: Duration::from_secs(u64::from(ttl.map_or(24, |h| *h.get_ref())) * 3600),
+        autonomy: autonomy(global, local, plugin_key, report),
     }
+}
+
+/// `[policy.autonomy]`, with a plugin's `[plugins.NAME.policy.autonomy]` overriding it field
+/// by field; off when neither is given.
+fn autonomy(
+    global: &RawPolicy,
+    local: &RawPolicy,
+    plugin_key: &str,
+    report: &mut Reporter,
+) -> Option<Autonomy> {
+    let (global_raw, local_raw) = (global.autonomy.as_ref(), local.autonomy.as_ref());
+    if global_raw.is_none() && local_raw.is_none() {
+        return None;
+    }
+    let key = |field: &str| match local_raw {
+        Some(_) => format!("{plugin_key}.policy.autonomy.{field}"),
+        None => format!("policy.autonomy.{field}"),
+    };
+    let pick = |field: fn(&RawAutonomy) -> Option<Spanned<f64>>| {
+        local_raw.and_then(field).or_else(|| global_raw.and_then(field))
+    };
+    let pick_u32 = |field: fn(&RawAutonomy) -> Option<Spanned<u32>>| {
+        local_raw.and_then(field).or_else(|| global_raw.and_then(field))
+    };
+    let mut autonomy = Autonomy::default();
+    let precision = |value: &Spanned<f64>, key: String, report: &mut Reporter| {
+        let precision = *value.get_ref();
+        if precision > 0.0 && precision <= 1.0 {
+            Some(precision)
+        } else {
+            report.error(
+                Some(value.span()),
+                key,
+                "must be a fraction above 0 and at most 1",
+            );
+            None
+        }
+    };
+    if let Some(value) = pick(|raw| raw.min_precision.clone()) {
+        autonomy.min_precision =
+            precision(&value, key("min_precision"), report).unwrap_or(autonomy.min_precision);
+    }
+    for (field, range, target) in [
+        ("min_labelled", 1..=100_000, &mut autonomy.min_labelled),
+        ("window_alerts", 1..=100_000, &mut autonomy.window.latest),
+    ] {
+        let value = match field {
+            "min_labelled" => pick_u32(|raw| raw.min_labelled.clone()),
+            _ => pick_u32(|raw| raw.window_alerts.clone()),
+        };
+        if let Some(value) = value {
+            if range.contains(value.get_ref()) {
+                *target = *value.get_ref();
+            } else {
+                report.error(
+                    Some(value.span()),
+                    key(field),
+                    format!("must be between {} and {}", range.start(), range.end()),
+                );
+            }
+        }
+    }
+    if let Some(days) = pick_u32(|raw| raw.window_days.clone()) {
+        if (1..=3650).contains(days.get_ref()) {
+            autonomy.window.period = Duration::from_secs(u64::from(*days.get_ref()) * 86_400);
+        } else {
+            report.error(
+                Some(days.span()),
+                key("window_days"),
+                "must be between 1 and 3650",
+            );
+        }
+    }
+    for (raw, table) in [
+        (global_raw, "policy.autonomy.operations".to_owned()),
+        (local_raw, format!("{plugin_key}.policy.autonomy.operations")),
+    ] {
+        for (operation, minimum) in raw.map(|raw| &raw.operations).into_iter().flatten() {
+            let entry = format!("{table}.{operation}");
+            match Operation::parse(operation) {
+                Ok(parsed) if parsed.destructive => {
+                    if let Some(minimum) = precision(minimum, entry, report) {
+                        autonomy.min_precision_by_operation.insert(parsed, minimum);
+                    }
+                }
+                Ok(parsed) => report.error(
+                    Some(minimum.span()),
+                    entry,
+                    format!("{parsed} is not destructive; it needs no autonomy"),
+                ),
+                Err(error) => report.error(Some(minimum.span()), entry, error.to_string()),
+            }
+        }
+    }
+    Some(autonomy)
 }
 
 fn limits(base: Limits, raw: &RawLimits, key: &str, report: &mut Reporter) -> Limits {

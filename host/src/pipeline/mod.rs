@@ -220,6 +220,10 @@ impl Pipeline {
         }
         let audit = self.store.audit();
         let alert = &report.alert;
+        // Which rule the alert came from, for its verdicts to count toward.
+        self.store
+            .verdicts()
+            .alert_rule(&alert.id, alert.rule_key(), Some(alert.rule_label()));
         for run in &report.plugins {
             let invocation = &run.invocation;
             let (decision, detail) = match &invocation.status {

@@ -89,6 +89,65 @@ pub struct Policy {
     pub blast_radius: BlastRadius,
     /// How long a held operation may wait for approval.
     pub approval_ttl: Duration,
+    /// When set, destructive operations run alone only for rules whose measured precision
+    /// earned it; off unless configured.
+    pub autonomy: Option<Autonomy>,
+}
+
+/// Earned autonomy: a destructive operation executes without a person only when its
+/// detection rule's precision, measured from analysts' verdicts, reaches `min_precision`
+/// (its Wilson lower bound, so a handful of right answers does not read as certainty) over at
+/// least `min_labelled` labelled alerts within the window. New rules start supervised, and a
+/// rule that starts to misfire loses its autonomy by itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Autonomy {
+    pub min_precision: f64,
+    pub min_labelled: u32,
+    pub window: crate::store::Window,
+    pub min_precision_by_operation: BTreeMap<Operation, f64>,
+}
+
+impl Default for Autonomy {
+    fn default() -> Self {
+        Autonomy {
+            min_precision: 0.95,
+            min_labelled: 20,
+            window: crate::store::Window {
+                period: Duration::from_secs(90 * 86_400),
+                latest: 500,
+            },
+            min_precision_by_operation: BTreeMap::new(),
+        }
+    }
+}
+
+impl Autonomy {
+    /// `None` when the rule has earned the operation; else why it waits for a person, with
+    /// the figures.
+    pub fn hold_reason(
+        &self,
+        operation: Operation,
+        rule: &str,
+        precision: &crate::store::Precision,
+    ) -> Option<String> {
+        let minimum = self
+            .min_precision_by_operation
+            .get(&operation)
+            .copied()
+            .unwrap_or(self.min_precision);
+        if precision.labelled < self.min_labelled {
+            return Some(format!(
+                "{rule}: {} labelled alerts of the {} needed before it may act alone (lower bound {:.2})",
+                precision.labelled, self.min_labelled, precision.lower_bound
+            ));
+        }
+        (precision.lower_bound < minimum).then(|| {
+            format!(
+                "{rule}: lower bound {:.2} over {} labelled alerts, below {minimum:.2}",
+                precision.lower_bound, precision.labelled
+            )
+        })
+    }
 }
 
 /// Circuit-breaker limits: destructive operations executed per window.
@@ -358,5 +417,62 @@ mod tests {
             decide(&policy(), "endpoint.isolate-host", device("fin-ws-07"), Some(99)),
             Decision::Execute
         );
+    }
+
+    /// A labelled replay: three rules whose alerts are true 99%, 90% and 60% of the time,
+    /// their verdicts arriving over time.
+    #[test]
+    fn only_a_rule_whose_verdicts_earned_it_acts_alone_and_a_misfiring_one_loses_it() {
+        use crate::store::{Evidence, Store, Verdict};
+        let store = Store::in_memory().unwrap();
+        let verdicts = store.verdicts();
+        let autonomy = Autonomy::default();
+        let block = Operation::parse("network.block-ip").unwrap();
+        let acts_alone = |rule: &str| {
+            let precision = verdicts.precision(rule, autonomy.window).unwrap();
+            autonomy.hold_reason(block, rule, &precision).is_none()
+        };
+        // A deterministic stream of outcomes: alert n of a rule true at `rate` percent is
+        // false when (n * 37) % 100 falls at or past the rate.
+        let mut n = 0u32;
+        let mut label = |rule: &str, rate: u32, count: u32| {
+            for _ in 0..count {
+                n += 1;
+                let id = format!("{rule}-{n}");
+                verdicts.alert_rule(&id, rule, None);
+                let verdict = if (n * 37) % 100 < rate {
+                    Verdict::TruePositive
+                } else {
+                    Verdict::FalsePositive
+                };
+                verdicts
+                    .record(&id, verdict, Evidence::Analyst, "replay", None)
+                    .unwrap();
+            }
+        };
+        for rule in ["spray", "phish", "beacon"] {
+            assert!(!acts_alone(rule), "{rule}: new rules start supervised");
+        }
+        label("spray", 99, 10);
+        assert!(!acts_alone("spray"), "too few labels yet");
+        for _ in 0..30 {
+            label("spray", 99, 10);
+            label("phish", 90, 10);
+            label("beacon", 60, 10);
+        }
+        assert!(
+            acts_alone("spray"),
+            "{:?}",
+            verdicts.precision("spray", autonomy.window)
+        );
+        assert!(!acts_alone("phish"));
+        assert!(!acts_alone("beacon"));
+        // A burst of false positives takes the autonomy away.
+        label("spray", 0, 20);
+        assert!(!acts_alone("spray"));
+        let precision = verdicts.precision("spray", autonomy.window).unwrap();
+        let reason = autonomy.hold_reason(block, "Password spray", &precision).unwrap();
+        assert!(reason.starts_with("Password spray: lower bound 0.9"), "{reason}");
+        assert!(reason.ends_with("labelled alerts, below 0.95"), "{reason}");
     }
 }

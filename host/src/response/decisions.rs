@@ -6,7 +6,9 @@
 use super::{bind_for_approval, record_executed, shown_target};
 use crate::config::Config;
 use crate::connectors::{ActionRequest, CallContext, CapabilitySet, ConnectorError, Registry};
-use crate::store::{Approval, ApprovalError, AuditEvent, AuditKind, Store, UndoError};
+use crate::store::{
+    Approval, ApprovalError, AuditEvent, AuditKind, Evidence, Store, UndoError, Verdict, VerdictError,
+};
 use serde_json::json;
 
 /// A held operation that was approved and carried out (or tried).
@@ -79,6 +81,16 @@ pub async fn approve(config: &Config, store: &Store, id: &str, by: &str) -> Resu
             reason,
         })?;
     let approval = store.approvals().claim(id, by)?;
+    // A person vouched for acting on the alert: evidence that it was true.
+    if let Err(error) = store.verdicts().record(
+        &approval.alert_id,
+        Verdict::TruePositive,
+        Evidence::Approval,
+        by,
+        None,
+    ) {
+        tracing::warn!(alert = %approval.alert_id, %error, "the approval does not count toward the rule's precision");
+    }
     let cx = CallContext::new(&approval.plugin, &approval.alert_id);
     let result = request
         .execute(&connectors, &cx)
@@ -124,6 +136,18 @@ pub async fn approve(config: &Config, store: &Store, id: &str, by: &str) -> Resu
 /// Refuses a held operation; nothing is executed.
 pub fn deny(store: &Store, id: &str, by: &str, reason: &str) -> Result<Approval, ApprovalError> {
     let approval = store.approvals().deny(id, by, reason)?;
+    // A denial says the alert was false only when its reason says so.
+    if says_false_positive(reason)
+        && let Err(error) = store.verdicts().record(
+            &approval.alert_id,
+            Verdict::FalsePositive,
+            Evidence::Denial,
+            by,
+            Some(reason),
+        )
+    {
+        tracing::warn!(alert = %approval.alert_id, %error, "the denial does not count toward the rule's precision");
+    }
     store.audit().log(AuditEvent {
         kind: AuditKind::Approval,
         alert_id: Some(&approval.alert_id),
@@ -134,6 +158,37 @@ pub fn deny(store: &Store, id: &str, by: &str, reason: &str) -> Result<Approval,
         detail: json!({"approval_id": id, "by": by, "reason": reason}),
     });
     Ok(approval)
+}
+
+/// Whether a denial's reason calls the alert a false positive.
+fn says_false_positive(reason: &str) -> bool {
+    let reason = reason.to_lowercase().replace(['-', '_'], " ");
+    reason.contains("false positive")
+        || reason
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|word| word == "fp")
+}
+
+/// An analyst's verdict on an alert, which counts toward its rule's precision; a later one
+/// replaces it. Audited.
+pub fn feedback(
+    store: &Store,
+    alert_id: &str,
+    verdict: Verdict,
+    by: &str,
+    note: Option<&str>,
+) -> Result<(), VerdictError> {
+    store
+        .verdicts()
+        .record(alert_id, verdict, Evidence::Analyst, by, note)?;
+    store.audit().log(AuditEvent {
+        kind: AuditKind::Feedback,
+        alert_id: Some(alert_id),
+        decision: verdict.as_str(),
+        detail: json!({"by": by, "note": note}),
+        ..AuditEvent::default()
+    });
+    Ok(())
 }
 
 /// An executed operation reversed by its compensating operation.
@@ -227,4 +282,23 @@ fn plugin_connectors(config: &Config, plugin: &str) -> Result<CapabilitySet, Str
         .ok_or_else(|| format!("plugin {plugin} is no longer in {}", config.file.display()))?;
     let registry = Registry::build(&config.connectors).map_err(|error| format!("{error:#}"))?;
     Ok(registry.for_plugin(&plugin_config.connectors))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_denial_counts_as_a_false_positive_only_when_its_reason_says_so() {
+        for reason in ["False positive: pen test", "false-positive", "FP, known scanner"] {
+            assert!(says_false_positive(reason), "{reason}");
+        }
+        for reason in [
+            "the CEO is travelling",
+            "positive it is real, but not now",
+            "fpga lab",
+        ] {
+            assert!(!says_false_positive(reason), "{reason}");
+        }
+    }
 }

@@ -9,5 +9,7 @@ mod decisions;
 mod record;
 
 pub use decide::{bind_for_approval, resolve_and_decide, shown_target};
-pub use decisions::{ApproveError, Approved, UndoFailure, Undone, approve, deny, reset_breaker, undo};
+pub use decisions::{
+    ApproveError, Approved, UndoFailure, Undone, approve, deny, feedback, reset_breaker, undo,
+};
 pub use record::{Hold, executed_action, hold, record_executed};

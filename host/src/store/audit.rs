@@ -31,6 +31,8 @@ pub enum AuditKind {
     Approval,
     Undo,
     Breaker,
+    /// An analyst's verdict on an alert.
+    Feedback,
 }
 
 impl AuditKind {
@@ -43,6 +45,7 @@ impl AuditKind {
             AuditKind::Approval => "approval",
             AuditKind::Undo => "undo",
             AuditKind::Breaker => "breaker",
+            AuditKind::Feedback => "feedback",
         }
     }
 }

@@ -11,6 +11,7 @@ mod checkpoint;
 mod kv;
 mod rate;
 mod tickets;
+mod verdicts;
 mod writer;
 
 pub use actions::{ActionRow, Actions, RecordError, UndoError};
@@ -20,6 +21,7 @@ pub use breaker::{Breaker, BreakerCheck, BreakerError, BreakerLimits, Trip};
 pub use kv::{KvError, KvQuota, KvStore};
 pub use rate::{PerHour, RateCheck, RateError, Rated, Rates};
 pub use tickets::{OpenedTicket, Tickets};
+pub use verdicts::{Evidence, Precision, Verdict, VerdictError, Verdicts, Window, wilson_lower_bound};
 
 use rusqlite::Connection;
 use std::path::Path;
@@ -99,6 +101,10 @@ impl Store {
 
     pub fn tickets(&self) -> Tickets {
         Tickets::new(self.writer.clone())
+    }
+
+    pub fn verdicts(&self) -> Verdicts {
+        Verdicts::new(self.connection.clone(), self.writer.clone())
     }
 }
 
@@ -198,6 +204,23 @@ CREATE TABLE IF NOT EXISTS tickets (
     plugin TEXT NOT NULL,
     at INTEGER NOT NULL,
     PRIMARY KEY (ticket, alert_id)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS alert_rules (
+    alert_id TEXT PRIMARY KEY,
+    rule TEXT NOT NULL,
+    rule_name TEXT,
+    at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS alert_rules_by_rule ON alert_rules (rule);
+
+CREATE TABLE IF NOT EXISTS verdicts (
+    alert_id TEXT PRIMARY KEY,
+    verdict TEXT NOT NULL,
+    source TEXT NOT NULL,
+    by TEXT,
+    note TEXT,
+    at INTEGER NOT NULL
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS breaker (

@@ -30,6 +30,7 @@ pub(super) enum Record {
     Audit(AuditRow),
     Action(ActionRow),
     Ticket(super::tickets::OpenedTicket),
+    AlertRule(super::verdicts::AlertRule),
 }
 
 // Records are nearly every message: boxing them would cost an allocation each.
@@ -268,6 +269,9 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rus
         "INSERT INTO actions (action_id, at, plugin, alert_id, operation, target, request, reference, compensation)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
+    let mut alert_rule = transaction.prepare_cached(
+        "INSERT OR REPLACE INTO alert_rules (alert_id, rule, rule_name, at) VALUES (?1, ?2, ?3, ?4)",
+    )?;
     let mut ticket = transaction.prepare_cached(
         "INSERT OR IGNORE INTO tickets (ticket, alert_id, incident, plugin, at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
@@ -303,6 +307,12 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rus
                         .and_then(|c| serde_json::to_string(c).ok())
                 ]) {
                     tracing::error!(%error, action = %row.action_id, "cannot record the action for undo");
+                }
+            }
+            Record::AlertRule(row) => {
+                if let Err(error) = alert_rule.execute(params![row.alert_id, row.rule, row.rule_name, row.at])
+                {
+                    tracing::error!(%error, alert = %row.alert_id, "cannot record the alert's rule");
                 }
             }
             Record::Ticket(row) => {
