@@ -16,11 +16,17 @@
 //!
 //! | operation | Graph call |
 //! | --- | --- |
-//! | lookup-user | `GET /v1.0/users/{upn-or-id}?$select=...`, else `GET /v1.0/users?$filter=...` (below); then `GET /v1.0/users/{id}/memberOf?$select=displayName` (paged by `$skiptoken`) |
-//! | disable-user | `PATCH /v1.0/users/{id}` `{"accountEnabled": false}` |
-//! | enable-user | `PATCH /v1.0/users/{id}` `{"accountEnabled": true}` |
-//! | revoke-sessions | `POST /v1.0/users/{id}/revokeSignInSessions` |
+//! | lookup-user | `GET /v1.0/users/{upn-or-id}?$select=...`, else `GET /v1.0/users?$filter=...` (below); then `GET /v1.0/users/{id}/transitiveMemberOf?$select=displayName` ([List transitiveMemberOf]; `memberOf` with `transitive_groups = false`, [List memberOf]), paged by the `$skiptoken` of `@odata.nextLink` ([Paging]) |
+//! | disable-user | `PATCH /v1.0/users/{id}` `{"accountEnabled": false}` ([Update user]) |
+//! | enable-user | `PATCH /v1.0/users/{id}` `{"accountEnabled": true}` ([Update user]) |
+//! | revoke-sessions | `POST /v1.0/users/{id}/revokeSignInSessions`, answered `{"value": true}` ([revokeSignInSessions]) |
 //! | reset-password | unsupported (see [`RESET_UNSUPPORTED`]) |
+//!
+//! The token comes from the Microsoft identity platform's client credentials grant
+//! ([Client credentials]) and is sent as `Authorization: Bearer`; a 401 from Graph (a token
+//! revoked or expired early) makes the token be fetched again and the call sent once more.
+//! Throttled calls are answered 429 with `Retry-After` ([Throttling]), waited out up to a
+//! minute; past it the call fails as rate limited.
 //!
 //! A lookup resolves a name the way Entra does. An object id or user principal name is read
 //! directly ([Get user]). A name Graph cannot read directly is searched for with an advanced
@@ -35,6 +41,13 @@
 //! [Get user]: https://learn.microsoft.com/en-us/graph/api/user-get?view=graph-rest-1.0
 //! [List users]: https://learn.microsoft.com/en-us/graph/api/user-list?view=graph-rest-1.0
 //! [advanced queries]: https://learn.microsoft.com/en-us/graph/aad-advanced-queries
+//! [List memberOf]: https://learn.microsoft.com/en-us/graph/api/user-list-memberof?view=graph-rest-1.0
+//! [List transitiveMemberOf]: https://learn.microsoft.com/en-us/graph/api/user-list-transitivememberof?view=graph-rest-1.0
+//! [Paging]: https://learn.microsoft.com/en-us/graph/paging
+//! [Update user]: https://learn.microsoft.com/en-us/graph/api/user-update?view=graph-rest-1.0
+//! [revokeSignInSessions]: https://learn.microsoft.com/en-us/graph/api/user-revokesigninsessions?view=graph-rest-1.0
+//! [Client credentials]: https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow
+//! [Throttling]: https://learn.microsoft.com/en-us/graph/throttling
 
 use super::{AccountRequest, IdentityAction, IdentityProvider, UserProfile};
 use crate::capability::Capability;
@@ -778,6 +791,123 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(receipt.reference.as_deref(), Some(ALICE_ID));
+        stub.finish();
+    }
+
+    fn alice_request() -> AccountRequest<'static> {
+        AccountRequest {
+            user_id: ALICE_ID,
+            user: "alice@contoso.com",
+            reason: "spray",
+        }
+    }
+
+    const EXPIRED: &str = r#"{"error":{"code":"InvalidAuthenticationToken","message":"Access token has expired or is not yet valid.","innerError":{"date":"2024-05-01T10:00:00","request-id":"9f1c","client-request-id":"9f1c"}}}"#;
+
+    #[tokio::test]
+    async fn a_token_graph_refuses_is_fetched_again_once_and_the_call_resent() {
+        let stub = Stub::start(vec![
+            token(),
+            Exchange::expect("POST", &format!("/v1.0/users/{ALICE_ID}/revokeSignInSessions"))
+                .header("authorization", &format!("Bearer {TOKEN}"))
+                .reply(401, EXPIRED),
+            Exchange::microsoft_token(SECRET, DEFAULT_SCOPE, "renewed-token"),
+            Exchange::expect("POST", &format!("/v1.0/users/{ALICE_ID}/revokeSignInSessions"))
+                .header("authorization", "Bearer renewed-token")
+                .reply(200, r#"{"value":true}"#),
+            // Refused again with the fresh token: an error, not a loop.
+            Exchange::expect("PATCH", &format!("/v1.0/users/{ALICE_ID}"))
+                .header("authorization", "Bearer renewed-token")
+                .json(serde_json::json!({"accountEnabled": false}))
+                .reply(401, EXPIRED),
+            Exchange::microsoft_token(SECRET, DEFAULT_SCOPE, "third-token"),
+            Exchange::expect("PATCH", &format!("/v1.0/users/{ALICE_ID}"))
+                .header("authorization", "Bearer third-token")
+                .json(serde_json::json!({"accountEnabled": false}))
+                .reply(401, EXPIRED),
+        ]);
+        let entra = entra(&stub, false);
+        let receipt = entra
+            .act(&cx(), IdentityAction::RevokeSessions, &alice_request())
+            .await
+            .unwrap();
+        assert_eq!(receipt.reference.as_deref(), Some(ALICE_ID));
+        let refused = entra
+            .act(&cx(), IdentityAction::DisableUser, &alice_request())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused,
+            ConnectorError::Unauthorized(
+                "entra disable user: HTTP 401: Access token has expired or is not yet valid. (InvalidAuthenticationToken) (check the connector's credentials and their permissions)".into()
+            )
+        );
+        assert!(!refused.to_string().contains("third-token"));
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn revocation_graph_answers_false_is_a_failure() {
+        let stub = Stub::start(vec![
+            token(),
+            Exchange::expect("POST", &format!("/v1.0/users/{ALICE_ID}/revokeSignInSessions"))
+                .reply(200, r#"{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean","value":false}"#),
+        ]);
+        assert_eq!(
+            entra(&stub, false)
+                .act(&cx(), IdentityAction::RevokeSessions, &alice_request())
+                .await
+                .unwrap_err(),
+            ConnectorError::Failed("entra revoke sessions: Graph answered that nothing was revoked".into())
+        );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_user_deleted_since_the_lookup_is_not_found() {
+        let stub = Stub::start(vec![
+            token(),
+            Exchange::expect("PATCH", &format!("/v1.0/users/{ALICE_ID}"))
+                .json(serde_json::json!({"accountEnabled": false}))
+                .reply(
+                    404,
+                    &format!(r#"{{"error":{{"code":"Request_ResourceNotFound","message":"Resource '{ALICE_ID}' does not exist or one of its queried reference-property objects are not present."}}}}"#),
+                ),
+        ]);
+        let missing = entra(&stub, false)
+            .act(&cx(), IdentityAction::DisableUser, &alice_request())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&missing, ConnectorError::NotFound(m)
+                if m.starts_with("entra disable user: Resource '") && m.ends_with("(Request_ResourceNotFound)")),
+            "{missing}"
+        );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn throttling_that_asks_for_minutes_fails_at_once_as_rate_limited() {
+        let stub = Stub::start(vec![
+            token(),
+            Exchange::expect("POST", &format!("/v1.0/users/{ALICE_ID}/revokeSignInSessions"))
+                .reply(
+                    429,
+                    r#"{"error":{"code":"TooManyRequests","message":"Too many requests.","innerError":{"code":"ApplicationThrottled"}}}"#,
+                )
+                .reply_header("retry-after", "150"),
+        ]);
+        let started = std::time::Instant::now();
+        assert_eq!(
+            entra(&stub, false)
+                .act(&cx(), IdentityAction::RevokeSessions, &alice_request())
+                .await
+                .unwrap_err(),
+            ConnectorError::RateLimited(
+                "entra revoke sessions: HTTP 429: Too many requests. (TooManyRequests)".into()
+            )
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
         stub.finish();
     }
 

@@ -15,16 +15,29 @@
 //! must answer to the name asked, so a lenient vendor match never passes as a resolution. Okta
 //! knows no Windows domains: `DOMAIN\user` is not found, and the policy gate holds it.
 //!
-//! disable-user suspends, enable-user unsuspends, revoke-sessions clears every session, and
-//! reset-password starts Okta's reset flow (an email to the user), each by the Okta id the
-//! lookup resolved ([User lifecycle], [User sessions]). Okta refuses to suspend a suspended
+//! | operation | Okta call |
+//! | --- | --- |
+//! | lookup-user | `GET /api/v1/users/{name}`, else `GET /api/v1/users?search=...`; then `GET /api/v1/users/{id}/groups?limit=200` (paged by `Link: rel="next"`, [List all groups of a user]) |
+//! | disable-user | `POST /api/v1/users/{id}/lifecycle/suspend` ([Suspend a user]) |
+//! | enable-user | `POST /api/v1/users/{id}/lifecycle/unsuspend` ([Unsuspend a user]) |
+//! | revoke-sessions | `DELETE /api/v1/users/{id}/sessions` (`?oauthTokens=true` with `revoke_oauth_tokens`, [Revoke all user sessions]) |
+//! | reset-password | `POST /api/v1/users/{id}/lifecycle/reset_password?sendEmail=true` ([Reset a password]) |
+//!
+//! Each action is by the Okta id the lookup resolved. Okta refuses to suspend a suspended
 //! user (or unsuspend an active one) with a 400; the user's status is then read, and an
-//! account already as asked is done. A 429 is waited out until `X-Rate-Limit-Reset`.
+//! account already as asked is done. A reset sends the user an email, so it is sent once; a
+//! 429 is the one reply after which it goes again, as Okta refused it unread. A 429 is waited
+//! out until `X-Rate-Limit-Reset` (UTC epoch seconds, [Rate limits]) when that is within a
+//! minute; past it the call fails as rate limited.
 //!
 //! [Get a user]: https://developer.okta.com/docs/api/openapi/okta-management/management/tag/User/#tag/User/operation/getUser
 //! [List all users]: https://developer.okta.com/docs/api/openapi/okta-management/management/tag/User/#tag/User/operation/listUsers
-//! [User lifecycle]: https://developer.okta.com/docs/api/openapi/okta-management/management/tag/UserLifecycle/
-//! [User sessions]: https://developer.okta.com/docs/api/openapi/okta-management/management/tag/UserSessions/
+//! [List all groups of a user]: https://developer.okta.com/docs/api/openapi/okta-management/management/tag/UserResources/#tag/UserResources/operation/listUserGroups
+//! [Suspend a user]: https://developer.okta.com/docs/api/openapi/okta-management/management/tag/UserLifecycle/#tag/UserLifecycle/operation/suspendUser
+//! [Unsuspend a user]: https://developer.okta.com/docs/api/openapi/okta-management/management/tag/UserLifecycle/#tag/UserLifecycle/operation/unsuspendUser
+//! [Revoke all user sessions]: https://developer.okta.com/docs/api/openapi/okta-management/management/tag/UserSessions/#tag/UserSessions/operation/revokeUserSessions
+//! [Reset a password]: https://developer.okta.com/docs/api/openapi/okta-management/management/tag/UserCred/#tag/UserCred/operation/resetPassword
+//! [Rate limits]: https://developer.okta.com/docs/reference/rl-best-practices/
 
 use super::{AccountRequest, IdentityAction, IdentityProvider, UserProfile};
 use crate::capability::Capability;
@@ -267,13 +280,14 @@ impl IdentityProvider for OktaIdentity {
                 }
                 (call, "clear sessions")
             }
-            // Each reset sends the user another email: never repeated.
+            // Each reset sends the user another email: repeated only after a 429, which Okta
+            // answers before acting.
             IdentityAction::ResetPassword => (
                 Request::new(Method::POST, "api/v1/users")
                     .segment(user_id.clone())
                     .path("lifecycle/reset_password")
                     .query("sendEmail", "true")
-                    .once(),
+                    .once_unless_rate_limited(),
                 "reset password",
             ),
         };
@@ -585,6 +599,160 @@ mod tests {
             matches!(&error, ConnectorError::InvalidInput(m) if m.contains("not active")),
             "{error}"
         );
+        stub.finish();
+    }
+
+    const ALICE_ID: &str = "00u1ab2cd3EF4gh5i6j7";
+
+    fn alice_request() -> AccountRequest<'static> {
+        AccountRequest {
+            user_id: ALICE_ID,
+            user: "alice@acme.example",
+            reason: "password spray",
+        }
+    }
+
+    /// A call on Alice's account as Okta documents it: SSWS token, JSON accepted, no body.
+    fn on_alice(method: &'static str, path: &str) -> Exchange {
+        Exchange::expect(method, &format!("/api/v1/users/{ALICE_ID}/{path}"))
+            .header("authorization", &format!("SSWS {TOKEN}"))
+            .header("accept", "application/json")
+    }
+
+    #[tokio::test]
+    async fn enabling_unsuspends_and_an_already_active_user_is_done() {
+        let refused = r#"{"errorCode":"E0000001","errorSummary":"Api validation failed: unsuspend","errorCauses":[{"errorSummary":"Cannot unsuspend a user that is not suspended"}]}"#;
+        let stub = Stub::start(vec![
+            on_alice("POST", "lifecycle/unsuspend").reply(200, "{}"),
+            on_alice("POST", "lifecycle/unsuspend").reply(400, refused),
+            get_user(ALICE_ID).reply(200, ALICE),
+        ]);
+        let okta = okta(&stub, false);
+        for _ in 0..2 {
+            let receipt = okta
+                .act(&cx(), IdentityAction::EnableUser, &alice_request())
+                .await
+                .unwrap();
+            assert_eq!(receipt.reference.as_deref(), Some(ALICE_ID));
+        }
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn sessions_are_cleared_without_oauth_tokens_unless_configured_and_a_reset_emails_the_user() {
+        let stub = Stub::start(vec![
+            on_alice("DELETE", "sessions").reply(204, ""),
+            on_alice("POST", "lifecycle/reset_password?sendEmail=true").reply(200, "{}"),
+        ]);
+        let okta = okta(&stub, false);
+        for action in [IdentityAction::RevokeSessions, IdentityAction::ResetPassword] {
+            let receipt = okta.act(&cx(), action, &alice_request()).await.unwrap();
+            assert_eq!(receipt.reference.as_deref(), Some(ALICE_ID), "{action:?}");
+        }
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_revoked_token_and_a_token_without_the_admin_role_are_unauthorized() {
+        let stub = Stub::start(vec![
+            on_alice("POST", "lifecycle/suspend").reply(
+                401,
+                r#"{"errorCode":"E0000011","errorSummary":"Invalid token provided","errorLink":"E0000011","errorId":"oaeAbc","errorCauses":[]}"#,
+            ),
+            on_alice("DELETE", "sessions").reply(
+                403,
+                r#"{"errorCode":"E0000006","errorSummary":"You do not have permission to perform the requested action","errorLink":"E0000006","errorId":"oaeDef","errorCauses":[]}"#,
+            ),
+        ]);
+        let okta = okta(&stub, false);
+        assert_eq!(
+            okta.act(&cx(), IdentityAction::DisableUser, &alice_request())
+                .await
+                .unwrap_err(),
+            ConnectorError::Unauthorized(
+                "okta suspend user: HTTP 401: Invalid token provided (E0000011) (check the connector's credentials and their permissions)".into()
+            )
+        );
+        let denied = okta
+            .act(&cx(), IdentityAction::RevokeSessions, &alice_request())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&denied, ConnectorError::Unauthorized(m)
+                if m.starts_with("okta clear sessions: HTTP 403: You do not have permission to perform the requested action (E0000006)")),
+            "{denied}"
+        );
+        assert!(!denied.to_string().contains(TOKEN));
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_user_deleted_since_the_lookup_is_not_found() {
+        let stub = Stub::start(vec![on_alice("POST", "lifecycle/suspend").reply(
+            404,
+            r#"{"errorCode":"E0000007","errorSummary":"Not found: Resource not found: 00u1ab2cd3EF4gh5i6j7 (User)","errorCauses":[]}"#,
+        )]);
+        assert_eq!(
+            okta(&stub, false)
+                .act(&cx(), IdentityAction::DisableUser, &alice_request())
+                .await
+                .unwrap_err(),
+            ConnectorError::NotFound(
+                "okta suspend user: Not found: Resource not found: 00u1ab2cd3EF4gh5i6j7 (User) (E0000007)"
+                    .into()
+            )
+        );
+        stub.finish();
+    }
+
+    const RATE_LIMITED: &str = r#"{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit due to too many requests.","errorLink":"E0000047","errorId":"oaeXyz","errorCauses":[]}"#;
+
+    /// Okta's rate-limit headers, with the window resetting `seconds` from now.
+    fn rate_limited(exchange: Exchange, seconds: u64) -> Exchange {
+        let reset = (std::time::SystemTime::now() + std::time::Duration::from_secs(seconds))
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            .to_string();
+        exchange
+            .reply(429, RATE_LIMITED)
+            .reply_header("x-rate-limit-limit", "600")
+            .reply_header("x-rate-limit-remaining", "0")
+            .reply_header("x-rate-limit-reset", &reset)
+    }
+
+    #[tokio::test]
+    async fn a_rate_limited_reset_waits_for_x_rate_limit_reset_and_is_sent_once_more() {
+        let stub = Stub::start(vec![
+            rate_limited(on_alice("POST", "lifecycle/reset_password?sendEmail=true"), 2),
+            on_alice("POST", "lifecycle/reset_password?sendEmail=true").reply(200, "{}"),
+        ]);
+        let started = std::time::Instant::now();
+        okta(&stub, false)
+            .act(&cx(), IdentityAction::ResetPassword, &alice_request())
+            .await
+            .unwrap();
+        assert!(
+            started.elapsed() >= std::time::Duration::from_millis(900),
+            "X-Rate-Limit-Reset was not waited for"
+        );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_rate_limit_resetting_minutes_away_fails_at_once_as_rate_limited() {
+        let stub = Stub::start(vec![rate_limited(on_alice("POST", "lifecycle/suspend"), 300)]);
+        let started = std::time::Instant::now();
+        assert_eq!(
+            okta(&stub, false)
+                .act(&cx(), IdentityAction::DisableUser, &alice_request())
+                .await
+                .unwrap_err(),
+            ConnectorError::RateLimited(
+                "okta suspend user: HTTP 429: API call exceeded rate limit due to too many requests. (E0000047)".into()
+            )
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
         stub.finish();
     }
 

@@ -13,14 +13,27 @@
 //!
 //! | operation | Cloudflare call |
 //! | --- | --- |
-//! | block-ip | `POST /zones/{zone_id}/firewall/access_rules/rules` `{"mode","configuration":{"target","value"},"notes"}` |
-//! | unblock-ip | `GET .../rules?configuration.target=..&configuration.value=..&mode=..`, then `DELETE .../rules/{id}` |
+//! | block-ip | `POST /zones/{zone_id}/firewall/access_rules/rules` `{"mode","configuration":{"target","value"},"notes"}` ([Create an IP Access rule]) |
+//! | unblock-ip | `GET .../rules?configuration.target=..&configuration.value=..&mode=..&match=all` ([List IP Access rules]), then `DELETE .../rules/{id}` ([Delete an IP Access rule]) |
 //! | block-domain, unblock-domain | unsupported: access rules match addresses, ranges, ASNs and countries, not names |
 //!
 //! (`/accounts/{account_id}/...` with `account_id`.) Targets: an IPv4 address (`ip`), an
 //! IPv6 address (`ip6`), or a range (`ip_range`), which Cloudflare takes only as an IPv4 /16
-//! or /24, or an IPv6 /32, /48 or /64: any other prefix is refused before a call. Access rules
-//! do not expire, so a block with a duration is refused rather than made permanent.
+//! or /24, or an IPv6 /32, /48 or /64 ([IP Access rules]): any other prefix is refused before a
+//! call. Access rules do not expire, so a block with a duration is refused rather than made
+//! permanent.
+//!
+//! Every reply is Cloudflare's envelope, `{"success":..,"errors":[{"code":..,"message":..}],
+//! "result":..}` ([API errors]): a 2xx that says `"success": false` is a failure too, and its
+//! errors are the message. Past the API's rate limit Cloudflare answers 429 with `Retry-After`
+//! ([API rate limits]), waited out up to a minute.
+//!
+//! [Create an IP Access rule]: https://developers.cloudflare.com/api/resources/firewall/subresources/access_rules/methods/create/
+//! [List IP Access rules]: https://developers.cloudflare.com/api/resources/firewall/subresources/access_rules/methods/list/
+//! [Delete an IP Access rule]: https://developers.cloudflare.com/api/resources/firewall/subresources/access_rules/methods/delete/
+//! [IP Access rules]: https://developers.cloudflare.com/waf/tools/ip-access-rules/parameters/
+//! [API errors]: https://developers.cloudflare.com/fundamentals/api/how-to/make-api-calls/
+//! [API rate limits]: https://developers.cloudflare.com/fundamentals/api/reference/limits/
 //!
 //! Cloudflare refuses a second rule for an address (error 10009,
 //! `firewallaccessrules.api.duplicate_of_existing`): a block that meets an existing rule of the
@@ -378,6 +391,7 @@ mod tests {
     fn create(target: &str, value: &str, cx: &CallContext) -> Exchange {
         Exchange::expect("POST", RULES)
             .header("authorization", &format!("Bearer {TOKEN}"))
+            .header("accept", "application/json")
             .json(serde_json::json!({
                 "mode": "block",
                 "configuration": { "target": target, "value": value },
@@ -544,6 +558,134 @@ mod tests {
             "{error}"
         );
         assert!(!error.to_string().contains(TOKEN));
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_success_false_envelope_on_http_200_is_a_failure_with_its_errors() {
+        let cx = cx();
+        let failed = r#"{"result":null,"success":false,"errors":[{"code":10001,"message":"firewallaccessrules.api.validation_error"},{"code":1004,"message":"DNS Validation Error"}],"messages":[]}"#;
+        let stub = Stub::start(vec![
+            create("ip", "198.51.100.4", &cx).reply(200, failed),
+            list("ip", "198.51.100.4").reply(200, failed),
+        ]);
+        let cloudflare = zone(&stub);
+        assert_eq!(
+            cloudflare
+                .act(&cx, NetworkAction::BlockIp, &block("198.51.100.4"))
+                .await
+                .unwrap_err(),
+            ConnectorError::Failed(
+                "cloudflare create rule: firewallaccessrules.api.validation_error (10001); DNS Validation Error (1004)".into()
+            )
+        );
+        assert_eq!(
+            cloudflare
+                .act(&cx, NetworkAction::UnblockIp, &block("198.51.100.4"))
+                .await
+                .unwrap_err(),
+            ConnectorError::Failed(
+                "cloudflare list rules: firewallaccessrules.api.validation_error (10001); DNS Validation Error (1004)".into()
+            )
+        );
+        stub.finish();
+    }
+
+    const RATE_LIMITED: &str = r#"{"result":null,"success":false,"errors":[{"code":10000,"message":"Rate limited. Please wait and consider throttling your request speed"}],"messages":[]}"#;
+
+    #[tokio::test]
+    async fn the_rate_limit_waits_out_retry_after_then_fails_as_rate_limited() {
+        let cx = cx();
+        let stub = Stub::start(vec![
+            list("ip", "198.51.100.4")
+                .reply(429, RATE_LIMITED)
+                .reply_header("retry-after", "1")
+                .reply_header("x-ratelimit-reset", "Thu, 01 May 2025 10:00:01 GMT"),
+            list("ip", "198.51.100.4")
+                .reply(200, r#"{"result":[],"success":true,"errors":[],"messages":[]}"#),
+            // The global limit blocks the token for five minutes: not waited out.
+            create("ip", "198.51.100.4", &cx)
+                .reply(429, RATE_LIMITED)
+                .reply_header("retry-after", "300"),
+        ]);
+        let cloudflare = zone(&stub);
+        let started = std::time::Instant::now();
+        cloudflare
+            .act(&cx, NetworkAction::UnblockIp, &block("198.51.100.4"))
+            .await
+            .unwrap();
+        assert!(
+            started.elapsed() >= std::time::Duration::from_secs(1),
+            "Retry-After was not honoured"
+        );
+        let started = std::time::Instant::now();
+        assert_eq!(
+            cloudflare
+                .act(&cx, NetworkAction::BlockIp, &block("198.51.100.4"))
+                .await
+                .unwrap_err(),
+            ConnectorError::RateLimited(
+                "cloudflare create rule: HTTP 429: Rate limited. Please wait and consider throttling your request speed (10000)".into()
+            )
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn an_account_rule_deleted_meanwhile_is_unblocked() {
+        const ACCOUNT_RULES: &str =
+            "/client/v4/accounts/01a7362d577a6c3019a474fd6f485823/firewall/access_rules/rules";
+        let stub = Stub::start(vec![
+            Exchange::expect(
+                "GET",
+                &format!(
+                    "{ACCOUNT_RULES}?configuration.target=ip6&configuration.value=2001%3Adb8%3A%3A1&mode=block&match=all"
+                ),
+            )
+            .header("authorization", &format!("Bearer {TOKEN}"))
+            .header("accept", "application/json")
+            .reply(
+                200,
+                &format!(r#"{{"result":[{{"id":"{RULE_ID}","mode":"block","configuration":{{"target":"ip6","value":"2001:db8::1"}}}}],"success":true,"errors":[],"messages":[]}}"#),
+            ),
+            Exchange::expect("DELETE", &format!("{ACCOUNT_RULES}/{RULE_ID}"))
+                .header("authorization", &format!("Bearer {TOKEN}"))
+                .reply(
+                    404,
+                    r#"{"result":null,"success":false,"errors":[{"code":10001,"message":"firewallaccessrules.api.not_found"}],"messages":[]}"#,
+                ),
+        ]);
+        let receipt = cloudflare(&stub, Scope::Account("01a7362d577a6c3019a474fd6f485823".into()))
+            .act(&cx(), NetworkAction::UnblockIp, &block("2001:db8::1"))
+            .await
+            .unwrap();
+        assert_eq!(receipt.reference.as_deref(), Some(RULE_ID));
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_refused_delete_is_an_error() {
+        let stub = Stub::start(vec![
+            list("ip", "198.51.100.4").reply(
+                200,
+                &format!(r#"{{"result":[{{"id":"{RULE_ID}","mode":"block"}}],"success":true,"errors":[],"messages":[]}}"#),
+            ),
+            Exchange::expect("DELETE", &format!("{RULES}/{RULE_ID}")).reply(
+                403,
+                r#"{"result":null,"success":false,"errors":[{"code":10000,"message":"Authentication error"}],"messages":[]}"#,
+            ),
+        ]);
+        let error = zone(&stub)
+            .act(&cx(), NetworkAction::UnblockIp, &block("198.51.100.4"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error,
+            ConnectorError::Unauthorized(
+                "cloudflare delete rule: HTTP 403: Authentication error (10000) (check the connector's credentials and their permissions)".into()
+            )
+        );
         stub.finish();
     }
 

@@ -1,5 +1,6 @@
 //! Elasticsearch (and OpenSearch, `kind = "opensearch"`), through the search API
-//! (`POST /{index}/_search`).
+//! (`POST /{index}/_search` with a JSON query DSL body, [Elasticsearch search],
+//! [OpenSearch search]).
 //!
 //! ```toml
 //! [connectors.elastic]
@@ -23,8 +24,18 @@
 //! date math (`now-1d/d`), or a Splunk-style relative time, translated to date math:
 //! `-24h` is `now-24h`, `-7d@d` is `now-7d/d`, `now` stays `now`; units are `s`, `m`
 //! (minutes), `h`, `d`, `w`, `mon` (months) and `y`. A search is a read, so it is retried like
-//! one. Authentication is `Authorization: ApiKey <encoded key>` with `api_key`, or basic with
-//! `user` and `password`; one of them is required.
+//! one: an overloaded cluster answers 429 (`es_rejected_execution_exception`, [push back]),
+//! waited out (`Retry-After` up to a minute) before the search is sent again. A concrete index
+//! that does not exist is a 404 (`index_not_found_exception`); a pattern that matches nothing
+//! finds no events. Authentication is `Authorization: ApiKey <encoded key>` with `api_key`
+//! ([Elasticsearch authentication]), or basic with `user` and `password` (the only kind
+//! [OpenSearch authentication] takes); one of them is required.
+//!
+//! [Elasticsearch search]: https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-search
+//! [OpenSearch search]: https://docs.opensearch.org/latest/api-reference/search-apis/search/
+//! [push back]: https://www.elastic.co/guide/en/elasticsearch/reference/current/api-conventions.html#api-push-back
+//! [Elasticsearch authentication]: https://www.elastic.co/docs/api/doc/elasticsearch/authentication
+//! [OpenSearch authentication]: https://docs.opensearch.org/latest/security/authentication-backends/basic-authc/
 
 use super::{Event, MAX_EVENTS, Query, SiemSearch};
 use crate::capability::Capability;
@@ -513,6 +524,118 @@ mod tests {
         let refused = siem.search(&cx(), &query("x", None, None, 10)).await.unwrap_err();
         assert!(matches!(refused, ConnectorError::Unauthorized(_)), "{refused}");
         assert!(!refused.to_string().contains(API_KEY));
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn overload_waits_out_retry_after_and_a_long_wait_fails_as_rate_limited() {
+        let rejected = r#"{"error":{"root_cause":[{"type":"es_rejected_execution_exception","reason":"rejected execution of coordinating operation"}],"type":"es_rejected_execution_exception","reason":"rejected execution of coordinating operation"},"status":429}"#;
+        let stub = Stub::start(vec![
+            search().reply(429, rejected).reply_header("retry-after", "1"),
+            search().reply(200, HITS),
+            search().reply(429, rejected).reply_header("retry-after", "120"),
+        ]);
+        let siem = elastic(&stub, api_key());
+        let started = std::time::Instant::now();
+        assert_eq!(
+            siem.search(&cx(), &query("user.name:alice", None, None, 10))
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(
+            started.elapsed() >= std::time::Duration::from_secs(1),
+            "Retry-After was not honoured"
+        );
+        let started = std::time::Instant::now();
+        assert_eq!(
+            siem.search(&cx(), &query("user.name:alice", None, None, 10))
+                .await
+                .unwrap_err(),
+            ConnectorError::RateLimited(
+                "elasticsearch search: HTTP 429: rejected execution of coordinating operation (es_rejected_execution_exception)".into()
+            )
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_missing_index_is_not_found_and_a_key_without_read_is_unauthorized() {
+        let stub = Stub::start(vec![
+            Exchange::expect("POST", "/logs-auth/_search")
+                .header("authorization", &format!("ApiKey {API_KEY}"))
+                .reply(
+                    404,
+                    r#"{"error":{"root_cause":[{"type":"index_not_found_exception","reason":"no such index [logs-auth]","resource.type":"index_or_alias","resource.id":"logs-auth","index_uuid":"_na_","index":"logs-auth"}],"type":"index_not_found_exception","reason":"no such index [logs-auth]","resource.type":"index_or_alias","resource.id":"logs-auth","index_uuid":"_na_","index":"logs-auth"},"status":404}"#,
+                ),
+            Exchange::expect("POST", "/logs-auth/_search").reply(
+                403,
+                r#"{"error":{"root_cause":[{"type":"security_exception","reason":"action [indices:data/read/search] is unauthorized for API key id [VuaCfGcBCdbkQm-e5aOx] of user [palisade] on indices [logs-auth], this action is granted by the index privileges [read,all]"}],"type":"security_exception","reason":"action [indices:data/read/search] is unauthorized for API key id [VuaCfGcBCdbkQm-e5aOx] of user [palisade] on indices [logs-auth], this action is granted by the index privileges [read,all]"},"status":403}"#,
+            ),
+        ]);
+        let mut siem = elastic(&stub, api_key());
+        siem.index = "logs-auth".into();
+        assert_eq!(
+            siem.search(&cx(), &query("x", None, None, 10)).await.unwrap_err(),
+            ConnectorError::NotFound(
+                "elasticsearch search: no such index [logs-auth] (index_not_found_exception)".into()
+            )
+        );
+        let denied = siem.search(&cx(), &query("x", None, None, 10)).await.unwrap_err();
+        assert!(
+            matches!(&denied, ConnectorError::Unauthorized(m)
+                if m.starts_with("elasticsearch search: HTTP 403: action [indices:data/read/search] is unauthorized")),
+            "{denied}"
+        );
+        assert!(!denied.to_string().contains(API_KEY));
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn opensearch_searches_with_basic_auth_and_a_refused_password_is_unauthorized() {
+        // OpenSearch's security plugin answers a bad password with a bare text body.
+        let stub = Stub::start(vec![
+            Exchange::expect("POST", "/logs-*/_search")
+                .header("authorization", "Basic cGFsaXNhZGU6aHVudGVyMg==")
+                .header("accept", "application/json")
+                .header("content-type", "application/json")
+                .json(json!({
+                    "size": 10,
+                    "query": {"bool": {"must": [{"query_string": {"query": "user.name:alice"}}]}},
+                }))
+                .reply(200, HITS),
+            Exchange::expect("POST", "/logs-*/_search")
+                .header("authorization", "Basic cGFsaXNhZGU6aHVudGVyMg==")
+                .reply(401, "Unauthorized")
+                .reply_header("www-authenticate", "Basic realm=\"OpenSearch Security\""),
+        ]);
+        let siem = ElasticSearch {
+            client: stub.client(
+                "/",
+                Auth::Basic {
+                    user: "palisade".into(),
+                    password: SecretString::from("hunter2"),
+                },
+                "opensearch",
+                error_message,
+            ),
+            index: "logs-*".into(),
+            time_field: "@timestamp".into(),
+        };
+        let events = siem
+            .search(&cx(), &query("user.name:alice", None, None, 10))
+            .await
+            .unwrap();
+        assert_eq!(events[1].raw["event"]["outcome"], "failure");
+        let refused = siem.search(&cx(), &query("x", None, None, 10)).await.unwrap_err();
+        assert_eq!(
+            refused,
+            ConnectorError::Unauthorized(
+                "opensearch search: HTTP 401: Unauthorized (check the connector's credentials and their permissions)".into()
+            )
+        );
         stub.finish();
     }
 

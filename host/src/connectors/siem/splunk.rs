@@ -1,7 +1,11 @@
 //! Splunk, through the REST API's blocking search (`POST /services/search/jobs` with
-//! `exec_mode=oneshot`, [search/jobs]) with an authentication token (`Authorization: Bearer`).
+//! `exec_mode=oneshot` and `output_mode=json`, form-encoded, [search/jobs]) with an
+//! authentication token ([auth tokens], sent as `Authorization: Bearer <token>`; a session key
+//! would be `Authorization: Splunk <key>`, [REST authentication]).
 //!
 //! [search/jobs]: https://docs.splunk.com/Documentation/Splunk/latest/RESTREF/RESTsearch#search.2Fjobs
+//! [auth tokens]: https://docs.splunk.com/Documentation/Splunk/latest/Security/UseAuthTokens
+//! [REST authentication]: https://docs.splunk.com/Documentation/Splunk/latest/RESTUM/RESTusing#Authentication_and_authorization
 //!
 //! ```toml
 //! [connectors.splunk]
@@ -30,7 +34,9 @@
 //! `earliest` and `latest` are passed as `earliest_time` and `latest_time`: Splunk's own
 //! relative times (`-24h`, `-7d@d`, `now`) as they are, an RFC 3339 time as epoch seconds
 //! (Splunk's time format for these parameters is its own, not RFC 3339). A oneshot search
-//! creates no saved object, so it is retried like a read.
+//! creates no saved object, so it is retried like a read: Splunk answers 503 when the search
+//! head has no search slot free (the concurrent-search quota) and a proxy or Splunk Cloud may
+//! answer 429; both are waited out (`Retry-After` up to a minute), then fail.
 
 use super::spl::{self, Allowed};
 use super::{Event, MAX_EVENTS, Query, SiemSearch};
@@ -403,6 +409,89 @@ mod tests {
             "{refused}"
         );
         assert!(!refused.to_string().contains(TOKEN));
+        stub.finish();
+    }
+
+    const CONCURRENCY: &str = r#"{"messages":[{"type":"ERROR","text":"Search not executed: The maximum number of concurrent historical searches for this user based on their role quota has been reached."}]}"#;
+
+    #[tokio::test]
+    async fn a_rate_limited_search_is_retried_then_fails_as_rate_limited() {
+        let stub = Stub::start(vec![
+            oneshot("/services/search/jobs")
+                .reply(429, CONCURRENCY)
+                .reply_header("retry-after", "0"),
+            oneshot("/services/search/jobs").reply(200, RESULTS),
+            // Four refusals: the first try and three retries.
+            oneshot("/services/search/jobs").reply(429, CONCURRENCY),
+            oneshot("/services/search/jobs").reply(429, CONCURRENCY),
+            oneshot("/services/search/jobs").reply(429, CONCURRENCY),
+            oneshot("/services/search/jobs").reply(429, CONCURRENCY),
+        ]);
+        let siem = splunk(&stub, None);
+        assert_eq!(
+            siem.search(&cx(), &query("index=main", None, None, 10))
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            siem.search(&cx(), &query("index=main", None, None, 10))
+                .await
+                .unwrap_err(),
+            ConnectorError::RateLimited(
+                "splunk search: HTTP 429: Search not executed: The maximum number of concurrent historical searches for this user based on their role quota has been reached.".into()
+            )
+        );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_busy_search_head_asking_for_minutes_fails_at_once() {
+        let stub = Stub::start(vec![
+            oneshot("/services/search/jobs")
+                .reply(503, CONCURRENCY)
+                .reply_header("retry-after", "600"),
+        ]);
+        let started = std::time::Instant::now();
+        let error = splunk(&stub, None)
+            .search(&cx(), &query("index=main", None, None, 10))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, ConnectorError::Failed(m) if m.starts_with("splunk search: HTTP 503: Search not executed")),
+            "{error}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_role_without_the_capability_is_unauthorized_and_an_unknown_app_not_found() {
+        let stub = Stub::start(vec![
+            oneshot("/servicesNS/nobody/missing_app/search/jobs").reply(
+                403,
+                r#"{"messages":[{"type":"ERROR","text":"You (user=palisade) do not have permission to perform this operation (requires capability: search)."}]}"#,
+            ),
+            oneshot("/servicesNS/nobody/missing_app/search/jobs")
+                .reply(404, r#"{"messages":[{"type":"ERROR","text":"Not Found"}]}"#),
+        ]);
+        let siem = splunk(&stub, Some("missing_app"));
+        let denied = siem
+            .search(&cx(), &query("index=main", None, None, 10))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&denied, ConnectorError::Unauthorized(m)
+                if m.starts_with("splunk search: HTTP 403: You (user=palisade) do not have permission")),
+            "{denied}"
+        );
+        assert_eq!(
+            siem.search(&cx(), &query("index=main", None, None, 10))
+                .await
+                .unwrap_err(),
+            ConnectorError::NotFound("splunk search: Not Found".into())
+        );
         stub.finish();
     }
 
