@@ -1185,4 +1185,26 @@ fn a_rule_acts_alone_only_once_verdicts_earn_it_and_loses_it_when_it_misfires() 
     assert_eq!(verdicts, ["true-positive", "false-positive"], "in order\n{audit}");
     let unknown = case.palisade(&["feedback", "never-seen", "benign", "--config", "palisade.toml"]);
     assert_eq!(unknown.code, Some(1), "{unknown}");
+
+    // The report's figures, counted by hand: six alerts, four labelled (three true); s-5's
+    // revoke and block ran alone, the other five alerts' two operations each were held.
+    let report = case.palisade(&["report", "--config", "palisade.toml", "--json"]);
+    assert_eq!(report.code, Some(0), "{report}");
+    let rules = report.json();
+    assert_eq!(rules.len(), 1, "{report}");
+    let rule = &rules[0];
+    assert_eq!(rule["rule"], "okta-spray-01", "{report}");
+    assert_eq!(rule["name"], "Password spray", "{report}");
+    assert_eq!(rule["alerts"], 6, "{report}");
+    assert_eq!(rule["precision"]["labelled"], 4, "{report}");
+    assert_eq!(rule["precision"]["true_positives"], 3, "{report}");
+    assert_eq!(rule["autonomous"], false, "{report}");
+    assert_eq!(rule["executed_alone"], 2, "{report}");
+    assert_eq!(rule["held"], 10, "{report}");
+    assert_eq!(
+        (rule["approved"].clone(), rule["denied"].clone()),
+        (json!(0), json!(0)),
+        "{report}"
+    );
+    assert!(rule["respond_alone_ms"]["median"].as_f64().is_some(), "{report}");
 }

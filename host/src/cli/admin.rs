@@ -113,7 +113,7 @@ pub struct AuditArgs {
     json: bool,
 }
 
-fn open(config: &Path) -> Result<(Config, Store), u8> {
+pub(super) fn open(config: &Path) -> Result<(Config, Store), u8> {
     let config = Config::load(config).map_err(|errors| {
         eprintln!("{errors}");
         exit::FATAL
@@ -374,7 +374,7 @@ pub async fn audit(args: AuditArgs) -> u8 {
 }
 
 /// An RFC 3339 time or an age (`90s`, `30m`, `24h`, `7d`) as Unix seconds.
-fn parse_since(text: &str) -> Result<i64, String> {
+pub(super) fn parse_since(text: &str) -> Result<i64, String> {
     if let Ok(at) = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339) {
         return Ok(at.unix_timestamp());
     }

@@ -7,6 +7,7 @@ mod inspect;
 mod output;
 mod plugin_test;
 mod progress;
+mod report;
 mod run;
 mod scaffold;
 
@@ -70,6 +71,9 @@ enum Command {
     /// Say whether an alert was true: it counts toward its rule's precision, which decides
     /// whether the rule's destructive automation may act alone (`[policy.autonomy]`).
     Feedback(admin::FeedbackArgs),
+    /// Per detection rule: alerts, verdicts, precision, whether it acts alone, operations
+    /// executed, held, approved and denied, and the time to respond with and without a person.
+    Report(report::ReportArgs),
     /// Work with plugin files.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -116,6 +120,7 @@ pub fn main() -> ExitCode {
             Command::Breaker(command) => admin::breaker(command).await,
             Command::Audit(args) => admin::audit(args).await,
             Command::Feedback(args) => admin::feedback(args),
+            Command::Report(args) => report::report(args),
             Command::Plugin(PluginCommand::Inspect { file, json }) => inspect::inspect(&file, json).await,
             Command::Plugin(PluginCommand::Test(args)) => plugin_test::test(args).await,
             Command::Plugin(PluginCommand::New(args)) => scaffold::new(args),

@@ -24,6 +24,8 @@ use std::time::Duration;
 /// A validated configuration.
 #[derive(Debug)]
 pub struct Config {
+    /// `[policy.autonomy]` as configured globally (plugins may override it).
+    pub autonomy: Option<crate::policy::Autonomy>,
     pub file: PathBuf,
     /// Where the host keeps its database (and, by default, its compiled-code cache).
     pub state_dir: PathBuf,

@@ -312,7 +312,9 @@ fn validate(
 
     let intake = super::intake::intake(raw.intake, report);
     let state_dir = dir.join(raw.defaults.state_dir.as_deref().unwrap_or(".palisade"));
+    let autonomy = autonomy(None, global_policy.autonomy.as_ref(), "policy", report);
     Config {
+        autonomy,
         mappings: intake.mappings,
         priority: intake.priority,
         dedup: intake.dedup,
@@ -980,33 +982,34 @@ fn policy(global: &RawPolicy, local: &RawPolicy, plugin_key: &str, report: &mut 
             global: global.blast_radius.global.or(defaults.global),
         },
         approval_ttl: Duration::from_secs(u64::from(ttl.map_or(24, |h| *h.get_ref())) * 3600),
-        autonomy: autonomy(global, local, plugin_key, report),
+        // The global table's mistakes are reported once, by `validate`.
+        autonomy: autonomy(
+            autonomy(
+                None,
+                global.autonomy.as_ref(),
+                "policy",
+                &mut Reporter::new(Path::new(""), ""),
+            ),
+            local.autonomy.as_ref(),
+            &format!("{plugin_key}.policy"),
+            report,
+        ),
     }
 }
 
-/// `[policy.autonomy]`, with a plugin's `[plugins.NAME.policy.autonomy]` overriding it field
-/// by field; off when neither is given.
+/// `[policy.autonomy]` (`prefix` = `policy`), or a plugin's `[plugins.NAME.policy.autonomy]`
+/// overriding the global one field by field (`base`); off when neither is given.
 fn autonomy(
-    global: &RawPolicy,
-    local: &RawPolicy,
-    plugin_key: &str,
+    base: Option<Autonomy>,
+    raw: Option<&RawAutonomy>,
+    prefix: &str,
     report: &mut Reporter,
 ) -> Option<Autonomy> {
-    let (global_raw, local_raw) = (global.autonomy.as_ref(), local.autonomy.as_ref());
-    if global_raw.is_none() && local_raw.is_none() {
-        return None;
-    }
-    let key = |field: &str| match local_raw {
-        Some(_) => format!("{plugin_key}.policy.autonomy.{field}"),
-        None => format!("policy.autonomy.{field}"),
+    let Some(raw) = raw else {
+        return base;
     };
-    let pick = |field: fn(&RawAutonomy) -> Option<Spanned<f64>>| {
-        local_raw.and_then(field).or_else(|| global_raw.and_then(field))
-    };
-    let pick_u32 = |field: fn(&RawAutonomy) -> Option<Spanned<u32>>| {
-        local_raw.and_then(field).or_else(|| global_raw.and_then(field))
-    };
-    let mut autonomy = Autonomy::default();
+    let key = |field: &str| format!("{prefix}.autonomy.{field}");
+    let mut autonomy = base.unwrap_or_default();
     let precision = |value: &Spanned<f64>, key: String, report: &mut Reporter| {
         let precision = *value.get_ref();
         if precision > 0.0 && precision <= 1.0 {
@@ -1020,31 +1023,23 @@ fn autonomy(
             None
         }
     };
-    if let Some(value) = pick(|raw| raw.min_precision.clone()) {
+    if let Some(value) = &raw.min_precision {
         autonomy.min_precision =
-            precision(&value, key("min_precision"), report).unwrap_or(autonomy.min_precision);
+            precision(value, key("min_precision"), report).unwrap_or(autonomy.min_precision);
     }
-    for (field, range, target) in [
-        ("min_labelled", 1..=100_000, &mut autonomy.min_labelled),
-        ("window_alerts", 1..=100_000, &mut autonomy.window.latest),
+    for (field, value, target) in [
+        ("min_labelled", &raw.min_labelled, &mut autonomy.min_labelled),
+        ("window_alerts", &raw.window_alerts, &mut autonomy.window.latest),
     ] {
-        let value = match field {
-            "min_labelled" => pick_u32(|raw| raw.min_labelled.clone()),
-            _ => pick_u32(|raw| raw.window_alerts.clone()),
-        };
         if let Some(value) = value {
-            if range.contains(value.get_ref()) {
+            if (1..=100_000).contains(value.get_ref()) {
                 *target = *value.get_ref();
             } else {
-                report.error(
-                    Some(value.span()),
-                    key(field),
-                    format!("must be between {} and {}", range.start(), range.end()),
-                );
+                report.error(Some(value.span()), key(field), "must be between 1 and 100000");
             }
         }
     }
-    if let Some(days) = pick_u32(|raw| raw.window_days.clone()) {
+    if let Some(days) = &raw.window_days {
         if (1..=3650).contains(days.get_ref()) {
             autonomy.window.period = Duration::from_secs(u64::from(*days.get_ref()) * 86_400);
         } else {
@@ -1055,25 +1050,20 @@ fn autonomy(
             );
         }
     }
-    for (raw, table) in [
-        (global_raw, "policy.autonomy.operations".to_owned()),
-        (local_raw, format!("{plugin_key}.policy.autonomy.operations")),
-    ] {
-        for (operation, minimum) in raw.map(|raw| &raw.operations).into_iter().flatten() {
-            let entry = format!("{table}.{operation}");
-            match Operation::parse(operation) {
-                Ok(parsed) if parsed.destructive => {
-                    if let Some(minimum) = precision(minimum, entry, report) {
-                        autonomy.min_precision_by_operation.insert(parsed, minimum);
-                    }
+    for (operation, minimum) in &raw.operations {
+        let entry = format!("{prefix}.autonomy.operations.{operation}");
+        match Operation::parse(operation) {
+            Ok(parsed) if parsed.destructive => {
+                if let Some(minimum) = precision(minimum, entry, report) {
+                    autonomy.min_precision_by_operation.insert(parsed, minimum);
                 }
-                Ok(parsed) => report.error(
-                    Some(minimum.span()),
-                    entry,
-                    format!("{parsed} is not destructive; it needs no autonomy"),
-                ),
-                Err(error) => report.error(Some(minimum.span()), entry, error.to_string()),
             }
+            Ok(parsed) => report.error(
+                Some(minimum.span()),
+                entry,
+                format!("{parsed} is not destructive; it needs no autonomy"),
+            ),
+            Err(error) => report.error(Some(minimum.span()), entry, error.to_string()),
         }
     }
     Some(autonomy)

@@ -190,6 +190,13 @@ impl Pipeline {
         report
     }
 
+    /// Records how long `alert_id` took from receipt to its first response, for the report.
+    pub fn responded(&self, alert_id: &str, ms: f64) {
+        if self.mode == RunMode::Live {
+            self.store.verdicts().responded(alert_id, ms);
+        }
+    }
+
     /// Records a repeat of the alert `of` that was not run through the plugins, under the
     /// first alert's id, so its audit trail shows what was attached to it.
     pub fn duplicate(&self, alert: &Alert, of: &str) {

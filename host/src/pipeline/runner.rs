@@ -134,6 +134,10 @@ async fn handle(pipeline: &Pipeline, work: Work) -> Finished {
             queued.alert.tags.push(queued.priority.tag());
             let incident = queued.incident.as_ref().map(|i| i.incident.as_str());
             let report = pipeline.process(queued.alert, incident).await;
+            if let Some(at) = report.first_response() {
+                let ms = at.saturating_duration_since(queued.received).as_secs_f64() * 1000.0;
+                pipeline.responded(&report.alert.id, ms);
+            }
             Finished::Processed {
                 number: queued.number,
                 received: queued.received,

@@ -10,6 +10,7 @@ mod breaker;
 mod checkpoint;
 mod kv;
 mod rate;
+mod rules;
 mod tickets;
 mod verdicts;
 mod writer;
@@ -20,6 +21,7 @@ pub use audit::{Audit, AuditEvent, AuditFilter, AuditKind, AuditRecord, redact};
 pub use breaker::{Breaker, BreakerCheck, BreakerError, BreakerLimits, Trip};
 pub use kv::{KvError, KvQuota, KvStore};
 pub use rate::{PerHour, RateCheck, RateError, Rated, Rates};
+pub use rules::{RuleFigures, Rules, Spread};
 pub use tickets::{OpenedTicket, Tickets};
 pub use verdicts::{Evidence, Precision, Verdict, VerdictError, Verdicts, Window, wilson_lower_bound};
 
@@ -101,6 +103,10 @@ impl Store {
 
     pub fn tickets(&self) -> Tickets {
         Tickets::new(self.writer.clone())
+    }
+
+    pub fn rules(&self) -> Rules {
+        Rules::new(self.connection.clone(), self.writer.clone())
     }
 
     pub fn verdicts(&self) -> Verdicts {
@@ -210,7 +216,8 @@ CREATE TABLE IF NOT EXISTS alert_rules (
     alert_id TEXT PRIMARY KEY,
     rule TEXT NOT NULL,
     rule_name TEXT,
-    at INTEGER NOT NULL
+    at INTEGER NOT NULL,
+    responded_ms REAL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS alert_rules_by_rule ON alert_rules (rule);
 

@@ -153,6 +153,20 @@ impl Verdicts {
         }
     }
 
+    /// Records how long a processed alert took from receipt to its first response.
+    pub fn responded(&self, alert_id: &str, ms: f64) {
+        let record = Record::Responded {
+            alert_id: alert_id.to_owned(),
+            ms,
+        };
+        if !self.writer.send(Message::Record(record)) {
+            tracing::error!(
+                alert = alert_id,
+                "cannot record the time to respond: the store's writer has stopped"
+            );
+        }
+    }
+
     /// The rule (and its name) a processed alert came from.
     pub fn rule_of(&self, alert_id: &str) -> Result<Option<(String, Option<String>)>, rusqlite::Error> {
         self.writer.flush();

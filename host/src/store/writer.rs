@@ -31,6 +31,11 @@ pub(super) enum Record {
     Action(ActionRow),
     Ticket(super::tickets::OpenedTicket),
     AlertRule(super::verdicts::AlertRule),
+    /// How long an alert took from receipt to its first response, in milliseconds.
+    Responded {
+        alert_id: String,
+        ms: f64,
+    },
 }
 
 // Records are nearly every message: boxing them would cost an allocation each.
@@ -272,6 +277,8 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rus
     let mut alert_rule = transaction.prepare_cached(
         "INSERT OR REPLACE INTO alert_rules (alert_id, rule, rule_name, at) VALUES (?1, ?2, ?3, ?4)",
     )?;
+    let mut responded =
+        transaction.prepare_cached("UPDATE alert_rules SET responded_ms = ?2 WHERE alert_id = ?1")?;
     let mut ticket = transaction.prepare_cached(
         "INSERT OR IGNORE INTO tickets (ticket, alert_id, incident, plugin, at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
@@ -313,6 +320,11 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rus
                 if let Err(error) = alert_rule.execute(params![row.alert_id, row.rule, row.rule_name, row.at])
                 {
                     tracing::error!(%error, alert = %row.alert_id, "cannot record the alert's rule");
+                }
+            }
+            Record::Responded { alert_id, ms } => {
+                if let Err(error) = responded.execute(params![alert_id, ms]) {
+                    tracing::error!(%error, alert = %alert_id, "cannot record the time to respond");
                 }
             }
             Record::Ticket(row) => {
