@@ -109,6 +109,7 @@ fn configured_context(config: &Config, name: &str, registry: &Registry, store: &
         limits: plugin.limits,
         policy: Arc::new(plugin.policy.clone()),
         simulate: false,
+        measured: None,
     }
 }
 

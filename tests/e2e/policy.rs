@@ -1157,6 +1157,32 @@ fn a_rule_acts_alone_only_once_verdicts_earn_it_and_loses_it_when_it_misfires() 
     for id in ["s-1", "s-2", "s-3", "s-4"] {
         feedback(id, "true-positive");
     }
+    // A simulation measures from the same verdicts, and records nothing.
+    case.alerts(&sprays(&["sim-1"]));
+    let simulated = case.palisade(&["simulate", "--config", "palisade.toml", "--json", "alerts.jsonl"]);
+    let summary = simulated
+        .json()
+        .into_iter()
+        .find(|line| line["type"] == "simulation")
+        .unwrap_or_default();
+    let alone: Vec<String> = summary["acting_alone"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|entry| {
+            format!(
+                "{} {} {}",
+                entry["rule"].as_str().unwrap_or_default(),
+                entry["operation"].as_str().unwrap_or_default(),
+                entry["would_execute"]
+            )
+        })
+        .collect();
+    assert!(
+        alone.contains(&"Password spray network.block-ip 1".to_owned()),
+        "{alone:?}\n{simulated}"
+    );
+
     case.alerts(&sprays(&["s-5"]));
     let run = case.run();
     assert_eq!(block(&run, "s-5")["status"], "executed", "{run}");

@@ -23,6 +23,9 @@ pub struct PluginContext {
     pub policy: Arc<Policy>,
     /// `palisade simulate`: no operation with side effects outside Palisade is carried out.
     pub simulate: bool,
+    /// In a simulation, the real verdicts (read only) that rules' precision is measured from;
+    /// `None` before any run has recorded some.
+    pub measured: Option<Arc<crate::store::ReadOnlyVerdicts>>,
 }
 
 impl PluginContext {
@@ -38,6 +41,7 @@ impl PluginContext {
             limits,
             policy: Arc::default(),
             simulate: false,
+            measured: None,
         }
     }
 }

@@ -138,10 +138,18 @@ impl Broker {
         autonomy: &crate::policy::Autonomy,
         operation: crate::capability::Operation,
     ) -> Decision {
-        let Some(store) = &self.plugin.store else {
-            return Decision::Hold("no store to measure the rule's precision in".into());
+        let measured = if self.plugin.simulate {
+            match &self.plugin.measured {
+                Some(verdicts) => verdicts.precision(&self.alert.rule, autonomy.window),
+                None => Ok(crate::store::Precision::of(0, 0)),
+            }
+        } else {
+            let Some(store) = &self.plugin.store else {
+                return Decision::Hold("no store to measure the rule's precision in".into());
+            };
+            store.verdicts().precision(&self.alert.rule, autonomy.window)
         };
-        match store.verdicts().precision(&self.alert.rule, autonomy.window) {
+        match measured {
             Ok(precision) => match autonomy.hold_reason(operation, &self.alert.rule_label, &precision) {
                 Some(reason) => Decision::Hold(reason),
                 None => Decision::Execute,

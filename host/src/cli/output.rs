@@ -196,7 +196,14 @@ impl Output {
                            "would_hold": counts.held, "would_refuse": counts.refused})
                 })
                 .collect();
-            self.emit(&json!({"type": "simulation", "operations": operations}).to_string());
+            let alone: Vec<_> = simulation
+                .alone
+                .iter()
+                .map(|((rule, operation), count)| json!({"rule": rule, "operation": operation, "would_execute": count}))
+                .collect();
+            self.emit(
+                &json!({"type": "simulation", "operations": operations, "acting_alone": alone}).to_string(),
+            );
             return;
         }
         self.emit("");
@@ -214,6 +221,13 @@ impl Output {
                 "  {plugin:<20} {operation:<28} {:>8} {:>6} {:>8}",
                 counts.executed, counts.held, counts.refused
             ));
+        }
+        self.emit("  rules that would have acted without a person:");
+        if simulation.alone.is_empty() {
+            self.emit("    none");
+        }
+        for ((rule, operation), count) in &simulation.alone {
+            self.emit(&format!("    {}: {operation} x{count}", terminal_safe(rule)));
         }
     }
 

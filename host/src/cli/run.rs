@@ -175,6 +175,9 @@ pub struct Batched {
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Simulation {
     pub operations: std::collections::BTreeMap<(String, String), WouldCounts>,
+    /// Per detection rule and operation, how many would have run without a person (with
+    /// `[policy.autonomy]`: only rules whose measured precision earned it).
+    pub alone: std::collections::BTreeMap<(String, String), usize>,
 }
 
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
@@ -205,6 +208,11 @@ impl Simulation {
                     counts.refused += 1;
                 } else {
                     counts.executed += 1;
+                    let rule = report.alert.rule_label().to_owned();
+                    *self
+                        .alone
+                        .entry((rule, action.operation.to_string()))
+                        .or_default() += 1;
                 }
             }
         }

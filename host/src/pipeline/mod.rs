@@ -83,6 +83,16 @@ impl Pipeline {
             RunMode::Live => Store::open(&config.state_dir.join("palisade.db"))?,
             RunMode::Simulate | RunMode::Check => Store::in_memory()?,
         };
+        // A simulation measures rules' precision from the real verdicts, and writes nothing.
+        let measured = match mode {
+            RunMode::Simulate => crate::store::ReadOnlyVerdicts::open(&config.state_dir.join("palisade.db"))
+                .unwrap_or_else(|error| {
+                    tracing::warn!(%error, "cannot read the verdicts: every rule is taken as supervised");
+                    None
+                })
+                .map(Arc::new),
+            _ => None,
+        };
         let options = RuntimeOptions {
             cache_dir: (mode != RunMode::Check).then(|| config.compiled_dir.clone()),
             // Each alert in flight runs one plugin at a time; describe() at load needs one more.
@@ -98,7 +108,7 @@ impl Pipeline {
         let mut plugins = Vec::new();
         let mut failures = Vec::new();
         for plugin_config in &config.plugins {
-            let context = plugin_context(plugin_config, &registry, &store, mode);
+            let context = plugin_context(plugin_config, &registry, &store, mode, &measured);
             match runtime
                 .load(&plugin_config.name, &plugin_config.path, context)
                 .await
@@ -280,7 +290,13 @@ impl Pipeline {
     }
 }
 
-fn plugin_context(config: &PluginConfig, registry: &Registry, store: &Store, mode: RunMode) -> PluginContext {
+fn plugin_context(
+    config: &PluginConfig,
+    registry: &Registry,
+    store: &Store,
+    mode: RunMode,
+    measured: &Option<Arc<crate::store::ReadOnlyVerdicts>>,
+) -> PluginContext {
     PluginContext {
         name: config.name.as_str().into(),
         grants: Arc::new(config.grants.clone()),
@@ -291,5 +307,6 @@ fn plugin_context(config: &PluginConfig, registry: &Registry, store: &Store, mod
         limits: config.limits,
         policy: Arc::new(config.policy.clone()),
         simulate: mode != RunMode::Live,
+        measured: measured.clone(),
     }
 }

@@ -23,7 +23,9 @@ pub use kv::{KvError, KvQuota, KvStore};
 pub use rate::{PerHour, RateCheck, RateError, Rated, Rates};
 pub use rules::{RuleFigures, Rules, Spread};
 pub use tickets::{OpenedTicket, Tickets};
-pub use verdicts::{Evidence, Precision, Verdict, VerdictError, Verdicts, Window, wilson_lower_bound};
+pub use verdicts::{
+    Evidence, Precision, ReadOnlyVerdicts, Verdict, VerdictError, Verdicts, Window, wilson_lower_bound,
+};
 
 use rusqlite::Connection;
 use std::path::Path;

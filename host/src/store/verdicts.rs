@@ -212,23 +212,52 @@ impl Verdicts {
 
     /// A rule's precision over its latest verdicts within the window.
     pub fn precision(&self, rule: &str, window: Window) -> Result<Precision, rusqlite::Error> {
-        let since = super::now() - window.period.as_secs() as i64;
-        let connection = super::lock(&self.connection);
-        let mut statement = connection.prepare_cached(
-            "SELECT v.verdict FROM verdicts v JOIN alert_rules r ON r.alert_id = v.alert_id
-             WHERE r.rule = ?1 AND v.at >= ?2 ORDER BY v.at DESC, v.rowid DESC LIMIT ?3",
-        )?;
-        let verdicts =
-            statement.query_map(params![rule, since, window.latest], |row| row.get::<_, String>(0))?;
-        let (mut labelled, mut true_positives) = (0u32, 0u32);
-        for verdict in verdicts {
-            labelled += 1;
-            if verdict? == Verdict::TruePositive.as_str() {
-                true_positives += 1;
-            }
-        }
-        Ok(Precision::of(true_positives, labelled))
+        precision_in(&super::lock(&self.connection), rule, window)
     }
+}
+
+/// Verdicts read from a state database that is not written to: `palisade simulate` measures
+/// precision from the real verdicts and changes nothing.
+pub struct ReadOnlyVerdicts {
+    connection: Mutex<Connection>,
+}
+
+impl ReadOnlyVerdicts {
+    /// `None` when there is no database yet (every rule then starts supervised).
+    pub fn open(path: &std::path::Path) -> Result<Option<ReadOnlyVerdicts>, rusqlite::Error> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let connection = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        connection.busy_timeout(Duration::from_secs(10))?;
+        Ok(Some(ReadOnlyVerdicts {
+            connection: Mutex::new(connection),
+        }))
+    }
+
+    pub fn precision(&self, rule: &str, window: Window) -> Result<Precision, rusqlite::Error> {
+        precision_in(&super::lock(&self.connection), rule, window)
+    }
+}
+
+fn precision_in(connection: &Connection, rule: &str, window: Window) -> Result<Precision, rusqlite::Error> {
+    let since = super::now() - window.period.as_secs() as i64;
+    let mut statement = connection.prepare_cached(
+        "SELECT v.verdict FROM verdicts v JOIN alert_rules r ON r.alert_id = v.alert_id
+         WHERE r.rule = ?1 AND v.at >= ?2 ORDER BY v.at DESC, v.rowid DESC LIMIT ?3",
+    )?;
+    let verdicts = statement.query_map(params![rule, since, window.latest], |row| row.get::<_, String>(0))?;
+    let (mut labelled, mut true_positives) = (0u32, 0u32);
+    for verdict in verdicts {
+        labelled += 1;
+        if verdict? == Verdict::TruePositive.as_str() {
+            true_positives += 1;
+        }
+    }
+    Ok(Precision::of(true_positives, labelled))
 }
 
 #[cfg(test)]
