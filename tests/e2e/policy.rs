@@ -1233,4 +1233,12 @@ fn a_rule_acts_alone_only_once_verdicts_earn_it_and_loses_it_when_it_misfires() 
         "{report}"
     );
     assert!(rule["respond_alone_ms"]["median"].as_f64().is_some(), "{report}");
+    let plugin = &rule["plugins"][0];
+    assert_eq!(plugin["plugin"], "password-spray", "{report}");
+    assert_eq!(plugin["precision"]["labelled"], 4, "{report}");
+    assert_eq!(
+        (plugin["executed_alone"].clone(), plugin["held"].clone()),
+        (json!(2), json!(10)),
+        "{report}"
+    );
 }

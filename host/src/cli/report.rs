@@ -87,6 +87,17 @@ pub fn report(args: ReportArgs) -> u8 {
             spread(rule.respond_alone_ms),
             spread(rule.respond_with_person_ms)
         );
+        for plugin in &rule.plugins {
+            println!(
+                "  plugin {}: precision {:.2} (lower bound {:.2}) over {} labelled; {} executed alone, {} held",
+                safe(&plugin.plugin),
+                plugin.precision.point(),
+                plugin.precision.lower_bound,
+                plugin.precision.labelled,
+                plugin.executed_alone,
+                plugin.held
+            );
+        }
     }
     exit::OK
 }

@@ -21,7 +21,7 @@ pub use audit::{Audit, AuditEvent, AuditFilter, AuditKind, AuditRecord, redact};
 pub use breaker::{Breaker, BreakerCheck, BreakerError, BreakerLimits, Trip};
 pub use kv::{KvError, KvQuota, KvStore};
 pub use rate::{PerHour, RateCheck, RateError, Rated, Rates};
-pub use rules::{RuleFigures, Rules, Spread};
+pub use rules::{PluginFigures, RuleFigures, Rules, Spread};
 pub use tickets::{OpenedTicket, Tickets};
 pub use verdicts::{
     Evidence, Precision, ReadOnlyVerdicts, Verdict, VerdictError, Verdicts, Window, wilson_lower_bound,

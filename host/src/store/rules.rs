@@ -23,6 +23,17 @@ pub struct RuleFigures {
     pub respond_alone_ms: Option<Spread>,
     /// From holding an operation to a person's approval (milliseconds).
     pub respond_with_person_ms: Option<Spread>,
+    /// The same per plugin that acted (or asked to act) on the rule's alerts.
+    pub plugins: Vec<PluginFigures>,
+}
+
+/// A rule's figures for one plugin: the precision of the alerts it acted on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PluginFigures {
+    pub plugin: String,
+    pub precision: Precision,
+    pub executed_alone: u32,
+    pub held: u32,
 }
 
 /// The median and 95th percentile (nearest rank).
@@ -110,6 +121,7 @@ impl Rules {
                  WHERE r.rule = ?1 AND p.created_at >= ?2 AND p.decided_at IS NOT NULL
                    AND p.status IN ('executing', 'executed', 'failed')",
             )?);
+            let plugins = plugin_figures(&connection, &rule, since, window)?;
             out.push(RuleFigures {
                 rule,
                 name,
@@ -121,10 +133,61 @@ impl Rules {
                 denied,
                 respond_alone_ms,
                 respond_with_person_ms,
+                plugins,
             });
         }
         Ok(out)
     }
+}
+
+/// Per plugin that executed or held an operation on the rule's alerts since `since`.
+fn plugin_figures(
+    connection: &Connection,
+    rule: &str,
+    since: i64,
+    window: Window,
+) -> Result<Vec<PluginFigures>, rusqlite::Error> {
+    let mut statement = connection.prepare(
+        "SELECT a.plugin FROM actions a JOIN alert_rules r ON r.alert_id = a.alert_id WHERE r.rule = ?1 AND a.at >= ?2
+         UNION SELECT p.plugin FROM approvals p JOIN alert_rules r ON r.alert_id = p.alert_id WHERE r.rule = ?1 AND p.created_at >= ?2
+         ORDER BY 1",
+    )?;
+    let plugins: Vec<String> = statement
+        .query_map(params![rule, since], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    let window_since = super::now() - window.period.as_secs() as i64;
+    let mut out = Vec::with_capacity(plugins.len());
+    for plugin in plugins {
+        let (labelled, true_positives): (u32, u32) = connection.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(verdict = 'true-positive'), 0) FROM (
+                 SELECT v.verdict FROM verdicts v JOIN alert_rules r ON r.alert_id = v.alert_id
+                 WHERE r.rule = ?1 AND v.at >= ?3
+                   AND v.alert_id IN (SELECT alert_id FROM actions WHERE plugin = ?2
+                                      UNION SELECT alert_id FROM approvals WHERE plugin = ?2)
+                 ORDER BY v.at DESC, v.rowid DESC LIMIT ?4)",
+            params![rule, plugin, window_since, window.latest],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        let count = |sql: &str| -> Result<u32, rusqlite::Error> {
+            connection.query_row(sql, params![rule, since, plugin], |row| row.get(0))
+        };
+        let executed_alone = count(
+            "SELECT COUNT(*) FROM actions a JOIN alert_rules r ON r.alert_id = a.alert_id
+             WHERE r.rule = ?1 AND a.at >= ?2 AND a.plugin = ?3
+               AND NOT EXISTS (SELECT 1 FROM approvals p WHERE p.action_id = a.action_id)",
+        )?;
+        let held = count(
+            "SELECT COUNT(*) FROM approvals p JOIN alert_rules r ON r.alert_id = p.alert_id
+             WHERE r.rule = ?1 AND p.created_at >= ?2 AND p.plugin = ?3",
+        )?;
+        out.push(PluginFigures {
+            plugin,
+            precision: Precision::of(true_positives, labelled),
+            executed_alone,
+            held,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
