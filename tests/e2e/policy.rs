@@ -1241,4 +1241,45 @@ fn a_rule_acts_alone_only_once_verdicts_earn_it_and_loses_it_when_it_misfires() 
         (json!(2), json!(10)),
         "{report}"
     );
+
+    // An approval counts as evidence the alert was true; a denial that says false positive,
+    // as evidence it was not (each only where no analyst has spoken).
+    let figures = |case: &Case| -> Value {
+        let report = case.palisade(&["report", "--config", "palisade.toml", "--json"]);
+        report.json().into_iter().next().unwrap_or_default()
+    };
+    let approval = held["approval_id"].as_str().unwrap_or_default().to_owned();
+    let approved = case.palisade(&[
+        "approvals",
+        "approve",
+        &approval,
+        "--config",
+        "palisade.toml",
+        "--by",
+        "sam",
+    ]);
+    assert_eq!(approved.code, Some(0), "{approved}");
+    let rule = figures(&case);
+    assert_eq!(rule["precision"]["labelled"], 5, "{rule}");
+    assert_eq!(rule["precision"]["true_positives"], 4, "{rule}");
+    assert_eq!(rule["approved"], 1, "{rule}");
+    let revoke = actions(&run, "s-6")
+        .into_iter()
+        .find(|a| a["operation"] == REVOKE)
+        .unwrap_or_default();
+    let revoke_approval = revoke["approval_id"].as_str().unwrap_or_default().to_owned();
+    let denied = case.palisade(&[
+        "approvals",
+        "deny",
+        &revoke_approval,
+        "--config",
+        "palisade.toml",
+        "--reason",
+        "False positive: the red team's exercise",
+    ]);
+    assert_eq!(denied.code, Some(0), "{denied}");
+    let rule = figures(&case);
+    assert_eq!(rule["precision"]["labelled"], 5, "{rule}");
+    assert_eq!(rule["precision"]["true_positives"], 3, "{rule}");
+    assert_eq!(rule["denied"], 1, "{rule}");
 }
