@@ -63,6 +63,27 @@ impl<'a> Reporter<'a> {
         }
     }
 
+    /// The value when it is within `range`; otherwise an error at it that names the range.
+    pub fn in_range<T>(
+        &mut self,
+        value: &toml::Spanned<T>,
+        range: std::ops::RangeInclusive<T>,
+        key: impl Into<String>,
+    ) -> Option<T>
+    where
+        T: PartialOrd + Copy + fmt::Display,
+    {
+        if range.contains(value.get_ref()) {
+            return Some(*value.get_ref());
+        }
+        self.error(
+            Some(value.span()),
+            key,
+            format!("must be between {} and {}", range.start(), range.end()),
+        );
+        None
+    }
+
     pub fn error(&mut self, span: Option<Range<usize>>, key: impl Into<String>, message: impl Into<String>) {
         let (line, column) = span
             .map(|span| line_and_column(self.text, span.start))
@@ -96,5 +117,23 @@ mod tests {
         assert_eq!(line_and_column(text, 6), (2, 1));
         assert_eq!(line_and_column(text, 11), (2, 6));
         assert_eq!(line_and_column(text, 999), (3, 1));
+    }
+
+    #[test]
+    fn a_value_outside_its_range_is_located_and_names_the_range() {
+        let text = "timeout_ms = 0\n";
+        let mut report = Reporter::new(Path::new("palisade.toml"), text);
+        let inside = toml::Spanned::new(0..1, 5u64);
+        assert_eq!(report.in_range(&inside, 1..=10, "a"), Some(5));
+        let outside = toml::Spanned::new(13..14, 0u64);
+        assert_eq!(
+            report.in_range(&outside, 1..=600_000, "defaults.limits.timeout_ms"),
+            None
+        );
+        let error = report.errors[0].to_string();
+        assert_eq!(
+            error,
+            "palisade.toml:1:14: defaults.limits.timeout_ms: must be between 1 and 600000"
+        );
     }
 }

@@ -128,16 +128,10 @@ fn priority(raw: RawPriority, report: &mut Reporter) -> PriorityConfig {
     let crown_jewels = patterns(&raw.crown_jewels, "crown_jewels", report);
     let vip_users = patterns(&raw.vip_users, "vip_users", report);
     let criticality = Criticality::new(&crown_jewels, &vip_users).unwrap_or_default();
-    let window = match raw.window {
-        Some(window) if *window.get_ref() == 0 || *window.get_ref() > MAX_WINDOW => {
-            report.error(
-                Some(window.span()),
-                "intake.priority.window",
-                format!("must be between 1 and {MAX_WINDOW} alerts"),
-            );
-            DEFAULT_WINDOW
-        }
-        Some(window) => window.into_inner(),
+    let window = match &raw.window {
+        Some(window) => report
+            .in_range(window, 1..=MAX_WINDOW, "intake.priority.window")
+            .unwrap_or(DEFAULT_WINDOW),
         None => DEFAULT_WINDOW,
     };
     PriorityConfig { criticality, window }
@@ -228,15 +222,7 @@ fn window(
     report: &mut Reporter,
 ) -> Option<std::time::Duration> {
     let minutes = minutes?;
-    let value = *minutes.get_ref();
-    if value == 0 || value > max {
-        report.error(
-            Some(minutes.span()),
-            format!("{section}.window_minutes"),
-            format!("must be between 1 and {max} (a week)"),
-        );
-        return None;
-    }
+    let value = report.in_range(&minutes, 1..=max, format!("{section}.window_minutes"))?;
     Some(std::time::Duration::from_secs(u64::from(value) * 60))
 }
 

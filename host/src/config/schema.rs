@@ -258,16 +258,10 @@ fn validate(
     report: &mut Reporter,
 ) -> Config {
     let defaults = limits(Limits::default(), &raw.defaults.limits, "defaults.limits", report);
-    let concurrency = match raw.defaults.concurrency {
-        Some(value) if *value.get_ref() == 0 || *value.get_ref() > 256 => {
-            report.error(
-                Some(value.span()),
-                "defaults.concurrency",
-                "must be between 1 and 256",
-            );
-            1
-        }
-        Some(value) => value.into_inner(),
+    let concurrency = match &raw.defaults.concurrency {
+        Some(value) => report
+            .in_range(value, 1..=256, "defaults.concurrency")
+            .unwrap_or(1),
         None => DEFAULT_CONCURRENCY,
     };
 
@@ -576,28 +570,20 @@ fn http_policy(
             "granting http needs at least one origin, e.g. allow = [\"https://rdap.example.net\"]",
         );
     }
-    let timeout = match raw.timeout_ms {
-        Some(ms) if *ms.get_ref() == 0 || Duration::from_millis(*ms.get_ref()) > MAX_TIMEOUT => {
-            report.error(
-                Some(ms.span()),
+    let timeout = match &raw.timeout_ms {
+        Some(ms) => report
+            .in_range(
+                ms,
+                1..=MAX_TIMEOUT.as_millis() as u64,
                 format!("{key}.timeout_ms"),
-                "must be between 1 and 600000",
-            );
-            HttpPolicy::DEFAULT_TIMEOUT
-        }
-        Some(ms) => Duration::from_millis(ms.into_inner()),
+            )
+            .map_or(HttpPolicy::DEFAULT_TIMEOUT, Duration::from_millis),
         None => HttpPolicy::DEFAULT_TIMEOUT,
     };
-    let max_response_bytes = match raw.max_response_kib {
-        Some(kib) if *kib.get_ref() == 0 || *kib.get_ref() > MAX_RESPONSE_KIB => {
-            report.error(
-                Some(kib.span()),
-                format!("{key}.max_response_kib"),
-                format!("must be between 1 and {MAX_RESPONSE_KIB}"),
-            );
-            HttpPolicy::DEFAULT_MAX_RESPONSE_BYTES
-        }
-        Some(kib) => kib.into_inner() * 1024,
+    let max_response_bytes = match &raw.max_response_kib {
+        Some(kib) => report
+            .in_range(kib, 1..=MAX_RESPONSE_KIB, format!("{key}.max_response_kib"))
+            .map_or(HttpPolicy::DEFAULT_MAX_RESPONSE_BYTES, |kib| kib * 1024),
         None => HttpPolicy::DEFAULT_MAX_RESPONSE_BYTES,
     };
     Some(HttpPolicy {
@@ -765,16 +751,12 @@ fn connector(
                 return None;
             };
             let parsed = http_url(&url, &format!("{key}.url"), report)?;
-            let timeout = match raw.timeout_ms {
-                Some(ms) if *ms.get_ref() == 0 || Duration::from_millis(*ms.get_ref()) > MAX_TIMEOUT => {
-                    report.error(
-                        Some(ms.span()),
-                        format!("{key}.timeout_ms"),
-                        "must be between 1 and 600000",
-                    );
-                    return None;
-                }
-                Some(ms) => Duration::from_millis(ms.into_inner()),
+            let timeout = match &raw.timeout_ms {
+                Some(ms) => Duration::from_millis(report.in_range(
+                    ms,
+                    1..=MAX_TIMEOUT.as_millis() as u64,
+                    format!("{key}.timeout_ms"),
+                )?),
                 None => Duration::from_secs(10),
             };
             let auth = match raw.token {
@@ -1031,24 +1013,19 @@ fn autonomy(
         ("min_labelled", &raw.min_labelled, &mut autonomy.min_labelled),
         ("window_alerts", &raw.window_alerts, &mut autonomy.window.latest),
     ] {
-        if let Some(value) = value {
-            if (1..=100_000).contains(value.get_ref()) {
-                *target = *value.get_ref();
-            } else {
-                report.error(Some(value.span()), key(field), "must be between 1 and 100000");
-            }
+        if let Some(value) = value
+            .as_ref()
+            .and_then(|v| report.in_range(v, 1..=100_000, key(field)))
+        {
+            *target = value;
         }
     }
-    if let Some(days) = &raw.window_days {
-        if (1..=3650).contains(days.get_ref()) {
-            autonomy.window.period = Duration::from_secs(u64::from(*days.get_ref()) * 86_400);
-        } else {
-            report.error(
-                Some(days.span()),
-                key("window_days"),
-                "must be between 1 and 3650",
-            );
-        }
+    if let Some(days) = raw
+        .window_days
+        .as_ref()
+        .and_then(|days| report.in_range(days, 1..=3650, key("window_days")))
+    {
+        autonomy.window.period = Duration::from_secs(u64::from(days) * 86_400);
     }
     for (operation, minimum) in &raw.operations {
         let entry = format!("{prefix}.autonomy.operations.{operation}");
@@ -1071,29 +1048,28 @@ fn autonomy(
 
 fn limits(base: Limits, raw: &RawLimits, key: &str, report: &mut Reporter) -> Limits {
     let mut limits = base;
-    if let Some(mib) = raw.memory_mib.clone() {
-        let bytes = (*mib.get_ref() as usize).saturating_mul(1 << 20);
-        if *mib.get_ref() == 0 || bytes > MAX_MEMORY_BYTES {
-            report.error(
-                Some(mib.span()),
-                format!("{key}.memory_mib"),
-                "must be between 1 and 4096",
-            );
-        } else {
-            limits.memory_bytes = bytes;
-        }
+    let mut within = |value: &Option<Spanned<u64>>, range, field: &str| {
+        value
+            .as_ref()
+            .and_then(|value| report.in_range(value, range, format!("{key}.{field}")))
+    };
+    if let Some(mib) = within(&raw.memory_mib, 1..=(MAX_MEMORY_BYTES >> 20) as u64, "memory_mib") {
+        limits.memory_bytes = (mib as usize) << 20;
     }
-    if let Some(ms) = raw.timeout_ms.clone() {
-        let timeout = Duration::from_millis(*ms.get_ref());
-        if *ms.get_ref() == 0 || timeout > MAX_TIMEOUT {
-            report.error(
-                Some(ms.span()),
-                format!("{key}.timeout_ms"),
-                "must be between 1 and 600000",
-            );
-        } else {
-            limits.timeout = timeout;
-        }
+    if let Some(ms) = within(&raw.timeout_ms, 1..=MAX_TIMEOUT.as_millis() as u64, "timeout_ms") {
+        limits.timeout = Duration::from_millis(ms);
+    }
+    if let Some(kib) = within(&raw.output_kib, 1..=64 * 1024, "output_kib") {
+        limits.output_bytes = kib as usize * 1024;
+    }
+    if let Some(kib) = within(&raw.arguments_kib, 1..=1 << 20, "arguments_kib") {
+        limits.argument_bytes = kib as usize * 1024;
+    }
+    if let Some(keys) = within(&raw.kv_keys, 1..=10_000_000, "kv_keys") {
+        limits.kv.keys = keys;
+    }
+    if let Some(mib) = within(&raw.kv_mib, 1..=64 * 1024, "kv_mib") {
+        limits.kv.bytes = mib << 20;
     }
     if let Some(calls) = raw.host_calls.clone() {
         limits.host_calls = calls.into_inner();
@@ -1101,50 +1077,7 @@ fn limits(base: Limits, raw: &RawLimits, key: &str, report: &mut Reporter) -> Li
     if let Some(count) = raw.destructive_operations.clone() {
         limits.destructive_operations = count.into_inner();
     }
-    if let Some(kib) = raw.output_kib.clone() {
-        if *kib.get_ref() == 0 || *kib.get_ref() > 64 * 1024 {
-            report.error(
-                Some(kib.span()),
-                format!("{key}.output_kib"),
-                "must be between 1 and 65536",
-            );
-        } else {
-            limits.output_bytes = *kib.get_ref() as usize * 1024;
-        }
-    }
-    if let Some(kib) = raw.arguments_kib.clone() {
-        if *kib.get_ref() == 0 || *kib.get_ref() > 1 << 20 {
-            report.error(
-                Some(kib.span()),
-                format!("{key}.arguments_kib"),
-                "must be between 1 and 1048576",
-            );
-        } else {
-            limits.argument_bytes = *kib.get_ref() as usize * 1024;
-        }
-    }
-    if let Some(keys) = raw.kv_keys.clone() {
-        if *keys.get_ref() == 0 || *keys.get_ref() > 10_000_000 {
-            report.error(
-                Some(keys.span()),
-                format!("{key}.kv_keys"),
-                "must be between 1 and 10000000",
-            );
-        } else {
-            limits.kv.keys = keys.into_inner();
-        }
-    }
-    if let Some(mib) = raw.kv_mib.clone() {
-        if *mib.get_ref() == 0 || *mib.get_ref() > 64 * 1024 {
-            report.error(
-                Some(mib.span()),
-                format!("{key}.kv_mib"),
-                "must be between 1 and 65536",
-            );
-        } else {
-            limits.kv.bytes = *mib.get_ref() << 20;
-        }
-    }
+    // Zero is allowed: the admin forbids the kind without taking the grant away.
     let rates = [
         (
             &raw.notifications_per_hour,
@@ -1162,18 +1095,12 @@ fn limits(base: Limits, raw: &RawLimits, key: &str, report: &mut Reporter) -> Li
             &mut limits.per_hour.comments,
         ),
     ];
-    for (value, name, limit) in rates {
-        if let Some(value) = value {
-            // Zero is allowed: the admin forbids the kind without taking the grant away.
-            if *value.get_ref() > 1_000_000 {
-                report.error(
-                    Some(value.span()),
-                    format!("{key}.{name}"),
-                    "must be between 0 and 1000000",
-                );
-            } else {
-                *limit = *value.get_ref();
-            }
+    for (value, field, limit) in rates {
+        if let Some(value) = value
+            .as_ref()
+            .and_then(|v| report.in_range(v, 0..=1_000_000, format!("{key}.{field}")))
+        {
+            *limit = value;
         }
     }
     limits

@@ -192,36 +192,24 @@ fn with_shared_keys(
     key: &str,
     report: &mut Reporter,
 ) -> HttpSettings {
-    if let Some(ms) = &shared.timeout_ms {
-        let timeout = Duration::from_millis(*ms.get_ref());
-        if timeout.is_zero() || timeout > MAX_TIMEOUT {
-            report.error(
-                Some(ms.span()),
-                format!("{key}.timeout_ms"),
-                "must be between 1 and 600000",
-            );
-        }
-        settings.timeout = timeout;
+    if let Some(ms) = &shared.timeout_ms
+        && let Some(ms) = report.in_range(
+            ms,
+            1..=MAX_TIMEOUT.as_millis() as u64,
+            format!("{key}.timeout_ms"),
+        )
+    {
+        settings.timeout = Duration::from_millis(ms);
     }
-    if let Some(retries) = &shared.retries {
-        if *retries.get_ref() > 10 {
-            report.error(
-                Some(retries.span()),
-                format!("{key}.retries"),
-                "must be at most 10",
-            );
-        }
-        settings.retries = *retries.get_ref();
+    if let Some(retries) = &shared.retries
+        && let Some(retries) = report.in_range(retries, 0..=10, format!("{key}.retries"))
+    {
+        settings.retries = retries;
     }
-    if let Some(kib) = &shared.max_response_kib {
-        if *kib.get_ref() == 0 || *kib.get_ref() > 256 * 1024 {
-            report.error(
-                Some(kib.span()),
-                format!("{key}.max_response_kib"),
-                "must be between 1 and 262144",
-            );
-        }
-        settings.max_response_bytes = (*kib.get_ref() as usize).saturating_mul(1024);
+    if let Some(kib) = &shared.max_response_kib
+        && let Some(kib) = report.in_range(kib, 1..=256 * 1024, format!("{key}.max_response_kib"))
+    {
+        settings.max_response_bytes = (kib as usize).saturating_mul(1024);
     }
     settings
 }
