@@ -14,6 +14,7 @@ pub mod capability;
 pub mod cli;
 pub mod config;
 pub mod connectors;
+pub mod located;
 pub mod pipeline;
 pub mod policy;
 pub mod response;

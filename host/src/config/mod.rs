@@ -3,7 +3,7 @@
 //! Relative paths are taken from the config file's folder. Every error names the file, line,
 //! column and key; all errors of a file are reported together.
 
-mod error;
+use crate::located as error;
 mod intake;
 mod schema;
 mod secret;

@@ -3,15 +3,13 @@
 use super::error::{ConfigErrors, Reporter};
 use super::secret::SecretRef;
 use super::{Config, ConnectorConfig, EmbeddedConfig, PluginConfig, WebhookAuth, WebhookConfig};
-use crate::alert::Severity;
-use crate::alert::mapping::EntityKind;
 use crate::capability::http::{HttpPolicy, Origin};
 use crate::capability::{Capability, Grants, HTTP, Operation};
 use crate::connectors::vendor::Kind;
-use crate::pipeline::{AlertMatch, MatchRules, Stage};
+use crate::pipeline::{AlertMatch, RawMatch, Stage};
 use crate::policy::{Autonomy, BelowConfidence, BlastRadius, Mode, Policy, Protected, Unresolved, Unstated};
 use crate::runtime::Limits;
-use crate::runtime::limits::{MAX_MEMORY_BYTES, MAX_TIMEOUT};
+use crate::runtime::limits::{MAX_TIMEOUT, RawLimits};
 use indexmap::IndexMap;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -104,22 +102,6 @@ struct RawDefaults {
     connectors: IndexMap<Spanned<String>, Spanned<String>>,
 }
 
-#[derive(Deserialize, Default, Clone)]
-#[serde(deny_unknown_fields)]
-struct RawLimits {
-    memory_mib: Option<Spanned<u64>>,
-    timeout_ms: Option<Spanned<u64>>,
-    host_calls: Option<Spanned<u32>>,
-    destructive_operations: Option<Spanned<u32>>,
-    output_kib: Option<Spanned<u64>>,
-    arguments_kib: Option<Spanned<u64>>,
-    kv_keys: Option<Spanned<u64>>,
-    kv_mib: Option<Spanned<u64>>,
-    notifications_per_hour: Option<Spanned<u32>>,
-    tickets_per_hour: Option<Spanned<u32>>,
-    comments_per_hour: Option<Spanned<u32>>,
-}
-
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 enum ConnectorKind {
@@ -176,27 +158,6 @@ struct RawHttp {
     allow_private: bool,
     timeout_ms: Option<Spanned<u64>>,
     max_response_kib: Option<Spanned<u64>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawMatch {
-    #[serde(default)]
-    rules: Vec<Spanned<String>>,
-    #[serde(default)]
-    sources: Vec<Spanned<String>>,
-    #[serde(default)]
-    categories: Vec<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-    min_severity: Option<Spanned<Severity>>,
-    max_severity: Option<Spanned<Severity>>,
-    min_confidence: Option<Spanned<i64>>,
-    max_confidence: Option<Spanned<i64>>,
-    #[serde(default)]
-    entity_kinds: Vec<Spanned<String>>,
-    #[serde(default)]
-    statuses: Vec<Spanned<String>>,
 }
 
 pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
@@ -257,7 +218,7 @@ fn validate(
     file: &Path,
     report: &mut Reporter,
 ) -> Config {
-    let defaults = limits(Limits::default(), &raw.defaults.limits, "defaults.limits", report);
+    let defaults = Limits::from_toml(Limits::default(), &raw.defaults.limits, "defaults.limits", report);
     let concurrency = match &raw.defaults.concurrency {
         Some(value) => report
             .in_range(value, 1..=256, "defaults.concurrency")
@@ -376,7 +337,7 @@ fn plugin(
         }
     }
 
-    let matcher = match_rules(raw.filter, &format!("{key}.match"), report);
+    let matcher = AlertMatch::from_toml(raw.filter, &format!("{key}.match"), report);
 
     let mut settings = BTreeMap::new();
     for (setting, value) in raw.settings {
@@ -402,112 +363,11 @@ fn plugin(
         grants,
         connectors: plugin_connectors,
         matcher,
-        limits: limits(*default_limits, &raw.limits, &format!("{key}.limits"), report),
+        limits: Limits::from_toml(*default_limits, &raw.limits, &format!("{key}.limits"), report),
         settings,
         policy: policy(global_policy, &raw.policy, key, report),
         http,
     }
-}
-
-/// `[plugins.NAME.match]`: every mistake located; a filter with one matches what it would
-/// without the mistaken condition, and the config is refused anyway.
-fn match_rules(raw: RawMatch, key: &str, report: &mut Reporter) -> AlertMatch {
-    let globs = |list: &[Spanned<String>], name: &str, report: &mut Reporter| {
-        let mut valid = Vec::new();
-        for (index, pattern) in list.iter().enumerate() {
-            match AlertMatch::check_glob(pattern.get_ref()) {
-                Ok(()) => valid.push(pattern.get_ref().clone()),
-                Err(error) => report.error(
-                    Some(pattern.span()),
-                    format!("{key}.{name}[{index}]"),
-                    format!("not a glob: {}", error.kind()),
-                ),
-            }
-        }
-        valid
-    };
-    let confidence = |value: &Option<Spanned<i64>>, name: &str, report: &mut Reporter| {
-        let value = value.as_ref()?;
-        match u8::try_from(*value.get_ref()) {
-            Ok(number) if number <= 100 => Some((number, value.span())),
-            _ => {
-                report.error(
-                    Some(value.span()),
-                    format!("{key}.{name}"),
-                    "a confidence is a whole number from 0 to 100",
-                );
-                None
-            }
-        }
-    };
-    let min_confidence = confidence(&raw.min_confidence, "min_confidence", report);
-    let max_confidence = confidence(&raw.max_confidence, "max_confidence", report);
-    if let (Some((min, _)), Some((max, span))) = (&min_confidence, &max_confidence)
-        && max < min
-    {
-        report.error(
-            Some(span.clone()),
-            format!("{key}.max_confidence"),
-            format!("{max} is below min_confidence {min}: no alert would match"),
-        );
-    }
-    if let (Some(min), Some(max)) = (&raw.min_severity, &raw.max_severity)
-        && max.get_ref() < min.get_ref()
-    {
-        report.error(
-            Some(max.span()),
-            format!("{key}.max_severity"),
-            format!(
-                "{} is below min_severity {}: no alert would match",
-                max.get_ref().as_str(),
-                min.get_ref().as_str()
-            ),
-        );
-    }
-    let mut entity_kinds = Vec::new();
-    for (index, kind) in raw.entity_kinds.iter().enumerate() {
-        match EntityKind::parse(kind.get_ref()) {
-            Some(parsed) => entity_kinds.push(parsed),
-            None => report.error(
-                Some(kind.span()),
-                format!("{key}.entity_kinds[{index}]"),
-                format!(
-                    "unknown entity kind {:?}; kinds are {}",
-                    kind.get_ref(),
-                    EntityKind::NAMES
-                ),
-            ),
-        }
-    }
-    let mut statuses = Vec::new();
-    for (index, status) in raw.statuses.iter().enumerate() {
-        match crate::alert::Status::parse(status.get_ref()) {
-            Some(parsed) => statuses.push(parsed),
-            None => report.error(
-                Some(status.span()),
-                format!("{key}.statuses[{index}]"),
-                format!(
-                    "unknown status {:?}; statuses are {}",
-                    status.get_ref(),
-                    crate::alert::Status::ALL.map(|s| s.as_str()).join(", ")
-                ),
-            ),
-        }
-    }
-    let rules = MatchRules {
-        rules: globs(&raw.rules, "rules", report),
-        sources: globs(&raw.sources, "sources", report),
-        categories: raw.categories,
-        tags: raw.tags,
-        min_severity: raw.min_severity.map(Spanned::into_inner),
-        max_severity: raw.max_severity.map(Spanned::into_inner),
-        min_confidence: min_confidence.map(|(value, _)| value),
-        max_confidence: max_confidence.map(|(value, _)| value),
-        entity_kinds,
-        statuses,
-    };
-    // The globs were checked one by one above.
-    AlertMatch::new(&rules).unwrap_or_default()
 }
 
 /// The most a response body may be: 64 MiB, so a typo cannot make it unbounded.
@@ -1044,66 +904,6 @@ fn autonomy(
         }
     }
     Some(autonomy)
-}
-
-fn limits(base: Limits, raw: &RawLimits, key: &str, report: &mut Reporter) -> Limits {
-    let mut limits = base;
-    let mut within = |value: &Option<Spanned<u64>>, range, field: &str| {
-        value
-            .as_ref()
-            .and_then(|value| report.in_range(value, range, format!("{key}.{field}")))
-    };
-    if let Some(mib) = within(&raw.memory_mib, 1..=(MAX_MEMORY_BYTES >> 20) as u64, "memory_mib") {
-        limits.memory_bytes = (mib as usize) << 20;
-    }
-    if let Some(ms) = within(&raw.timeout_ms, 1..=MAX_TIMEOUT.as_millis() as u64, "timeout_ms") {
-        limits.timeout = Duration::from_millis(ms);
-    }
-    if let Some(kib) = within(&raw.output_kib, 1..=64 * 1024, "output_kib") {
-        limits.output_bytes = kib as usize * 1024;
-    }
-    if let Some(kib) = within(&raw.arguments_kib, 1..=1 << 20, "arguments_kib") {
-        limits.argument_bytes = kib as usize * 1024;
-    }
-    if let Some(keys) = within(&raw.kv_keys, 1..=10_000_000, "kv_keys") {
-        limits.kv.keys = keys;
-    }
-    if let Some(mib) = within(&raw.kv_mib, 1..=64 * 1024, "kv_mib") {
-        limits.kv.bytes = mib << 20;
-    }
-    if let Some(calls) = raw.host_calls.clone() {
-        limits.host_calls = calls.into_inner();
-    }
-    if let Some(count) = raw.destructive_operations.clone() {
-        limits.destructive_operations = count.into_inner();
-    }
-    // Zero is allowed: the admin forbids the kind without taking the grant away.
-    let rates = [
-        (
-            &raw.notifications_per_hour,
-            "notifications_per_hour",
-            &mut limits.per_hour.notifications,
-        ),
-        (
-            &raw.tickets_per_hour,
-            "tickets_per_hour",
-            &mut limits.per_hour.tickets,
-        ),
-        (
-            &raw.comments_per_hour,
-            "comments_per_hour",
-            &mut limits.per_hour.comments,
-        ),
-    ];
-    for (value, field, limit) in rates {
-        if let Some(value) = value
-            .as_ref()
-            .and_then(|v| report.in_range(v, 0..=1_000_000, format!("{key}.{field}")))
-        {
-            *limit = value;
-        }
-    }
-    limits
 }
 
 fn setting_text(value: toml::Value) -> Option<String> {

@@ -11,6 +11,7 @@ mod stage;
 
 pub use lines::read_lines;
 pub use report::{AlertLine, AlertReport, Percentiles, PluginRun, Skipped, Tally};
+pub(crate) use route::RawMatch;
 pub use route::{AlertMatch, MatchRules};
 pub use runner::{Finished, Runner, Schedule};
 pub use stage::Stage;

@@ -2,7 +2,10 @@
 
 use crate::alert::mapping::EntityKind;
 use crate::alert::{Alert, Entity, Severity, Status};
+use crate::located::Reporter;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+use toml::Spanned;
 
 /// `[plugins.NAME.match]` as written, checked by the config.
 #[derive(Debug, Clone, Default)]
@@ -113,6 +116,131 @@ impl AlertMatch {
     /// on an alert that is not live only then.
     pub fn names_status(&self, status: Status) -> bool {
         self.statuses.contains(&status)
+    }
+}
+
+/// `[plugins.NAME.match]` as written.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMatch {
+    #[serde(default)]
+    rules: Vec<Spanned<String>>,
+    #[serde(default)]
+    sources: Vec<Spanned<String>>,
+    #[serde(default)]
+    categories: Vec<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    min_severity: Option<Spanned<Severity>>,
+    max_severity: Option<Spanned<Severity>>,
+    min_confidence: Option<Spanned<i64>>,
+    max_confidence: Option<Spanned<i64>>,
+    #[serde(default)]
+    entity_kinds: Vec<Spanned<String>>,
+    #[serde(default)]
+    statuses: Vec<Spanned<String>>,
+}
+
+impl AlertMatch {
+    /// `[plugins.NAME.match]`: every mistake located; a filter with one matches what it would
+    /// without the mistaken condition, and the config is refused anyway.
+    pub(crate) fn from_toml(raw: RawMatch, key: &str, report: &mut Reporter) -> AlertMatch {
+        let globs = |list: &[Spanned<String>], name: &str, report: &mut Reporter| {
+            let mut valid = Vec::new();
+            for (index, pattern) in list.iter().enumerate() {
+                match AlertMatch::check_glob(pattern.get_ref()) {
+                    Ok(()) => valid.push(pattern.get_ref().clone()),
+                    Err(error) => report.error(
+                        Some(pattern.span()),
+                        format!("{key}.{name}[{index}]"),
+                        format!("not a glob: {}", error.kind()),
+                    ),
+                }
+            }
+            valid
+        };
+        let confidence = |value: &Option<Spanned<i64>>, name: &str, report: &mut Reporter| {
+            let value = value.as_ref()?;
+            match u8::try_from(*value.get_ref()) {
+                Ok(number) if number <= 100 => Some((number, value.span())),
+                _ => {
+                    report.error(
+                        Some(value.span()),
+                        format!("{key}.{name}"),
+                        "a confidence is a whole number from 0 to 100",
+                    );
+                    None
+                }
+            }
+        };
+        let min_confidence = confidence(&raw.min_confidence, "min_confidence", report);
+        let max_confidence = confidence(&raw.max_confidence, "max_confidence", report);
+        if let (Some((min, _)), Some((max, span))) = (&min_confidence, &max_confidence)
+            && max < min
+        {
+            report.error(
+                Some(span.clone()),
+                format!("{key}.max_confidence"),
+                format!("{max} is below min_confidence {min}: no alert would match"),
+            );
+        }
+        if let (Some(min), Some(max)) = (&raw.min_severity, &raw.max_severity)
+            && max.get_ref() < min.get_ref()
+        {
+            report.error(
+                Some(max.span()),
+                format!("{key}.max_severity"),
+                format!(
+                    "{} is below min_severity {}: no alert would match",
+                    max.get_ref().as_str(),
+                    min.get_ref().as_str()
+                ),
+            );
+        }
+        let mut entity_kinds = Vec::new();
+        for (index, kind) in raw.entity_kinds.iter().enumerate() {
+            match EntityKind::parse(kind.get_ref()) {
+                Some(parsed) => entity_kinds.push(parsed),
+                None => report.error(
+                    Some(kind.span()),
+                    format!("{key}.entity_kinds[{index}]"),
+                    format!(
+                        "unknown entity kind {:?}; kinds are {}",
+                        kind.get_ref(),
+                        EntityKind::NAMES
+                    ),
+                ),
+            }
+        }
+        let mut statuses = Vec::new();
+        for (index, status) in raw.statuses.iter().enumerate() {
+            match crate::alert::Status::parse(status.get_ref()) {
+                Some(parsed) => statuses.push(parsed),
+                None => report.error(
+                    Some(status.span()),
+                    format!("{key}.statuses[{index}]"),
+                    format!(
+                        "unknown status {:?}; statuses are {}",
+                        status.get_ref(),
+                        crate::alert::Status::ALL.map(|s| s.as_str()).join(", ")
+                    ),
+                ),
+            }
+        }
+        let rules = MatchRules {
+            rules: globs(&raw.rules, "rules", report),
+            sources: globs(&raw.sources, "sources", report),
+            categories: raw.categories,
+            tags: raw.tags,
+            min_severity: raw.min_severity.map(Spanned::into_inner),
+            max_severity: raw.max_severity.map(Spanned::into_inner),
+            min_confidence: min_confidence.map(|(value, _)| value),
+            max_confidence: max_confidence.map(|(value, _)| value),
+            entity_kinds,
+            statuses,
+        };
+        // The globs were checked one by one above.
+        AlertMatch::new(&rules).unwrap_or_default()
     }
 }
 

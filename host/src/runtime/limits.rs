@@ -1,8 +1,10 @@
 //! What one invocation of a plugin may use.
 
+use crate::located::Reporter;
 use crate::store::{KvQuota, PerHour};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
+use toml::Spanned;
 
 /// Limits for one (alert, plugin) invocation. Exceeding any ends the invocation with
 /// `limit-exceeded`; the host and the other alerts carry on.
@@ -59,6 +61,86 @@ impl Limits {
     /// number is what bounds them: together they hold at most as much again as the memory limit.
     pub fn host_resources(&self) -> usize {
         (self.memory_bytes / HOST_RESOURCE_BYTES).clamp(256, 1 << 14)
+    }
+}
+
+/// `[defaults.limits]` and `[plugins.NAME.limits]` as written.
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    memory_mib: Option<Spanned<u64>>,
+    timeout_ms: Option<Spanned<u64>>,
+    host_calls: Option<Spanned<u32>>,
+    destructive_operations: Option<Spanned<u32>>,
+    output_kib: Option<Spanned<u64>>,
+    arguments_kib: Option<Spanned<u64>>,
+    kv_keys: Option<Spanned<u64>>,
+    kv_mib: Option<Spanned<u64>>,
+    notifications_per_hour: Option<Spanned<u32>>,
+    tickets_per_hour: Option<Spanned<u32>>,
+    comments_per_hour: Option<Spanned<u32>>,
+}
+
+impl Limits {
+    /// `base` with the limits `raw` sets, each checked against its range (`key` locates them).
+    pub(crate) fn from_toml(base: Limits, raw: &RawLimits, key: &str, report: &mut Reporter) -> Limits {
+        let mut limits = base;
+        let mut within = |value: &Option<Spanned<u64>>, range, field: &str| {
+            value
+                .as_ref()
+                .and_then(|value| report.in_range(value, range, format!("{key}.{field}")))
+        };
+        if let Some(mib) = within(&raw.memory_mib, 1..=(MAX_MEMORY_BYTES >> 20) as u64, "memory_mib") {
+            limits.memory_bytes = (mib as usize) << 20;
+        }
+        if let Some(ms) = within(&raw.timeout_ms, 1..=MAX_TIMEOUT.as_millis() as u64, "timeout_ms") {
+            limits.timeout = Duration::from_millis(ms);
+        }
+        if let Some(kib) = within(&raw.output_kib, 1..=64 * 1024, "output_kib") {
+            limits.output_bytes = kib as usize * 1024;
+        }
+        if let Some(kib) = within(&raw.arguments_kib, 1..=1 << 20, "arguments_kib") {
+            limits.argument_bytes = kib as usize * 1024;
+        }
+        if let Some(keys) = within(&raw.kv_keys, 1..=10_000_000, "kv_keys") {
+            limits.kv.keys = keys;
+        }
+        if let Some(mib) = within(&raw.kv_mib, 1..=64 * 1024, "kv_mib") {
+            limits.kv.bytes = mib << 20;
+        }
+        if let Some(calls) = raw.host_calls.clone() {
+            limits.host_calls = calls.into_inner();
+        }
+        if let Some(count) = raw.destructive_operations.clone() {
+            limits.destructive_operations = count.into_inner();
+        }
+        // Zero is allowed: the admin forbids the kind without taking the grant away.
+        let rates = [
+            (
+                &raw.notifications_per_hour,
+                "notifications_per_hour",
+                &mut limits.per_hour.notifications,
+            ),
+            (
+                &raw.tickets_per_hour,
+                "tickets_per_hour",
+                &mut limits.per_hour.tickets,
+            ),
+            (
+                &raw.comments_per_hour,
+                "comments_per_hour",
+                &mut limits.per_hour.comments,
+            ),
+        ];
+        for (value, field, limit) in rates {
+            if let Some(value) = value
+                .as_ref()
+                .and_then(|v| report.in_range(v, 0..=1_000_000, format!("{key}.{field}")))
+            {
+                *limit = value;
+            }
+        }
+        limits
     }
 }
 

@@ -1,4 +1,5 @@
-//! Config errors that say where: file, line, column and key.
+//! Errors that say where: file, line, column and key. A leaf, so that every module can check
+//! its own configuration table and report its mistakes the same way.
 
 use std::fmt;
 use std::ops::Range;
