@@ -7,7 +7,8 @@ use crate::capability::http::{HttpPolicy, Origin};
 use crate::capability::{Capability, Grants, HTTP, Operation};
 use crate::connectors::vendor::Kind;
 use crate::pipeline::{AlertMatch, RawMatch, Stage};
-use crate::policy::{Autonomy, BelowConfidence, BlastRadius, Mode, Policy, Protected, Unresolved, Unstated};
+use crate::policy::Policy;
+use crate::policy::config::RawPolicy;
 use crate::runtime::Limits;
 use crate::runtime::limits::{MAX_TIMEOUT, RawLimits};
 use indexmap::IndexMap;
@@ -35,60 +36,6 @@ struct RawConfig {
 }
 
 /// `[policy]`, and a plugin's `[plugins.NAME.policy]` overrides (protected entities add up).
-#[derive(Deserialize, Default, Clone)]
-#[serde(deny_unknown_fields)]
-struct RawPolicy {
-    mode: Option<Mode>,
-    min_confidence: Option<Spanned<u8>>,
-    #[serde(default)]
-    min_confidence_by_operation: IndexMap<String, Spanned<u8>>,
-    below_confidence: Option<BelowConfidence>,
-    /// `hold`, `refuse` or `assume:N`.
-    unstated_confidence: Option<Spanned<String>>,
-    unresolved: Option<Unresolved>,
-    approval_ttl_hours: Option<Spanned<u32>>,
-    #[serde(default)]
-    protected: RawProtected,
-    #[serde(default)]
-    blast_radius: RawBlastRadius,
-    autonomy: Option<RawAutonomy>,
-}
-
-#[derive(Deserialize, Default, Clone)]
-#[serde(deny_unknown_fields)]
-struct RawAutonomy {
-    min_precision: Option<Spanned<f64>>,
-    min_labelled: Option<Spanned<u32>>,
-    window_days: Option<Spanned<u32>>,
-    window_alerts: Option<Spanned<u32>>,
-    /// Minimum precision per destructive operation, e.g. `"identity.disable-user" = 0.99`.
-    #[serde(default)]
-    operations: IndexMap<String, Spanned<f64>>,
-}
-
-#[derive(Deserialize, Default, Clone)]
-#[serde(deny_unknown_fields)]
-struct RawProtected {
-    #[serde(default)]
-    users: Vec<String>,
-    #[serde(default)]
-    groups: Vec<String>,
-    #[serde(default)]
-    hosts: Vec<String>,
-    #[serde(default)]
-    ip_ranges: Vec<Spanned<String>>,
-    #[serde(default)]
-    domains: Vec<String>,
-}
-
-#[derive(Deserialize, Default, Clone)]
-#[serde(deny_unknown_fields)]
-struct RawBlastRadius {
-    window_minutes: Option<Spanned<u32>>,
-    per_plugin: Option<u32>,
-    global: Option<u32>,
-}
-
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawDefaults {
@@ -267,7 +214,7 @@ fn validate(
 
     let intake = super::intake::intake(raw.intake, report);
     let state_dir = dir.join(raw.defaults.state_dir.as_deref().unwrap_or(".palisade"));
-    let autonomy = autonomy(None, global_policy.autonomy.as_ref(), "policy", report);
+    let autonomy = crate::policy::config::global_autonomy(&global_policy, report);
     Config {
         autonomy,
         mappings: intake.mappings,
@@ -365,7 +312,7 @@ fn plugin(
         matcher,
         limits: Limits::from_toml(*default_limits, &raw.limits, &format!("{key}.limits"), report),
         settings,
-        policy: policy(global_policy, &raw.policy, key, report),
+        policy: Policy::from_toml(global_policy, &raw.policy, key, report),
         http,
     }
 }
@@ -680,230 +627,6 @@ pub(super) fn http_url(url: &Spanned<String>, key: &str, report: &mut Reporter) 
         return None;
     }
     Some(parsed)
-}
-
-/// Default minimum confidence for destructive operations when the config sets none: an
-/// alert the detection itself doubts does not get automatic containment.
-const DEFAULT_MIN_CONFIDENCE: u8 = 50;
-
-fn policy(global: &RawPolicy, local: &RawPolicy, plugin_key: &str, report: &mut Reporter) -> Policy {
-    let mut min_confidence = std::collections::BTreeMap::new();
-    for (raw, key) in [
-        (global, "policy".to_owned()),
-        (local, format!("{plugin_key}.policy")),
-    ] {
-        for (operation, minimum) in &raw.min_confidence_by_operation {
-            let entry = format!("{key}.min_confidence_by_operation.{operation}");
-            match Operation::parse(operation) {
-                Ok(parsed) if parsed.destructive => {
-                    min_confidence.insert(parsed, *minimum.get_ref());
-                }
-                Ok(parsed) => report.error(
-                    Some(minimum.span()),
-                    entry,
-                    format!("{parsed} is not destructive; the policy gate does not see it"),
-                ),
-                Err(error) => report.error(Some(minimum.span()), entry, error.to_string()),
-            }
-            if *minimum.get_ref() > 100 {
-                report.error(
-                    Some(minimum.span()),
-                    format!("{key}.min_confidence_by_operation.{operation}"),
-                    "must be between 0 and 100",
-                );
-            }
-        }
-        if let Some(minimum) = &raw.min_confidence
-            && *minimum.get_ref() > 100
-        {
-            report.error(
-                Some(minimum.span()),
-                format!("{key}.min_confidence"),
-                "must be between 0 and 100",
-            );
-        }
-    }
-    let mut ranges = Vec::new();
-    let (mut users, mut groups, mut hosts, mut domains) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (raw, key) in [
-        (global, "policy".to_owned()),
-        (local, format!("{plugin_key}.policy")),
-    ] {
-        users.extend(raw.protected.users.iter().cloned());
-        groups.extend(raw.protected.groups.iter().cloned());
-        hosts.extend(raw.protected.hosts.iter().cloned());
-        domains.extend(raw.protected.domains.iter().cloned());
-        for (index, range) in raw.protected.ip_ranges.iter().enumerate() {
-            let text = range.get_ref();
-            let parsed = text
-                .parse::<ipnet::IpNet>()
-                .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
-            match parsed {
-                Ok(net) => ranges.push(net),
-                Err(_) => report.error(
-                    Some(range.span()),
-                    format!("{key}.protected.ip_ranges[{index}]"),
-                    format!("{text:?} is not an IP address or CIDR range"),
-                ),
-            }
-        }
-    }
-    let protected = Protected::new(&users, &groups, &hosts, &ranges, &domains).unwrap_or_else(|error| {
-        report.error(None, format!("{plugin_key}.policy.protected"), error);
-        Protected::default()
-    });
-    let unstated = local
-        .unstated_confidence
-        .as_ref()
-        .map(|text| (text, format!("{plugin_key}.policy.unstated_confidence")))
-        .or_else(|| {
-            global
-                .unstated_confidence
-                .as_ref()
-                .map(|text| (text, "policy.unstated_confidence".to_owned()))
-        })
-        .map_or(Unstated::default(), |(text, key)| {
-            Unstated::parse(text.get_ref()).unwrap_or_else(|error| {
-                report.error(Some(text.span()), key, error);
-                Unstated::default()
-            })
-        });
-    let window_minutes = local
-        .blast_radius
-        .window_minutes
-        .as_ref()
-        .or(global.blast_radius.window_minutes.as_ref());
-    if let Some(minutes) = window_minutes
-        && *minutes.get_ref() == 0
-    {
-        report.error(
-            Some(minutes.span()),
-            "policy.blast_radius.window_minutes",
-            "must be at least 1",
-        );
-    }
-    let defaults = BlastRadius::default();
-    let ttl = local
-        .approval_ttl_hours
-        .as_ref()
-        .or(global.approval_ttl_hours.as_ref());
-    if let Some(hours) = ttl
-        && *hours.get_ref() == 0
-    {
-        report.error(
-            Some(hours.span()),
-            "policy.approval_ttl_hours",
-            "must be at least 1",
-        );
-    }
-    Policy {
-        mode: local.mode.or(global.mode).unwrap_or_default(),
-        min_confidence,
-        default_min_confidence: local
-            .min_confidence
-            .as_ref()
-            .or(global.min_confidence.as_ref())
-            .map_or(DEFAULT_MIN_CONFIDENCE, |m| *m.get_ref()),
-        below_confidence: local
-            .below_confidence
-            .or(global.below_confidence)
-            .unwrap_or_default(),
-        unstated_confidence: unstated,
-        unresolved: local.unresolved.or(global.unresolved).unwrap_or_default(),
-        protected,
-        blast_radius: BlastRadius {
-            window: window_minutes.map_or(defaults.window, |m| {
-                Duration::from_secs(u64::from(*m.get_ref()) * 60)
-            }),
-            per_plugin: local
-                .blast_radius
-                .per_plugin
-                .or(global.blast_radius.per_plugin)
-                .or(defaults.per_plugin),
-            // The global limit is one for all plugins: a plugin cannot raise it.
-            global: global.blast_radius.global.or(defaults.global),
-        },
-        approval_ttl: Duration::from_secs(u64::from(ttl.map_or(24, |h| *h.get_ref())) * 3600),
-        // The global table's mistakes are reported once, by `validate`.
-        autonomy: autonomy(
-            autonomy(
-                None,
-                global.autonomy.as_ref(),
-                "policy",
-                &mut Reporter::new(Path::new(""), ""),
-            ),
-            local.autonomy.as_ref(),
-            &format!("{plugin_key}.policy"),
-            report,
-        ),
-    }
-}
-
-/// `[policy.autonomy]` (`prefix` = `policy`), or a plugin's `[plugins.NAME.policy.autonomy]`
-/// overriding the global one field by field (`base`); off when neither is given.
-fn autonomy(
-    base: Option<Autonomy>,
-    raw: Option<&RawAutonomy>,
-    prefix: &str,
-    report: &mut Reporter,
-) -> Option<Autonomy> {
-    let Some(raw) = raw else {
-        return base;
-    };
-    let key = |field: &str| format!("{prefix}.autonomy.{field}");
-    let mut autonomy = base.unwrap_or_default();
-    let precision = |value: &Spanned<f64>, key: String, report: &mut Reporter| {
-        let precision = *value.get_ref();
-        if precision > 0.0 && precision <= 1.0 {
-            Some(precision)
-        } else {
-            report.error(
-                Some(value.span()),
-                key,
-                "must be a fraction above 0 and at most 1",
-            );
-            None
-        }
-    };
-    if let Some(value) = &raw.min_precision {
-        autonomy.min_precision =
-            precision(value, key("min_precision"), report).unwrap_or(autonomy.min_precision);
-    }
-    for (field, value, target) in [
-        ("min_labelled", &raw.min_labelled, &mut autonomy.min_labelled),
-        ("window_alerts", &raw.window_alerts, &mut autonomy.window.latest),
-    ] {
-        if let Some(value) = value
-            .as_ref()
-            .and_then(|v| report.in_range(v, 1..=100_000, key(field)))
-        {
-            *target = value;
-        }
-    }
-    if let Some(days) = raw
-        .window_days
-        .as_ref()
-        .and_then(|days| report.in_range(days, 1..=3650, key("window_days")))
-    {
-        autonomy.window.period = Duration::from_secs(u64::from(days) * 86_400);
-    }
-    for (operation, minimum) in &raw.operations {
-        let entry = format!("{prefix}.autonomy.operations.{operation}");
-        match Operation::parse(operation) {
-            Ok(parsed) if parsed.destructive => {
-                if let Some(minimum) = precision(minimum, entry, report) {
-                    autonomy.min_precision_by_operation.insert(parsed, minimum);
-                }
-            }
-            Ok(parsed) => report.error(
-                Some(minimum.span()),
-                entry,
-                format!("{parsed} is not destructive; it needs no autonomy"),
-            ),
-            Err(error) => report.error(Some(minimum.span()), entry, error.to_string()),
-        }
-    }
-    Some(autonomy)
 }
 
 fn setting_text(value: toml::Value) -> Option<String> {

@@ -5,6 +5,7 @@
 //! entities); the circuit breaker, which needs the store, is applied by the broker through
 //! [`Breaker`](crate::store::Breaker).
 
+pub(crate) mod config;
 mod protected;
 
 pub use protected::{Protected, Target};
