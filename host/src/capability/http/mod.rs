@@ -20,6 +20,7 @@
 //! record.
 
 pub mod address;
+pub(crate) mod config;
 mod hooks;
 mod origin;
 mod send;
