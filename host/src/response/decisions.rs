@@ -82,15 +82,14 @@ pub async fn approve(config: &Config, store: &Store, id: &str, by: &str) -> Resu
         })?;
     let approval = store.approvals().claim(id, by)?;
     // A person vouched for acting on the alert: evidence that it was true.
-    if let Err(error) = store.verdicts().record(
-        &approval.alert_id,
+    count_as_evidence(
+        store,
+        &approval,
         Verdict::TruePositive,
         Evidence::Approval,
         by,
         None,
-    ) {
-        tracing::warn!(alert = %approval.alert_id, %error, "the approval does not count toward the rule's precision");
-    }
+    );
     let cx = CallContext::new(&approval.plugin, &approval.alert_id);
     let result = request
         .execute(&connectors, &cx)
@@ -112,19 +111,17 @@ pub async fn approve(config: &Config, store: &Store, id: &str, by: &str) -> Resu
     {
         tracing::error!(action = %cx.action_id, %error, "cannot record the action for undo");
     }
-    store.audit().log(AuditEvent {
-        kind: AuditKind::Approval,
-        alert_id: Some(&approval.alert_id),
-        plugin: Some(&approval.plugin),
-        operation: Some(approval.operation.clone()),
-        target: Some(&approval.target),
-        decision: if executed {
-            "approved-executed"
-        } else {
-            "approved-failed"
-        },
-        detail: json!({"approval_id": id, "by": by, "action_id": cx.action_id, "resolved": request.resolved(), "result": note}),
-    });
+    let decision = if executed {
+        "approved-executed"
+    } else {
+        "approved-failed"
+    };
+    audit_decision(
+        store,
+        &approval,
+        decision,
+        json!({"approval_id": id, "by": by, "action_id": cx.action_id, "resolved": request.resolved(), "result": note}),
+    );
     Ok(Approved {
         approval,
         action_id: cx.action_id,
@@ -137,27 +134,54 @@ pub async fn approve(config: &Config, store: &Store, id: &str, by: &str) -> Resu
 pub fn deny(store: &Store, id: &str, by: &str, reason: &str) -> Result<Approval, ApprovalError> {
     let approval = store.approvals().deny(id, by, reason)?;
     // A denial says the alert was false only when its reason says so.
-    if says_false_positive(reason)
-        && let Err(error) = store.verdicts().record(
-            &approval.alert_id,
+    if says_false_positive(reason) {
+        count_as_evidence(
+            store,
+            &approval,
             Verdict::FalsePositive,
             Evidence::Denial,
             by,
             Some(reason),
-        )
-    {
-        tracing::warn!(alert = %approval.alert_id, %error, "the denial does not count toward the rule's precision");
+        );
     }
+    audit_decision(
+        store,
+        &approval,
+        "denied",
+        json!({"approval_id": id, "by": by, "reason": reason}),
+    );
+    Ok(approval)
+}
+
+/// A person's decision on a held operation, in the audit.
+fn audit_decision(store: &Store, approval: &Approval, decision: &str, detail: serde_json::Value) {
     store.audit().log(AuditEvent {
         kind: AuditKind::Approval,
         alert_id: Some(&approval.alert_id),
         plugin: Some(&approval.plugin),
         operation: Some(approval.operation.clone()),
         target: Some(&approval.target),
-        decision: "denied",
-        detail: json!({"approval_id": id, "by": by, "reason": reason}),
+        decision,
+        detail,
     });
-    Ok(approval)
+}
+
+/// A decision on a held operation as evidence of whether its alert was true; an analyst's
+/// own verdict still wins (see `store::verdicts`). Losing it must not undo the decision.
+fn count_as_evidence(
+    store: &Store,
+    approval: &Approval,
+    verdict: Verdict,
+    evidence: Evidence,
+    by: &str,
+    note: Option<&str>,
+) {
+    if let Err(error) = store
+        .verdicts()
+        .record(&approval.alert_id, verdict, evidence, by, note)
+    {
+        tracing::warn!(alert = %approval.alert_id, %error, "the decision does not count toward the rule's precision");
+    }
 }
 
 /// Whether a denial's reason calls the alert a false positive.
