@@ -9,7 +9,7 @@ use crate::capability::{Capability, Grants, Operation};
 use crate::connectors::vendor::Kind;
 use crate::pipeline::{AlertMatch, RawMatch, Stage};
 use crate::policy::Policy;
-use crate::policy::config::RawPolicy;
+use crate::policy::config::{GlobalPolicy, RawPolicy};
 use crate::runtime::Limits;
 use crate::runtime::limits::{MAX_TIMEOUT, RawLimits};
 use indexmap::IndexMap;
@@ -176,7 +176,7 @@ fn validate(
         "defaults.connectors",
         report,
     );
-    let global_policy = raw.policy;
+    let global_policy = GlobalPolicy::from_toml(raw.policy, report);
 
     let mut plugins = Vec::new();
     for (name, raw) in raw.plugins {
@@ -203,9 +203,8 @@ fn validate(
 
     let intake = super::intake::intake(raw.intake, report);
     let state_dir = dir.join(raw.defaults.state_dir.as_deref().unwrap_or(".palisade"));
-    let autonomy = crate::policy::config::global_autonomy(&global_policy, report);
     Config {
-        autonomy,
+        autonomy: global_policy.autonomy,
         mappings: intake.mappings,
         priority: intake.priority,
         dedup: intake.dedup,
@@ -226,7 +225,7 @@ fn validate(
 fn plugin(
     name: String,
     raw: RawPlugin,
-    global_policy: &RawPolicy,
+    global_policy: &GlobalPolicy,
     key: &str,
     dir: &Path,
     default_limits: &Limits,

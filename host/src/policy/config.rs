@@ -5,7 +5,6 @@ use crate::capability::Operation;
 use crate::located::Reporter;
 use indexmap::IndexMap;
 use serde::Deserialize;
-use std::path::Path;
 use std::time::Duration;
 use toml::Spanned;
 
@@ -67,169 +66,175 @@ struct RawBlastRadius {
 /// alert the detection itself doubts does not get automatic containment.
 const DEFAULT_MIN_CONFIDENCE: u8 = 50;
 
+/// `[policy]` as written, with its autonomy table checked once: every plugin's policy starts
+/// from it.
+pub(crate) struct GlobalPolicy {
+    raw: RawPolicy,
+    pub autonomy: Option<Autonomy>,
+}
+
+impl GlobalPolicy {
+    pub(crate) fn from_toml(raw: RawPolicy, report: &mut Reporter) -> GlobalPolicy {
+        let autonomy = autonomy(None, raw.autonomy.as_ref(), "policy", report);
+        GlobalPolicy { raw, autonomy }
+    }
+}
+
 impl Policy {
     /// A plugin's effective policy: the global `[policy]` with its `[plugins.NAME.policy]`
     /// overrides, every mistake located.
     pub(crate) fn from_toml(
-        global: &RawPolicy,
+        global_policy: &GlobalPolicy,
         local: &RawPolicy,
         plugin_key: &str,
         report: &mut Reporter,
     ) -> Policy {
-        policy(global, local, plugin_key, report)
-    }
-}
-
-fn policy(global: &RawPolicy, local: &RawPolicy, plugin_key: &str, report: &mut Reporter) -> Policy {
-    let mut min_confidence = std::collections::BTreeMap::new();
-    for (raw, key) in [
-        (global, "policy".to_owned()),
-        (local, format!("{plugin_key}.policy")),
-    ] {
-        for (operation, minimum) in &raw.min_confidence_by_operation {
-            let entry = format!("{key}.min_confidence_by_operation.{operation}");
-            match Operation::parse(operation) {
-                Ok(parsed) if parsed.destructive => {
-                    min_confidence.insert(parsed, *minimum.get_ref());
+        let global = &global_policy.raw;
+        let mut min_confidence = std::collections::BTreeMap::new();
+        for (raw, key) in [
+            (global, "policy".to_owned()),
+            (local, format!("{plugin_key}.policy")),
+        ] {
+            for (operation, minimum) in &raw.min_confidence_by_operation {
+                let entry = format!("{key}.min_confidence_by_operation.{operation}");
+                match Operation::parse(operation) {
+                    Ok(parsed) if parsed.destructive => {
+                        min_confidence.insert(parsed, *minimum.get_ref());
+                    }
+                    Ok(parsed) => report.error(
+                        Some(minimum.span()),
+                        entry,
+                        format!("{parsed} is not destructive; the policy gate does not see it"),
+                    ),
+                    Err(error) => report.error(Some(minimum.span()), entry, error.to_string()),
                 }
-                Ok(parsed) => report.error(
-                    Some(minimum.span()),
-                    entry,
-                    format!("{parsed} is not destructive; the policy gate does not see it"),
-                ),
-                Err(error) => report.error(Some(minimum.span()), entry, error.to_string()),
+                if *minimum.get_ref() > 100 {
+                    report.error(
+                        Some(minimum.span()),
+                        format!("{key}.min_confidence_by_operation.{operation}"),
+                        "must be between 0 and 100",
+                    );
+                }
             }
-            if *minimum.get_ref() > 100 {
+            if let Some(minimum) = &raw.min_confidence
+                && *minimum.get_ref() > 100
+            {
                 report.error(
                     Some(minimum.span()),
-                    format!("{key}.min_confidence_by_operation.{operation}"),
+                    format!("{key}.min_confidence"),
                     "must be between 0 and 100",
                 );
             }
         }
-        if let Some(minimum) = &raw.min_confidence
-            && *minimum.get_ref() > 100
-        {
-            report.error(
-                Some(minimum.span()),
-                format!("{key}.min_confidence"),
-                "must be between 0 and 100",
-            );
-        }
-    }
-    let mut ranges = Vec::new();
-    let (mut users, mut groups, mut hosts, mut domains) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (raw, key) in [
-        (global, "policy".to_owned()),
-        (local, format!("{plugin_key}.policy")),
-    ] {
-        users.extend(raw.protected.users.iter().cloned());
-        groups.extend(raw.protected.groups.iter().cloned());
-        hosts.extend(raw.protected.hosts.iter().cloned());
-        domains.extend(raw.protected.domains.iter().cloned());
-        for (index, range) in raw.protected.ip_ranges.iter().enumerate() {
-            let text = range.get_ref();
-            let parsed = text
-                .parse::<ipnet::IpNet>()
-                .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
-            match parsed {
-                Ok(net) => ranges.push(net),
-                Err(_) => report.error(
-                    Some(range.span()),
-                    format!("{key}.protected.ip_ranges[{index}]"),
-                    format!("{text:?} is not an IP address or CIDR range"),
-                ),
+        let mut ranges = Vec::new();
+        let (mut users, mut groups, mut hosts, mut domains) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (raw, key) in [
+            (global, "policy".to_owned()),
+            (local, format!("{plugin_key}.policy")),
+        ] {
+            users.extend(raw.protected.users.iter().cloned());
+            groups.extend(raw.protected.groups.iter().cloned());
+            hosts.extend(raw.protected.hosts.iter().cloned());
+            domains.extend(raw.protected.domains.iter().cloned());
+            for (index, range) in raw.protected.ip_ranges.iter().enumerate() {
+                let text = range.get_ref();
+                let parsed = text
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+                match parsed {
+                    Ok(net) => ranges.push(net),
+                    Err(_) => report.error(
+                        Some(range.span()),
+                        format!("{key}.protected.ip_ranges[{index}]"),
+                        format!("{text:?} is not an IP address or CIDR range"),
+                    ),
+                }
             }
         }
-    }
-    let protected = Protected::new(&users, &groups, &hosts, &ranges, &domains).unwrap_or_else(|error| {
-        report.error(None, format!("{plugin_key}.policy.protected"), error);
-        Protected::default()
-    });
-    let unstated = local
-        .unstated_confidence
-        .as_ref()
-        .map(|text| (text, format!("{plugin_key}.policy.unstated_confidence")))
-        .or_else(|| {
-            global
-                .unstated_confidence
-                .as_ref()
-                .map(|text| (text, "policy.unstated_confidence".to_owned()))
-        })
-        .map_or(Unstated::default(), |(text, key)| {
-            Unstated::parse(text.get_ref()).unwrap_or_else(|error| {
-                report.error(Some(text.span()), key, error);
-                Unstated::default()
-            })
+        let protected = Protected::new(&users, &groups, &hosts, &ranges, &domains).unwrap_or_else(|error| {
+            report.error(None, format!("{plugin_key}.policy.protected"), error);
+            Protected::default()
         });
-    let window_minutes = local
-        .blast_radius
-        .window_minutes
-        .as_ref()
-        .or(global.blast_radius.window_minutes.as_ref());
-    if let Some(minutes) = window_minutes
-        && *minutes.get_ref() == 0
-    {
-        report.error(
-            Some(minutes.span()),
-            "policy.blast_radius.window_minutes",
-            "must be at least 1",
-        );
-    }
-    let defaults = BlastRadius::default();
-    let ttl = local
-        .approval_ttl_hours
-        .as_ref()
-        .or(global.approval_ttl_hours.as_ref());
-    if let Some(hours) = ttl
-        && *hours.get_ref() == 0
-    {
-        report.error(
-            Some(hours.span()),
-            "policy.approval_ttl_hours",
-            "must be at least 1",
-        );
-    }
-    Policy {
-        mode: local.mode.or(global.mode).unwrap_or_default(),
-        min_confidence,
-        default_min_confidence: local
-            .min_confidence
+        let unstated = local
+            .unstated_confidence
             .as_ref()
-            .or(global.min_confidence.as_ref())
-            .map_or(DEFAULT_MIN_CONFIDENCE, |m| *m.get_ref()),
-        below_confidence: local
-            .below_confidence
-            .or(global.below_confidence)
-            .unwrap_or_default(),
-        unstated_confidence: unstated,
-        unresolved: local.unresolved.or(global.unresolved).unwrap_or_default(),
-        protected,
-        blast_radius: BlastRadius {
-            window: window_minutes.map_or(defaults.window, |m| {
-                Duration::from_secs(u64::from(*m.get_ref()) * 60)
-            }),
-            per_plugin: local
-                .blast_radius
-                .per_plugin
-                .or(global.blast_radius.per_plugin)
-                .or(defaults.per_plugin),
-            // The global limit is one for all plugins: a plugin cannot raise it.
-            global: global.blast_radius.global.or(defaults.global),
-        },
-        approval_ttl: Duration::from_secs(u64::from(ttl.map_or(24, |h| *h.get_ref())) * 3600),
-        // The global table's mistakes are reported once, by `validate`.
-        autonomy: autonomy(
-            autonomy(
-                None,
-                global.autonomy.as_ref(),
-                "policy",
-                &mut Reporter::new(Path::new(""), ""),
+            .map(|text| (text, format!("{plugin_key}.policy.unstated_confidence")))
+            .or_else(|| {
+                global
+                    .unstated_confidence
+                    .as_ref()
+                    .map(|text| (text, "policy.unstated_confidence".to_owned()))
+            })
+            .map_or(Unstated::default(), |(text, key)| {
+                Unstated::parse(text.get_ref()).unwrap_or_else(|error| {
+                    report.error(Some(text.span()), key, error);
+                    Unstated::default()
+                })
+            });
+        let window_minutes = local
+            .blast_radius
+            .window_minutes
+            .as_ref()
+            .or(global.blast_radius.window_minutes.as_ref());
+        if let Some(minutes) = window_minutes
+            && *minutes.get_ref() == 0
+        {
+            report.error(
+                Some(minutes.span()),
+                "policy.blast_radius.window_minutes",
+                "must be at least 1",
+            );
+        }
+        let defaults = BlastRadius::default();
+        let ttl = local
+            .approval_ttl_hours
+            .as_ref()
+            .or(global.approval_ttl_hours.as_ref());
+        if let Some(hours) = ttl
+            && *hours.get_ref() == 0
+        {
+            report.error(
+                Some(hours.span()),
+                "policy.approval_ttl_hours",
+                "must be at least 1",
+            );
+        }
+        Policy {
+            mode: local.mode.or(global.mode).unwrap_or_default(),
+            min_confidence,
+            default_min_confidence: local
+                .min_confidence
+                .as_ref()
+                .or(global.min_confidence.as_ref())
+                .map_or(DEFAULT_MIN_CONFIDENCE, |m| *m.get_ref()),
+            below_confidence: local
+                .below_confidence
+                .or(global.below_confidence)
+                .unwrap_or_default(),
+            unstated_confidence: unstated,
+            unresolved: local.unresolved.or(global.unresolved).unwrap_or_default(),
+            protected,
+            blast_radius: BlastRadius {
+                window: window_minutes.map_or(defaults.window, |m| {
+                    Duration::from_secs(u64::from(*m.get_ref()) * 60)
+                }),
+                per_plugin: local
+                    .blast_radius
+                    .per_plugin
+                    .or(global.blast_radius.per_plugin)
+                    .or(defaults.per_plugin),
+                // The global limit is one for all plugins: a plugin cannot raise it.
+                global: global.blast_radius.global.or(defaults.global),
+            },
+            approval_ttl: Duration::from_secs(u64::from(ttl.map_or(24, |h| *h.get_ref())) * 3600),
+            autonomy: autonomy(
+                global_policy.autonomy.clone(),
+                local.autonomy.as_ref(),
+                &format!("{plugin_key}.policy"),
+                report,
             ),
-            local.autonomy.as_ref(),
-            &format!("{plugin_key}.policy"),
-            report,
-        ),
+        }
     }
 }
 
@@ -298,9 +303,4 @@ fn autonomy(
         }
     }
     Some(autonomy)
-}
-
-/// The global `[policy.autonomy]`, its mistakes reported once (plugins' policies inherit it).
-pub(crate) fn global_autonomy(global: &RawPolicy, report: &mut Reporter) -> Option<Autonomy> {
-    autonomy(None, global.autonomy.as_ref(), "policy", report)
 }
