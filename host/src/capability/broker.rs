@@ -285,12 +285,26 @@ impl Broker {
             ),
             Err(error) => format!("cannot count {} against the hourly limit: {error}", kind.as_str()),
         };
+        Err(ActionError::LimitExceeded(
+            self.refuse(cx, operation, target, reason),
+        ))
+    }
+
+    /// Refuses an operation with side effects before it reaches a connector: logged,
+    /// recorded in the invocation's report and audited. Returns the reason for the plugin.
+    pub(super) fn refuse(
+        &mut self,
+        cx: &CallContext,
+        operation: Operation,
+        target: &str,
+        reason: String,
+    ) -> String {
         tracing::warn!(plugin = %self.plugin.name, alert = %self.alert_id, %operation, target, %reason, "refused");
         let refused = ActionResult::Refused {
             reason: reason.clone(),
         };
         self.push_action(cx, operation, target, refused, serde_json::Value::Null);
-        Err(ActionError::LimitExceeded(reason))
+        reason
     }
 
     /// In a simulation, records an operation with side effects as not carried out.

@@ -145,12 +145,9 @@ impl ticket::Host for Broker {
         if !self.plugin.grants.allows(ops::TICKET_COMMENT_ANY)
             && let Err(reason) = self.may_comment_on(&ticket_id).await
         {
-            tracing::warn!(plugin = %self.plugin.name, alert = %self.alert_id, ticket = %ticket_id, %reason, "refused");
-            let refused = ActionResult::Refused {
-                reason: reason.clone(),
-            };
-            self.push_action(&cx, operation, &ticket_id, refused, serde_json::Value::Null);
-            return Ok(Err(ActionError::Denied(reason)));
+            return Ok(Err(ActionError::Denied(
+                self.refuse(&cx, operation, &ticket_id, reason),
+            )));
         }
         if self.simulated(operation, &ticket_id, &cx) {
             return Ok(Ok(()));
