@@ -90,15 +90,13 @@ impl Rules {
             let count = |sql: &str| -> Result<u32, rusqlite::Error> {
                 connection.query_row(sql, params![rule, since], |row| row.get(0))
             };
-            let executed_alone = count(
-                "SELECT COUNT(*) FROM actions a JOIN alert_rules r ON r.alert_id = a.alert_id
-                 WHERE r.rule = ?1 AND a.at >= ?2
-                   AND NOT EXISTS (SELECT 1 FROM approvals p WHERE p.action_id = a.action_id)",
-            )?;
-            let held = count(
-                "SELECT COUNT(*) FROM approvals p JOIN alert_rules r ON r.alert_id = p.alert_id
-                 WHERE r.rule = ?1 AND p.created_at >= ?2",
-            )?;
+            let every_plugin: Option<&str> = None;
+            let (executed_alone, held) = (
+                connection.query_row(EXECUTED_ALONE, params![rule, since, every_plugin], |row| {
+                    row.get(0)
+                })?,
+                connection.query_row(HELD, params![rule, since, every_plugin], |row| row.get(0))?,
+            );
             let approved = count(
                 "SELECT COUNT(*) FROM approvals p JOIN alert_rules r ON r.alert_id = p.alert_id
                  WHERE r.rule = ?1 AND p.created_at >= ?2 AND p.status IN ('executing', 'executed', 'failed')",
@@ -140,6 +138,17 @@ impl Rules {
     }
 }
 
+/// Destructive operations of a rule's alerts executed without a person since `?2`, by the
+/// plugin `?3` (every plugin when null).
+const EXECUTED_ALONE: &str = "SELECT COUNT(*) FROM actions a JOIN alert_rules r ON r.alert_id = a.alert_id
+     WHERE r.rule = ?1 AND a.at >= ?2 AND (?3 IS NULL OR a.plugin = ?3)
+       AND NOT EXISTS (SELECT 1 FROM approvals p WHERE p.action_id = a.action_id)";
+
+/// Operations of a rule's alerts held for a person since `?2`, by the plugin `?3` (every
+/// plugin when null).
+const HELD: &str = "SELECT COUNT(*) FROM approvals p JOIN alert_rules r ON r.alert_id = p.alert_id
+     WHERE r.rule = ?1 AND p.created_at >= ?2 AND (?3 IS NULL OR p.plugin = ?3)";
+
 /// Per plugin that executed or held an operation on the rule's alerts since `since`.
 fn plugin_figures(
     connection: &Connection,
@@ -171,15 +180,7 @@ fn plugin_figures(
         let count = |sql: &str| -> Result<u32, rusqlite::Error> {
             connection.query_row(sql, params![rule, since, plugin], |row| row.get(0))
         };
-        let executed_alone = count(
-            "SELECT COUNT(*) FROM actions a JOIN alert_rules r ON r.alert_id = a.alert_id
-             WHERE r.rule = ?1 AND a.at >= ?2 AND a.plugin = ?3
-               AND NOT EXISTS (SELECT 1 FROM approvals p WHERE p.action_id = a.action_id)",
-        )?;
-        let held = count(
-            "SELECT COUNT(*) FROM approvals p JOIN alert_rules r ON r.alert_id = p.alert_id
-             WHERE r.rule = ?1 AND p.created_at >= ?2 AND p.plugin = ?3",
-        )?;
+        let (executed_alone, held) = (count(EXECUTED_ALONE)?, count(HELD)?);
         out.push(PluginFigures {
             plugin,
             precision: Precision::of(true_positives, labelled),
