@@ -1,3 +1,7 @@
+//! The `palisade` binary: the command line over the host crates (docs/architecture.md).
+
+mod cli;
+
 use std::process::ExitCode;
 
 /// mimalloc instead of glibc's malloc: the hot path allocates and frees many small strings and
@@ -7,5 +11,5 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    palisade::cli::main()
+    cli::main()
 }

@@ -16,13 +16,13 @@ mod common;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode};
 use futures::StreamExt;
-use palisade::alert::{Alert, Annotation, native};
-use palisade::capability::{Grants, Operation, PluginContext};
-use palisade::config::Config;
-use palisade::connectors::Registry;
-use palisade::policy::{Decision, Proposal, Target};
-use palisade::runtime::{InvocationStatus, Limits, Plugin, Runtime, RuntimeOptions};
-use palisade::store::{BreakerCheck, BreakerLimits, Store};
+use palisade_alert::{Alert, Annotation, native};
+use palisade_connectors::Registry;
+use palisade_pipeline::config::Config;
+use palisade_policy::{Decision, Proposal, Target};
+use palisade_runtime::capability::{Grants, Operation, PluginContext};
+use palisade_runtime::{InvocationStatus, Limits, Plugin, Runtime, RuntimeOptions};
+use palisade_store::{BreakerCheck, BreakerLimits, Store};
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -156,17 +156,17 @@ fn async_floor_loop(
 
 /// The native plugin's input: the SDK's alert type, as the guest receives it.
 fn sdk_alert(alert: &Alert) -> palisade_sdk::Alert {
-    use palisade::alert::Entity as E;
+    use palisade_alert::Entity as E;
     use palisade_sdk::{Device, Direction, Entity, Ip, SignInResult, User};
     let mut sdk = palisade_sdk::Alert::new(
         alert.id.clone(),
         alert.title.clone(),
         match alert.severity {
-            palisade::alert::Severity::Informational => palisade_sdk::Severity::Informational,
-            palisade::alert::Severity::Low => palisade_sdk::Severity::Low,
-            palisade::alert::Severity::Medium => palisade_sdk::Severity::Medium,
-            palisade::alert::Severity::High => palisade_sdk::Severity::High,
-            palisade::alert::Severity::Critical => palisade_sdk::Severity::Critical,
+            palisade_alert::Severity::Informational => palisade_sdk::Severity::Informational,
+            palisade_alert::Severity::Low => palisade_sdk::Severity::Low,
+            palisade_alert::Severity::Medium => palisade_sdk::Severity::Medium,
+            palisade_alert::Severity::High => palisade_sdk::Severity::High,
+            palisade_alert::Severity::Critical => palisade_sdk::Severity::Critical,
         },
     );
     sdk.source_product = alert.source_product.clone();
@@ -186,8 +186,8 @@ fn sdk_alert(alert: &Alert) -> palisade_sdk::Alert {
             } => Entity::User(User {
                 email: email.clone(),
                 sign_in: sign_in.map(|s| match s {
-                    palisade::alert::SignInResult::Success => SignInResult::Success,
-                    palisade::alert::SignInResult::Failure => SignInResult::Failure,
+                    palisade_alert::SignInResult::Success => SignInResult::Success,
+                    palisade_alert::SignInResult::Failure => SignInResult::Failure,
                 }),
                 ..User::new(name.clone())
             }),
@@ -198,8 +198,8 @@ fn sdk_alert(alert: &Alert) -> palisade_sdk::Alert {
             E::Ip { address, direction } => Entity::Ip(Ip::new(
                 address.to_string(),
                 direction.map(|d| match d {
-                    palisade::alert::Direction::Source => Direction::Source,
-                    palisade::alert::Direction::Destination => Direction::Destination,
+                    palisade_alert::Direction::Source => Direction::Source,
+                    palisade_alert::Direction::Destination => Direction::Destination,
                 }),
             )),
             other => panic!("the native baseline's alerts carry no {}", other.label()),
@@ -349,7 +349,7 @@ fn host_calls(c: &mut Criterion) {
             "bench-key",
             b"value",
             None,
-            palisade::store::KvQuota::default(),
+            palisade_store::KvQuota::default(),
         )
         .expect("seed the key");
     let alert = native::parse_line(&common::spray_line(1, 92)).expect("a valid alert");
@@ -618,7 +618,7 @@ fn policy(c: &mut Criterion) {
         .worker_threads(2)
         .build()
         .expect("a tokio runtime");
-    let admit = |breaker: palisade::store::Breaker| async move {
+    let admit = |breaker: palisade_store::Breaker| async move {
         let check = breaker.admit("password-spray", limits).await;
         assert_eq!(check.expect("counted"), BreakerCheck::Allowed);
     };
@@ -665,7 +665,7 @@ fn parsing(c: &mut Criterion) {
     bench(&mut group, name, "to-abi", |n| {
         let started = Instant::now();
         for _ in 0..n {
-            black_box(palisade::runtime::bindings::types::Alert::from(black_box(&alert)));
+            black_box(palisade_abi::bindings::types::Alert::from(black_box(&alert)));
         }
         started.elapsed()
     });

@@ -20,12 +20,12 @@
 mod common;
 
 use futures::StreamExt;
-use palisade::alert::{Annotation, native};
-use palisade::capability::ActionResult;
-use palisade::config::Config;
-use palisade::pipeline::batch::Received;
-use palisade::pipeline::{AlertLine, Finished, Pipeline, RunMode, Runner, Schedule};
-use palisade::runtime::{InvocationStatus, Limits, Runtime, RuntimeOptions};
+use palisade_alert::{Annotation, native};
+use palisade_pipeline::batch::Received;
+use palisade_pipeline::config::Config;
+use palisade_pipeline::{AlertLine, Finished, Pipeline, RunMode, Runner, Schedule};
+use palisade_runtime::capability::ActionResult;
+use palisade_runtime::{InvocationStatus, Limits, Runtime, RuntimeOptions};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -96,7 +96,7 @@ fn parent() {
     let scenarios = env_list("PALISADE_BENCH_SCENARIOS", &SCENARIOS.join(","));
     let concurrency = env_number(
         "PALISADE_BENCH_CONCURRENCY",
-        palisade::config::DEFAULT_CONCURRENCY,
+        palisade_pipeline::config::DEFAULT_CONCURRENCY,
     );
     println!("machine: {}", common::machine());
     println!("plugins: {}", plugins.triage.parent().map(Path::display).unwrap());
@@ -464,9 +464,9 @@ fn process_per_action(spawns: usize, rows: &[(String, Value)]) {
         .build()
         .expect("a tokio runtime");
     let runtime = Runtime::new(&RuntimeOptions::default()).expect("a runtime");
-    let context = palisade::capability::PluginContext {
+    let context = palisade_runtime::capability::PluginContext {
         settings: Arc::new(settings.clone()),
-        ..palisade::capability::PluginContext::isolated("triage", Limits::default())
+        ..palisade_runtime::capability::PluginContext::isolated("triage", Limits::default())
     };
     let triage = rt
         .block_on(runtime.load("triage", &plugins.triage, context))

@@ -3,9 +3,9 @@
 
 use super::exit;
 use super::output::terminal_safe as safe;
-use crate::config::Config;
-use crate::response;
-use crate::store::{AuditFilter, Store};
+use palisade_pipeline::config::Config;
+use palisade_response as response;
+use palisade_store::{AuditFilter, Store};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -81,7 +81,7 @@ pub struct FeedbackArgs {
     alert_id: String,
     /// true-positive, false-positive or benign (real but harmless: automation should not act).
     #[arg(value_parser = parse_verdict)]
-    verdict: crate::store::Verdict,
+    verdict: palisade_store::Verdict,
     #[command(flatten)]
     store: StoreArgs,
     #[arg(long)]
@@ -90,8 +90,8 @@ pub struct FeedbackArgs {
     by: Option<String>,
 }
 
-fn parse_verdict(text: &str) -> Result<crate::store::Verdict, String> {
-    crate::store::Verdict::parse(text)
+fn parse_verdict(text: &str) -> Result<palisade_store::Verdict, String> {
+    palisade_store::Verdict::parse(text)
         .ok_or_else(|| format!("{text:?} is not true-positive, false-positive or benign"))
 }
 
@@ -393,7 +393,7 @@ pub(super) fn parse_since(text: &str) -> Result<i64, String> {
     let number: i64 = number
         .parse()
         .map_err(|_| format!("{text:?} is not an age such as 24h"))?;
-    Ok(crate::store::now() - number * seconds)
+    Ok(palisade_core::clock::now() - number * seconds)
 }
 
 fn format_time(unix: i64) -> String {
@@ -411,7 +411,7 @@ mod tests {
     fn since_takes_times_and_ages() {
         assert_eq!(parse_since("2026-11-26T00:00:00Z").unwrap(), 1_795_651_200);
         let day_ago = parse_since("1d").unwrap();
-        assert!((crate::store::now() - day_ago - 86_400).abs() <= 1);
+        assert!((palisade_core::clock::now() - day_ago - 86_400).abs() <= 1);
         assert!(parse_since("yesterday").is_err());
         assert!(parse_since("xh").is_err());
     }

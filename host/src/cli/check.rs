@@ -1,7 +1,7 @@
 use super::exit;
-use crate::capability::Operation;
-use crate::config::Config;
-use crate::pipeline::{Pipeline, RunMode};
+use palisade_pipeline::config::Config;
+use palisade_pipeline::{Pipeline, RunMode};
+use palisade_runtime::capability::Operation;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 

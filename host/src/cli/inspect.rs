@@ -1,6 +1,6 @@
 use super::exit;
-use crate::capability::PluginContext;
-use crate::runtime::{Limits, Runtime, RuntimeOptions};
+use palisade_runtime::capability::PluginContext;
+use palisade_runtime::{Limits, Runtime, RuntimeOptions};
 use serde_json::json;
 use std::path::Path;
 

@@ -1,5 +1,5 @@
 //! The `palisade` command line: argument parsing and output only; the work is done by the
-//! library.
+//! host crates.
 
 mod admin;
 mod check;
@@ -11,8 +11,8 @@ mod report;
 mod run;
 mod scaffold;
 
-use crate::pipeline::RunMode;
 use clap::{ArgAction, Parser, Subcommand};
+use palisade_pipeline::RunMode;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -1,11 +1,11 @@
 //! How a run is shown: text for people, JSON lines for scripts.
 
 use super::run::Batched;
-use crate::alert::Alert;
-use crate::alert::priority::Priority;
-use crate::capability::ActionResult;
-use crate::pipeline::{AlertLine, AlertReport, Tally};
-use crate::runtime::{InvocationStatus, Plugin};
+use palisade_alert::Alert;
+use palisade_alert::priority::Priority;
+use palisade_pipeline::{AlertLine, AlertReport, Tally};
+use palisade_runtime::capability::ActionResult;
+use palisade_runtime::{InvocationStatus, Plugin};
 use serde_json::json;
 use std::io::Write;
 

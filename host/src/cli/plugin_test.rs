@@ -7,12 +7,12 @@
 //! backends as under `palisade run`.
 
 use super::exit;
-use crate::alert::{Alert, Verdict};
-use crate::capability::{ActionResult, PluginContext};
-use crate::config::Config;
-use crate::connectors::intel::Report;
-use crate::pipeline::{Pipeline, RunMode};
-use crate::runtime::{InvocationStatus, Limits, Runtime, RuntimeOptions};
+use palisade_alert::{Alert, Verdict};
+use palisade_connectors::intel::Report;
+use palisade_pipeline::config::Config;
+use palisade_pipeline::{Pipeline, RunMode};
+use palisade_runtime::capability::{ActionResult, PluginContext};
+use palisade_runtime::{InvocationStatus, Limits, Runtime, RuntimeOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -397,7 +397,7 @@ async fn run(args: &TestArgs) -> Result<u8, String> {
     let expect: Option<Expect> = args.expect.as_deref().map(read_toml).transpose()?;
     let text = std::fs::read_to_string(&args.alert)
         .map_err(|error| format!("{}: cannot read: {error}", args.alert.display()))?;
-    let alert: Alert = crate::alert::intake::parse(text.trim(), None)
+    let alert: Alert = palisade_alert::intake::parse(text.trim(), None)
         .map_err(|error| format!("{}: {error}", args.alert.display()))?;
 
     let dir = tempfile::tempdir().map_err(|error| format!("cannot create a scratch folder: {error}"))?;

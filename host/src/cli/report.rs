@@ -4,7 +4,7 @@
 use super::admin::{StoreArgs, open, parse_since};
 use super::exit;
 use super::output::terminal_safe as safe;
-use crate::store::{RuleFigures, Spread};
+use palisade_store::{RuleFigures, Spread};
 
 #[derive(clap::Args)]
 pub struct ReportArgs {

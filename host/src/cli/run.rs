@@ -1,11 +1,11 @@
 use super::exit;
 use super::output::Output;
 use super::progress::Progress;
-use crate::alert::intake::{Format, Intake};
-use crate::alert::priority::Priority;
-use crate::config::Config;
-use crate::pipeline::{Finished, Pipeline, RunMode, Runner, Schedule, Tally, read_lines};
 use futures::StreamExt;
+use palisade_alert::intake::{Format, Intake};
+use palisade_alert::priority::Priority;
+use palisade_pipeline::config::Config;
+use palisade_pipeline::{Finished, Pipeline, RunMode, Runner, Schedule, Tally, read_lines};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -55,7 +55,7 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
     if let Some(concurrency) = args.concurrency {
         config.concurrency = concurrency as usize;
     }
-    let intake = match Intake::new(args.format.0.clone(), config.mappings.clone()) {
+    let intake = match Intake::new(args.format.0.clone(), config.intake.mappings.clone()) {
         Ok(intake) => Arc::new(intake),
         Err(error) => {
             eprintln!("error: --format: {error}");
@@ -99,7 +99,7 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
         grace,
         ..Schedule::of(&config)
     };
-    if config.grouping.is_some() {
+    if config.intake.grouping.is_some() {
         tally.incidents = Some(0);
     }
     let runner = Runner::new(pipeline, Arc::new(config), schedule);
@@ -188,8 +188,8 @@ pub struct WouldCounts {
 }
 
 impl Simulation {
-    fn add(&mut self, report: &crate::pipeline::AlertReport) {
-        use crate::capability::ActionResult;
+    fn add(&mut self, report: &palisade_pipeline::AlertReport) {
+        use palisade_runtime::capability::ActionResult;
         for run in &report.plugins {
             for action in &run.invocation.calls.actions {
                 if !action.operation.destructive {

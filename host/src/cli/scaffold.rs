@@ -604,7 +604,7 @@ mod tests {
         create(dir.path(), &name("p"), Lang::Python).unwrap();
         let alert_path = dir.path().join("fixtures/alert.json");
         let alert =
-            crate::alert::intake::parse(fs::read_to_string(&alert_path).unwrap().trim(), None).unwrap();
+            palisade_alert::intake::parse(fs::read_to_string(&alert_path).unwrap().trim(), None).unwrap();
         assert_eq!(
             (alert.severity.to_string().as_str(), alert.confidence),
             ("high", Some(80))

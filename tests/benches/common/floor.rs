@@ -353,8 +353,8 @@ impl AsyncFloor {
 /// and stored: Palisade's compiled-code cache, used here only to skip setup, never timed.
 fn cached_component(engine: &Engine, wasm: &Path, cache: &Path) -> Component {
     let bytes = std::fs::read(wasm).unwrap_or_else(|e| panic!("read {}: {e}", wasm.display()));
-    palisade::runtime::CompiledCache::open(cache, engine)
-        .and_then(|cache| cache.load_or_compile(engine, &palisade::runtime::Hashed::new(&bytes)))
+    palisade_runtime::CompiledCache::open(cache, engine)
+        .and_then(|cache| cache.load_or_compile(engine, &palisade_runtime::Hashed::new(&bytes)))
         .map(|(component, _)| component)
         .unwrap_or_else(|e| panic!("compile {}: {e:#}", wasm.display()))
 }
@@ -392,8 +392,8 @@ impl SyncFloor {
 }
 
 /// The floor's copy of an alert Palisade parsed.
-pub fn alert(alert: &palisade::alert::Alert) -> Alert {
-    use palisade::alert as host;
+pub fn alert(alert: &palisade_alert::Alert) -> Alert {
+    use palisade_alert as host;
     let entity = |entity: &host::Entity| match entity.clone() {
         host::Entity::User {
             name,

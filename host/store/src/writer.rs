@@ -1,0 +1,414 @@
+//! The group-commit writer: one thread that appends audit records, executed actions and
+//! opened tickets, and takes the breaker's and the rate limits' counts, in batches, one
+//! transaction each.
+//!
+//! Why: a commit per record costs a write of every page it touched, and a thread that holds
+//! the shared connection while it commits makes every other alert wait, for a scheduler time
+//! slice when it is preempted. Here a record costs a channel send.
+
+use super::ActionRow;
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// One audit row, as stored.
+pub(super) struct AuditRow {
+    pub at: String,
+    pub at_unix: i64,
+    pub kind: String,
+    pub alert_id: Option<String>,
+    pub plugin: Option<String>,
+    pub operation: Option<String>,
+    pub target: Option<String>,
+    pub decision: String,
+    pub detail: String,
+}
+
+/// What the writer stores, in the order it was sent.
+pub(super) enum Record {
+    Audit(AuditRow),
+    Action(ActionRow),
+    Ticket(super::tickets::OpenedTicket),
+    AlertRule(super::verdicts::AlertRule),
+    /// How long an alert took from receipt to its first response, in milliseconds.
+    Responded {
+        alert_id: String,
+        ms: f64,
+    },
+}
+
+// Records are nearly every message: boxing them would cost an allocation each.
+#[expect(clippy::large_enum_variant)]
+pub(super) enum Message {
+    Record(Record),
+    /// A count (the breaker's, a rate limit's) taken in the batch's transaction and answered
+    /// once committed.
+    Count(Box<dyn Counted>),
+    Flush(mpsc::Sender<()>),
+}
+
+impl Message {
+    /// Someone waits on it, so the writer stops gathering and commits at once.
+    fn awaited(&self) -> bool {
+        matches!(self, Message::Flush(_) | Message::Count(_))
+    }
+}
+
+/// A read-then-write that must see every earlier count and no other process between its
+/// read and its write: it runs inside the writer's `IMMEDIATE` transaction.
+pub(super) trait Counted: Send {
+    fn count(&mut self, transaction: &Transaction<'_>);
+    /// Answers the asker: what the count found when the transaction committed; otherwise
+    /// why nothing was counted.
+    fn answer(self: Box<Self>, committed: Result<(), &rusqlite::Error>);
+}
+
+/// A [`Counted`] made of the function that counts and the channel its asker awaits.
+pub(super) struct Count<T, F> {
+    take: Option<F>,
+    taken: Option<Result<T, rusqlite::Error>>,
+    reply: oneshot::Sender<Result<T, String>>,
+}
+
+impl<T, F> Count<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Transaction<'_>) -> Result<T, rusqlite::Error> + Send + 'static,
+{
+    /// The message to send, and the answer to await: `Err` says why nothing was counted.
+    pub(super) fn ask(take: F) -> (Message, oneshot::Receiver<Result<T, String>>) {
+        let (reply, answer) = oneshot::channel();
+        let count = Count {
+            take: Some(take),
+            taken: None,
+            reply,
+        };
+        (Message::Count(Box::new(count)), answer)
+    }
+}
+
+impl<T, F> Counted for Count<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Transaction<'_>) -> Result<T, rusqlite::Error> + Send + 'static,
+{
+    fn count(&mut self, transaction: &Transaction<'_>) {
+        if let Some(take) = self.take.take() {
+            self.taken = Some(take(transaction));
+        }
+    }
+
+    fn answer(self: Box<Self>, committed: Result<(), &rusqlite::Error>) {
+        // Committed: every count was taken. Otherwise none holds, whatever it said.
+        let answer = match (committed, self.taken) {
+            (Ok(()), Some(Ok(value))) => Ok(value),
+            (Ok(()), Some(Err(error))) => Err(format!("cannot count: {error}")),
+            (Ok(()), None) => Err("the count was not taken".to_owned()),
+            (Err(error), _) => Err(format!("cannot commit the count: {error}")),
+        };
+        let _ = self.reply.send(answer);
+    }
+}
+
+/// Sends `message` and awaits its count; `Err` says why there is none.
+pub(super) async fn counted<T>(
+    writer: &Writer,
+    (message, answer): (Message, oneshot::Receiver<Result<T, String>>),
+) -> Result<T, String> {
+    if !writer.send_now(message) {
+        return Err("the store's writer has stopped".into());
+    }
+    answer
+        .await
+        .unwrap_or_else(|_| Err("the store's writer stopped before answering".into()))
+}
+
+/// The most records one gathering holds, so a flood of records still commits regularly.
+const MAX_BATCH: usize = 4096;
+/// The most records one transaction holds. The connection is shared with kv calls on the
+/// alerts' threads, which wait while a transaction is open; a hundred-odd rows keep that
+/// wait well under a millisecond.
+const MAX_TRANSACTION: usize = 128;
+/// How long the writer gathers records before committing them.
+const BATCH_WINDOW: Duration = Duration::from_millis(20);
+
+/// The writer thread; dropping the last handle drains the queue and waits.
+///
+/// Sending and waking take no lock: every alert thread sends several records per alert.
+pub(super) struct Writer {
+    /// Both `None` only while dropping: the channel closes, then the thread is joined.
+    sender: Option<mpsc::Sender<Message>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Writer {
+    pub(super) fn start(connection: Arc<Mutex<Connection>>) -> std::io::Result<Writer> {
+        let (sender, receiver) = mpsc::channel::<Message>();
+        let thread = std::thread::Builder::new()
+            .name("palisade-audit".into())
+            .spawn(move || {
+                // Blocks while idle; the first record of a batch wakes the thread.
+                while let Ok(first) = receiver.recv() {
+                    let batch = gather(&receiver, first);
+                    let mut batch = batch.into_iter().peekable();
+                    while batch.peek().is_some() {
+                        let part: Vec<Message> = batch.by_ref().take(MAX_TRANSACTION).collect();
+                        write_batch(&connection, part);
+                    }
+                }
+            })?;
+        Ok(Writer {
+            sender: Some(sender),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a message; false when the writer has stopped.
+    pub(super) fn send(&self, message: Message) -> bool {
+        self.sender
+            .as_ref()
+            .is_some_and(|sender| sender.send(message).is_ok())
+    }
+
+    /// Waits until every record queued so far is in the database.
+    pub(super) fn flush(&self) {
+        let (done, wait) = mpsc::channel();
+        if self.send_now(Message::Flush(done)) {
+            let _ = wait.recv();
+        }
+    }
+
+    /// Queues a message someone waits on, and ends the gathering wait so it is handled at once.
+    pub(super) fn send_now(&self, message: Message) -> bool {
+        let sent = self.send(message);
+        if sent && let Some(thread) = &self.thread {
+            // Ends the writer's gathering wait.
+            thread.thread().unpark();
+        }
+        sent
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        drop(self.sender.take());
+        if let Some(thread) = self.thread.take() {
+            // The last batch is written at once rather than after the gathering window.
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Collects for a moment: one transaction for many records is what makes recording every host
+/// call affordable. The thread sleeps instead of waiting on the channel, so the records sent
+/// meanwhile cost no wake-up each (a send wakes only a receiver blocked in `recv`); a flush
+/// unparks it and ends the wait at once.
+fn gather(receiver: &mpsc::Receiver<Message>, first: Message) -> Vec<Message> {
+    let deadline = Instant::now() + BATCH_WINDOW;
+    let mut flushing = first.awaited();
+    let mut batch = vec![first];
+    loop {
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(message) => {
+                    flushing |= message.awaited();
+                    batch.push(message);
+                }
+                Err(_) => break,
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if flushing || batch.len() >= MAX_BATCH || left.is_zero() {
+            return batch;
+        }
+        std::thread::park_timeout(left);
+    }
+}
+
+/// One transaction, then the answers to whoever waits on it. A record the database refuses
+/// (a repeated action id) is logged and the rest are still written: a failed statement undoes
+/// only itself, not the transaction. Counts are answered only once committed; when the
+/// transaction cannot begin or commit, each says why.
+fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) {
+    let mut records = Vec::new();
+    let mut counts = Vec::new();
+    let mut flushes = Vec::new();
+    for message in part {
+        match message {
+            Message::Record(record) => records.push(record),
+            Message::Count(count) => counts.push(count),
+            Message::Flush(done) => flushes.push(done),
+        }
+    }
+    let committed = (|| -> Result<(), rusqlite::Error> {
+        let mut connection = super::lock(connection);
+        // IMMEDIATE: a count's read and its write are one step for every process sharing
+        // the file.
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        insert(&transaction, records)?;
+        for count in &mut counts {
+            count.count(&transaction);
+        }
+        transaction.commit()
+    })();
+    if let Err(error) = &committed {
+        tracing::error!(%error, "cannot write audit and action records");
+    }
+    for count in counts {
+        count.answer(committed.as_ref().map(|_| ()));
+    }
+    for done in flushes {
+        let _ = done.send(());
+    }
+}
+
+/// The audit rows and undo records of a batch, in order.
+fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rusqlite::Error> {
+    let mut audit = transaction.prepare_cached(
+        "INSERT INTO audit (at, at_unix, kind, alert_id, plugin, operation, target, decision, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    let mut action = transaction.prepare_cached(
+        "INSERT INTO actions (action_id, at, plugin, alert_id, operation, target, request, reference, compensation)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    let mut alert_rule = transaction.prepare_cached(
+        "INSERT OR REPLACE INTO alert_rules (alert_id, rule, rule_name, at) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut responded =
+        transaction.prepare_cached("UPDATE alert_rules SET responded_ms = ?2 WHERE alert_id = ?1")?;
+    let mut ticket = transaction.prepare_cached(
+        "INSERT OR IGNORE INTO tickets (ticket, alert_id, incident, plugin, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for record in records {
+        match record {
+            Record::Audit(row) => {
+                if let Err(error) = audit.execute(params![
+                    row.at,
+                    row.at_unix,
+                    row.kind,
+                    row.alert_id,
+                    row.plugin,
+                    row.operation,
+                    row.target,
+                    row.decision,
+                    row.detail
+                ]) {
+                    tracing::error!(%error, kind = %row.kind, "cannot write an audit record");
+                }
+            }
+            Record::Action(row) => {
+                if let Err(error) = action.execute(params![
+                    row.action_id,
+                    row.at,
+                    row.plugin,
+                    row.alert_id,
+                    row.operation,
+                    row.target,
+                    serde_json::to_string(&row.request).unwrap_or_default(),
+                    row.reference,
+                    row.compensation
+                        .as_ref()
+                        .and_then(|c| serde_json::to_string(c).ok())
+                ]) {
+                    tracing::error!(%error, action = %row.action_id, "cannot record the action for undo");
+                }
+            }
+            Record::AlertRule(row) => {
+                if let Err(error) = alert_rule.execute(params![row.alert_id, row.rule, row.rule_name, row.at])
+                {
+                    tracing::error!(%error, alert = %row.alert_id, "cannot record the alert's rule");
+                }
+            }
+            Record::Responded { alert_id, ms } => {
+                if let Err(error) = responded.execute(params![alert_id, ms]) {
+                    tracing::error!(%error, alert = %alert_id, "cannot record the time to respond");
+                }
+            }
+            Record::Ticket(row) => {
+                if let Err(error) = ticket.execute(params![
+                    row.ticket,
+                    row.alert_id,
+                    row.incident,
+                    row.plugin,
+                    row.at
+                ]) {
+                    tracing::error!(%error, ticket = %row.ticket, "cannot record the opened ticket");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{ActionRow, AuditEvent, AuditFilter, Store};
+
+    fn action(id: &str) -> ActionRow {
+        ActionRow {
+            action_id: id.into(),
+            at: 1,
+            plugin: "spray".into(),
+            alert_id: "a-1".into(),
+            operation: "network.block-ip".into(),
+            target: "203.0.113.7".into(),
+            request: serde_json::json!({"target": "203.0.113.7"}),
+            reference: None,
+            compensation: Some(serde_json::json!({"unblock": "203.0.113.7"})),
+            undone_at: None,
+            undone_by: None,
+        }
+    }
+
+    #[test]
+    fn a_refused_record_does_not_take_the_rest_of_its_batch_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("palisade.db")).unwrap();
+        let (actions, audit) = (store.actions(), store.audit());
+        actions.record(action("act-1")).unwrap();
+        // The same id again: the database refuses it, inside the same batch as the others.
+        actions.record(action("act-1")).unwrap();
+        audit.log(AuditEvent {
+            kind: crate::AuditKind::Alert,
+            alert_id: Some("a-1"),
+            decision: "processed",
+            ..AuditEvent::default()
+        });
+        actions.record(action("act-2")).unwrap();
+
+        assert!(actions.get("act-1").unwrap().is_some());
+        assert!(actions.get("act-2").unwrap().is_some());
+        let filter = AuditFilter {
+            alert_id: Some("a-1".into()),
+            ..AuditFilter::default()
+        };
+        assert_eq!(audit.query(&filter).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn records_queued_before_the_store_closes_are_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("palisade.db");
+        let store = Store::open(&path).unwrap();
+        store.actions().record(action("act-9")).unwrap();
+        drop(store);
+        let reopened = Store::open(&path).unwrap();
+        let row = reopened.actions().get("act-9").unwrap().expect("recorded");
+        assert_eq!(row.target, "203.0.113.7");
+        assert!(row.compensation.is_some());
+    }
+
+    #[test]
+    fn the_shared_connection_leaves_checkpoints_to_their_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("palisade.db")).unwrap();
+        let connection = crate::lock(&store.connection);
+        let every: i64 = connection
+            .query_row("PRAGMA wal_autocheckpoint", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(every, 0, "a commit on the hot path would checkpoint inline");
+    }
+}
