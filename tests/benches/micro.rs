@@ -110,6 +110,7 @@ fn configured_context(config: &Config, name: &str, registry: &Registry, store: &
         policy: Arc::new(plugin.policy.clone()),
         simulate: false,
         measured: None,
+        ledger: None,
     }
 }
 

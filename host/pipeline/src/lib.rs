@@ -52,6 +52,17 @@ pub enum RunMode {
     Check,
 }
 
+/// What a caller of [`Pipeline::build_with`] turns on beyond the run mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// Exactly-once effects (`palisade serve`): each destructive operation, ticket, comment
+    /// and notification is marked started in the store's ledger before its connector is
+    /// called and done after; a plugin run again on its alert is answered from the ledger, and
+    /// an operation whose outcome is unknown after a restart is held for a person. Off, every
+    /// call goes to its connector, as `palisade run` has always done.
+    pub exactly_once: bool,
+}
+
 pub struct Pipeline {
     /// Kept alive for the plugins' engine and its epoch ticker.
     _runtime: Arc<Runtime>,
@@ -64,9 +75,23 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// The store the pipeline records to; a service queues its alerts in it too.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Loads every configured plugin. Plugins that fail to load are returned beside the
     /// pipeline, which runs without them.
     pub async fn build(config: &Config, mode: RunMode) -> anyhow::Result<(Pipeline, Vec<LoadFailure>)> {
+        Pipeline::build_with(config, mode, BuildOptions::default()).await
+    }
+
+    /// [`Pipeline::build`], with what a caller turns on beyond the run mode.
+    pub async fn build_with(
+        config: &Config,
+        mode: RunMode,
+        with: BuildOptions,
+    ) -> anyhow::Result<(Pipeline, Vec<LoadFailure>)> {
         if mode != RunMode::Check {
             std::fs::create_dir_all(&config.state_dir).map_err(|error| {
                 anyhow::anyhow!(
@@ -111,7 +136,9 @@ impl Pipeline {
         let mut plugins = Vec::new();
         let mut failures = Vec::new();
         for plugin_config in &config.plugins {
-            let context = plugin_context(plugin_config, &registry, &store, mode, &measured);
+            let mut context = plugin_context(plugin_config, &registry, &store, mode, &measured);
+            // Only a live run sends anything to be recorded as sent.
+            context.ledger = (with.exactly_once && mode == RunMode::Live).then(|| store.ledger());
             match runtime
                 .load(&plugin_config.name, &plugin_config.path, context)
                 .await
@@ -311,5 +338,6 @@ fn plugin_context(
         policy: Arc::new(config.policy.clone()),
         simulate: mode != RunMode::Live,
         measured: measured.clone(),
+        ledger: None,
     }
 }

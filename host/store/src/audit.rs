@@ -33,6 +33,8 @@ pub enum AuditKind {
     Breaker,
     /// An analyst's verdict on an alert.
     Feedback,
+    /// A request to the service's intake refused (authentication, an unknown source).
+    Intake,
 }
 
 impl AuditKind {
@@ -46,6 +48,7 @@ impl AuditKind {
             AuditKind::Undo => "undo",
             AuditKind::Breaker => "breaker",
             AuditKind::Feedback => "feedback",
+            AuditKind::Intake => "intake",
         }
     }
 }

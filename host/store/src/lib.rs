@@ -9,6 +9,8 @@ mod audit;
 mod breaker;
 mod checkpoint;
 mod kv;
+mod ledger;
+mod queue;
 mod rate;
 mod rules;
 mod tickets;
@@ -20,6 +22,8 @@ pub use approvals::{Approval, ApprovalError, ApprovalStatus, Approvals};
 pub use audit::{Audit, AuditEvent, AuditFilter, AuditKind, AuditRecord, redact};
 pub use breaker::{Breaker, BreakerCheck, BreakerError, BreakerLimits, Trip};
 pub use kv::{KvError, KvQuota, KvStore};
+pub use ledger::{Begin, Effect, IdempotencyKey, Ledger, LedgerEntry, Outcome, Receipt, Unfinished};
+pub use queue::{Admitted, Leased, Offered, Queue, QueueError};
 pub use rate::{PerHour, RateCheck, RateError, Rated, Rates};
 pub use rules::{PluginFigures, RuleFigures, Rules, Spread};
 pub use tickets::{OpenedTicket, Tickets};
@@ -48,6 +52,8 @@ impl Store {
         // Several `palisade` processes may share the file (a run, an approval, a reset).
         connection.busy_timeout(std::time::Duration::from_secs(10))?;
         connection.execute_batch(SCHEMA)?;
+        connection.execute_batch(ledger::SCHEMA)?;
+        connection.execute_batch(queue::SCHEMA)?;
         // Checkpoints run on a thread of their own, which holds this process's writes off only
         // while it copies the last few frames; a database in memory has no log to checkpoint.
         let in_memory = path == Path::new(":memory:");
@@ -74,6 +80,13 @@ impl Store {
         })
     }
 
+    /// Every commit reaches the disk before it is answered (`synchronous=FULL`): what a service
+    /// acknowledges to a sender survives a power cut, not only a crash of the process.
+    pub fn durable(self) -> Result<Store, rusqlite::Error> {
+        lock(&self.connection).pragma_update(None, "synchronous", "FULL")?;
+        Ok(self)
+    }
+
     pub fn in_memory() -> Result<Store, rusqlite::Error> {
         Store::open(Path::new(":memory:"))
     }
@@ -90,8 +103,17 @@ impl Store {
         Approvals::new(self.connection.clone())
     }
 
+    /// The exactly-once ledger of operations with an outside effect.
+    pub fn ledger(&self) -> Ledger {
+        Ledger::new(self.connection.clone())
+    }
+
     pub fn actions(&self) -> Actions {
         Actions::new(self.connection.clone(), self.writer.clone())
+    }
+
+    pub fn queue(&self) -> Queue {
+        Queue::new(self.connection.clone(), self.writer.clone())
     }
 
     pub fn breaker(&self) -> Breaker {

@@ -3,7 +3,10 @@ use crate::Limits;
 use palisade_abi::bindings::types::ActionError;
 use palisade_connectors::{CallContext, CapabilitySet, ConnectorError};
 use palisade_policy::Policy;
-use palisade_store::{AuditEvent, AuditKind, RateCheck, Rated, Store};
+use palisade_store::{
+    Approval, ApprovalStatus, AuditEvent, AuditKind, Begin, Effect, IdempotencyKey, Ledger, Outcome,
+    RateCheck, Rated, Receipt as LedgerReceipt, Store,
+};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,6 +29,12 @@ pub struct PluginContext {
     /// In a simulation, the real verdicts (read only) that rules' precision is measured from;
     /// `None` before any run has recorded some.
     pub measured: Option<Arc<palisade_store::ReadOnlyVerdicts>>,
+    /// Exactly-once effects (`palisade serve`): every operation with an outside effect is
+    /// marked started in this ledger before its connector is called and done after, so a
+    /// plugin run again on its alert is answered from it instead of sending again, and an
+    /// operation whose outcome is unknown (started by a run that died) goes to a person.
+    /// `None`: every call goes to the connector, as `palisade run` does.
+    pub ledger: Option<Ledger>,
 }
 
 impl PluginContext {
@@ -42,6 +51,7 @@ impl PluginContext {
             policy: Arc::default(),
             simulate: false,
             measured: None,
+            ledger: None,
         }
     }
 }
@@ -430,6 +440,262 @@ impl Broker {
             });
         }
     }
+}
+
+/// What the ledger says about an operation with an outside effect before it is sent.
+pub(super) enum Once {
+    /// Send it; `Some` is the key the ledger marked started, to finish (or release) after.
+    Go(Option<IdempotencyKey>),
+    /// Done before: answer with this receipt and do not send.
+    Done(LedgerReceipt),
+    /// Not sent, and already recorded and audited (held or refused): the plugin's answer.
+    Stopped(ActionError),
+}
+
+impl Broker {
+    /// The ledger, when effects are exactly-once; never in a simulation, which sends nothing.
+    pub(super) fn ledger(&self) -> Option<&Ledger> {
+        self.plugin.ledger.as_ref().filter(|_| !self.plugin.simulate)
+    }
+
+    /// The ledger's record of `operation` on `target` for this alert and plugin.
+    pub(super) fn effect<'a>(
+        &'a self,
+        cx: &'a CallContext,
+        operation: &'a str,
+        target: &'a str,
+    ) -> Effect<'a> {
+        Effect {
+            alert_id: &self.alert_id,
+            plugin: &self.plugin.name,
+            operation,
+            target,
+            action_id: &cx.action_id,
+        }
+    }
+
+    /// Asks the ledger before a ticket, comment or notification is sent. `key_target` is what
+    /// the operation's identity is made of, `target` what people see, `request` what a person
+    /// is shown when its outcome is unknown and it is held.
+    pub(super) fn once(
+        &mut self,
+        cx: &CallContext,
+        operation: Operation,
+        target: &str,
+        key_target: &str,
+        request: impl FnOnce() -> serde_json::Value,
+    ) -> Once {
+        let Some(ledger) = self.ledger().cloned() else {
+            return Once::Go(None);
+        };
+        let name = operation.to_string();
+        let effect = self.effect(cx, &name, key_target);
+        let key = effect.key();
+        let reason = match ledger.begin(&effect) {
+            Ok(Begin::Fresh) => return Once::Go(Some(key)),
+            Ok(Begin::Done(receipt)) => return Once::Done(receipt),
+            Ok(Begin::Unknown(unfinished)) => {
+                let reason = format!(
+                    "{}. Check the vendor first: approving cannot send a {operation} again yet, so deny it once checked",
+                    unfinished.reason()
+                );
+                return Once::Stopped(self.hold_effect(cx, operation, target, &key, request(), reason));
+            }
+            Ok(Begin::Held { approval_id }) => {
+                let reason = format!(
+                    "its outcome is unknown and it already waits for a person as approval {approval_id}"
+                );
+                self.already_held(cx, operation, target, approval_id.clone(), reason.clone());
+                return Once::Stopped(ActionError::Failed(format!(
+                    "held for approval {approval_id}: {reason}"
+                )));
+            }
+            Ok(Begin::InFlight { action_id, .. }) => in_flight(&action_id),
+            Ok(Begin::Denied { approval_id, note }) => denied(&approval_id, note.as_deref()),
+            Err(error) => unrecorded(&error),
+        };
+        Once::Stopped(ActionError::Failed(self.refuse(cx, operation, target, reason)))
+    }
+
+    /// Records in the ledger how a sent operation ended: done with what the plugin got; a
+    /// refusal (the vendor answered no, so nothing happened and it may be tried again); or an
+    /// outcome nobody can vouch for (a timeout, a lost connection, a 5xx, an unreadable reply).
+    pub(super) fn settle<T>(
+        &self,
+        claim: Option<&IdempotencyKey>,
+        result: &Result<T, ConnectorError>,
+        receipt: impl FnOnce(&T) -> serde_json::Value,
+    ) {
+        let (Some(ledger), Some(key)) = (self.ledger(), claim) else {
+            return;
+        };
+        let outcome = match result {
+            Ok(value) => Outcome::Done(receipt(value)),
+            Err(error @ ConnectorError::Failed(_)) => Outcome::Unknown(error.to_string()),
+            Err(error) => Outcome::Refused(error.to_string()),
+        };
+        match ledger.finish(key, outcome) {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::error!(plugin = %self.plugin.name, alert = %self.alert_id, %key, "the ledger lost the operation it started")
+            }
+            // Left started: a later run finds its outcome unknown and asks a person.
+            Err(error) => {
+                tracing::error!(plugin = %self.plugin.name, alert = %self.alert_id, %key, %error, "cannot record the outcome in the ledger")
+            }
+        }
+    }
+
+    /// Forgets a started operation that was not sent after all (a limit stopped it).
+    pub(super) fn release(&self, claim: Option<&IdempotencyKey>) {
+        if let (Some(ledger), Some(key)) = (self.ledger(), claim)
+            && let Err(error) = ledger.release(key)
+        {
+            tracing::error!(plugin = %self.plugin.name, alert = %self.alert_id, %key, %error, "cannot release the operation in the ledger");
+        }
+    }
+
+    /// An operation answered from the ledger: recorded as the execution it was (by an earlier
+    /// attempt, whose action id the plugin gets again), audited as `replayed`.
+    pub(super) fn replayed(
+        &mut self,
+        operation: Operation,
+        target: &str,
+        receipt: &LedgerReceipt,
+        reference: Option<String>,
+    ) {
+        tracing::info!(plugin = %self.plugin.name, alert = %self.alert_id, %operation, target, action = %receipt.action_id, "done before: answered from the ledger, not sent again");
+        self.audit(
+            operation,
+            Some(target),
+            "replayed",
+            serde_json::json!({
+                "action_id": receipt.action_id,
+                "reference": reference,
+                "reason": "done before: answered from the exactly-once ledger, not sent again",
+            }),
+        );
+        self.log.actions.push(ActionRecord {
+            action_id: receipt.action_id.clone(),
+            operation,
+            target: target.to_owned(),
+            result: ActionResult::Executed { reference },
+            at: std::time::Instant::now(),
+        });
+    }
+
+    /// An operation that already waits for a person: the plugin is told so, and no second
+    /// approval is made.
+    pub(super) fn already_held(
+        &mut self,
+        cx: &CallContext,
+        operation: Operation,
+        target: &str,
+        approval_id: String,
+        reason: String,
+    ) {
+        tracing::warn!(plugin = %self.plugin.name, alert = %self.alert_id, %operation, target, approval = %approval_id, %reason, "already held for approval");
+        let held = ActionResult::Held { approval_id, reason };
+        self.push_action(cx, operation, target, held, serde_json::Value::Null);
+    }
+
+    /// Holds a ticket, comment or notification whose earlier attempt's outcome is unknown, for
+    /// a person, and ties the ledger's entry to the approval. The plugin's answer.
+    fn hold_effect(
+        &mut self,
+        cx: &CallContext,
+        operation: Operation,
+        target: &str,
+        key: &IdempotencyKey,
+        request: serde_json::Value,
+        reason: String,
+    ) -> ActionError {
+        let Some(store) = self.plugin.store.clone() else {
+            return ActionError::Failed(self.refuse(cx, operation, target, reason));
+        };
+        let id = format!(
+            "ap-{}",
+            cx.action_id.strip_prefix("act-").unwrap_or(&cx.action_id)
+        );
+        let now = palisade_core::clock::now();
+        let approval = Approval {
+            id: id.clone(),
+            created_at: now,
+            expires_at: now + self.plugin.policy.approval_ttl.as_secs() as i64,
+            plugin: self.plugin.name.to_string(),
+            alert_id: self.alert_id.clone(),
+            alert: (*self.alert.summary).clone(),
+            operation: operation.to_string(),
+            target: target.to_owned(),
+            request,
+            reason: reason.clone(),
+            status: ApprovalStatus::Pending,
+            decided_by: None,
+            decided_at: None,
+            decision_note: None,
+            action_id: None,
+        };
+        if let Err(error) = store.approvals().hold(&approval) {
+            let reason = format!("{reason}; and it cannot be held for a person: {error}");
+            return ActionError::Failed(self.refuse(cx, operation, target, reason));
+        }
+        self.link_hold(key, &id);
+        tracing::warn!(plugin = %self.plugin.name, alert = %self.alert_id, %operation, target, approval = %id, %reason, "held for approval");
+        let held = ActionResult::Held {
+            approval_id: id.clone(),
+            reason: reason.clone(),
+        };
+        self.push_action(cx, operation, target, held, serde_json::Value::Null);
+        ActionError::Failed(format!("held for approval {id}: {reason}"))
+    }
+
+    /// Ties an operation of unknown outcome to the approval a person decides it by, so a later
+    /// run follows that decision rather than asking again.
+    pub(super) fn link_hold(&self, key: &IdempotencyKey, approval_id: &str) {
+        if let Some(ledger) = self.ledger()
+            && let Err(error) = ledger.held(key, approval_id)
+        {
+            tracing::error!(plugin = %self.plugin.name, alert = %self.alert_id, %key, approval = approval_id, %error, "cannot tie the held operation to the ledger");
+        }
+    }
+}
+
+/// Why a duplicate of an operation being sent right now is not sent.
+pub(super) fn in_flight(action_id: &str) -> String {
+    format!(
+        "the same operation is being sent right now (action {action_id}, started by this run and not finished): not sent twice"
+    )
+}
+
+/// Why an operation a person decided on is not sent again.
+pub(super) fn denied(approval_id: &str, note: Option<&str>) -> String {
+    let mut reason = format!(
+        "its earlier attempt's outcome was unknown and a person decided not to send it again (approval {approval_id}"
+    );
+    if let Some(note) = note {
+        reason.push_str(": ");
+        reason.push_str(note);
+    }
+    reason.push(')');
+    reason
+}
+
+/// Why an operation the ledger cannot record is not sent (fail closed: once it is sent, a
+/// restart could not tell).
+pub(super) fn unrecorded(error: &dyn std::fmt::Display) -> String {
+    format!("cannot record it in the exactly-once ledger, so it is not sent: {error}")
+}
+
+/// A short digest of what a message says, so two different messages to one place are two
+/// operations and the same one twice is one.
+pub(super) fn digest(parts: &[&str]) -> String {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hex::encode(&hasher.finalize()[..8])
 }
 
 pub(super) fn to_action_error(error: ConnectorError) -> ActionError {

@@ -8,7 +8,7 @@ use palisade_connectors::notify::Message;
 use palisade_connectors::{ActionRequest, CallContext};
 use palisade_policy::{Decision, Mode};
 use palisade_response::{Hold, record_executed, resolve_and_decide, shown_target};
-use palisade_store::{BreakerCheck, BreakerLimits};
+use palisade_store::{Begin, BreakerCheck, BreakerLimits};
 
 impl Broker {
     /// `valid` is the interface's check of the arguments; it is reported after the grant
@@ -63,13 +63,88 @@ impl Broker {
             return Ok(Ok(receipt(&cx, ActionStatus::Simulated, None)));
         }
 
+        // Exactly-once: what the ledger knows of this operation on this record for this alert.
+        let mut claim = None;
+        let mut unknown = None;
+        if let Some(ledger) = self.ledger().cloned() {
+            let name = operation.to_string();
+            // The record acted on: the vendor's id once resolved, else the canonical target.
+            let acted_on = request
+                .resolved()
+                .map_or_else(|| request.target().to_owned(), |resolved| resolved.id.clone());
+            let effect = self.effect(&cx, &name, &acted_on);
+            let key = effect.key();
+            // Only an operation about to be sent is marked started; one the policy holds or
+            // refuses is only looked up.
+            let found = if decision == Decision::Execute {
+                ledger.begin(&effect)
+            } else {
+                ledger.peek(&key)
+            };
+            match found {
+                Ok(Begin::Fresh) => {
+                    if decision == Decision::Execute {
+                        claim = Some(key.clone());
+                    }
+                }
+                Ok(Begin::Done(done)) => {
+                    let reference = done
+                        .value
+                        .get("reference")
+                        .and_then(|reference| reference.as_str())
+                        .map(str::to_owned);
+                    self.replayed(operation, &target, &done, reference.clone());
+                    return Ok(Ok(Receipt {
+                        status: ActionStatus::Executed,
+                        action_id: done.action_id,
+                        reference,
+                    }));
+                }
+                Ok(Begin::Held { approval_id }) => {
+                    let reason = format!(
+                        "its outcome is unknown and it already waits for a person as approval {approval_id}"
+                    );
+                    self.already_held(&cx, operation, &target, approval_id.clone(), reason);
+                    return Ok(Ok(receipt(&cx, ActionStatus::Held(approval_id), None)));
+                }
+                Ok(Begin::Unknown(unfinished)) => {
+                    let why = format!(
+                        "{}. Check the vendor first: approving sends it again, once",
+                        unfinished.reason()
+                    );
+                    decision = match decision {
+                        Decision::Refuse(reason) => Decision::Refuse(reason),
+                        Decision::Hold(reason) => Decision::Hold(format!("{reason}; and {why}")),
+                        Decision::Execute => Decision::Hold(why),
+                    };
+                    unknown = Some(key);
+                }
+                Ok(Begin::InFlight { action_id, .. }) => {
+                    decision = Decision::Refuse(super::broker::in_flight(&action_id));
+                }
+                Ok(Begin::Denied { approval_id, note }) => {
+                    decision = Decision::Refuse(super::broker::denied(&approval_id, note.as_deref()));
+                }
+                Err(error) => decision = Decision::Refuse(super::broker::unrecorded(&error)),
+            }
+        }
+
         if decision == Decision::Execute {
             decision = self.breaker_check(&cx).await;
+            if decision != Decision::Execute {
+                // Held by the breaker: not sent.
+                self.release(claim.as_ref());
+            }
         }
 
         match decision {
             Decision::Execute => {
                 let result = request.execute(&self.plugin.connectors, &cx).await;
+                self.settle(
+                    claim.as_ref(),
+                    &result,
+                    |done| serde_json::json!({"reference": done.reference}),
+                );
                 match result {
                     Ok(done) => {
                         self.remember(&cx, &request, done.reference.clone());
@@ -112,6 +187,9 @@ impl Broker {
                         ))));
                     }
                 };
+                if let Some(key) = &unknown {
+                    self.link_hold(key, &approval_id);
+                }
                 tracing::warn!(plugin = %self.plugin.name, alert = %self.alert_id, %operation, target = %target, approval = %approval_id, %reason, "held for approval");
                 let record = ActionResult::Held {
                     approval_id: approval_id.clone(),

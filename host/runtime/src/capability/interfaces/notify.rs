@@ -1,5 +1,5 @@
 use super::{MAX_NAME, MAX_TEXT, bounded};
-use crate::capability::broker::not_configured;
+use crate::capability::broker::{Once, digest, not_configured};
 use crate::capability::{Broker, ops};
 use palisade_abi::bindings::palisade::action::notify;
 use palisade_abi::bindings::types::ActionError;
@@ -41,13 +41,27 @@ impl notify::Host for Broker {
         if self.simulated(operation, &target, &cx) {
             return Ok(Ok(()));
         }
+        // Exactly-once: a notification is its text in its channel (a plugin may send several).
+        let key_target = format!("{target} #{}", digest(&[&message.title, &message.body]));
+        let claim = match self.once(&cx, operation, &target, &key_target, || {
+            serde_json::json!({"capability": "notify", "operation": operation.to_string(), "message": message})
+        }) {
+            Once::Go(claim) => claim,
+            Once::Stopped(error) => return Ok(Err(error)),
+            Once::Done(done) => {
+                self.replayed(operation, &target, &done, None);
+                return Ok(Ok(()));
+            }
+        };
         if let Err(error) = self
             .within_rate(operation, Rated::Notification, &target, &cx)
             .await
         {
+            self.release(claim.as_ref());
             return Ok(Err(error));
         }
         let result = notifier.send(&cx, &message).await;
+        self.settle(claim.as_ref(), &result, |_| serde_json::Value::Null);
         Ok(self.record(operation, &target, &cx, result, |_| None))
     }
 }

@@ -1,5 +1,5 @@
 use super::{MAX_NAME, MAX_TEXT, bounded};
-use crate::capability::broker::not_configured;
+use crate::capability::broker::{Once, digest, not_configured};
 use crate::capability::{ActionRecord, ActionResult};
 use crate::capability::{Broker, ops};
 use palisade_abi::bindings::palisade::action::ticket;
@@ -7,7 +7,7 @@ use palisade_abi::bindings::types::ActionError;
 use palisade_abi::entity_size;
 use palisade_connectors::CallContext;
 use palisade_connectors::ticket::{NewTicket, TicketRef, Ticketing};
-use palisade_store::{OpenedTicket, Rated};
+use palisade_store::{IdempotencyKey, OpenedTicket, Rated};
 
 /// Entities attached to one ticket; more is a plugin misbehaving.
 const MAX_OBSERVABLES: usize = 1000;
@@ -89,10 +89,42 @@ impl ticket::Host for Broker {
             Some(slot) => Some(slot.lock().await),
             None => None,
         };
+        // Exactly-once: a ticket is this plugin's ticket of this title for this alert, however
+        // it was carried out (opened, or added to the incident's ticket); its description may
+        // carry enrichment that differs when the plugin runs again.
+        let claim = match self.once(&cx, operation, &request.title, &request.title, || {
+            serde_json::json!({"capability": "ticket", "operation": operation.to_string(), "ticket": request})
+        }) {
+            Once::Go(claim) => claim,
+            Once::Stopped(error) => return Ok(Err(error)),
+            Once::Done(done) => {
+                let Ok(reference) = serde_json::from_value::<TicketRef>(done.value.clone()) else {
+                    // Never sent again; but what it answered cannot be given back either.
+                    let reason = format!(
+                        "done before (action {}), but the ledger's receipt is unreadable",
+                        done.action_id
+                    );
+                    return Ok(Err(ActionError::Failed(
+                        self.refuse(&cx, operation, &request.title, reason),
+                    )));
+                };
+                self.replayed(operation, &request.title, &done, Some(reference.id.clone()));
+                self.opened(&reference.id);
+                if let Some(opened) = opened.as_deref_mut()
+                    && opened.is_none()
+                {
+                    *opened = Some(reference.clone());
+                }
+                return Ok(Ok(ticket::TicketRef {
+                    id: reference.id,
+                    url: reference.url,
+                }));
+            }
+        };
         if let (Some(incident), Some(Some(existing))) = (&incident, opened.as_deref()) {
             let existing = existing.clone();
             return Ok(self
-                .grouped(&cx, &incident.id, existing, &request, ticketing.as_ref())
+                .grouped(&cx, &incident.id, existing, &request, ticketing.as_ref(), claim)
                 .await);
         }
         let result = if self.simulated(operation, &request.title, &cx) {
@@ -105,9 +137,11 @@ impl ticket::Host for Broker {
                 .within_rate(operation, Rated::Ticket, &request.title, &cx)
                 .await
             {
+                self.release(claim.as_ref());
                 return Ok(Err(error));
             }
             let result = ticketing.create(&cx, &request).await;
+            self.settle(claim.as_ref(), &result, |reference| serde_json::json!(reference));
             self.record(operation, &request.title, &cx, result, |reference| {
                 Some(reference.id.clone())
             })
@@ -152,10 +186,24 @@ impl ticket::Host for Broker {
         if self.simulated(operation, &ticket_id, &cx) {
             return Ok(Ok(()));
         }
+        // Exactly-once: a comment is its text on its ticket (a plugin may add several).
+        let key_target = format!("{ticket_id} #{}", digest(&[&body]));
+        let claim = match self.once(&cx, operation, &ticket_id, &key_target, || {
+            serde_json::json!({"capability": "ticket", "operation": operation.to_string(), "ticket": ticket_id, "body": body})
+        }) {
+            Once::Go(claim) => claim,
+            Once::Stopped(error) => return Ok(Err(error)),
+            Once::Done(done) => {
+                self.replayed(operation, &ticket_id, &done, None);
+                return Ok(Ok(()));
+            }
+        };
         if let Err(error) = self.within_rate(operation, Rated::Comment, &ticket_id, &cx).await {
+            self.release(claim.as_ref());
             return Ok(Err(error));
         }
         let result = ticketing.comment(&cx, &ticket_id, &body).await;
+        self.settle(claim.as_ref(), &result, |_| serde_json::Value::Null);
         Ok(self.record(operation, &ticket_id, &cx, result, |_| None))
     }
 }
@@ -215,18 +263,24 @@ impl Broker {
         existing: TicketRef,
         request: &NewTicket,
         ticketing: &dyn Ticketing,
+        claim: Option<IdempotencyKey>,
     ) -> Result<ticket::TicketRef, ActionError> {
         let comment = ops::TICKET_COMMENT;
         let body = format!("{}\n\n{}", request.title, request.description);
-        self.within_rate(comment, Rated::Comment, &existing.id, cx)
-            .await?;
+        if let Err(error) = self.within_rate(comment, Rated::Comment, &existing.id, cx).await {
+            self.release(claim.as_ref());
+            return Err(error);
+        }
         self.opened_tickets.push(existing.id.clone());
         let result = if self.plugin.simulate {
             ActionResult::Simulated {
                 would: "execute".into(),
             }
         } else {
-            match ticketing.comment(cx, &existing.id, &body).await {
+            let sent = ticketing.comment(cx, &existing.id, &body).await;
+            // Recorded as the `ticket.create` the plugin asked for, answered by the existing ticket.
+            self.settle(claim.as_ref(), &sent, |()| serde_json::json!(existing));
+            match sent {
                 Ok(()) => ActionResult::Executed {
                     reference: Some(existing.id.clone()),
                 },

@@ -1,0 +1,396 @@
+//! The durable alert queue of `palisade serve`: an alert is acknowledged only once it is
+//! committed here, leaves only when its report is committed in the same transaction, and a
+//! repeat (same id, or same content, within the dedup window) is recognised across restarts.
+//!
+//! Every step runs in the writer's transaction ([`counted`]), so it is answered only after its
+//! commit and sees every step sent before it.
+
+use super::writer::{Count, Writer, counted};
+use rusqlite::{OptionalExtension, Transaction, params};
+use std::sync::Arc;
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS queue (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    document TEXT NOT NULL,
+    accepted_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_until INTEGER
+);
+CREATE INDEX IF NOT EXISTS queue_free ON queue (lease_owner, seq);
+CREATE TABLE IF NOT EXISTS queue_seen (
+    source TEXT NOT NULL,
+    key TEXT NOT NULL,
+    alert_id TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    PRIMARY KEY (source, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS queue_seen_age ON queue_seen (first_seen);
+CREATE TABLE IF NOT EXISTS reports (
+    alert_id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    report TEXT NOT NULL,
+    finished_at INTEGER NOT NULL
+);
+";
+
+/// An alert offered to the queue: its id, what makes its content a repeat, the document.
+#[derive(Debug, Clone)]
+pub struct Offered {
+    pub alert_id: String,
+    /// The content fingerprint: two alerts with the same one are the same event.
+    pub fingerprint: String,
+    /// The document as it arrived, parsed again by the worker that takes it.
+    pub document: String,
+}
+
+/// What the queue did with an offered alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admitted {
+    Queued {
+        alert_id: String,
+    },
+    /// A repeat of `of`, seen within the window: acknowledged, not queued again.
+    Duplicate {
+        alert_id: String,
+        of: String,
+    },
+}
+
+/// A queued alert taken by a worker.
+#[derive(Debug, Clone)]
+pub struct Leased {
+    pub seq: i64,
+    pub alert_id: String,
+    pub source: String,
+    pub document: String,
+    /// How many times it has been taken, this one included.
+    pub attempts: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("the queue is full ({depth} alerts waiting, limit {limit})")]
+    Full { depth: usize, limit: usize },
+    #[error("{0}")]
+    Store(String),
+}
+
+#[derive(Clone)]
+pub struct Queue {
+    connection: Arc<std::sync::Mutex<rusqlite::Connection>>,
+    writer: Arc<Writer>,
+}
+
+impl Queue {
+    pub(super) fn new(connection: Arc<std::sync::Mutex<rusqlite::Connection>>, writer: Arc<Writer>) -> Queue {
+        Queue { connection, writer }
+    }
+
+    /// Commits every alert of `offered` that is no repeat, or none of them when they would take
+    /// the queue over `limit`: a sender retries the whole request, so none of it may be half
+    /// taken. A repeat is one whose id or fingerprint `source` sent within `window_seconds`.
+    pub async fn enqueue(
+        &self,
+        source: &str,
+        offered: Vec<Offered>,
+        limit: usize,
+        window_seconds: i64,
+    ) -> Result<Vec<Admitted>, QueueError> {
+        let source = source.to_owned();
+        let ask = Count::ask(move |transaction: &Transaction<'_>| {
+            let depth: i64 = transaction.query_row("SELECT COUNT(*) FROM queue", [], |row| row.get(0))?;
+            let depth = depth as usize;
+            if depth + offered.len() > limit {
+                return Ok(Err(QueueError::Full { depth, limit }));
+            }
+            let now = super::now();
+            let since = now - window_seconds;
+            let mut admitted = Vec::with_capacity(offered.len());
+            for alert in offered {
+                let id_key = format!("id:{}", alert.alert_id);
+                let content_key = format!("fp:{}", alert.fingerprint);
+                let seen: Option<String> = transaction
+                    .prepare_cached(
+                        "SELECT alert_id FROM queue_seen WHERE source = ?1 AND key IN (?2, ?3) AND first_seen >= ?4 LIMIT 1",
+                    )?
+                    .query_row(params![source, id_key, content_key, since], |row| row.get(0))
+                    .optional()?;
+                if let Some(of) = seen {
+                    admitted.push(Admitted::Duplicate {
+                        alert_id: alert.alert_id,
+                        of,
+                    });
+                    continue;
+                }
+                for key in [&id_key, &content_key] {
+                    transaction
+                        .prepare_cached(
+                            "INSERT OR REPLACE INTO queue_seen (source, key, alert_id, first_seen) VALUES (?1, ?2, ?3, ?4)",
+                        )?
+                        .execute(params![source, key, alert.alert_id, now])?;
+                }
+                transaction
+                    .prepare_cached(
+                        "INSERT INTO queue (alert_id, source, document, accepted_at) VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![alert.alert_id, source, alert.document, now])?;
+                admitted.push(Admitted::Queued {
+                    alert_id: alert.alert_id,
+                });
+            }
+            Ok(Ok(admitted))
+        });
+        counted(&self.writer, ask).await.map_err(QueueError::Store)?
+    }
+
+    /// Takes up to `count` alerts for `owner`, oldest first, each for `lease_seconds`; an
+    /// alert whose lease ran out (its worker died) is taken again.
+    pub async fn lease(&self, owner: &str, count: usize, lease_seconds: i64) -> Result<Vec<Leased>, String> {
+        let owner = owner.to_owned();
+        let ask = Count::ask(move |transaction: &Transaction<'_>| {
+            let now = super::now();
+            let mut statement = transaction.prepare_cached(
+                "UPDATE queue SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1
+                 WHERE seq IN (SELECT seq FROM queue WHERE lease_owner IS NULL OR lease_until < ?3
+                               ORDER BY seq LIMIT ?4)
+                 RETURNING seq, alert_id, source, document, attempts",
+            )?;
+            let rows =
+                statement.query_map(params![owner, now + lease_seconds, now, count as i64], |row| {
+                    Ok(Leased {
+                        seq: row.get(0)?,
+                        alert_id: row.get(1)?,
+                        source: row.get(2)?,
+                        document: row.get(3)?,
+                        attempts: row.get(4)?,
+                    })
+                })?;
+            let mut leased = rows.collect::<Result<Vec<_>, _>>()?;
+            leased.sort_by_key(|alert| alert.seq);
+            Ok(leased)
+        });
+        counted(&self.writer, ask).await
+    }
+
+    /// Removes a leased alert and keeps its report, in one transaction: false when `owner`
+    /// no longer holds the lease (then another worker has it, and no report is kept).
+    pub async fn complete(&self, seq: i64, owner: &str, report: String) -> Result<bool, String> {
+        let owner = owner.to_owned();
+        let ask = Count::ask(move |transaction: &Transaction<'_>| {
+            let taken: Option<(String, String)> = transaction
+                .prepare_cached(
+                    "DELETE FROM queue WHERE seq = ?1 AND lease_owner = ?2 RETURNING alert_id, source",
+                )?
+                .query_row(params![seq, owner], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()?;
+            let Some((alert_id, source)) = taken else {
+                return Ok(false);
+            };
+            transaction
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO reports (alert_id, source, report, finished_at) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![alert_id, source, report, super::now()])?;
+            Ok(true)
+        });
+        counted(&self.writer, ask).await
+    }
+
+    /// Frees every lease: called at start, when no other process serves this store (the
+    /// caller holds its lock), so the alerts a killed process held are taken again at once.
+    pub async fn release_all(&self) -> Result<usize, String> {
+        let ask = Count::ask(|transaction: &Transaction<'_>| {
+            transaction.execute(
+                "UPDATE queue SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL",
+                [],
+            )
+        });
+        counted(&self.writer, ask).await
+    }
+
+    /// Forgets what was seen before the window, so the dedup table stays its size.
+    pub async fn forget_before(&self, window_seconds: i64) -> Result<usize, String> {
+        let ask = Count::ask(move |transaction: &Transaction<'_>| {
+            transaction.execute(
+                "DELETE FROM queue_seen WHERE first_seen < ?1",
+                params![super::now() - window_seconds],
+            )
+        });
+        counted(&self.writer, ask).await
+    }
+
+    /// Alerts waiting or in progress, and the age in seconds of the oldest.
+    pub fn depth(&self) -> Result<(usize, Option<i64>), rusqlite::Error> {
+        let connection = super::lock(&self.connection);
+        connection.query_row("SELECT COUNT(*), MIN(accepted_at) FROM queue", [], |row| {
+            let depth: i64 = row.get(0)?;
+            let oldest: Option<i64> = row.get(1)?;
+            Ok((depth as usize, oldest.map(|at| super::now() - at)))
+        })
+    }
+
+    /// The report kept for `alert_id`, as JSON text.
+    pub fn report(&self, alert_id: &str) -> Result<Option<String>, rusqlite::Error> {
+        let connection = super::lock(&self.connection);
+        connection
+            .prepare_cached("SELECT report FROM reports WHERE alert_id = ?1")?
+            .query_row(params![alert_id], |row| row.get(0))
+            .optional()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+
+    fn offered(id: &str, fingerprint: &str) -> Offered {
+        Offered {
+            alert_id: id.into(),
+            fingerprint: fingerprint.into(),
+            document: format!(r#"{{"id":"{id}"}}"#),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_alert_is_taken_once_and_leaves_with_its_report() {
+        let queue = Store::in_memory().unwrap().queue();
+        let admitted = queue
+            .enqueue("siem", vec![offered("a-1", "f1"), offered("a-2", "f2")], 10, 600)
+            .await
+            .unwrap();
+        assert_eq!(admitted.len(), 2);
+        let first = queue.lease("boot-1", 1, 60).await.unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].alert_id, "a-1");
+        let second = queue.lease("boot-1", 5, 60).await.unwrap();
+        assert_eq!(
+            second.iter().map(|l| l.alert_id.as_str()).collect::<Vec<_>>(),
+            ["a-2"]
+        );
+        assert!(queue.lease("boot-1", 5, 60).await.unwrap().is_empty());
+
+        assert!(!queue.complete(first[0].seq, "boot-2", "{}".into()).await.unwrap());
+        assert!(
+            queue
+                .complete(first[0].seq, "boot-1", r#"{"ok":1}"#.into())
+                .await
+                .unwrap()
+        );
+        assert_eq!(queue.report("a-1").unwrap().as_deref(), Some(r#"{"ok":1}"#));
+        assert_eq!(queue.depth().unwrap().0, 1);
+    }
+
+    #[tokio::test]
+    async fn a_repeat_by_id_or_content_is_acknowledged_and_not_queued() {
+        let queue = Store::in_memory().unwrap().queue();
+        queue
+            .enqueue("siem", vec![offered("a-1", "f1")], 10, 600)
+            .await
+            .unwrap();
+        let again = queue
+            .enqueue(
+                "siem",
+                vec![
+                    offered("a-1", "other"),
+                    offered("a-9", "f1"),
+                    offered("a-3", "f3"),
+                    offered("a-4", "f3"),
+                ],
+                10,
+                600,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            again,
+            [
+                Admitted::Duplicate {
+                    alert_id: "a-1".into(),
+                    of: "a-1".into()
+                },
+                Admitted::Duplicate {
+                    alert_id: "a-9".into(),
+                    of: "a-1".into()
+                },
+                Admitted::Queued {
+                    alert_id: "a-3".into()
+                },
+                Admitted::Duplicate {
+                    alert_id: "a-4".into(),
+                    of: "a-3".into()
+                },
+            ]
+        );
+        assert_eq!(queue.depth().unwrap().0, 2);
+        // Another source's alert with the same id is its own.
+        let other = queue
+            .enqueue("edr", vec![offered("a-1", "f1")], 10, 600)
+            .await
+            .unwrap();
+        assert_eq!(
+            other,
+            [Admitted::Queued {
+                alert_id: "a-1".into()
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_over_the_limit_queues_nothing() {
+        let queue = Store::in_memory().unwrap().queue();
+        queue
+            .enqueue("siem", vec![offered("a-1", "f1")], 2, 600)
+            .await
+            .unwrap();
+        let full = queue
+            .enqueue("siem", vec![offered("a-2", "f2"), offered("a-3", "f3")], 2, 600)
+            .await
+            .unwrap_err();
+        assert!(matches!(full, QueueError::Full { depth: 1, limit: 2 }), "{full}");
+        assert_eq!(queue.depth().unwrap().0, 1);
+        // Nothing of the refused request was remembered as seen.
+        let retried = queue
+            .enqueue("siem", vec![offered("a-2", "f2")], 2, 600)
+            .await
+            .unwrap();
+        assert_eq!(
+            retried,
+            [Admitted::Queued {
+                alert_id: "a-2".into()
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn what_a_dead_process_held_is_taken_again_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        {
+            let queue = Store::open(&path).unwrap().queue();
+            queue
+                .enqueue("siem", vec![offered("a-1", "f1")], 10, 600)
+                .await
+                .unwrap();
+            assert_eq!(queue.lease("boot-1", 5, 600).await.unwrap().len(), 1);
+        }
+        let queue = Store::open(&path).unwrap().queue();
+        assert!(
+            queue.lease("boot-2", 5, 600).await.unwrap().is_empty(),
+            "still leased"
+        );
+        assert_eq!(queue.release_all().await.unwrap(), 1);
+        let again = queue.lease("boot-2", 5, 600).await.unwrap();
+        assert_eq!((again.len(), again[0].attempts), (1, 2));
+        // The dedup memory outlived the restart too.
+        let repeat = queue
+            .enqueue("siem", vec![offered("a-1", "f1")], 10, 600)
+            .await
+            .unwrap();
+        assert!(matches!(repeat[0], Admitted::Duplicate { .. }));
+    }
+}
