@@ -35,6 +35,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod serve;
+pub use serve::{Answer, Serving, now as serve_now, signature};
+
 /// How long one `palisade` command may take before it is killed and the test fails.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -692,6 +695,11 @@ impl Case {
 
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The environment each `palisade` process of the case gets.
+    pub fn environment(&self) -> &[(String, String)] {
+        &self.env
     }
 
     /// Writes a file into the folder, verbatim.

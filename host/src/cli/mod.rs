@@ -10,6 +10,7 @@ mod progress;
 mod report;
 mod run;
 mod scaffold;
+mod serve;
 
 use clap::{ArgAction, Parser, Subcommand};
 use palisade_pipeline::RunMode;
@@ -53,6 +54,9 @@ struct Cli {
 enum Command {
     /// Run alerts through the configured plugins, stage by stage.
     Run(run::RunArgs),
+    /// Take alerts by authenticated webhook into a durable queue and run them as they come
+    /// (`[serve]` in the config); SIGTERM or SIGINT drains.
+    Serve(serve::ServeArgs),
     /// Run alerts with every destructive operation in dry-run: what would automation have done?
     /// Nothing outside Palisade is changed and nothing is recorded.
     Simulate(run::RunArgs),
@@ -114,6 +118,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => run::run(args, RunMode::Live).await,
             Command::Simulate(args) => run::run(args, RunMode::Simulate).await,
+            Command::Serve(args) => serve::serve(args).await,
             Command::Check(args) => check::check(args).await,
             Command::Approvals(command) => admin::approvals(command).await,
             Command::Undo(args) => admin::undo(args).await,

@@ -32,6 +32,9 @@ struct RawConfig {
     policy: RawPolicy,
     #[serde(default)]
     intake: palisade_alert::config::RawIntake,
+    /// `palisade serve`'s own table, read and checked by the service (`palisade_service::config`).
+    #[serde(default, rename = "serve")]
+    _serve: Option<serde::de::IgnoredAny>,
 }
 
 /// `[policy]`, and a plugin's `[plugins.NAME.policy]` overrides (protected entities add up).

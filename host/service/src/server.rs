@@ -1,0 +1,162 @@
+//! Listening: the routes, TLS when configured, and an accept loop with bounded handshakes and
+//! header reads (a slow client holds its own connection, never the loop) that stops gracefully.
+
+use crate::{App, ServeError, intake};
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+/// How long a client may take to finish the TLS handshake, or to send a request's headers.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long open connections get to finish once the service stops.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Binds the listen address, ready to speak TLS when configured, and says where on stdout (a
+/// port of 0 is chosen by the system). A certificate that cannot be used stops the start.
+pub(crate) async fn bind(app: &App) -> Result<(TcpListener, Option<TlsAcceptor>), ServeError> {
+    let tls = match &app.serve.tls {
+        None => None,
+        Some(tls) => Some(acceptor(&tls.cert, &tls.key).map_err(ServeError::Start)?),
+    };
+    let listener = TcpListener::bind(app.serve.listen)
+        .await
+        .map_err(|error| ServeError::Start(format!("cannot listen on {}: {error}", app.serve.listen)))?;
+    let address = listener
+        .local_addr()
+        .map_err(|error| ServeError::Start(error.to_string()))?;
+    let scheme = if app.serve.tls.is_some() { "https" } else { "http" };
+    // The line a supervisor or a test waits for; flushed, as stdout may be a pipe.
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "listening on {scheme}://{address}");
+    let _ = stdout.flush();
+    Ok((listener, tls))
+}
+
+fn routes(app: Arc<App>) -> Router {
+    let limit = app.serve.body_limit;
+    Router::new()
+        .route("/v1/sources/{source}/alerts", post(intake::accept))
+        .route("/v1/alerts/{id}", get(report))
+        .route("/healthz", get(|| async { StatusCode::OK }))
+        .route("/readyz", get(ready))
+        // Both: the layer refuses a declared length unread, the limit a chunked body as it grows.
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
+        .with_state(app)
+}
+
+async fn ready(State(app): State<Arc<App>>) -> StatusCode {
+    if app.draining.load(Ordering::SeqCst) || app.queue.depth().is_err() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// A processed alert's report, for a holder of the API token.
+async fn report(State(app): State<Arc<App>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let Some(api) = &app.serve.api else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if api.verify(&headers, b"", 0).is_err() {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    match app.queue.report(&id) {
+        Ok(Some(report)) => ([("content-type", "application/json")], report).into_response(),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(error) => {
+            tracing::error!(%error, "cannot read a report");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+/// Accepts connections until `stop`, then lets open ones finish for a while.
+pub(crate) async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let router = routes(app);
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    // The timer first: without it the header timeout cannot be armed.
+    http.timer(TokioTimer::new()).header_read_timeout(CLIENT_TIMEOUT);
+    loop {
+        let (tcp, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                // Out of file descriptors, most likely: wait for some to close.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => break,
+        };
+        let service = router.clone().map_request(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(remote));
+            request
+        });
+        let service = TowerToHyperService::new(service);
+        let (http, watcher, tls) = (http.clone(), graceful.watcher(), tls.clone());
+        tokio::spawn(async move {
+            match tls {
+                None => {
+                    let _ = watcher
+                        .watch(http.serve_connection(TokioIo::new(tcp), service))
+                        .await;
+                }
+                Some(acceptor) => {
+                    let Ok(Ok(stream)) = tokio::time::timeout(CLIENT_TIMEOUT, acceptor.accept(tcp)).await
+                    else {
+                        return;
+                    };
+                    let _ = watcher
+                        .watch(http.serve_connection(TokioIo::new(stream), service))
+                        .await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(CLOSE_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open at the close timeout were cut");
+    }
+}
+
+fn acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<TlsAcceptor, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|error| format!("cannot read the certificate {}: {error}", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|error| format!("cannot read the key {}: {error}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| error.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|error| format!("the certificate and key do not make a TLS identity: {error}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
