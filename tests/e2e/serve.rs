@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 const EDR_SECRET: &str = "edr-signing-key-for-tests";
 const API_TOKEN: &str = "api-token-for-tests";
+const ONCALL_TOKEN: &str = "oncall-token-for-tests";
 
 /// The spray plugin acting through the receiver; two sources, one signing, one with a token.
 const CONFIG: &str = r#"
@@ -31,9 +32,19 @@ grants = ["identity.revoke-sessions", "network.block-ip", "ticket.create"]
 per_plugin = 1000
 global = 1000
 
+[policy.protected]
+ip_ranges = ["203.0.113.66/32"]
+
 [serve]
 body_limit_kib = 64
-api_token = { env = "PALISADE_E2E_API_TOKEN" }
+
+[serve.tokens.viewer]
+role = "viewer"
+token = { env = "PALISADE_E2E_API_TOKEN" }
+
+[serve.tokens.oncall]
+role = "approver"
+token = { env = "PALISADE_E2E_ONCALL_TOKEN" }
 
 [serve.sources.edr]
 auth = "hmac"
@@ -48,6 +59,7 @@ fn case(receiver: &Receiver) -> Case {
     let case = Case::new()
         .receiver(receiver)
         .env("PALISADE_E2E_API_TOKEN", API_TOKEN)
+        .env("PALISADE_E2E_ONCALL_TOKEN", ONCALL_TOKEN)
         .env("PALISADE_E2E_SIEM_TOKEN", "siem-token-for-tests");
     case.write("edr.key", EDR_SECRET);
     case.config(CONFIG);
@@ -92,7 +104,7 @@ fn a_signed_alert_is_acknowledged_run_and_reported_and_a_repeat_is_not_run_again
     assert_eq!(accepted.json()["accepted"], serde_json::json!(["serve-1"]));
     let kept = report(&serving, "serve-1");
     assert_eq!(kept["type"], "alert", "{kept}");
-    assert_eq!(kept["report"]["alert"]["id"], "serve-1", "{kept}");
+    assert_eq!(kept["alert"]["id"], "serve-1", "{kept}");
     assert_eq!(receiver.calls("network", "block-ip").len(), 1);
 
     // The same alert again: acknowledged as a repeat, not queued, not acted on twice.
@@ -124,7 +136,60 @@ fn a_signed_alert_is_acknowledged_run_and_reported_and_a_repeat_is_not_run_again
     let blocked = receiver.calls("network", "block-ip");
     assert_eq!(blocked.len(), 2, "the confident sprays are contained, once each");
 
+    // The metrics count what was posted, in text a Prometheus scraper reads.
+    let scraped = serving.get("/metrics", &[]);
+    assert_eq!(scraped.status, 200);
+    let metrics = prometheus_samples(&scraped.body);
+    for (sample, value) in [
+        (r#"palisade_alerts_accepted_total{source="edr"}"#, 1.0),
+        (r#"palisade_alerts_accepted_total{source="siem"}"#, 2.0),
+        (r#"palisade_alerts_duplicate_total{source="edr"}"#, 1.0),
+        (
+            r#"palisade_alerts_rejected_total{source="siem",reason="malformed"}"#,
+            1.0,
+        ),
+        (
+            r#"palisade_alerts_processed_total{source="edr",outcome="completed"}"#,
+            1.0,
+        ),
+        (
+            r#"palisade_alerts_processed_total{source="siem",outcome="completed"}"#,
+            2.0,
+        ),
+        (
+            r#"palisade_actions_total{operation="network.block-ip",decision="executed"}"#,
+            2.0,
+        ),
+        ("palisade_queue_depth", 0.0),
+    ] {
+        assert_eq!(metrics.get(sample), Some(&value), "{sample} in\n{}", scraped.body);
+    }
+
     assert_eq!(serving.terminate(Duration::from_secs(30)), Some(0));
+}
+
+/// Every sample of a Prometheus text exposition, checking each line's form on the way.
+fn prometheus_samples(text: &str) -> std::collections::BTreeMap<String, f64> {
+    let mut samples = std::collections::BTreeMap::new();
+    for line in text.lines().filter(|line| !line.is_empty()) {
+        if let Some(comment) = line.strip_prefix("# ") {
+            assert!(
+                comment.starts_with("HELP ")
+                    || comment.starts_with("TYPE ")
+                    || comment.starts_with("UNIT ")
+                    || comment == "EOF",
+                "{line}"
+            );
+            continue;
+        }
+        let (name, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("not a sample: {line}"));
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("not a number: {line}"));
+        assert!(name.starts_with("palisade_"), "{line}");
+        samples.insert(name.to_owned(), value);
+    }
+    samples
 }
 
 #[test]
@@ -196,6 +261,72 @@ fn senders_that_cannot_prove_who_they_are_get_401_and_are_audited() {
     }));
 }
 
+/// A held block, as a person meets it through the API: a viewer sees it and may not approve it;
+/// the approver's approval carries it out once, under the approver's name.
+#[test]
+fn a_held_operation_is_listed_for_viewers_and_carried_out_once_by_an_approver() {
+    let receiver = Receiver::start();
+    let case = case(&receiver);
+    let serving = case.serve();
+    assert_eq!(
+        serving
+            .post_signed("edr", EDR_SECRET, &spray("held-1", 66, 95))
+            .status,
+        202
+    );
+    report(&serving, "held-1");
+    assert!(
+        receiver.calls("network", "block-ip").is_empty(),
+        "a protected address is not blocked alone"
+    );
+
+    let listed = serving.get("/v1/approvals", &api());
+    assert_eq!(listed.status, 200, "{listed:?}");
+    let approvals = listed.json()["approvals"].as_array().cloned().unwrap_or_default();
+    assert_eq!(approvals.len(), 1, "{approvals:?}");
+    assert_eq!(approvals[0]["operation"], "network.block-ip");
+    let id = approvals[0]["id"].as_str().unwrap().to_owned();
+
+    let path = format!("/v1/approvals/{id}/approve");
+    assert_eq!(
+        serving.post(&path, &api(), b"").status,
+        403,
+        "a viewer may not approve"
+    );
+    assert_eq!(serving.post(&path, &[], b"").status, 401);
+    let oncall = vec![("authorization", format!("Bearer {ONCALL_TOKEN}"))];
+    let approved = serving.post(&path, &oncall, b"");
+    assert_eq!(approved.status, 200, "{approved:?}");
+    assert_eq!(approved.json()["executed"], true, "{approved:?}");
+    // Once: a second approval finds it decided.
+    assert_eq!(serving.post(&path, &oncall, b"").status, 409);
+    let blocks = receiver.calls("network", "block-ip");
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(blocks[0].request()["target"], "203.0.113.66");
+
+    let decided = serving.get("/v1/approvals?all=true", &api()).json();
+    assert_eq!(decided["approvals"][0]["decided_by"], "api:oncall", "{decided}");
+    // Resetting the breaker is an admin's; the approver's token is refused.
+    let reset = serving.post(
+        "/v1/breaker/reset",
+        &[
+            ("authorization", format!("Bearer {ONCALL_TOKEN}")),
+            ("content-type", "application/json".into()),
+        ],
+        b"{}",
+    );
+    assert_eq!(reset.status, 403);
+    let audit = serving.get("/v1/audit?limit=1000", &api()).json();
+    let refusals = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "api")
+        .count();
+    assert_eq!(refusals, 3, "{audit}");
+    assert_eq!(serving.terminate(Duration::from_secs(30)), Some(0));
+}
+
 /// Killed with SIGKILL while alerts are in flight, restarted: every acknowledged alert is
 /// reported exactly once and nothing acknowledged is lost.
 #[test]
@@ -237,7 +368,7 @@ fn a_kill_loses_no_acknowledged_alert() {
     let serving = case.serve();
     for id in &ids {
         let kept = report(&serving, id);
-        assert_eq!(kept["report"]["alert"]["id"], id.as_str(), "{kept}");
+        assert_eq!(kept["alert"]["id"], id.as_str(), "{kept}");
     }
     assert_eq!(serving.terminate(Duration::from_secs(30)), Some(0));
     // Each address was blocked at most once, though alerts in flight at the kill ran again:

@@ -8,6 +8,7 @@ use palisade_connectors::SecretRef;
 use palisade_core::located::{self, ConfigErrors, Reporter};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -28,8 +29,29 @@ pub struct ServeConfig {
     /// A repeat (same id or content from the same source) within this is not queued again.
     pub dedup_window: Duration,
     pub sources: BTreeMap<String, Source>,
-    /// The bearer token that reads reports (`GET /v1/alerts/{id}`); without one, reading is off.
-    pub api: Option<Auth>,
+    /// The people and programs that may use the API, by name.
+    pub tokens: Vec<ApiToken>,
+}
+
+/// What a holder of an API token may do; each role may do what the ones before it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Read reports, approvals, the audit and the breaker.
+    Viewer,
+    /// Also approve and deny held operations.
+    Approver,
+    /// Also reset the breaker.
+    Admin,
+}
+
+/// One API token: only its SHA-256 is kept.
+#[derive(Debug, Clone)]
+pub struct ApiToken {
+    /// Who acts with it, as approvals and the audit name them (`api:NAME`).
+    pub name: String,
+    pub role: Role,
+    pub sha256: [u8; 32],
 }
 
 #[derive(Debug, Clone)]
@@ -60,9 +82,19 @@ struct RawServe {
     queue_limit: Option<Spanned<u64>>,
     drain_timeout_seconds: Option<Spanned<u64>>,
     dedup_window_minutes: Option<Spanned<u64>>,
-    api_token: Option<Spanned<SecretRef>>,
+    #[serde(default)]
+    tokens: BTreeMap<String, Spanned<RawToken>>,
     #[serde(default)]
     sources: BTreeMap<String, Spanned<RawSource>>,
+}
+
+/// `[serve.tokens.NAME]`: the token from a secret, or its SHA-256 written in the config.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawToken {
+    role: Role,
+    token: Option<Spanned<SecretRef>>,
+    sha256: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -197,17 +229,14 @@ impl ServeConfig {
                 "no source: declare [serve.sources.NAME] for each sender",
             );
         }
-        let api = raw.api_token.as_ref().and_then(|token| {
-            token
-                .get_ref()
-                .resolve(dir)
-                .map(|token| Auth::bearer(token.expose_secret()))
-                .map_err(|error| report.error(Some(token.span()), "serve.api_token", error))
-                .ok()
-        });
+        let tokens = raw
+            .tokens
+            .into_iter()
+            .filter_map(|(name, token)| ApiToken::from_toml(name, token, dir, report))
+            .collect();
         ServeConfig {
             listen,
-            api,
+            tokens,
             tls: raw.tls.map(|tls| Tls {
                 cert: dir.join(tls.cert),
                 key: dir.join(tls.key),
@@ -229,8 +258,65 @@ impl ServeConfig {
             drain_timeout: Duration::ZERO,
             dedup_window: Duration::ZERO,
             sources: BTreeMap::new(),
-            api: None,
+            tokens: Vec::new(),
         }
+    }
+}
+
+impl ApiToken {
+    fn from_toml(
+        name: String,
+        raw: Spanned<RawToken>,
+        dir: &Path,
+        report: &mut Reporter,
+    ) -> Option<ApiToken> {
+        let key = format!("serve.tokens.{name}");
+        if !valid_name(&name) {
+            report.error(
+                Some(raw.span()),
+                key,
+                "a token name is letters, digits, '-' and '_'",
+            );
+            return None;
+        }
+        let span = raw.span();
+        let raw = raw.into_inner();
+        let sha256 = match (&raw.token, &raw.sha256) {
+            (Some(token), None) => match token.get_ref().resolve(dir) {
+                Ok(secret) => Sha256::digest(secret.expose_secret().as_bytes()).into(),
+                Err(error) => {
+                    report.error(Some(token.span()), format!("{key}.token"), error);
+                    return None;
+                }
+            },
+            (None, Some(digest)) => match hex::decode(digest.get_ref())
+                .ok()
+                .and_then(|d| <[u8; 32]>::try_from(d).ok())
+            {
+                Some(digest) => digest,
+                None => {
+                    report.error(
+                        Some(digest.span()),
+                        format!("{key}.sha256"),
+                        "64 hex digits: the token's SHA-256",
+                    );
+                    return None;
+                }
+            },
+            _ => {
+                report.error(
+                    Some(span),
+                    key,
+                    "set one of `token` (a secret) and `sha256` (its digest)",
+                );
+                return None;
+            }
+        };
+        Some(ApiToken {
+            name,
+            role: raw.role,
+            sha256,
+        })
     }
 }
 
@@ -366,6 +452,10 @@ state_dir = "state"
 listen = "127.0.0.1:0"
 body_limit_kib = 64
 
+[serve.tokens.oncall]
+role = "approver"
+sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
 [serve.sources.edr]
 auth = "hmac"
 secret = { file = "edr.key" }
@@ -381,6 +471,10 @@ token = { file = "siem.token" }
         )
         .unwrap();
         assert_eq!(config.body_limit, 64 * 1024);
+        assert_eq!(
+            (config.tokens[0].name.as_str(), config.tokens[0].role),
+            ("oncall", Role::Approver)
+        );
         assert_eq!(config.sources.len(), 2);
         let Auth::Hmac {
             signature_header,

@@ -36,6 +36,7 @@ pub(crate) async fn accept(
     }
     // Unknown source and bad credentials get the same bare answer: nothing to probe with.
     let Some(configured) = app.serve.sources.get(&source) else {
+        // Not counted by source: the name is the sender's, and would grow the label set.
         refused(&app, &source, remote, "unknown source");
         return StatusCode::UNAUTHORIZED.into_response();
     };
@@ -67,6 +68,8 @@ pub(crate) async fn accept(
             Err(error) => rejected.push(json!({"line": number, "error": error.to_string()})),
         }
     }
+    app.metrics.rejected(&source, "malformed", rejected.len());
+    let offered_count = offered.len();
     if offered.is_empty() {
         return (
             StatusCode::BAD_REQUEST,
@@ -91,18 +94,22 @@ pub(crate) async fn accept(
                     }
                 }
             }
+            app.metrics.accepted(&source, accepted.len(), duplicates.len());
             (
                 StatusCode::ACCEPTED,
                 axum::Json(json!({"accepted": accepted, "duplicates": duplicates, "rejected": rejected})),
             )
                 .into_response()
         }
-        Err(QueueError::Full { .. }) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            [("retry-after", RETRY_AFTER)],
-            "the queue is full\n",
-        )
-            .into_response(),
+        Err(QueueError::Full { .. }) => {
+            app.metrics.rejected(&source, "queue-full", offered_count);
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", RETRY_AFTER)],
+                "the queue is full\n",
+            )
+                .into_response()
+        }
         Err(QueueError::Store(error)) => {
             tracing::error!(%error, "cannot queue alerts");
             (

@@ -4,11 +4,14 @@
 //! the transaction that keeps its report, so a crash loses nothing acknowledged.
 //!
 //! [`config`] reads `[serve]`; [`auth`] checks senders; [`intake`] answers their requests;
-//! [`worker`] runs what was queued; [`server`] listens and stops gracefully.
+//! [`worker`] runs what was queued; [`api`] serves people and the console; [`server`]
+//! listens and stops gracefully.
 
+mod api;
 pub mod auth;
 pub mod config;
 mod intake;
+mod metrics;
 mod server;
 mod worker;
 
@@ -36,6 +39,7 @@ pub(crate) struct App {
     pub draining: AtomicBool,
     /// Woken when alerts are queued, so an idle worker takes them at once.
     pub queued: tokio::sync::Notify,
+    pub metrics: metrics::Metrics,
 }
 
 /// Why the service could not start or stopped on an error.
@@ -98,6 +102,7 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> Result<(),
         intakes,
         draining: AtomicBool::new(false),
         queued: tokio::sync::Notify::new(),
+        metrics: metrics::Metrics::new(),
     });
     let (listener, tls) = server::bind(&app).await?;
     let stop_workers = tokio::sync::watch::channel(false);

@@ -1,11 +1,10 @@
 //! Listening: the routes, TLS when configured, and an accept loop with bounded handshakes and
 //! header reads (a slow client holds its own connection, never the loop) that stops gracefully.
 
-use crate::{App, ServeError, intake};
+use crate::{App, ServeError, api, intake};
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, Request, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -49,9 +48,16 @@ fn routes(app: Arc<App>) -> Router {
     let limit = app.serve.body_limit;
     Router::new()
         .route("/v1/sources/{source}/alerts", post(intake::accept))
-        .route("/v1/alerts/{id}", get(report))
+        .route("/v1/alerts/{id}", get(api::report))
+        .route("/v1/approvals", get(api::approvals))
+        .route("/v1/approvals/{id}/approve", post(api::approve))
+        .route("/v1/approvals/{id}/deny", post(api::deny))
+        .route("/v1/audit", get(api::audit))
+        .route("/v1/breaker", get(api::breaker))
+        .route("/v1/breaker/reset", post(api::reset))
         .route("/healthz", get(|| async { StatusCode::OK }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
         // Both: the layer refuses a declared length unread, the limit a chunked body as it grows.
         .layer(DefaultBodyLimit::max(limit))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
@@ -66,19 +72,16 @@ async fn ready(State(app): State<Arc<App>>) -> StatusCode {
     }
 }
 
-/// A processed alert's report, for a holder of the API token.
-async fn report(State(app): State<Arc<App>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let Some(api) = &app.serve.api else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    if api.verify(&headers, b"", 0).is_err() {
-        return StatusCode::UNAUTHORIZED.into_response();
-    }
-    match app.queue.report(&id) {
-        Ok(Some(report)) => ([("content-type", "application/json")], report).into_response(),
-        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+async fn metrics(State(app): State<Arc<App>>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match app.metrics.render(&app.store) {
+        Ok(text) => (
+            [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
+            text,
+        )
+            .into_response(),
         Err(error) => {
-            tracing::error!(%error, "cannot read a report");
+            tracing::error!(%error, "cannot render the metrics");
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
     }

@@ -5,9 +5,10 @@
 use crate::App;
 use futures::StreamExt;
 use palisade_pipeline::batch::Received;
-use palisade_pipeline::{Finished, Pipeline, Runner, Schedule};
+use palisade_pipeline::{AlertLine, Finished, Pipeline, Runner, Schedule};
 use serde_json::json;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
@@ -29,19 +30,24 @@ pub(crate) async fn work(app: Arc<App>, pipeline: Pipeline, stop: watch::Receive
     };
     let (sender, receiver) = mpsc::channel::<Received>(schedule.concurrency);
     let runner = Runner::new(pipeline, app.config.clone(), schedule);
-    let feeding = tokio::spawn(feed(app.clone(), owner.clone(), sender, stop));
+    // Each leased alert's source, for the metrics, until its report is kept.
+    let sources = Arc::new(Mutex::new(HashMap::new()));
+    let feeding = tokio::spawn(feed(app.clone(), owner.clone(), sender, sources.clone(), stop));
     let input = futures::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|received| (received, receiver))
     });
     let mut finished = std::pin::pin!(runner.run(input));
     while let Some(done) = finished.next().await {
-        let (seq, report) = report(done);
+        let (seq, outcome, report) = report(&app, done);
         let Some(seq) = seq else {
             tracing::error!(%report, "an alert ended without its queue entry; it is run again at the next start");
             continue;
         };
+        let source = sources.lock().unwrap_or_else(|e| e.into_inner()).remove(&seq);
         match app.queue.complete(seq, &owner, report).await {
-            Ok(true) => {}
+            Ok(true) => app
+                .metrics
+                .processed(source.as_deref().unwrap_or("unknown"), outcome),
             Ok(false) => tracing::warn!(seq, "the alert's lease was lost; its report was not kept"),
             Err(error) => tracing::error!(seq, %error, "cannot keep a report; the alert stays queued"),
         }
@@ -50,7 +56,13 @@ pub(crate) async fn work(app: Arc<App>, pipeline: Pipeline, stop: watch::Receive
 }
 
 /// Leases alerts as the runner has room for them, until `stop`.
-async fn feed(app: Arc<App>, owner: String, sender: mpsc::Sender<Received>, mut stop: watch::Receiver<bool>) {
+async fn feed(
+    app: Arc<App>,
+    owner: String,
+    sender: mpsc::Sender<Received>,
+    sources: Arc<Mutex<HashMap<i64, String>>>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         if *stop.borrow() {
             return;
@@ -86,6 +98,10 @@ async fn feed(app: Arc<App>, owner: String, sender: mpsc::Sender<Received>, mut 
                     None => Err(format!("source {} is no longer configured", alert.source)),
                 }
             };
+            sources
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(alert.seq, alert.source.clone());
             let received = Received {
                 number: alert.seq as usize,
                 at: Instant::now(),
@@ -98,25 +114,52 @@ async fn feed(app: Arc<App>, owner: String, sender: mpsc::Sender<Received>, mut 
     }
 }
 
-/// The queue entry an alert came from, and its report as kept in the store.
-fn report(done: Finished) -> (Option<i64>, String) {
-    let (number, report) = match done {
+/// The queue entry an alert came from, how it ended, and its report as kept in the store:
+/// the object `palisade run --json` prints for it.
+fn report(app: &App, done: Finished) -> (Option<i64>, &'static str, String) {
+    let (number, outcome, report) = match done {
         Finished::Processed {
             number,
+            received,
             priority,
             duplicates,
             incident,
             report,
-            ..
-        } => (
-            number,
-            json!({"type": "alert", "report": report, "priority": priority,
-                   "duplicates": duplicates, "incident": incident.map(|i| i.incident)}),
-        ),
+        } => {
+            let time_to_respond = report
+                .first_response()
+                .map(|at| at.saturating_duration_since(received).as_secs_f64());
+            app.metrics.report(&report, time_to_respond);
+            let line = AlertLine::new(
+                &report,
+                number,
+                priority,
+                time_to_respond.map(|seconds| seconds * 1000.0),
+                &duplicates,
+                incident.as_ref().map(|i| i.incident.as_str()),
+            );
+            let outcome = if report.succeeded() {
+                "completed"
+            } else {
+                "plugin-errors"
+            };
+            (
+                number,
+                outcome,
+                serde_json::to_value(&line)
+                    .unwrap_or_else(|e| json!({"type": "alert", "error": e.to_string()})),
+            )
+        }
         Finished::Duplicate {
             number, alert, of, ..
-        } => (number, json!({"type": "duplicate", "alert": alert, "of": of})),
-        Finished::Rejected { number, error } => (number, json!({"type": "rejected", "error": error})),
+        } => (
+            number,
+            "duplicate",
+            json!({"type": "duplicate", "alert": alert, "of": of}),
+        ),
+        Finished::Rejected { number, error } => {
+            (number, "rejected", json!({"type": "rejected", "error": error}))
+        }
     };
-    ((number > 0).then_some(number as i64), report.to_string())
+    ((number > 0).then_some(number as i64), outcome, report.to_string())
 }

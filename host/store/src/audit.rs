@@ -35,6 +35,8 @@ pub enum AuditKind {
     Feedback,
     /// A request to the service's intake refused (authentication, an unknown source).
     Intake,
+    /// A call to the service's API refused (no token, too small a role).
+    Api,
 }
 
 impl AuditKind {
@@ -49,6 +51,7 @@ impl AuditKind {
             AuditKind::Breaker => "breaker",
             AuditKind::Feedback => "feedback",
             AuditKind::Intake => "intake",
+            AuditKind::Api => "api",
         }
     }
 }
