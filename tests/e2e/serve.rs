@@ -327,6 +327,56 @@ fn a_held_operation_is_listed_for_viewers_and_carried_out_once_by_an_approver() 
     assert_eq!(serving.terminate(Duration::from_secs(30)), Some(0));
 }
 
+/// SIGHUP with a broken config keeps the old one serving; with a good one, its new source
+/// takes alerts.
+#[test]
+fn a_reload_with_errors_changes_nothing_and_a_good_one_takes_effect() {
+    let receiver = Receiver::start();
+    let case = case(&receiver);
+    let serving = case.serve();
+    let good = case.config_text();
+
+    case.write(
+        "palisade.toml",
+        good.replace("body_limit_kib = 64", "body_limit_kib = 64\nqueue_limit = 0"),
+    );
+    serving.hangup("the config has errors");
+    assert!(
+        serving.stderr().contains("serve.queue_limit"),
+        "{}",
+        serving.stderr()
+    );
+    assert_eq!(
+        serving
+            .post_signed("edr", EDR_SECRET, &spray("reload-1", 11, 95))
+            .status,
+        202
+    );
+    let unknown = serving.post(
+        "/v1/sources/script/alerts",
+        &[("authorization", "Bearer script-token".to_owned())],
+        b"{}",
+    );
+    assert_eq!(unknown.status, 401);
+
+    case.write(
+        "palisade.toml",
+        format!("{good}\n[serve.sources.script]\nauth = \"bearer\"\ntoken = {{ file = \"script.token\" }}\n"),
+    );
+    case.write("script.token", "script-token");
+    serving.hangup("SIGHUP: reloaded");
+    let body = spray("reload-2", 12, 95);
+    let taken = serving.post(
+        "/v1/sources/script/alerts",
+        &[("authorization", "Bearer script-token".to_owned())],
+        body.as_bytes(),
+    );
+    assert_eq!(taken.status, 202, "{taken:?}");
+    report(&serving, "reload-1");
+    report(&serving, "reload-2");
+    assert_eq!(serving.terminate(Duration::from_secs(30)), Some(0));
+}
+
 /// Killed with SIGKILL while alerts are in flight, restarted: every acknowledged alert is
 /// reported exactly once and nothing acknowledged is lost.
 #[test]

@@ -178,6 +178,21 @@ impl Serving {
         })
     }
 
+    /// Sends SIGHUP (reload the config) and waits until the service logged `until`.
+    pub fn hangup(&self, until: &str) {
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::HUP).expect("signal the service");
+        let started = Instant::now();
+        while !self.stderr().contains(until) {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "no {until:?} after SIGHUP:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Sends SIGTERM and waits for the service to exit; its exit code.
     pub fn terminate(mut self, within: Duration) -> Option<i32> {
         let pid = rustix::process::Pid::from_child(&self.child);

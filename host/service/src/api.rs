@@ -43,8 +43,9 @@ fn caller(
         .and_then(|value| value.strip_prefix("Bearer "));
     let digest: Option<[u8; 32]> = given.map(|token| Sha256::digest(token.as_bytes()).into());
     // Every token is compared, found or not: the time taken says nothing of which matched.
+    let settings = app.settings();
     let mut found: Option<&ApiToken> = None;
-    for token in &app.serve.tokens {
+    for token in &settings.serve.tokens {
         if let Some(digest) = &digest
             && bool::from(token.sha256.ct_eq(digest))
         {
@@ -128,7 +129,7 @@ pub(crate) async fn approve(
         Ok(caller) => caller,
         Err(refused) => return refused.into_response(),
     };
-    match palisade_response::approve(&*app.config, &app.store, &id, &caller.by()).await {
+    match palisade_response::approve(&*app.settings().config, &app.store, &id, &caller.by()).await {
         Ok(approved) => {
             let (executed, result) = match &approved.result {
                 Ok(reference) => (true, json!(reference)),

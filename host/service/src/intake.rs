@@ -35,7 +35,8 @@ pub(crate) async fn accept(
             .into_response();
     }
     // Unknown source and bad credentials get the same bare answer: nothing to probe with.
-    let Some(configured) = app.serve.sources.get(&source) else {
+    let settings = app.settings();
+    let Some(configured) = settings.serve.sources.get(&source) else {
         // Not counted by source: the name is the sender's, and would grow the label set.
         refused(&app, &source, remote, "unknown source");
         return StatusCode::UNAUTHORIZED.into_response();
@@ -55,8 +56,8 @@ pub(crate) async fn accept(
         Ok(documents) => documents,
         Err(error) => return bad_request(&error),
     };
-    let intake = &app.intakes[&source];
-    let dedup_fields = app.config.intake.dedup.clone().unwrap_or_default().fields;
+    let intake = &settings.intakes[&source];
+    let dedup_fields = settings.config.intake.dedup.clone().unwrap_or_default().fields;
     let (mut offered, mut rejected) = (Vec::new(), Vec::new());
     for (number, document) in documents {
         match intake.parse(document) {
@@ -77,10 +78,10 @@ pub(crate) async fn accept(
         )
             .into_response();
     }
-    let window = app.serve.dedup_window.as_secs() as i64;
+    let window = settings.serve.dedup_window.as_secs() as i64;
     match app
         .queue
-        .enqueue(&source, offered, app.serve.queue_limit, window)
+        .enqueue(&source, offered, settings.serve.queue_limit, window)
         .await
     {
         Ok(admitted) => {

@@ -23,23 +23,69 @@ use palisade_store::{Queue, Store};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 use tokio::signal::unix::{SignalKind, signal};
 
-/// What the request handlers share.
-pub(crate) struct App {
+/// What a config file says, as one value: swapped whole by SIGHUP, so a request or an alert
+/// sees one version from start to end.
+pub(crate) struct Settings {
     pub serve: ServeConfig,
     pub config: Arc<Config>,
-    pub store: Store,
-    pub queue: Queue,
     /// One intake per source, in the source's format.
     pub intakes: BTreeMap<String, Arc<Intake>>,
+}
+
+impl Settings {
+    /// Reads and checks the whole file: the pipeline's config and `[serve]`, every error.
+    fn load(config_path: &Path, listen: Option<SocketAddr>) -> Result<Settings, ServeError> {
+        let config = Config::load(config_path);
+        let serve = ServeConfig::load(config_path);
+        let (config, mut serve) = match (config, serve) {
+            (Ok(config), Ok(serve)) => (config, serve),
+            (config, serve) => {
+                let errors: Vec<String> = [config.err(), serve.err()]
+                    .into_iter()
+                    .flatten()
+                    .map(|e| e.to_string())
+                    .collect();
+                return Err(ServeError::Config(errors.join("\n")));
+            }
+        };
+        if let Some(listen) = listen {
+            serve.listen = listen;
+        }
+        let mut intakes = BTreeMap::new();
+        for (name, source) in &serve.sources {
+            let intake = Intake::new(source.format.clone(), config.intake.mappings.clone())
+                .map_err(|error| ServeError::Config(format!("serve.sources.{name}.format: {error}")))?;
+            intakes.insert(name.clone(), Arc::new(intake));
+        }
+        Ok(Settings {
+            serve,
+            config: Arc::new(config),
+            intakes,
+        })
+    }
+}
+
+/// What the request handlers and the workers share.
+pub(crate) struct App {
+    settings: RwLock<Arc<Settings>>,
+    pub store: Store,
+    pub queue: Queue,
     /// Set by SIGTERM or SIGINT: intake answers 503 and `/readyz` says not ready.
     pub draining: AtomicBool,
     /// Woken when alerts are queued, so an idle worker takes them at once.
     pub queued: tokio::sync::Notify,
     pub metrics: metrics::Metrics,
+}
+
+impl App {
+    /// The settings in force now.
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 /// Why the service could not start or stopped on an error.
@@ -51,79 +97,140 @@ pub enum ServeError {
     Start(String),
 }
 
-/// Serves until SIGTERM or SIGINT, then drains. `listen` overrides `[serve] listen`.
-pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> Result<(), ServeError> {
-    let config = Config::load(config_path).map_err(|errors| ServeError::Config(errors.to_string()))?;
-    let mut serve =
-        ServeConfig::load(config_path).map_err(|errors| ServeError::Config(errors.to_string()))?;
-    if let Some(listen) = listen {
-        serve.listen = listen;
-    }
-    let mut intakes = BTreeMap::new();
-    for (name, source) in &serve.sources {
-        let intake = Intake::new(source.format.clone(), config.intake.mappings.clone())
-            .map_err(|error| ServeError::Config(format!("serve.sources.{name}.format: {error}")))?;
-        intakes.insert(name.clone(), Arc::new(intake));
-    }
-    // Handlers first: a signal that comes right after the readiness line is not lost.
-    let (mut terminate, mut interrupt) = (
-        signal(SignalKind::terminate())
-            .map_err(|e| ServeError::Start(format!("cannot handle SIGTERM: {e}")))?,
-        signal(SignalKind::interrupt())
-            .map_err(|e| ServeError::Start(format!("cannot handle SIGINT: {e}")))?,
-    );
-    // Every outside effect once: a plugin run again on an alert after a crash is answered
-    // from the ledger, and an effect whose outcome was lost is held for a person.
+/// Builds the pipeline the workers run. Every outside effect once: a plugin run again on an
+/// alert after a crash is answered from the ledger, and an effect whose outcome was lost is
+/// held for a person.
+async fn pipeline(config: &Config) -> Result<Pipeline, ServeError> {
     let (pipeline, failures) =
-        Pipeline::build_with(&config, RunMode::Live, BuildOptions { exactly_once: true })
+        Pipeline::build_with(config, RunMode::Live, BuildOptions { exactly_once: true })
             .await
             .map_err(|error| ServeError::Start(format!("{error:#}")))?;
     for failure in &failures {
         tracing::error!(plugin = %failure.plugin, error = %failure.error, "plugin not loaded; serving without it");
     }
-    let store = pipeline
+    Ok(pipeline)
+}
+
+/// Serves until SIGTERM or SIGINT, then drains; SIGHUP reloads the config. `listen`
+/// overrides `[serve] listen`.
+pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> Result<(), ServeError> {
+    let settings = Settings::load(config_path, listen)?;
+    // Handlers first: a signal that comes right after the readiness line is not lost.
+    let handle = |kind: SignalKind, name: &str| {
+        signal(kind).map_err(|e| ServeError::Start(format!("cannot handle {name}: {e}")))
+    };
+    let mut terminate = handle(SignalKind::terminate(), "SIGTERM")?;
+    let mut interrupt = handle(SignalKind::interrupt(), "SIGINT")?;
+    let mut hangup = handle(SignalKind::hangup(), "SIGHUP")?;
+    let first = pipeline(&settings.config).await?;
+    let store = first
         .store()
         .clone()
         .durable()
         .map_err(|error| ServeError::Start(error.to_string()))?;
     // One service per state folder: a second would take the first one's leases.
-    let _lock = lock_state(&config.state_dir)?;
+    let _lock = lock_state(&settings.config.state_dir)?;
     let queue = store.queue();
     let released = queue.release_all().await.map_err(ServeError::Start)?;
     if released > 0 {
         tracing::warn!(released, "alerts a stopped service had taken are queued again");
     }
-    let config = Arc::new(config);
     let app = Arc::new(App {
-        serve,
-        config: config.clone(),
+        settings: RwLock::new(Arc::new(settings)),
         store,
         queue,
-        intakes,
         draining: AtomicBool::new(false),
         queued: tokio::sync::Notify::new(),
         metrics: metrics::Metrics::new(),
     });
     let (listener, tls) = server::bind(&app).await?;
-    let stop_workers = tokio::sync::watch::channel(false);
-    let workers = tokio::spawn(worker::work(app.clone(), pipeline, stop_workers.1));
+    let mut workers = Workers::start(app.clone(), first);
     let stop_http = tokio::sync::watch::channel(false);
     let http = tokio::spawn(server::serve(app.clone(), listener, tls, stop_http.1));
 
-    tokio::select! {
-        _ = terminate.recv() => tracing::info!("SIGTERM: draining"),
-        _ = interrupt.recv() => tracing::info!("SIGINT: draining"),
+    loop {
+        tokio::select! {
+            _ = terminate.recv() => { tracing::info!("SIGTERM: draining"); break; }
+            _ = interrupt.recv() => { tracing::info!("SIGINT: draining"); break; }
+            _ = hangup.recv() => workers = reload(&app, config_path, listen, workers).await,
+        }
     }
     app.draining.store(true, Ordering::SeqCst);
-    let _ = stop_workers.0.send(true);
     // HTTP stays up while the workers drain: senders get 503, probes an answer.
-    match tokio::time::timeout(app.serve.drain_timeout, workers).await {
-        Ok(_) => tracing::info!("drained"),
-        Err(_) => tracing::warn!("drain timeout: the alerts still in flight stay queued for the next start"),
+    if workers.stop(app.settings().serve.drain_timeout).await {
+        tracing::info!("drained");
+    } else {
+        tracing::warn!("drain timeout: the alerts still in flight stay queued for the next start");
     }
     let _ = stop_http.0.send(true);
     let _ = http.await;
     Ok(())
+}
+
+/// The worker loop and the switch that stops it.
+struct Workers {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Workers {
+    fn start(app: Arc<App>, pipeline: Pipeline) -> Workers {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        Workers {
+            stop,
+            task: tokio::spawn(worker::work(app, pipeline, stopped)),
+        }
+    }
+
+    /// Stops taking alerts and waits for those in flight; false when `within` ran out first
+    /// (they stay leased, and are queued again at the next start).
+    async fn stop(self, within: std::time::Duration) -> bool {
+        let _ = self.stop.send(true);
+        tokio::time::timeout(within, self.task).await.is_ok()
+    }
+}
+
+/// SIGHUP: the new config is read and checked whole, and its plugins loaded, before anything
+/// changes; on any error the old one stays and the error is logged. Alerts in flight finish
+/// on the config they started with; the workers then go on with the new one.
+async fn reload(app: &Arc<App>, config_path: &Path, listen: Option<SocketAddr>, workers: Workers) -> Workers {
+    let current = app.settings();
+    let settings = match Settings::load(config_path, listen) {
+        Ok(settings) => settings,
+        Err(error) => {
+            tracing::error!(%error, "SIGHUP: the config has errors; serving on as before");
+            return workers;
+        }
+    };
+    if settings.config.state_dir != current.config.state_dir {
+        tracing::error!("SIGHUP: the state folder changed; that takes a restart; serving on as before");
+        return workers;
+    }
+    let (old, new) = (&current.serve, &settings.serve);
+    if (
+        old.listen,
+        old.body_limit,
+        old.tls.as_ref().map(|t| (&t.cert, &t.key)),
+    ) != (
+        new.listen,
+        new.body_limit,
+        new.tls.as_ref().map(|t| (&t.cert, &t.key)),
+    ) {
+        tracing::warn!("SIGHUP: listen, tls and body_limit_kib take effect at the next start");
+    }
+    let pipeline = match pipeline(&settings.config).await {
+        Ok(pipeline) => pipeline,
+        Err(error) => {
+            tracing::error!(%error, "SIGHUP: the new config's pipeline cannot start; serving on as before");
+            return workers;
+        }
+    };
+    if !workers.stop(current.serve.drain_timeout).await {
+        tracing::warn!("SIGHUP: alerts still running at the drain timeout finish on the old config");
+    }
+    *app.settings.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(settings);
+    tracing::info!("SIGHUP: reloaded");
+    Workers::start(app.clone(), pipeline)
 }
 
 /// An exclusive lock on the state folder, released by the kernel when the process dies.

@@ -26,17 +26,19 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Binds the listen address, ready to speak TLS when configured, and says where on stdout (a
 /// port of 0 is chosen by the system). A certificate that cannot be used stops the start.
 pub(crate) async fn bind(app: &App) -> Result<(TcpListener, Option<TlsAcceptor>), ServeError> {
-    let tls = match &app.serve.tls {
+    let settings = app.settings();
+    let serve = &settings.serve;
+    let tls = match &serve.tls {
         None => None,
         Some(tls) => Some(acceptor(&tls.cert, &tls.key).map_err(ServeError::Start)?),
     };
-    let listener = TcpListener::bind(app.serve.listen)
+    let listener = TcpListener::bind(serve.listen)
         .await
-        .map_err(|error| ServeError::Start(format!("cannot listen on {}: {error}", app.serve.listen)))?;
+        .map_err(|error| ServeError::Start(format!("cannot listen on {}: {error}", serve.listen)))?;
     let address = listener
         .local_addr()
         .map_err(|error| ServeError::Start(error.to_string()))?;
-    let scheme = if app.serve.tls.is_some() { "https" } else { "http" };
+    let scheme = if serve.tls.is_some() { "https" } else { "http" };
     // The line a supervisor or a test waits for; flushed, as stdout may be a pipe.
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "listening on {scheme}://{address}");
@@ -45,7 +47,7 @@ pub(crate) async fn bind(app: &App) -> Result<(TcpListener, Option<TlsAcceptor>)
 }
 
 fn routes(app: Arc<App>) -> Router {
-    let limit = app.serve.body_limit;
+    let limit = app.settings().serve.body_limit;
     Router::new()
         .route("/v1/sources/{source}/alerts", post(intake::accept))
         .route("/v1/alerts/{id}", get(api::report))

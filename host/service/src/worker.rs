@@ -23,13 +23,15 @@ const WINDOW_GRACE: Duration = Duration::from_millis(10);
 
 /// Runs queued alerts until `stop`, then lets the ones in flight finish.
 pub(crate) async fn work(app: Arc<App>, pipeline: Pipeline, stop: watch::Receiver<bool>) {
+    // The settings the pipeline was built from: a reload starts new workers with its own.
+    let settings = app.settings();
     let owner = format!("{}-{}", std::process::id(), palisade_core::clock::now());
     let schedule = Schedule {
         grace: Some(WINDOW_GRACE),
-        ..Schedule::of(&app.config)
+        ..Schedule::of(&settings.config)
     };
     let (sender, receiver) = mpsc::channel::<Received>(schedule.concurrency);
-    let runner = Runner::new(pipeline, app.config.clone(), schedule);
+    let runner = Runner::new(pipeline, settings.config.clone(), schedule);
     // Each leased alert's source, for the metrics, until its report is kept.
     let sources = Arc::new(Mutex::new(HashMap::new()));
     let feeding = tokio::spawn(feed(app.clone(), owner.clone(), sender, sources.clone(), stop));
@@ -90,7 +92,7 @@ async fn feed(
                     alert.attempts - 1
                 ))
             } else {
-                match app.intakes.get(&alert.source) {
+                match app.settings().intakes.get(&alert.source) {
                     Some(intake) => intake
                         .parse(&alert.document)
                         .map(Box::new)
