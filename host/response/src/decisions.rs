@@ -4,6 +4,7 @@
 //! service, and a console) only call these and show the result.
 
 use super::{bind_for_approval, record_executed, shown_target};
+use crate::held::Held;
 use palisade_connectors::{ActionRequest, CallContext, CapabilitySet, ConnectorError};
 use palisade_core::capability::Grants;
 use palisade_policy::Policy;
@@ -62,27 +63,28 @@ pub async fn approve(
         .get(id)
         .map_err(ApprovalError::from)?
         .ok_or_else(|| ApproveError::NotFound(id.to_owned()))?;
-    let mut request: ActionRequest =
-        serde_json::from_value(pending.request.clone()).map_err(|error| ApproveError::Unreadable {
-            id: id.to_owned(),
-            reason: error.to_string(),
-        })?;
+    let mut held = Held::parse(&pending.request).map_err(|reason| ApproveError::Unreadable {
+        id: id.to_owned(),
+        reason,
+    })?;
     let plugin = plugins.bound(&pending.plugin).map_err(ApproveError::Config)?;
-    if !plugin.grants.allows(request.operation()) {
+    if !plugin.grants.allows(held.operation()) {
         return Err(ApproveError::NoLongerGranted {
             id: id.to_owned(),
             plugin: pending.plugin,
-            operation: request.operation().to_string(),
+            operation: held.operation().to_string(),
         });
     }
     let connectors = plugin.connectors;
-    let lookup = CallContext::new(&pending.plugin, &pending.alert_id);
-    bind_for_approval(&mut request, &connectors, &lookup, plugin.policy)
-        .await
-        .map_err(|reason| ApproveError::CannotBind {
-            id: id.to_owned(),
-            reason,
-        })?;
+    if let Held::Action(request) = &mut held {
+        let lookup = CallContext::new(&pending.plugin, &pending.alert_id);
+        bind_for_approval(request, &connectors, &lookup, plugin.policy)
+            .await
+            .map_err(|reason| ApproveError::CannotBind {
+                id: id.to_owned(),
+                reason,
+            })?;
+    }
     let approval = store.approvals().claim(id, by)?;
     // A person vouched for acting on the alert: evidence that it was true.
     count_as_evidence(
@@ -94,10 +96,7 @@ pub async fn approve(
         None,
     );
     let cx = CallContext::new(&approval.plugin, &approval.alert_id);
-    let result = request
-        .execute(&connectors, &cx)
-        .await
-        .map(|receipt| receipt.reference);
+    let result = held.execute(&connectors, &cx).await;
     let (executed, note) = match &result {
         Ok(reference) => (true, reference.clone().unwrap_or_default()),
         Err(error) => (false, error.to_string()),
@@ -109,8 +108,8 @@ pub async fn approve(
     {
         tracing::error!(approval = id, %error, "cannot record the outcome of the approval");
     }
-    if let Ok(reference) = &result
-        && let Err(error) = record_executed(store, &cx, &request, reference.clone())
+    if let (Ok(reference), Held::Action(request)) = (&result, &held)
+        && let Err(error) = record_executed(store, &cx, request, reference.clone())
     {
         tracing::error!(action = %cx.action_id, %error, "cannot record the action for undo");
     }
@@ -123,12 +122,18 @@ pub async fn approve(
         store,
         &approval,
         decision,
-        json!({"approval_id": id, "by": by, "action_id": cx.action_id, "resolved": request.resolved(), "result": note}),
+        json!({"approval_id": id, "by": by, "action_id": cx.action_id,
+               "resolved": match &held { Held::Action(request) => json!(request.resolved()), _ => json!(null) },
+               "result": note}),
     );
+    let target = match &held {
+        Held::Action(request) => shown_target(request),
+        _ => approval.target.clone(),
+    };
     Ok(Approved {
         approval,
+        target,
         action_id: cx.action_id,
-        target: shown_target(&request),
         result,
     })
 }

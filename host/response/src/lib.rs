@@ -5,6 +5,7 @@
 //! and a console) for a person's decision.
 
 mod decisions;
+mod held;
 mod record;
 
 pub use decisions::{

@@ -318,6 +318,18 @@ async fn a_ticket_of_unknown_outcome_is_held_and_not_opened_again() {
         "{}",
         pending[0].reason
     );
+
+    // A person who checked the ticketing system approves it: opened once, and the next run
+    // is answered from the approval.
+    let approved = palisade_response::approve(&fixture, &store, &pending[0].id, "analyst")
+        .await
+        .unwrap();
+    assert!(approved.result.is_ok(), "{:?}", approved.result.err());
+    assert_eq!(fixture.sent("ticket.create"), 1);
+    let mut again = fixture.broker(&store, Some("this process"));
+    let answer = ticket::Host::create(&mut again, new_ticket()).await.unwrap();
+    assert!(answer.is_ok(), "{answer:?}");
+    assert_eq!(fixture.sent("ticket.create"), 1);
 }
 
 #[tokio::test]

@@ -8,9 +8,9 @@ pub mod webhook;
 
 use super::{CallContext, ConnectorError};
 use palisade_alert::Severity;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Message {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,

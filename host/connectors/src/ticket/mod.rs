@@ -10,7 +10,7 @@ use super::{CallContext, ConnectorError};
 use palisade_alert::{Entity, HashAlgorithm, Severity};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewTicket {
     pub title: String,
     pub description: String,

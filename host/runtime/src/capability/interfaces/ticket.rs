@@ -98,7 +98,15 @@ impl ticket::Host for Broker {
             Once::Go(claim) => claim,
             Once::Stopped(error) => return Ok(Err(error)),
             Once::Done(done) => {
-                let Ok(reference) = serde_json::from_value::<TicketRef>(done.value.clone()) else {
+                // Opened by this host (the ticket as the vendor answered), or by a person's
+                // approval (the vendor's reference: the ticket's id).
+                let reference = serde_json::from_value::<TicketRef>(done.value.clone()).ok().or_else(|| {
+                    done.value["reference"].as_str().map(|id| TicketRef {
+                        id: id.to_owned(),
+                        url: None,
+                    })
+                });
+                let Some(reference) = reference else {
                     // Never sent again; but what it answered cannot be given back either.
                     let reason = format!(
                         "done before (action {}), but the ledger's receipt is unreadable",
