@@ -109,7 +109,7 @@ pub async fn approve(
         tracing::error!(approval = id, %error, "cannot record the outcome of the approval");
     }
     if let (Ok(reference), Held::Action(request)) = (&result, &held)
-        && let Err(error) = record_executed(store, &cx, request, reference.clone())
+        && let Err(error) = record_executed(store, &cx, request, reference.clone(), &connectors)
     {
         tracing::error!(action = %cx.action_id, %error, "cannot record the action for undo");
     }
@@ -311,6 +311,28 @@ pub fn reset_breaker(store: &Store, plugin: Option<&str>, by: &str) -> Result<us
         ..AuditEvent::default()
     });
     Ok(cleared)
+}
+
+/// Lifts the containment whose time is up (blocks for a set time on backends that cannot
+/// lift them), each through [`undo`] as `lapse`: claimed once, audited, its compensation sent
+/// through the plugin's connector. A failure is left scheduled, to be tried at the next call.
+pub async fn lapse_due(plugins: &impl Plugins, store: &Store) -> Vec<(String, Result<Undone, UndoFailure>)> {
+    let due = match store.actions().lapsing(Some(palisade_core::clock::now())) {
+        Ok(due) => due,
+        Err(error) => {
+            tracing::error!(%error, "cannot read the containment due to lapse");
+            return Vec::new();
+        }
+    };
+    let mut lapsed = Vec::with_capacity(due.len());
+    for (action, _) in due {
+        let result = undo(plugins, store, &action.action_id, "lapse").await;
+        if let Err(error) = &result {
+            tracing::warn!(action = %action.action_id, %error, "containment due to lapse was not lifted");
+        }
+        lapsed.push((action.action_id, result));
+    }
+    lapsed
 }
 
 /// What a person's decision re-checks in the config in force now: a plugin's connectors,

@@ -9,7 +9,8 @@ mod held;
 mod record;
 
 pub use decisions::{
-    ApproveError, Approved, Bound, Plugins, UndoFailure, Undone, approve, deny, feedback, reset_breaker, undo,
+    ApproveError, Approved, Bound, Plugins, UndoFailure, Undone, approve, deny, feedback, lapse_due,
+    reset_breaker, undo,
 };
 pub use palisade_connectors::decide::{bind_for_approval, resolve_and_decide, shown_target};
 pub use record::{Hold, executed_action, hold, record_executed};

@@ -1,7 +1,8 @@
 //! What the response lifecycle writes: executed operations with their compensation (for
 //! undo), and operations held for a person.
 
-use palisade_connectors::{ActionRequest, CallContext};
+use palisade_connectors::network::NetworkAction;
+use palisade_connectors::{ActionRequest, CallContext, CapabilitySet};
 use palisade_store::{ActionRow, Approval, ApprovalStatus, RecordError, Store};
 use std::time::Duration;
 
@@ -23,14 +24,36 @@ pub fn executed_action(cx: &CallContext, request: &ActionRequest, reference: Opt
     }
 }
 
-/// Keeps an executed operation with its compensation, for undo.
+/// Keeps an executed operation with its compensation, for undo; a block for a set time on a
+/// backend that cannot lift it is scheduled to lapse (the host undoes it when due).
 pub fn record_executed(
     store: &Store,
     cx: &CallContext,
     request: &ActionRequest,
     reference: Option<String>,
+    connectors: &CapabilitySet,
 ) -> Result<(), RecordError> {
-    store.actions().record(executed_action(cx, request, reference))
+    store.actions().record(executed_action(cx, request, reference))?;
+    if let Some(due_at) = lapses_at(request, connectors)
+        && let Err(error) = store.actions().lapse_at(&cx.action_id, due_at)
+    {
+        tracing::error!(action = %cx.action_id, %error, "cannot schedule the block's end: undo it by hand when due");
+    }
+    Ok(())
+}
+
+/// When the host must lift a block `request` asked for a set time, if it must.
+fn lapses_at(request: &ActionRequest, connectors: &CapabilitySet) -> Option<i64> {
+    let ActionRequest::Network {
+        action: NetworkAction::BlockIp | NetworkAction::BlockDomain,
+        duration_seconds: Some(seconds),
+        ..
+    } = request
+    else {
+        return None;
+    };
+    let network = connectors.network.as_ref()?;
+    (!network.expires_blocks()).then(|| palisade_core::clock::now() + i64::from(*seconds))
 }
 
 /// An operation to hold for a person.

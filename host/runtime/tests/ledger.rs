@@ -361,3 +361,34 @@ impl palisade_response::Plugins for Fixture {
         })
     }
 }
+
+/// A block for a set time on a backend that cannot lift it: the host schedules the unblock
+/// and carries it out once when due, and not before.
+#[tokio::test]
+async fn a_block_for_a_set_time_is_lifted_once_when_due() {
+    let fixture = Fixture::new();
+    let store = Store::open(&fixture.db()).unwrap();
+    let mut broker = fixture.broker(&store, None);
+    let receipt = network::Host::block_ip(&mut broker, ADDRESS.into(), Some(1), "spray".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(receipt.status, ActionStatus::Executed), "{receipt:?}");
+    let scheduled = store.actions().lapsing(None).unwrap();
+    assert_eq!(scheduled.len(), 1, "the unblock is scheduled");
+    assert!(
+        palisade_response::lapse_due(&fixture, &store).await.is_empty(),
+        "not before it is due"
+    );
+    assert_eq!(fixture.sent("network.unblock-ip"), 0);
+
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let lapsed = palisade_response::lapse_due(&fixture, &store).await;
+    assert_eq!(lapsed.len(), 1);
+    assert!(lapsed[0].1.is_ok(), "{:?}", lapsed[0].1.as_ref().err());
+    assert_eq!(fixture.sent("network.unblock-ip"), 1);
+    // Once: lifted, it is no longer scheduled.
+    assert!(palisade_response::lapse_due(&fixture, &store).await.is_empty());
+    assert!(store.actions().lapsing(None).unwrap().is_empty());
+    assert_eq!(fixture.sent("network.unblock-ip"), 1);
+}

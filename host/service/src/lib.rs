@@ -147,6 +147,7 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> Result<(),
     let mut workers = Workers::start(app.clone(), first);
     let stop_http = tokio::sync::watch::channel(false);
     let http = tokio::spawn(server::serve(app.clone(), listener, tls, stop_http.1));
+    let lapses = tokio::spawn(lapse(app.clone()));
 
     loop {
         tokio::select! {
@@ -156,6 +157,7 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> Result<(),
         }
     }
     app.draining.store(true, Ordering::SeqCst);
+    lapses.abort();
     // HTTP stays up while the workers drain: senders get 503, probes an answer.
     if workers.stop(app.settings().serve.drain_timeout).await {
         tracing::info!("drained");
@@ -165,6 +167,23 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> Result<(),
     let _ = stop_http.0.send(true);
     let _ = http.await;
     Ok(())
+}
+
+/// How often containment due to lapse is looked for.
+const LAPSE_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Lifts, when due, the blocks set for a time on backends that cannot lift them.
+async fn lapse(app: Arc<App>) {
+    let mut tick = tokio::time::interval(LAPSE_CHECK);
+    loop {
+        tick.tick().await;
+        let settings = app.settings();
+        let lapsed = palisade_response::lapse_due(&*settings.config, &app.store).await;
+        let lifted = lapsed.iter().filter(|(_, result)| result.is_ok()).count();
+        if lifted > 0 {
+            tracing::info!(lifted, "containment lifted as scheduled");
+        }
+    }
 }
 
 /// The worker loop and the switch that stops it.

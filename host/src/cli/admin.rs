@@ -65,6 +65,20 @@ pub enum BreakerCommand {
     },
 }
 
+#[derive(clap::Subcommand)]
+pub enum ActionsCommand {
+    /// Executed operations that have not been undone.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Only blocks set for a time that the host lifts when due, soonest first.
+        #[arg(long)]
+        scheduled: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 #[derive(clap::Args)]
 pub struct UndoArgs {
     /// The action id from the run's output or the audit.
@@ -400,6 +414,69 @@ fn format_time(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
         .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| unix.to_string())
+}
+
+pub fn actions(command: ActionsCommand) -> u8 {
+    let ActionsCommand::List {
+        store,
+        scheduled,
+        json,
+    } = command;
+    let (_, store) = match open(&store.config) {
+        Ok(opened) => opened,
+        Err(code) => return code,
+    };
+    let listed = if scheduled {
+        store.actions().lapsing(None).map(|rows| {
+            rows.into_iter()
+                .map(|(row, due)| (row, Some(due)))
+                .collect::<Vec<_>>()
+        })
+    } else {
+        store
+            .actions()
+            .standing()
+            .map(|rows| rows.into_iter().map(|row| (row, None)).collect())
+    };
+    let listed = match listed {
+        Ok(listed) => listed,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return exit::FATAL;
+        }
+    };
+    for (action, due) in listed {
+        if json {
+            let mut line = serde_json::json!({
+                "action_id": action.action_id, "at": action.at, "plugin": action.plugin,
+                "alert_id": action.alert_id, "operation": action.operation, "target": action.target,
+                "undoable": action.compensation.is_some(),
+            });
+            if let Some(due) = due {
+                line["lapses_at"] = due.into();
+            }
+            println!("{line}");
+            continue;
+        }
+        let when = due.map_or(String::new(), |due| format!("  lapses {}", rfc3339(due)));
+        println!(
+            "{}  {}  {} {}  (plugin {}, alert {}){when}",
+            action.action_id,
+            rfc3339(action.at),
+            action.operation,
+            safe(&action.target),
+            action.plugin,
+            safe(&action.alert_id)
+        );
+    }
+    exit::OK
+}
+
+fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|at| at.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_else(|| unix.to_string())
 }
 

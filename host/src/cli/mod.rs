@@ -70,6 +70,9 @@ enum Command {
     /// The circuit breaker on destructive operations: status, reset.
     #[command(subcommand)]
     Breaker(admin::BreakerCommand),
+    /// Executed containment: what is scheduled to lapse, and when.
+    #[command(subcommand)]
+    Actions(admin::ActionsCommand),
     /// Query the audit trail.
     Audit(admin::AuditArgs),
     /// Say whether an alert was true: it counts toward its rule's precision, which decides
@@ -123,6 +126,7 @@ pub fn main() -> ExitCode {
             Command::Approvals(command) => admin::approvals(command).await,
             Command::Undo(args) => admin::undo(args).await,
             Command::Breaker(command) => admin::breaker(command).await,
+            Command::Actions(command) => admin::actions(command),
             Command::Audit(args) => admin::audit(args).await,
             Command::Feedback(args) => admin::feedback(args),
             Command::Report(args) => report::report(args),

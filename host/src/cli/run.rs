@@ -81,6 +81,15 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
             return exit::FATAL;
         }
     };
+    if mode == RunMode::Live {
+        // Blocks set for a time on backends that cannot lift them, due since the last run.
+        for (action, result) in palisade_response::lapse_due(&config, pipeline.store()).await {
+            match result {
+                Ok(undone) => eprintln!("lifted {action} as scheduled (action {})", undone.action_id),
+                Err(error) => eprintln!("warning: {action} is due to lapse but was not lifted: {error}"),
+            }
+        }
+    }
     let mut output = Output::new(args.json);
     let file = args.alerts.as_deref().filter(|_| !stdin);
     let progress = Progress::new(args.json, std::io::stderr().is_terminal(), file);

@@ -103,6 +103,48 @@ impl Actions {
         Ok(row)
     }
 
+    /// Schedules the reversal of `action_id` at `due_at` (Unix seconds): a block for a set time
+    /// on a backend that cannot expire it.
+    pub fn lapse_at(&self, action_id: &str, due_at: i64) -> Result<(), rusqlite::Error> {
+        let connection = super::lock(&self.connection);
+        connection.execute(
+            "INSERT OR REPLACE INTO lapses (action_id, due_at) VALUES (?1, ?2)",
+            params![action_id, due_at],
+        )?;
+        Ok(())
+    }
+
+    /// Executed actions scheduled to lapse and not yet undone, soonest first, with their due
+    /// times; only those due by `until` when it is given.
+    pub fn lapsing(&self, until: Option<i64>) -> Result<Vec<(ActionRow, i64)>, rusqlite::Error> {
+        self.writer.flush();
+        let connection = super::lock(&self.connection);
+        let columns = COLUMNS
+            .split(", ")
+            .map(|column| format!("a.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut statement = connection.prepare(&format!(
+            "SELECT {columns}, l.due_at FROM lapses l JOIN actions a ON a.action_id = l.action_id
+             WHERE a.undone_at IS NULL AND l.due_at <= ?1 ORDER BY l.due_at"
+        ))?;
+        let rows = statement.query_map(params![until.unwrap_or(i64::MAX)], |row| {
+            Ok((row_to_action(row)?, row.get::<_, i64>(11)?))
+        })?;
+        rows.collect()
+    }
+
+    /// Executed actions not undone, newest first (at most 1,000).
+    pub fn standing(&self) -> Result<Vec<ActionRow>, rusqlite::Error> {
+        self.writer.flush();
+        let connection = super::lock(&self.connection);
+        let mut statement = connection.prepare(&format!(
+            "SELECT {COLUMNS} FROM actions WHERE undone_at IS NULL ORDER BY at DESC LIMIT 1000"
+        ))?;
+        let rows = statement.query_map([], row_to_action)?;
+        rows.collect()
+    }
+
     pub fn release(&self, action_id: &str) -> Result<(), rusqlite::Error> {
         let connection = super::lock(&self.connection);
         connection.execute(

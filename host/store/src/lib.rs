@@ -206,6 +206,13 @@ CREATE TABLE IF NOT EXISTS actions (
     undone_by TEXT
 ) STRICT;
 
+-- Containment that lapses: the host reverses it when due, for backends that cannot.
+CREATE TABLE IF NOT EXISTS lapses (
+    action_id TEXT PRIMARY KEY,
+    due_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS lapses_by_due ON lapses (due_at);
+
 CREATE TABLE IF NOT EXISTS destructive_counts (
     plugin TEXT NOT NULL,
     minute INTEGER NOT NULL,

@@ -455,6 +455,11 @@ impl ExternalLists {
 
 #[async_trait::async_trait]
 impl NetworkControl for ExternalLists {
+    /// Entries carry their expiry, and `sweep_expired` drops them.
+    fn expires_blocks(&self) -> bool {
+        true
+    }
+
     async fn sweep_expired(&self) -> Result<usize, ConnectorError> {
         self.sweep_at(OffsetDateTime::now_utc()).await
     }

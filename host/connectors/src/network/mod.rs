@@ -51,6 +51,13 @@ pub trait NetworkControl: Send + Sync {
         request: &BlockRequest<'_>,
     ) -> Result<ActionReceipt, ConnectorError>;
 
+    /// Whether a block given a duration is lifted by the backend itself when it is up (a list
+    /// the host keeps and sweeps, a vendor that expires entries). When not, the host schedules
+    /// the unblock and carries it out when due.
+    fn expires_blocks(&self) -> bool {
+        false
+    }
+
     /// Lifts the blocks whose time is up, for backends that keep the list themselves (a
     /// vendor that expires blocks on its own needs nothing). Returns how many lists changed.
     async fn sweep_expired(&self) -> Result<usize, ConnectorError> {

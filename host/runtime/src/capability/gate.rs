@@ -292,7 +292,7 @@ impl Broker {
     /// Keeps an executed operation with its compensation, for `palisade undo`.
     fn remember(&self, cx: &CallContext, request: &ActionRequest, reference: Option<String>) {
         let Some(store) = &self.plugin.store else { return };
-        if let Err(error) = record_executed(store, cx, request, reference) {
+        if let Err(error) = record_executed(store, cx, request, reference, &self.plugin.connectors) {
             tracing::error!(%error, action = %cx.action_id, "cannot record the action for undo");
         }
     }
