@@ -304,6 +304,27 @@ fn a_held_operation_is_listed_for_viewers_and_carried_out_once_by_an_approver() 
     assert_eq!(blocks.len(), 1);
     assert_eq!(blocks[0].request()["target"], "203.0.113.66");
 
+    // It went wrong after all: the approver undoes it, once.
+    let action_id = approved.json()["action_id"].as_str().unwrap().to_owned();
+    let standing = serving.get("/v1/actions", &api()).json();
+    assert!(
+        standing["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"]["action_id"] == action_id.as_str()),
+        "{standing}"
+    );
+    let undo = format!("/v1/actions/{action_id}/undo");
+    assert_eq!(
+        serving.post(&undo, &api(), b"").status,
+        403,
+        "a viewer may not undo"
+    );
+    assert_eq!(serving.post(&undo, &oncall, b"").status, 200);
+    assert_eq!(serving.post(&undo, &oncall, b"").status, 409, "undone once");
+    assert_eq!(receiver.calls("network", "unblock-ip").len(), 1);
+
     let decided = serving.get("/v1/approvals?all=true", &api()).json();
     assert_eq!(decided["approvals"][0]["decided_by"], "api:oncall", "{decided}");
     // Resetting the breaker is an admin's; the approver's token is refused.
@@ -323,7 +344,7 @@ fn a_held_operation_is_listed_for_viewers_and_carried_out_once_by_an_approver() 
         .iter()
         .filter(|r| r["kind"] == "api")
         .count();
-    assert_eq!(refusals, 3, "{audit}");
+    assert_eq!(refusals, 4, "{audit}");
     assert_eq!(serving.terminate(Duration::from_secs(30)), Some(0));
 }
 

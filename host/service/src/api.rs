@@ -1,5 +1,5 @@
-//! The API for people and the console: reports, held operations (list, approve, deny), the
-//! audit and the breaker, each behind a bearer token whose role allows it. Decisions go through
+//! The API for people and the console: reports, held operations (list, approve, deny),
+//! executed ones (list, undo), the audit and the breaker, each behind a bearer token whose role allows it. Decisions go through
 //! the response lifecycle, as the CLI's do, and name the token that made them.
 
 use crate::App;
@@ -168,6 +168,60 @@ pub(crate) async fn deny(
     }
     match palisade_response::deny(&app.store, &id, &caller.by(), &body.reason) {
         Ok(denied) => Json(json!({"id": id, "denied": denied})).into_response(),
+        Err(error) => (StatusCode::CONFLICT, Json(json!({"error": error.to_string()}))).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ActionsQuery {
+    /// Only blocks set for a time that the host lifts when due.
+    #[serde(default)]
+    scheduled: bool,
+}
+
+/// `GET /v1/actions[?scheduled=true]`: executed operations not undone.
+pub(crate) async fn actions(
+    State(app): State<Arc<App>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    Query(query): Query<ActionsQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(refused) = caller(&app, &headers, remote, Role::Viewer, "actions") {
+        return refused.into_response();
+    }
+    let listed = if query.scheduled {
+        app.store.actions().lapsing(None).map(|rows| {
+            rows.into_iter()
+                .map(|(row, due)| json!({"action": row, "lapses_at": due}))
+                .collect::<Vec<_>>()
+        })
+    } else {
+        app.store
+            .actions()
+            .standing()
+            .map(|rows| rows.into_iter().map(|row| json!({"action": row})).collect())
+    };
+    match listed {
+        Ok(actions) => Json(json!({"actions": actions})).into_response(),
+        Err(error) => unavailable(error),
+    }
+}
+
+/// `POST /v1/actions/{id}/undo`: runs an executed operation's compensation, once.
+pub(crate) async fn undo(
+    State(app): State<Arc<App>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match caller(&app, &headers, remote, Role::Approver, "undo") {
+        Ok(caller) => caller,
+        Err(refused) => return refused.into_response(),
+    };
+    match palisade_response::undo(&*app.settings().config, &app.store, &id, &caller.by()).await {
+        Ok(undone) => Json(json!({"id": id, "undone": true, "compensation_action_id": undone.action_id}))
+            .into_response(),
+        Err(palisade_response::UndoFailure::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
         Err(error) => (StatusCode::CONFLICT, Json(json!({"error": error.to_string()}))).into_response(),
     }
 }

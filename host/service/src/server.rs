@@ -54,6 +54,8 @@ fn routes(app: Arc<App>) -> Router {
         .route("/v1/approvals", get(api::approvals))
         .route("/v1/approvals/{id}/approve", post(api::approve))
         .route("/v1/approvals/{id}/deny", post(api::deny))
+        .route("/v1/actions", get(api::actions))
+        .route("/v1/actions/{id}/undo", post(api::undo))
         .route("/v1/audit", get(api::audit))
         .route("/v1/breaker", get(api::breaker))
         .route("/v1/breaker/reset", post(api::reset))
