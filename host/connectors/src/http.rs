@@ -243,6 +243,17 @@ impl Reply {
 /// Reads the vendor's explanation out of an error body, where its API documents one.
 pub type ErrorMessage = fn(&[u8]) -> Option<String>;
 
+/// Told of every vendor request once it is answered or given up (its vendor, how it ended,
+/// how long it took with its retries): how a service counts them for its metrics.
+pub type Observer = dyn Fn(&'static str, Result<(), &ConnectorError>, std::time::Duration) + Send + Sync;
+
+static OBSERVER: std::sync::OnceLock<Box<Observer>> = std::sync::OnceLock::new();
+
+/// Installs the process's observer of vendor requests; false when one is installed already.
+pub fn observe(observer: Box<Observer>) -> bool {
+    OBSERVER.set(observer).is_ok()
+}
+
 /// A client for one vendor connector.
 pub struct VendorClient {
     http: reqwest::Client,
@@ -276,6 +287,15 @@ impl VendorClient {
     /// Sends a request, retrying where it is safe, and returns a 2xx reply or a typed error.
     /// `what` names the operation in errors (`suspend user`).
     pub async fn send(&self, request: &Request, what: &str) -> Result<Reply, ConnectorError> {
+        let started = std::time::Instant::now();
+        let result = self.send_retrying(request, what).await;
+        if let Some(observer) = OBSERVER.get() {
+            observer(self.vendor, result.as_ref().map(|_| ()), started.elapsed());
+        }
+        result
+    }
+
+    async fn send_retrying(&self, request: &Request, what: &str) -> Result<Reply, ConnectorError> {
         // The URL parser drops a `.` or `..` segment and an empty one adds a `/`: either way
         // a value from an alert would name another resource (`users/..` is `users`).
         if request

@@ -101,6 +101,21 @@ pub enum ConnectorError {
     Failed(String),
 }
 
+impl ConnectorError {
+    /// The kind of failure, for counting: `not-found`, `rate-limited`, ...
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ConnectorError::NotFound(_) => "not-found",
+            ConnectorError::InvalidInput(_) => "invalid-input",
+            ConnectorError::Ambiguous(_) => "ambiguous",
+            ConnectorError::Unauthorized(_) => "unauthorized",
+            ConnectorError::RateLimited(_) => "rate-limited",
+            ConnectorError::Unsupported(_) => "unsupported",
+            ConnectorError::Failed(_) => "failed",
+        }
+    }
+}
+
 /// The backends serving each capability for one plugin (or one connector).
 #[derive(Clone, Default)]
 pub struct CapabilitySet {

@@ -143,6 +143,10 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> Result<(),
         queued: tokio::sync::Notify::new(),
         metrics: metrics::Metrics::new(),
     });
+    let counting = app.clone();
+    palisade_connectors::http::observe(Box::new(move |vendor, result, took| {
+        counting.metrics.connector(vendor, result, took)
+    }));
     let (listener, tls) = server::bind(&app).await?;
     let mut workers = Workers::start(app.clone(), first);
     let stop_http = tokio::sync::watch::channel(false);

@@ -1,8 +1,9 @@
 //! `/metrics` in the Prometheus text format: what came in and from whom, what the queue holds,
 //! what plugins did and what automation decided, how long alerts waited for a response, and
-//! whether breakers are tripped. Counters are counted as things happen; the queue and the
+//! whether breakers are tripped, and how vendors answer. Counters are counted as things happen; the queue and the
 //! breaker are read from the store when scraped.
 
+use palisade_connectors::ConnectorError;
 use palisade_pipeline::AlertReport;
 use palisade_runtime::InvocationStatus;
 use palisade_runtime::capability::ActionResult;
@@ -13,6 +14,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use std::time::Duration;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BySource {
@@ -43,6 +45,19 @@ struct ByOperation {
     decision: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ByBackend {
+    backend: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Backend {
+    backend: String,
+}
+
+type Histograms = Family<Backend, Histogram, fn() -> Histogram>;
+
 pub(crate) struct Metrics {
     registry: Registry,
     accepted: Family<BySource, Counter>,
@@ -55,6 +70,8 @@ pub(crate) struct Metrics {
     queue_depth: Gauge,
     queue_oldest: Gauge,
     breakers_tripped: Gauge,
+    connector_requests: Family<ByBackend, Counter>,
+    connector_seconds: Histograms,
 }
 
 impl Metrics {
@@ -72,6 +89,11 @@ impl Metrics {
             queue_depth: Gauge::default(),
             queue_oldest: Gauge::default(),
             breakers_tripped: Gauge::default(),
+            connector_requests: Family::default(),
+            // 1 ms to about 65 s, retries included.
+            connector_seconds: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.001, 2.0, 17))
+            }),
             registry: Registry::default(),
         };
         registry.register(
@@ -123,6 +145,16 @@ impl Metrics {
             "breakers_tripped",
             "Plugins whose circuit breaker is tripped",
             metrics.breakers_tripped.clone(),
+        );
+        registry.register(
+            "connector_requests",
+            "Requests to vendor APIs, by backend and how they ended (ok, or the kind of error)",
+            metrics.connector_requests.clone(),
+        );
+        registry.register(
+            "connector_request_seconds",
+            "How long a vendor request took, retries included, by backend",
+            metrics.connector_seconds.clone(),
         );
         Metrics { registry, ..metrics }
     }
@@ -189,6 +221,25 @@ impl Metrics {
         }
     }
 
+    /// One vendor request, as the connectors report it.
+    pub(crate) fn connector(&self, backend: &str, result: Result<(), &ConnectorError>, took: Duration) {
+        let outcome = match result {
+            Ok(()) => "ok",
+            Err(error) => error.kind(),
+        };
+        self.connector_requests
+            .get_or_create(&ByBackend {
+                backend: backend.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+        self.connector_seconds
+            .get_or_create(&Backend {
+                backend: backend.to_owned(),
+            })
+            .observe(took.as_secs_f64());
+    }
+
     /// The text a scraper reads, with the queue and the breakers as they are now.
     pub(crate) fn render(&self, store: &Store) -> Result<String, String> {
         let (depth, oldest) = store.queue().depth().map_err(|error| error.to_string())?;
@@ -211,4 +262,29 @@ fn limit_name(detail: &str) -> &str {
         .next()
         .filter(|name| !name.is_empty())
         .unwrap_or("other")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vendor_requests_are_counted_by_backend_and_outcome_with_their_time() {
+        let metrics = Metrics::new();
+        metrics.connector("okta", Ok(()), Duration::from_millis(40));
+        metrics.connector(
+            "okta",
+            Err(&ConnectorError::RateLimited("slow down".into())),
+            Duration::from_secs(2),
+        );
+        let text = metrics.render(&Store::in_memory().unwrap()).unwrap();
+        for line in [
+            r#"palisade_connector_requests_total{backend="okta",outcome="ok"} 1"#,
+            r#"palisade_connector_requests_total{backend="okta",outcome="rate-limited"} 1"#,
+            r#"palisade_connector_request_seconds_count{backend="okta"} 2"#,
+            "palisade_queue_depth 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
+    }
 }
