@@ -151,7 +151,7 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> Result<(),
     let mut workers = Workers::start(app.clone(), first);
     let stop_http = tokio::sync::watch::channel(false);
     let http = tokio::spawn(server::serve(app.clone(), listener, tls, stop_http.1));
-    let lapses = tokio::spawn(lapse(app.clone()));
+    let upkeep = tokio::spawn(upkeep(app.clone()));
 
     loop {
         tokio::select! {
@@ -161,7 +161,7 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> Result<(),
         }
     }
     app.draining.store(true, Ordering::SeqCst);
-    lapses.abort();
+    upkeep.abort();
     // HTTP stays up while the workers drain: senders get 503, probes an answer.
     if workers.stop(app.settings().serve.drain_timeout).await {
         tracing::info!("drained");
@@ -173,15 +173,19 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> Result<(),
     Ok(())
 }
 
-/// How often containment due to lapse is looked for.
-const LAPSE_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
+/// How often the service does its upkeep.
+const UPKEEP: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Lifts, when due, the blocks set for a time on backends that cannot lift them.
-async fn lapse(app: Arc<App>) {
-    let mut tick = tokio::time::interval(LAPSE_CHECK);
+/// Lifts, when due, the blocks set for a time on backends that cannot lift them, and forgets
+/// the alerts seen before the dedup window so that table stays its size.
+async fn upkeep(app: Arc<App>) {
+    let mut tick = tokio::time::interval(UPKEEP);
     loop {
         tick.tick().await;
         let settings = app.settings();
+        if let Err(error) = app.queue.forget_before(settings.serve.dedup_window.as_secs() as i64).await {
+            tracing::warn!(%error, "cannot forget the alerts seen before the dedup window");
+        }
         let lapsed = palisade_response::lapse_due(&*settings.config, &app.store).await;
         let lifted = lapsed.iter().filter(|(_, result)| result.is_ok()).count();
         if lifted > 0 {
