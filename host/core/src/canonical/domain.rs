@@ -10,13 +10,17 @@ pub fn domain(text: &str) -> Result<String, NameError> {
     if let Some(bad) = text.chars().find(|c| super::name::is_hidden(*c)) {
         return Err(NameError::ControlCharacter(bad as u32));
     }
-    let trimmed = text.trim().trim_matches('.');
+    // Spaces and dots in any order: `example.com .` once kept a trailing space that IDNA let
+    // through, so the protected domain no longer matched `example.com` (found by fuzzing).
+    let trimmed = text.trim_matches(|c: char| c == '.' || c.is_whitespace());
     if trimmed.is_empty() {
         return Err(NameError::Empty);
     }
     let ascii = idna::domain_to_ascii(trimmed)
         .map_err(|_| NameError::Invalid(format!("{trimmed:?} is not a valid domain name")))?;
-    let ascii = ascii.trim_matches('.').to_ascii_lowercase();
+    let ascii = ascii
+        .trim_matches(|c: char| c == '.' || c.is_whitespace())
+        .to_ascii_lowercase();
     if ascii.is_empty() || ascii.split('.').any(str::is_empty) {
         return Err(NameError::Invalid(format!("{trimmed:?} has an empty label")));
     }
@@ -45,6 +49,7 @@ mod tests {
             " example.com ",
             "ＥＸＡＭＰＬＥ.com",
             "example。com",
+            "example.com .",
         ] {
             assert_eq!(domain(spelling).unwrap(), "example.com", "{spelling:?}");
         }

@@ -19,7 +19,9 @@ pub fn name(text: &str) -> Result<String, NameError> {
     if let Some(bad) = normalized.chars().find(|c| is_hidden(*c)) {
         return Err(NameError::ControlCharacter(bad as u32));
     }
-    let trimmed = normalized.trim().trim_matches('.').trim();
+    // Spaces and dots in any order (`host . `): one pass of each would leave the inner ones,
+    // and the result would not be its own canonical form.
+    let trimmed = normalized.trim_matches(|c: char| c == '.' || c.is_whitespace());
     if trimmed.is_empty() {
         return Err(NameError::Empty);
     }
@@ -63,6 +65,7 @@ mod tests {
             "  dana.ortiz\u{3000}",
             "ＤＡＮＡ.ＯＲＴＩＺ",
             "dana.ortiz.",
+            ". . dana.ortiz . .",
         ] {
             assert_eq!(name(spelling).unwrap(), "dana.ortiz", "{spelling:?}");
         }

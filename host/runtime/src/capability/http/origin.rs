@@ -76,10 +76,15 @@ impl Target {
             return Err("the URI has credentials".into());
         }
         let host = authority.host();
-        let host = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
+        let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            // The URI parser takes any hex digits and colons in brackets (`[9:1]`); a host that
+            // is not an address would be shown and audited as `http://9:1:8`.
+            Some(v6) if v6.parse::<Ipv6Addr>().is_err() => {
+                return Err(format!("[{v6}] is not an IPv6 address"));
+            }
+            Some(v6) => v6,
+            None => host,
+        };
         let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
         if host.is_empty() {
             return Err("the URI has no host".into());
@@ -327,5 +332,7 @@ mod tests {
         );
         assert_eq!(target("http://[::1]:81/").to_string(), "http://[::1]:81");
         assert!(Target::of(&"http://user@x.example/".parse().unwrap()).is_err());
+        // Found by fuzzing: brackets around something that is not an address.
+        assert!(Target::of(&"http://[9:1]:8/".parse().unwrap()).is_err());
     }
 }
