@@ -183,7 +183,11 @@ async fn upkeep(app: Arc<App>) {
     loop {
         tick.tick().await;
         let settings = app.settings();
-        if let Err(error) = app.queue.forget_before(settings.serve.dedup_window.as_secs() as i64).await {
+        if let Err(error) = app
+            .queue
+            .forget_before(settings.serve.dedup_window.as_secs() as i64)
+            .await
+        {
             tracing::warn!(%error, "cannot forget the alerts seen before the dedup window");
         }
         let lapsed = palisade_response::lapse_due(&*settings.config, &app.store).await;
