@@ -94,9 +94,20 @@ where
     F: FnOnce(&Transaction<'_>) -> Result<T, rusqlite::Error> + Send + 'static,
 {
     fn count(&mut self, transaction: &Transaction<'_>) {
-        if let Some(take) = self.take.take() {
-            self.taken = Some(take(transaction));
+        let Some(take) = self.take.take() else { return };
+        // In a savepoint of its own: a count that fails half way leaves nothing behind in the
+        // batch's transaction, which commits the other records and counts regardless.
+        if let Err(error) = transaction.execute_batch("SAVEPOINT count") {
+            self.taken = Some(Err(error));
+            return;
         }
+        let taken = take(transaction);
+        let settle = if taken.is_ok() {
+            "RELEASE count"
+        } else {
+            "ROLLBACK TO count; RELEASE count"
+        };
+        self.taken = Some(transaction.execute_batch(settle).and(taken));
     }
 
     fn answer(self: Box<Self>, committed: Result<(), &rusqlite::Error>) {
@@ -361,6 +372,34 @@ mod tests {
             undone_at: None,
             undone_by: None,
         }
+    }
+
+    /// A count that wrote, then failed, leaves none of its writes in the committed batch.
+    #[tokio::test]
+    async fn a_count_that_fails_half_way_writes_nothing() {
+        let store = Store::in_memory().unwrap();
+        let ask = super::Count::ask(|transaction: &rusqlite::Transaction<'_>| {
+            transaction.execute(
+                "INSERT INTO queue (alert_id, source, document, accepted_at) VALUES ('a-1', 's', '{}', 1)",
+                [],
+            )?;
+            transaction.execute("INSERT INTO no_such_table VALUES (1)", [])
+        });
+        assert!(super::counted(&store.writer, ask).await.is_err());
+        assert_eq!(
+            store.queue().depth().unwrap().0,
+            0,
+            "the first insert was rolled back"
+        );
+        // The writer goes on: a later count commits.
+        let ask = super::Count::ask(|transaction: &rusqlite::Transaction<'_>| {
+            transaction.execute(
+                "INSERT INTO queue (alert_id, source, document, accepted_at) VALUES ('a-2', 's', '{}', 1)",
+                [],
+            )
+        });
+        assert_eq!(super::counted(&store.writer, ask).await, Ok(1));
+        assert_eq!(store.queue().depth().unwrap().0, 1);
     }
 
     #[test]
