@@ -101,6 +101,19 @@ impl<'a> Reporter<'a> {
     }
 }
 
+/// The text of the config file at `path`, or the error that says it cannot be read.
+pub fn read_file(path: &Path) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|error| {
+        ConfigErrors(vec![ConfigError {
+            file: path.to_owned(),
+            line: 0,
+            column: 0,
+            key: String::new(),
+            message: format!("cannot read: {error}"),
+        }])
+    })
+}
+
 /// Reads `text` as the raw table `R` and validates it with `check`, reporting every mistake
 /// located in `file`: how a module's own table is read in its tests, the way the whole file is
 /// read by the config.

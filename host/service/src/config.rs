@@ -130,20 +130,8 @@ struct RawSource {
 const DEFAULT_LISTEN: &str = "127.0.0.1:8440";
 
 impl ServeConfig {
-    /// Reads `[serve]` of the config file at `path` (its folder locates relative paths).
-    pub fn load(path: &Path) -> Result<ServeConfig, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|error| {
-            ConfigErrors(vec![located::ConfigError {
-                file: path.to_owned(),
-                line: 0,
-                column: 0,
-                key: String::new(),
-                message: format!("cannot read: {error}"),
-            }])
-        })?;
-        ServeConfig::parse(path, &text)
-    }
-
+    /// Reads `[serve]` of the config text of the file at `path` (its folder locates relative
+    /// paths).
     pub fn parse(path: &Path, text: &str) -> Result<ServeConfig, ConfigErrors> {
         let dir = path.parent().unwrap_or(Path::new("."));
         located::read(path, text, |file: File, report| {

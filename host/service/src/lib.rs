@@ -39,8 +39,10 @@ pub(crate) struct Settings {
 impl Settings {
     /// Reads and checks the whole file: the pipeline's config and `[serve]`, every error.
     fn load(config_path: &Path, listen: Option<SocketAddr>) -> Result<Settings, ServeError> {
-        let config = Config::load(config_path);
-        let serve = ServeConfig::load(config_path);
+        let text = palisade_core::located::read_file(config_path)
+            .map_err(|errors| ServeError::Config(errors.to_string()))?;
+        let config = Config::parse(config_path, &text);
+        let serve = ServeConfig::parse(config_path, &text);
         let (config, mut serve) = match (config, serve) {
             (Ok(config), Ok(serve)) => (config, serve),
             (config, serve) => {
@@ -78,7 +80,7 @@ pub(crate) struct App {
     pub draining: AtomicBool,
     /// Woken when alerts are queued, so an idle worker takes them at once.
     pub queued: tokio::sync::Notify,
-    pub metrics: metrics::Metrics,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl App {
@@ -141,11 +143,13 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> Result<(),
         queue,
         draining: AtomicBool::new(false),
         queued: tokio::sync::Notify::new(),
-        metrics: metrics::Metrics::new(),
+        metrics: Arc::new(metrics::Metrics::new()),
     });
-    let counting = app.clone();
+    // The observer lives as long as the process: it holds the metrics, not the store, so
+    // nothing keeps the store's writer from draining at exit.
+    let counting = app.metrics.clone();
     palisade_connectors::http::observe(Box::new(move |vendor, result, took| {
-        counting.metrics.connector(vendor, result, took)
+        counting.connector(vendor, result, took)
     }));
     let (listener, tls) = server::bind(&app).await?;
     let mut workers = Workers::start(app.clone(), first);
@@ -170,6 +174,9 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> Result<(),
     }
     let _ = stop_http.0.send(true);
     let _ = http.await;
+    // Open connections' tasks may still hold the app: the last records are committed here,
+    // not left to whichever drops it last.
+    app.store.audit().flush();
     Ok(())
 }
 

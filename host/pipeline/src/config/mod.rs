@@ -60,16 +60,7 @@ pub struct PluginConfig {
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|error| {
-            ConfigErrors(vec![ConfigError {
-                file: path.to_owned(),
-                line: 0,
-                column: 0,
-                key: String::new(),
-                message: format!("cannot read: {error}"),
-            }])
-        })?;
-        Config::parse(path, &text)
+        Config::parse(path, &error::read_file(path)?)
     }
 
     /// Validates config text; `path` locates relative paths and names the file in errors.
