@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use palisade_store::{AuditEvent, AuditFilter, AuditKind};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
@@ -37,11 +36,7 @@ fn caller(
     role: Role,
     route: &str,
 ) -> Result<Caller, StatusCode> {
-    let given = headers
-        .get("authorization")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
-    let digest: Option<[u8; 32]> = given.map(|token| Sha256::digest(token.as_bytes()).into());
+    let digest = crate::auth::bearer_digest(headers).ok();
     // Every token is compared, found or not: the time taken says nothing of which matched.
     let settings = app.settings();
     let mut found: Option<&ApiToken> = None;

@@ -68,12 +68,7 @@ impl Auth {
     pub fn verify(&self, headers: &HeaderMap, body: &[u8], now_unix: i64) -> Result<(), Refused> {
         match self {
             Auth::Bearer { token_sha256 } => {
-                let given = header(headers, "authorization")?
-                    .strip_prefix("Bearer ")
-                    .ok_or(Refused::Malformed)?;
-                // Digests compared: the time taken says nothing of the token's length either.
-                let digest = Sha256::digest(given.as_bytes());
-                if bool::from(digest.as_slice().ct_eq(token_sha256)) {
+                if bool::from(bearer_digest(headers)?.ct_eq(token_sha256)) {
                     Ok(())
                 } else {
                     Err(Refused::Mismatch)
@@ -128,6 +123,15 @@ impl fmt::Debug for Auth {
             Auth::Bearer { .. } => f.write_str("Bearer(token redacted)"),
         }
     }
+}
+
+/// The SHA-256 of the request's `Authorization: Bearer` token: tokens are compared by their
+/// digests, so the time a comparison takes says nothing of a token's length either.
+pub fn bearer_digest(headers: &HeaderMap) -> Result<[u8; 32], Refused> {
+    let given = header(headers, "authorization")?
+        .strip_prefix("Bearer ")
+        .ok_or(Refused::Malformed)?;
+    Ok(Sha256::digest(given.as_bytes()).into())
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, Refused> {
