@@ -335,6 +335,21 @@ impl Ledger {
         rows.collect()
     }
 
+    /// Forgets operations that settled (done, or refused by the vendor) before `before` (unix
+    /// seconds) on alerts no longer queued, so the ledger stays its size. A row is only needed
+    /// while its alert may run again: a crash before the report, or a repeat inside the dedup
+    /// window, so `before` must lie before the window. Rows a person must still see (started,
+    /// unknown, held) are kept whatever their age.
+    pub fn forget_settled(&self, before: i64) -> Result<usize, rusqlite::Error> {
+        self.durably(|connection| {
+            connection.execute(
+                "DELETE FROM ledger WHERE state IN ('done', 'failed') AND finished_at < ?1
+                 AND alert_id NOT IN (SELECT alert_id FROM queue)",
+                params![before],
+            )
+        })
+    }
+
     /// One `IMMEDIATE` transaction committed with `synchronous=FULL`; the connection's own
     /// setting is put back after.
     fn durably<T>(
@@ -490,6 +505,51 @@ mod tests {
             IdempotencyKey::new("a\",\"p", "q", "o", "t"),
             IdempotencyKey::new("a", "p\",\"q", "o", "t")
         );
+    }
+
+    #[test]
+    fn settled_operations_are_forgotten_and_those_a_person_must_see_are_kept() {
+        let ledger = Store::in_memory().unwrap().ledger();
+        let effect = |alert_id, action_id| Effect {
+            alert_id,
+            ..block(action_id)
+        };
+        let (done, refused, unknown, queued) = (
+            effect("a-done", "act-1"),
+            effect("a-refused", "act-2"),
+            effect("a-unknown", "act-3"),
+            effect("a-queued", "act-4"),
+        );
+        for each in [&done, &refused, &unknown, &queued] {
+            assert_eq!(ledger.begin(each).unwrap(), Begin::Fresh);
+        }
+        let receipt = || Outcome::Done(serde_json::json!({"reference": "r"}));
+        ledger.finish(&done.key(), receipt()).unwrap();
+        ledger
+            .finish(&refused.key(), Outcome::Refused("400".into()))
+            .unwrap();
+        ledger
+            .finish(&unknown.key(), Outcome::Unknown("timeout".into()))
+            .unwrap();
+        ledger.finish(&queued.key(), receipt()).unwrap();
+        // Still queued: a crash before its report runs it again, and the ledger must answer.
+        crate::lock(&ledger.connection)
+            .execute(
+                "INSERT INTO queue (alert_id, source, document, accepted_at) VALUES ('a-queued', 's', '{}', 0)",
+                [],
+            )
+            .unwrap();
+
+        assert_eq!(
+            ledger.forget_settled(crate::now() - 60).unwrap(),
+            0,
+            "nothing is old yet"
+        );
+        assert_eq!(ledger.forget_settled(crate::now() + 1).unwrap(), 2);
+        assert!(ledger.get(&done.key()).unwrap().is_none());
+        assert!(ledger.get(&refused.key()).unwrap().is_none());
+        assert_eq!(ledger.get(&unknown.key()).unwrap().unwrap().state, "unknown");
+        assert_eq!(ledger.get(&queued.key()).unwrap().unwrap().state, "done");
     }
 
     #[test]
