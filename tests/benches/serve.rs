@@ -31,7 +31,7 @@ fn main() {
         .split(',')
         .filter_map(|n| n.trim().parse().ok())
         .collect();
-    let palisade = release_binary();
+    let palisade = common::release_binary();
     println!("machine: {}", common::machine());
     println!("palisade serve, the three-plugin chain in dry-run, {alerts} alerts per run, one per request\n");
     println!("| senders | accepted/s | p50 ms | p99 ms | drained after s | palisade run s (same alerts) |");
@@ -83,18 +83,6 @@ fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// `cargo build --release -p palisade`, and the binary it made.
-fn release_binary() -> PathBuf {
-    let root = palisade_e2e::workspace_root();
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "-p", "palisade"])
-        .current_dir(&root)
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "cargo build --release -p palisade failed");
-    palisade_e2e::target_dir().join("release").join("palisade")
 }
 
 /// The chain's config with one signing source, breaker limits out of the way.

@@ -85,6 +85,18 @@ pub fn indicators_json() -> String {
     serde_json::json!({ "indicators": indicators }).to_string()
 }
 
+/// `cargo build --release -p palisade`, and the binary it made.
+pub fn release_binary() -> PathBuf {
+    let root = palisade_e2e::workspace_root();
+    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "-p", "palisade"])
+        .current_dir(&root)
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "cargo build --release -p palisade failed");
+    palisade_e2e::target_dir().join("release").join("palisade")
+}
+
 /// `nproc`, the CPU model and the memory, for the report.
 pub fn machine() -> String {
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);
