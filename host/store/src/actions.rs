@@ -104,14 +104,18 @@ impl Actions {
     }
 
     /// Schedules the reversal of `action_id` at `due_at` (Unix seconds): a block for a set time
-    /// on a backend that cannot expire it.
-    pub fn lapse_at(&self, action_id: &str, due_at: i64) -> Result<(), rusqlite::Error> {
-        let connection = super::lock(&self.connection);
-        connection.execute(
-            "INSERT OR REPLACE INTO lapses (action_id, due_at) VALUES (?1, ?2)",
-            params![action_id, due_at],
-        )?;
-        Ok(())
+    /// on a backend that cannot expire it. Written in the same batch as the action's record
+    /// (queue it after [`Actions::record`]), not in a commit of its own on the alert's path.
+    pub fn lapse_at(&self, action_id: &str, due_at: i64) -> Result<(), RecordError> {
+        let lapse = Record::Lapse {
+            action_id: action_id.to_owned(),
+            due_at,
+        };
+        if self.writer.send(Message::Record(lapse)) {
+            Ok(())
+        } else {
+            Err(RecordError)
+        }
     }
 
     /// Executed actions scheduled to lapse and not yet undone, soonest first, with their due

@@ -29,6 +29,11 @@ pub(super) struct AuditRow {
 pub(super) enum Record {
     Audit(AuditRow),
     Action(ActionRow),
+    /// When an executed action is to be reversed by the host (see `Actions::lapse_at`).
+    Lapse {
+        action_id: String,
+        due_at: i64,
+    },
     Ticket(super::tickets::OpenedTicket),
     AlertRule(super::verdicts::AlertRule),
     /// How long an alert took from receipt to its first response, in milliseconds.
@@ -285,6 +290,8 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rus
         "INSERT INTO actions (action_id, at, plugin, alert_id, operation, target, request, reference, compensation)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
+    let mut lapse =
+        transaction.prepare_cached("INSERT OR REPLACE INTO lapses (action_id, due_at) VALUES (?1, ?2)")?;
     let mut alert_rule = transaction.prepare_cached(
         "INSERT OR REPLACE INTO alert_rules (alert_id, rule, rule_name, at) VALUES (?1, ?2, ?3, ?4)",
     )?;
@@ -325,6 +332,11 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rus
                         .and_then(|c| serde_json::to_string(c).ok())
                 ]) {
                     tracing::error!(%error, action = %row.action_id, "cannot record the action for undo");
+                }
+            }
+            Record::Lapse { action_id, due_at } => {
+                if let Err(error) = lapse.execute(params![action_id, due_at]) {
+                    tracing::error!(%error, action = %action_id, "cannot schedule the block's end: undo it by hand when due");
                 }
             }
             Record::AlertRule(row) => {
