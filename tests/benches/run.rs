@@ -18,7 +18,9 @@
 //! - `PALISADE_BENCH_RUN_ALERTS`: the sizes, default `10000,100000`;
 //! - `PALISADE_BENCH_RUN_REPEATS`: runs of each binary per size and mode, default 5;
 //! - `PALISADE_BENCH_RUN_MODES`: default `dry-run,enforce`;
-//! - `PALISADE_BENCH_BASELINE`: the binary to compare with (none by default).
+//! - `PALISADE_BENCH_BASELINE`: the binary to compare with (none by default);
+//! - `PALISADE_BENCH_BINARY`: the binary to measure instead of this tree's release build (to
+//!   compare two builds of earlier commits).
 
 mod common;
 
@@ -33,7 +35,10 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(5);
     let modes: Vec<String> = env_list("PALISADE_BENCH_RUN_MODES", "dry-run,enforce");
-    let mut binaries = vec![("this build".to_owned(), common::release_binary())];
+    let this = std::env::var_os("PALISADE_BENCH_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(common::release_binary);
+    let mut binaries = vec![("this build".to_owned(), this)];
     if let Ok(baseline) = std::env::var("PALISADE_BENCH_BASELINE") {
         binaries.push(("baseline".to_owned(), PathBuf::from(baseline)));
     }
