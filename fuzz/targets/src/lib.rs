@@ -8,18 +8,22 @@
 //! the same way. See docs/fuzzing.md.
 
 mod alert;
+pub mod backend;
 mod canonical;
 mod config;
 mod http;
 mod plugin;
 mod vendor;
+mod wit;
 
 pub use alert::{alert_bytes, alert_structured};
+pub use backend::backend_reply;
 pub use canonical::canonical_protected;
 pub use config::config_toml;
 pub use http::http_guard;
 pub use plugin::{plugin_bytes, plugin_smith};
 pub use vendor::{spl_query, vendor_reply};
+pub use wit::wit_convert;
 
 /// A target's body.
 pub type Body = fn(&[u8]);
@@ -33,7 +37,9 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("canonical_protected", canonical_protected),
     ("http_guard", http_guard),
     ("vendor_reply", vendor_reply),
+    ("backend_reply", backend_reply),
     ("spl_query", spl_query),
     ("plugin_bytes", plugin_bytes),
     ("plugin_smith", plugin_smith),
+    ("wit_convert", wit_convert),
 ];
