@@ -1,6 +1,7 @@
-//! The API for people and the console: reports, held operations (list, approve, deny),
+//! The API for people's programs: reports, held operations (list, approve, deny),
 //! executed ones (list, undo), the audit and the breaker, each behind a bearer token whose role allows it. Decisions go through
-//! the response lifecycle, as the CLI's do, and name the token that made them.
+//! the response lifecycle ([`decide`], shared with the console), as the CLI's do, and name the
+//! token that made them.
 
 use crate::App;
 use crate::config::{ApiToken, Role};
@@ -48,13 +49,7 @@ fn caller(
         }
     }
     let refuse = |status: StatusCode, reason: &str, name: Option<&str>| {
-        tracing::warn!(route, %remote, reason, "API call refused");
-        app.store.audit().log(AuditEvent {
-            kind: AuditKind::Api,
-            decision: "refused",
-            detail: json!({"route": route, "remote": remote.to_string(), "reason": reason, "token": name}),
-            ..AuditEvent::default()
-        });
+        audit_refusal(app, AuditKind::Api, route, remote, reason, ("token", name));
         status
     };
     match found {
@@ -66,6 +61,27 @@ fn caller(
             name: token.name.clone(),
         }),
     }
+}
+
+/// A refused request, in the log and the audit: the API's (`who` is the token's name) and the
+/// console's (the user's) alike, so one audit query finds both.
+pub(crate) fn audit_refusal(
+    app: &App,
+    kind: AuditKind,
+    route: &str,
+    remote: SocketAddr,
+    reason: &str,
+    who: (&str, Option<&str>),
+) {
+    tracing::warn!(kind = kind.as_str(), route, %remote, reason, "request refused");
+    let mut detail = json!({"route": route, "remote": remote.to_string(), "reason": reason});
+    detail[who.0] = json!(who.1);
+    app.store.audit().log(AuditEvent {
+        kind,
+        decision: "refused",
+        detail,
+        ..AuditEvent::default()
+    });
 }
 
 fn unavailable(error: impl std::fmt::Display) -> Response {
@@ -124,7 +140,7 @@ pub(crate) async fn approve(
         Ok(caller) => caller,
         Err(refused) => return refused.into_response(),
     };
-    match palisade_response::approve(&*app.settings().config, &app.store, &id, &caller.by()).await {
+    match decide::approve(&app, &id, &caller.by()).await {
         Ok(approved) => {
             let (executed, result) = match &approved.result {
                 Ok(reference) => (true, json!(reference)),
@@ -158,11 +174,13 @@ pub(crate) async fn deny(
         Ok(caller) => caller,
         Err(refused) => return refused.into_response(),
     };
-    if body.reason.trim().is_empty() {
-        return (StatusCode::BAD_REQUEST, "a denial needs a reason\n").into_response();
-    }
-    match palisade_response::deny(&app.store, &id, &caller.by(), &body.reason) {
+    match decide::deny(&app, &id, &caller.by(), &body.reason) {
         Ok(denied) => Json(json!({"id": id, "denied": denied})).into_response(),
+        Err(decide::DenyError::NoReason) => (
+            StatusCode::BAD_REQUEST,
+            format!("{}\n", decide::DenyError::NoReason),
+        )
+            .into_response(),
         Err(error) => (StatusCode::CONFLICT, Json(json!({"error": error.to_string()}))).into_response(),
     }
 }
@@ -213,7 +231,7 @@ pub(crate) async fn undo(
         Ok(caller) => caller,
         Err(refused) => return refused.into_response(),
     };
-    match palisade_response::undo(&*app.settings().config, &app.store, &id, &caller.by()).await {
+    match decide::undo(&app, &id, &caller.by()).await {
         Ok(undone) => Json(json!({"id": id, "undone": true, "compensation_action_id": undone.action_id}))
             .into_response(),
         Err(palisade_response::UndoFailure::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
@@ -245,6 +263,7 @@ pub(crate) async fn audit(
         plugin: query.plugin,
         since: query.since,
         limit: Some(query.limit.unwrap_or(100).min(1000)),
+        ..AuditFilter::default()
     };
     match app.store.audit().query(&filter) {
         Ok(records) => Json(json!({"records": records})).into_response(),
@@ -283,8 +302,48 @@ pub(crate) async fn reset(
         Ok(caller) => caller,
         Err(refused) => return refused.into_response(),
     };
-    match palisade_response::reset_breaker(&app.store, body.plugin.as_deref(), &caller.by()) {
+    match decide::reset(&app, body.plugin.as_deref(), &caller.by()) {
         Ok(cleared) => Json(json!({"cleared": cleared})).into_response(),
         Err(error) => unavailable(error),
+    }
+}
+
+/// A person's decisions, for the API and the console alike: the lifecycle's calls on the config
+/// in force, and the same rules (a denial says why).
+pub(crate) mod decide {
+    use crate::App;
+    use palisade_response::{ApproveError, Approved, UndoFailure, Undone};
+    use palisade_store::{Approval, ApprovalError};
+
+    /// The longest denial reason kept.
+    pub(crate) const MAX_REASON_CHARS: usize = 1000;
+
+    pub(crate) async fn approve(app: &App, id: &str, by: &str) -> Result<Approved, ApproveError> {
+        palisade_response::approve(&*app.settings().config, &app.store, id, by).await
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    pub(crate) enum DenyError {
+        #[error("a denial needs a reason")]
+        NoReason,
+        #[error(transparent)]
+        Decision(#[from] ApprovalError),
+    }
+
+    /// Refuses a held operation; `reason` is trimmed and cut to [`MAX_REASON_CHARS`].
+    pub(crate) fn deny(app: &App, id: &str, by: &str, reason: &str) -> Result<Approval, DenyError> {
+        let reason: String = reason.trim().chars().take(MAX_REASON_CHARS).collect();
+        if reason.is_empty() {
+            return Err(DenyError::NoReason);
+        }
+        Ok(palisade_response::deny(&app.store, id, by, &reason)?)
+    }
+
+    pub(crate) async fn undo(app: &App, action_id: &str, by: &str) -> Result<Undone, UndoFailure> {
+        palisade_response::undo(&*app.settings().config, &app.store, action_id, by).await
+    }
+
+    pub(crate) fn reset(app: &App, plugin: Option<&str>, by: &str) -> Result<usize, rusqlite::Error> {
+        palisade_response::reset_breaker(&app.store, plugin, by)
     }
 }

@@ -4,8 +4,12 @@
 
 use crate::App;
 use futures::StreamExt;
+use palisade_alert::Alert;
+use palisade_alert::priority::Priority;
 use palisade_pipeline::batch::Received;
-use palisade_pipeline::{AlertLine, Finished, Pipeline, Runner, Schedule};
+use palisade_pipeline::{AlertLine, AlertReport, Finished, Pipeline, Runner, Schedule};
+use palisade_runtime::capability::ActionResult;
+use palisade_store::ReportSummary;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,6 +25,14 @@ const MAX_ATTEMPTS: u32 = 5;
 /// A pause in arrivals this long ends the runner's window, so a lone alert does not wait.
 const WINDOW_GRACE: Duration = Duration::from_millis(10);
 
+/// A leased alert until its report is kept.
+struct InFlight {
+    /// For the metrics.
+    source: String,
+    /// Taken more than [`MAX_ATTEMPTS`] times, so sent to the runner as a line it cannot read.
+    given_up: bool,
+}
+
 /// Runs queued alerts until `stop`, then lets the ones in flight finish.
 pub(crate) async fn work(app: Arc<App>, pipeline: Pipeline, stop: watch::Receiver<bool>) {
     // The settings the pipeline was built from: a reload starts new workers with its own.
@@ -32,24 +44,27 @@ pub(crate) async fn work(app: Arc<App>, pipeline: Pipeline, stop: watch::Receive
     };
     let (sender, receiver) = mpsc::channel::<Received>(schedule.concurrency);
     let runner = Runner::new(pipeline, settings.config.clone(), schedule);
-    // Each leased alert's source, for the metrics, until its report is kept.
-    let sources = Arc::new(Mutex::new(HashMap::new()));
-    let feeding = tokio::spawn(feed(app.clone(), owner.clone(), sender, sources.clone(), stop));
+    // Each leased alert, by its queue entry, until its report is kept.
+    let in_flight = Arc::new(Mutex::new(HashMap::new()));
+    let feeding = tokio::spawn(feed(app.clone(), owner.clone(), sender, in_flight.clone(), stop));
     let input = futures::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|received| (received, receiver))
     });
     let mut finished = std::pin::pin!(runner.run(input));
     while let Some(done) = finished.next().await {
-        let (seq, outcome, report) = report(&app, done);
+        let (seq, mut summary, report) = report(&app, done);
         let Some(seq) = seq else {
             tracing::error!(%report, "an alert ended without its queue entry; it is run again at the next start");
             continue;
         };
-        let source = sources.lock().unwrap_or_else(|e| e.into_inner()).remove(&seq);
-        match app.queue.complete(seq, &owner, report).await {
-            Ok(true) => app
-                .metrics
-                .processed(source.as_deref().unwrap_or("unknown"), outcome),
+        let leased = in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&seq);
+        given_up(&mut summary, leased.as_ref());
+        let outcome = summary.outcome.clone();
+        match app.queue.complete(seq, &owner, summary, report).await {
+            Ok(true) => app.metrics.processed(
+                leased.as_ref().map_or("unknown", |leased| leased.source.as_str()),
+                &outcome,
+            ),
             Ok(false) => tracing::warn!(seq, "the alert's lease was lost; its report was not kept"),
             Err(error) => tracing::error!(seq, %error, "cannot keep a report; the alert stays queued"),
         }
@@ -62,7 +77,7 @@ async fn feed(
     app: Arc<App>,
     owner: String,
     sender: mpsc::Sender<Received>,
-    sources: Arc<Mutex<HashMap<i64, String>>>,
+    in_flight: Arc<Mutex<HashMap<i64, InFlight>>>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -86,7 +101,8 @@ async fn feed(
             continue;
         }
         for alert in leased {
-            let line = if alert.attempts > MAX_ATTEMPTS {
+            let given_up = alert.attempts > MAX_ATTEMPTS;
+            let line = if given_up {
                 Err(format!(
                     "taken {} times without finishing; not run again",
                     alert.attempts - 1
@@ -100,10 +116,13 @@ async fn feed(
                     None => Err(format!("source {} is no longer configured", alert.source)),
                 }
             };
-            sources
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(alert.seq, alert.source.clone());
+            in_flight.lock().unwrap_or_else(|e| e.into_inner()).insert(
+                alert.seq,
+                InFlight {
+                    source: alert.source.clone(),
+                    given_up,
+                },
+            );
             let received = Received {
                 number: alert.seq as usize,
                 at: Instant::now(),
@@ -116,10 +135,10 @@ async fn feed(
     }
 }
 
-/// The queue entry an alert came from, how it ended, and its report as kept in the store:
-/// the object `palisade run --json` prints for it.
-fn report(app: &App, done: Finished) -> (Option<i64>, &'static str, String) {
-    let (number, outcome, report) = match done {
+/// The queue entry an alert came from, its summary, and its report as kept in the store: the
+/// object `palisade run --json` prints for it.
+fn report(app: &App, done: Finished) -> (Option<i64>, ReportSummary, String) {
+    let (number, summary, report) = match done {
         Finished::Processed {
             number,
             received,
@@ -132,22 +151,18 @@ fn report(app: &App, done: Finished) -> (Option<i64>, &'static str, String) {
                 .first_response()
                 .map(|at| at.saturating_duration_since(received).as_secs_f64());
             app.metrics.report(&report, time_to_respond);
+            let time_to_respond_ms = time_to_respond.map(|seconds| seconds * 1000.0);
             let line = AlertLine::new(
                 &report,
                 number,
                 priority,
-                time_to_respond.map(|seconds| seconds * 1000.0),
+                time_to_respond_ms,
                 &duplicates,
                 incident.as_ref().map(|i| i.incident.as_str()),
             );
-            let outcome = if report.succeeded() {
-                "completed"
-            } else {
-                "plugin-errors"
-            };
             (
                 number,
-                outcome,
+                processed(&report, priority, time_to_respond_ms),
                 serde_json::to_value(&line)
                     .unwrap_or_else(|e| json!({"type": "alert", "error": e.to_string()})),
             )
@@ -156,12 +171,256 @@ fn report(app: &App, done: Finished) -> (Option<i64>, &'static str, String) {
             number, alert, of, ..
         } => (
             number,
-            "duplicate",
+            ReportSummary {
+                outcome: "duplicate".into(),
+                ..described(&alert)
+            },
             json!({"type": "duplicate", "alert": alert, "of": of}),
         ),
-        Finished::Rejected { number, error } => {
-            (number, "rejected", json!({"type": "rejected", "error": error}))
-        }
+        Finished::Rejected { number, error } => (
+            number,
+            ReportSummary {
+                outcome: "rejected".into(),
+                ..ReportSummary::default()
+            },
+            json!({"type": "rejected", "error": error}),
+        ),
     };
-    ((number > 0).then_some(number as i64), outcome, report.to_string())
+    ((number > 0).then_some(number as i64), summary, report.to_string())
+}
+
+/// An alert given up on reached the runner as a line it could not read: `failed`, the queue's
+/// doing, rather than `rejected`, the document's.
+fn given_up(summary: &mut ReportSummary, leased: Option<&InFlight>) {
+    if leased.is_some_and(|leased| leased.given_up) {
+        summary.outcome = "failed".into();
+    }
+}
+
+/// The summary of an alert run through the plugins: its priority after them, how it ended, and
+/// how many of its actions were executed, held for a person or refused.
+fn processed(report: &AlertReport, priority: Priority, time_to_respond_ms: Option<f64>) -> ReportSummary {
+    let (mut executed, mut held, mut refused) = (0u32, 0u32, 0u32);
+    for action in report
+        .plugins
+        .iter()
+        .flat_map(|run| &run.invocation.calls.actions)
+    {
+        let count = match action.result {
+            ActionResult::Executed { .. } => &mut executed,
+            ActionResult::Held { .. } => &mut held,
+            ActionResult::Refused { .. } => &mut refused,
+            ActionResult::Failed { .. } | ActionResult::Simulated { .. } => continue,
+        };
+        *count = count.saturating_add(1);
+    }
+    ReportSummary {
+        priority_score: Some(priority.score),
+        priority_label: Some(priority.label.as_str().to_owned()),
+        outcome: if report.succeeded() {
+            "completed"
+        } else {
+            "plugin-errors"
+        }
+        .into(),
+        time_to_respond_ms,
+        actions_executed: executed,
+        actions_held: held,
+        actions_refused: refused,
+        ..described(&report.alert)
+    }
+}
+
+/// What the alert itself says: its title, rule, severity, verdict and risk. The store fills in
+/// the alert id, the source and the time from the queue entry.
+fn described(alert: &Alert) -> ReportSummary {
+    ReportSummary {
+        title: alert.title.clone(),
+        rule: alert.rule_name.clone().or_else(|| alert.rule_id.clone()),
+        severity: Some(alert.severity.as_str().to_owned()),
+        verdict: alert.verdict.map(|verdict| verdict.to_string()),
+        risk: alert.risk_score,
+        ..ReportSummary::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_alert::Verdict;
+    use palisade_pipeline::{PluginRun, Stage};
+    use palisade_runtime::capability::{ActionRecord, CallLog, Operation};
+    use palisade_runtime::{Invocation, InvocationStatus};
+
+    fn alert(rule: &str) -> Alert {
+        palisade_alert::native::parse_line(&format!(
+            r#"{{"id":"a-1","title":"Password spray","source":"siem","category":"identity","severity":"high",{rule}"confidence":80,"timestamp":"2026-11-26T09:00:00Z","entities":[]}}"#
+        ))
+        .unwrap()
+    }
+
+    fn action(operation: &str, result: ActionResult) -> ActionRecord {
+        ActionRecord {
+            action_id: format!("act-{operation}"),
+            operation: Operation::parse(operation).unwrap(),
+            target: "ceo@example.com".into(),
+            result,
+            at: Instant::now(),
+        }
+    }
+
+    fn run(plugin: &str, status: InvocationStatus, actions: Vec<ActionRecord>) -> PluginRun {
+        PluginRun {
+            plugin: plugin.into(),
+            stage: Stage::Respond,
+            invocation: Invocation {
+                status,
+                outcome: None,
+                duration: Duration::from_millis(3),
+                calls: CallLog {
+                    actions,
+                    ..CallLog::default()
+                },
+                stdout: String::new(),
+                stderr: String::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_processed_alert_is_summarized_with_its_priority_verdict_and_actions() {
+        let mut alert = alert(r#""rule":{"id":"r-9","name":"Spray"},"#);
+        alert.verdict = Some(Verdict::Malicious);
+        alert.risk_score = Some(91);
+        let held = ActionResult::Held {
+            approval_id: "ap-1".into(),
+            reason: "a protected account".into(),
+        };
+        let report = AlertReport {
+            alert,
+            plugins: vec![
+                run(
+                    "contain",
+                    InvocationStatus::Completed,
+                    vec![
+                        action("network.block-ip", ActionResult::Executed { reference: None }),
+                        action("identity.disable-user", held),
+                        action(
+                            "identity.revoke-sessions",
+                            ActionResult::Refused { reason: "no".into() },
+                        ),
+                        action("network.block-ip", ActionResult::Failed { error: "down".into() }),
+                    ],
+                ),
+                run("notify", InvocationStatus::Completed, Vec::new()),
+            ],
+            skipped: Vec::new(),
+        };
+        let summary = processed(&report, Priority::of(91), Some(12.5));
+        assert_eq!(
+            summary,
+            ReportSummary {
+                title: "Password spray".into(),
+                rule: Some("Spray".into()),
+                severity: Some("high".into()),
+                priority_score: Some(91),
+                priority_label: Some("p1".into()),
+                verdict: Some("malicious".into()),
+                risk: Some(91),
+                outcome: "completed".into(),
+                time_to_respond_ms: Some(12.5),
+                actions_executed: 1,
+                actions_held: 1,
+                actions_refused: 1,
+                ..ReportSummary::default()
+            }
+        );
+    }
+
+    #[test]
+    fn a_plugin_that_failed_marks_the_alert_and_a_rule_without_a_name_shows_its_id() {
+        let report = AlertReport {
+            alert: alert(r#""rule":{"id":"r-9"},"#),
+            plugins: vec![run("triage", InvocationStatus::Failed("trap".into()), Vec::new())],
+            skipped: Vec::new(),
+        };
+        let summary = processed(&report, Priority::of(40), None);
+        assert_eq!(summary.outcome, "plugin-errors");
+        assert_eq!(summary.rule.as_deref(), Some("r-9"));
+        assert_eq!(summary.priority_label.as_deref(), Some("p3"));
+        assert_eq!((summary.actions_executed, summary.time_to_respond_ms), (0, None));
+    }
+
+    fn app() -> (Arc<App>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("edr.token"), "t0ken").unwrap();
+        let path = dir.path().join("palisade.toml");
+        std::fs::write(
+            &path,
+            "[defaults]\nstate_dir = \"state\"\n\n[serve]\nlisten = \"127.0.0.1:0\"\n\n\
+             [serve.sources.edr]\nauth = \"bearer\"\ntoken = { file = \"edr.token\" }\n",
+        )
+        .unwrap();
+        (App::for_tests(&path), dir)
+    }
+
+    #[test]
+    fn a_duplicate_is_described_by_its_alert_and_listed_after_every_scored_one() {
+        let (app, _dir) = app();
+        let done = Finished::Duplicate {
+            number: 7,
+            priority: Priority::of(90),
+            incident: None,
+            alert: Box::new(alert(r#""rule":{"name":"Spray"},"#)),
+            of: "a-0".into(),
+        };
+        let (seq, summary, report) = report(&app, done);
+        assert_eq!(seq, Some(7));
+        assert_eq!(
+            (
+                summary.outcome.as_str(),
+                summary.title.as_str(),
+                summary.rule.as_deref()
+            ),
+            ("duplicate", "Password spray", Some("Spray"))
+        );
+        assert_eq!(summary.priority_score, None);
+        let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+        assert_eq!(report["of"], "a-0");
+    }
+
+    #[test]
+    fn a_rejected_document_is_rejected_unless_the_queue_gave_it_up() {
+        let (app, _dir) = app();
+        let rejected = |error: &str| Finished::Rejected {
+            number: 3,
+            error: error.into(),
+        };
+        let (seq, mut summary, _) = report(&app, rejected("not JSON"));
+        assert_eq!(
+            (seq, summary.outcome.as_str(), summary.title.as_str()),
+            (Some(3), "rejected", "")
+        );
+        let leased = |given_up| InFlight {
+            source: "edr".into(),
+            given_up,
+        };
+        given_up(&mut summary, Some(&leased(false)));
+        assert_eq!(summary.outcome, "rejected");
+        let (_, mut summary, _) = report(&app, rejected("taken 5 times without finishing; not run again"));
+        given_up(&mut summary, Some(&leased(true)));
+        assert_eq!(summary.outcome, "failed");
+        // A panic inside the host has no queue entry to keep a report under.
+        assert_eq!(
+            report(
+                &app,
+                Finished::Rejected {
+                    number: 0,
+                    error: "panic".into()
+                }
+            )
+            .0,
+            None
+        );
+    }
 }

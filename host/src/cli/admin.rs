@@ -354,6 +354,7 @@ pub async fn audit(args: AuditArgs) -> u8 {
         plugin: args.plugin,
         since,
         limit: args.limit,
+        ..AuditFilter::default()
     };
     let records = match store.audit().query(&filter) {
         Ok(records) => records,

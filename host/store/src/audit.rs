@@ -2,6 +2,7 @@
 //! alert processed, plugin invocation, host call, approval decision, undo and breaker event.
 
 use super::writer::{AuditRow, Message, Record, Writer};
+use rusqlite::types::Value;
 use rusqlite::{Connection, params};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
@@ -37,6 +38,8 @@ pub enum AuditKind {
     Intake,
     /// A call to the service's API refused (no token, too small a role).
     Api,
+    /// A sign-in to the console, or a request to it refused.
+    Console,
 }
 
 impl AuditKind {
@@ -52,9 +55,33 @@ impl AuditKind {
             AuditKind::Feedback => "feedback",
             AuditKind::Intake => "intake",
             AuditKind::Api => "api",
+            AuditKind::Console => "console",
         }
     }
+
+    /// The kind named `name` as [`AuditKind::as_str`] writes it.
+    pub fn parse(name: &str) -> Option<AuditKind> {
+        ALL_KINDS.into_iter().find(|kind| kind.as_str() == name)
+    }
 }
+
+const ALL_KINDS: [AuditKind; 11] = [
+    AuditKind::Alert,
+    AuditKind::Duplicate,
+    AuditKind::Invocation,
+    AuditKind::HostCall,
+    AuditKind::Approval,
+    AuditKind::Undo,
+    AuditKind::Breaker,
+    AuditKind::Feedback,
+    AuditKind::Intake,
+    AuditKind::Api,
+    AuditKind::Console,
+];
+
+/// The decisions a host-call record of an action (an operation with an outside effect, which
+/// the broker records with its `action_id`) can have: see `push_action` in palisade-runtime.
+const ACTION_DECISIONS: &str = "('executed', 'held', 'refused', 'failed', 'simulated')";
 
 /// One thing that happened.
 #[derive(Debug, Clone, Default)]
@@ -82,13 +109,23 @@ pub struct AuditRecord {
     pub detail: serde_json::Value,
 }
 
-/// Which records `palisade audit` shows.
+/// Which records `palisade audit`, the API and the console show; `None` is any.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub alert_id: Option<String>,
     pub plugin: Option<String>,
-    /// Unix seconds.
+    pub operation: Option<String>,
+    pub decision: Option<String>,
+    pub kind: Option<AuditKind>,
+    /// Unix seconds, inclusive.
     pub since: Option<i64>,
+    /// Unix seconds, exclusive.
+    pub until: Option<i64>,
+    /// Only records older than this one (by id): the console's next page, from the last id of
+    /// the page before.
+    pub before_id: Option<i64>,
+    /// Newest first (the console); otherwise oldest first, as `palisade audit` prints.
+    pub newest_first: bool,
     pub limit: Option<u32>,
 }
 
@@ -131,34 +168,87 @@ impl Audit {
 
     pub fn query(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, rusqlite::Error> {
         self.flush();
+        // Only the conditions in use are in the statement: `?1 IS NULL OR alert_id = ?1` would
+        // keep SQLite from using the index on the alert or the plugin.
+        let mut conditions: Vec<&str> = Vec::new();
+        let mut values: Vec<Value> = Vec::new();
+        for (condition, value) in [
+            ("alert_id = ?", filter.alert_id.as_deref()),
+            ("plugin = ?", filter.plugin.as_deref()),
+            ("operation = ?", filter.operation.as_deref()),
+            ("decision = ?", filter.decision.as_deref()),
+            ("kind = ?", filter.kind.map(AuditKind::as_str)),
+        ] {
+            if let Some(value) = value {
+                conditions.push(condition);
+                values.push(Value::Text(value.to_owned()));
+            }
+        }
+        for (condition, value) in [
+            ("at_unix >= ?", filter.since),
+            ("at_unix < ?", filter.until),
+            ("id < ?", filter.before_id),
+        ] {
+            if let Some(value) = value {
+                conditions.push(condition);
+                values.push(Value::Integer(value));
+            }
+        }
+        let mut sql = "SELECT id, at, kind, alert_id, plugin, operation, target, decision, detail FROM audit"
+            .to_owned();
+        if !conditions.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conditions.join(" AND "));
+        }
+        sql.push_str(if filter.newest_first {
+            " ORDER BY id DESC LIMIT ?"
+        } else {
+            " ORDER BY id LIMIT ?"
+        });
+        values.push(Value::Integer(filter.limit.map_or(-1, i64::from)));
+
         let connection = super::lock(&self.connection);
-        let mut statement = connection.prepare(
-            "SELECT id, at, kind, alert_id, plugin, operation, target, decision, detail FROM audit
-             WHERE (?1 IS NULL OR alert_id = ?1) AND (?2 IS NULL OR plugin = ?2) AND (?3 IS NULL OR at_unix >= ?3)
-             ORDER BY id LIMIT ?4",
-        )?;
-        let rows = statement.query_map(
-            params![
-                filter.alert_id,
-                filter.plugin,
-                filter.since,
-                filter.limit.map_or(-1, i64::from)
-            ],
-            |row| {
-                let detail: String = row.get(8)?;
-                Ok(AuditRecord {
-                    id: row.get(0)?,
-                    at: row.get(1)?,
-                    kind: row.get(2)?,
-                    alert_id: row.get(3)?,
-                    plugin: row.get(4)?,
-                    operation: row.get(5)?,
-                    target: row.get(6)?,
-                    decision: row.get(7)?,
-                    detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
-                })
-            },
-        )?;
+        let mut statement = connection.prepare_cached(&sql)?;
+        let rows = statement.query_map(rusqlite::params_from_iter(values), |row| {
+            let detail: String = row.get(8)?;
+            Ok(AuditRecord {
+                id: row.get(0)?,
+                at: row.get(1)?,
+                kind: row.get(2)?,
+                alert_id: row.get(3)?,
+                plugin: row.get(4)?,
+                operation: row.get(5)?,
+                target: row.get(6)?,
+                decision: row.get(7)?,
+                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// How many actions were decided each hour since `since` (unix seconds), by decision:
+    /// `(hour start, decision, count)`, in order; hours without any are left out. An action is
+    /// an operation with an outside effect as a plugin's call left it (`executed`, `held`,
+    /// `refused`, `failed`, `simulated`), and a person's decision on a held one
+    /// (`approved-executed`, `approved-failed`, `denied`).
+    pub fn hourly_decisions(&self, since: i64) -> Result<Vec<(i64, String, u32)>, rusqlite::Error> {
+        self.flush();
+        let connection = super::lock(&self.connection);
+        // A failed lookup is a host call with the decision `failed` too: only an action's record
+        // has an `action_id`. CASE, not AND, so a detail that is not JSON is never parsed.
+        let sql = format!(
+            "SELECT (at_unix / 3600) * 3600 AS hour, decision, COUNT(*) FROM audit
+             WHERE at_unix >= ?1
+               AND ((kind = 'host-call' AND decision IN {ACTION_DECISIONS}
+                     AND CASE WHEN json_valid(detail) THEN json_extract(detail, '$.action_id') END IS NOT NULL)
+                    OR kind = 'approval')
+             GROUP BY hour, decision ORDER BY hour, decision"
+        );
+        let mut statement = connection.prepare_cached(&sql)?;
+        let rows = statement.query_map(params![since], |row| {
+            let count: i64 = row.get(2)?;
+            Ok((row.get(0)?, row.get(1)?, u32::try_from(count).unwrap_or(u32::MAX)))
+        })?;
         rows.collect()
     }
 }
@@ -247,6 +337,165 @@ mod tests {
         let connection = store.connection.lock().unwrap();
         assert!(connection.execute("UPDATE audit SET decision = 'x'", []).is_err());
         assert!(connection.execute("DELETE FROM audit", []).is_err());
+    }
+
+    /// An audit row at a chosen time, as the writer would store it.
+    fn insert(store: &Store, at_unix: i64, kind: &str, operation: &str, decision: &str, detail: &str) {
+        let connection = crate::lock(&store.connection);
+        connection
+            .execute(
+                "INSERT INTO audit (at, at_unix, kind, alert_id, plugin, operation, target, decision, detail)
+                 VALUES ('', ?1, ?2, 'a-1', 'contain', ?3, 'x', ?4, ?5)",
+                params![at_unix, kind, operation, decision, detail],
+            )
+            .unwrap();
+    }
+
+    #[test]
+    fn the_console_pages_newest_first_by_operation_decision_and_time() {
+        let store = Store::in_memory().unwrap();
+        for at in 0..10 {
+            let decision = if at % 2 == 0 { "executed" } else { "held" };
+            insert(
+                &store,
+                1000 + at,
+                "host-call",
+                "identity.disable-user",
+                decision,
+                "{}",
+            );
+            insert(&store, 1000 + at, "host-call", "lookup.user", "answered", "{}");
+        }
+        let audit = store.audit();
+        let filter = AuditFilter {
+            operation: Some("identity.disable-user".into()),
+            decision: Some("executed".into()),
+            kind: Some(AuditKind::HostCall),
+            since: Some(1002),
+            until: Some(1008),
+            newest_first: true,
+            limit: Some(2),
+            ..AuditFilter::default()
+        };
+        let first = audit.query(&filter).unwrap();
+        let at = |records: &[AuditRecord]| records.iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(first.len(), 2);
+        assert!(first[0].id > first[1].id, "newest first");
+        let next = AuditFilter {
+            before_id: Some(first[1].id),
+            ..filter.clone()
+        };
+        let second = audit.query(&next).unwrap();
+        // 1002, 1004, 1006 match: the second page holds the oldest of them only.
+        assert_eq!(second.len(), 1);
+        assert!(second[0].id < first[1].id);
+        let all = audit
+            .query(&AuditFilter {
+                limit: None,
+                newest_first: false,
+                ..filter.clone()
+            })
+            .unwrap();
+        assert_eq!(at(&all), [second[0].id, first[1].id, first[0].id], "oldest first");
+        assert!(
+            all.iter()
+                .all(|r| r.decision == "executed" && r.operation.as_deref() == Some("identity.disable-user"))
+        );
+    }
+
+    #[test]
+    fn hourly_decisions_count_actions_and_approvals_but_not_lookups() {
+        let store = Store::in_memory().unwrap();
+        let hour = 1_700_000_000 / 3600 * 3600;
+        let action = r#"{"action_id":"act-1"}"#;
+        insert(
+            &store,
+            hour - 1,
+            "host-call",
+            "network.block-ip",
+            "executed",
+            action,
+        );
+        insert(&store, hour, "host-call", "network.block-ip", "executed", action);
+        insert(
+            &store,
+            hour + 10,
+            "host-call",
+            "network.block-ip",
+            "executed",
+            action,
+        );
+        insert(
+            &store,
+            hour + 20,
+            "host-call",
+            "identity.disable-user",
+            "held",
+            action,
+        );
+        insert(
+            &store,
+            hour + 3600,
+            "host-call",
+            "identity.disable-user",
+            "refused",
+            action,
+        );
+        insert(
+            &store,
+            hour + 3601,
+            "host-call",
+            "network.block-ip",
+            "failed",
+            action,
+        );
+        insert(
+            &store,
+            hour + 3602,
+            "approval",
+            "identity.disable-user",
+            "approved-executed",
+            "{}",
+        );
+        // Not actions: a lookup that failed, a read, a refused web request, a broken detail.
+        insert(
+            &store,
+            hour + 30,
+            "host-call",
+            "lookup.user",
+            "failed",
+            r#"{"error":"x"}"#,
+        );
+        insert(&store, hour + 30, "host-call", "lookup.user", "answered", "null");
+        insert(
+            &store,
+            hour + 30,
+            "host-call",
+            "http",
+            "refused",
+            r#"{"reason":"not allowed"}"#,
+        );
+        insert(&store, hour + 30, "host-call", "network.block-ip", "executed", "");
+        insert(&store, hour + 30, "invocation", "", "completed", "{}");
+
+        let counts = store.audit().hourly_decisions(hour).unwrap();
+        let expected = [
+            (hour, "executed", 2),
+            (hour, "held", 1),
+            (hour + 3600, "approved-executed", 1),
+            (hour + 3600, "failed", 1),
+            (hour + 3600, "refused", 1),
+        ];
+        let counts: Vec<(i64, &str, u32)> = counts.iter().map(|(h, d, n)| (*h, d.as_str(), *n)).collect();
+        assert_eq!(counts, expected);
+    }
+
+    #[test]
+    fn every_kind_is_parsed_back_from_its_name() {
+        for kind in ALL_KINDS {
+            assert_eq!(AuditKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(AuditKind::parse("Host-Call"), None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The embedded durable store: one SQLite database (WAL mode) in the state folder, shared by
 //! every process that uses the same config. It holds plugin state, the audit trail, held
 //! operations awaiting approval, executed actions (for undo), the circuit breaker, the rate
-//! limits' counts and the tickets plugins opened.
+//! limits' counts, the tickets plugins opened, the served alerts' queue and reports, and the
+//! console's sessions.
 
 mod actions;
 mod approvals;
@@ -12,7 +13,9 @@ mod kv;
 mod ledger;
 mod queue;
 mod rate;
+mod reports;
 mod rules;
+mod sessions;
 mod tickets;
 mod verdicts;
 mod writer;
@@ -25,7 +28,11 @@ pub use kv::{KvError, KvQuota, KvStore};
 pub use ledger::{Begin, Effect, IdempotencyKey, Ledger, LedgerEntry, Outcome, Receipt, Unfinished};
 pub use queue::{Admitted, Leased, Offered, Queue, QueueError};
 pub use rate::{PerHour, RateCheck, RateError, Rated, Rates};
+pub use reports::{
+    BadCursor, Choices, Hour, MAX_PAGE, ReportCursor, ReportFilter, ReportPage, ReportSummary, Reports,
+};
 pub use rules::{PluginFigures, RuleFigures, Rules, Spread};
+pub use sessions::{Session, Sessions};
 pub use tickets::{OpenedTicket, Tickets};
 pub use verdicts::{
     Evidence, Precision, ReadOnlyVerdicts, Verdict, VerdictError, Verdicts, Window, wilson_lower_bound,
@@ -46,7 +53,7 @@ pub struct Store {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store, rusqlite::Error> {
-        let connection = Connection::open(path)?;
+        let mut connection = Connection::open(path)?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         // Several `palisade` processes may share the file (a run, an approval, a reset).
@@ -54,6 +61,8 @@ impl Store {
         connection.execute_batch(SCHEMA)?;
         connection.execute_batch(ledger::SCHEMA)?;
         connection.execute_batch(queue::SCHEMA)?;
+        reports::prepare(&mut connection)?;
+        connection.execute_batch(sessions::SCHEMA)?;
         // Checkpoints run on a thread of their own, which holds this process's writes off only
         // while it copies the last few frames; a database in memory has no log to checkpoint.
         let in_memory = path == Path::new(":memory:");
@@ -114,6 +123,16 @@ impl Store {
 
     pub fn queue(&self) -> Queue {
         Queue::new(self.connection.clone(), self.writer.clone())
+    }
+
+    /// The reports of finished alerts and their summaries, for the console.
+    pub fn reports(&self) -> Reports {
+        Reports::new(self.connection.clone())
+    }
+
+    /// The console's sign-in sessions.
+    pub fn sessions(&self) -> Sessions {
+        Sessions::new(self.connection.clone())
     }
 
     pub fn breaker(&self) -> Breaker {

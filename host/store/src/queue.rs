@@ -5,6 +5,7 @@
 //! Every step runs in the writer's transaction ([`counted`]), so it is answered only after its
 //! commit and sees every step sent before it.
 
+use super::reports::{ReportSummary, keep};
 use super::writer::{Count, Writer, counted};
 use rusqlite::{OptionalExtension, Transaction, params};
 use std::sync::Arc;
@@ -29,12 +30,6 @@ CREATE TABLE IF NOT EXISTS queue_seen (
     PRIMARY KEY (source, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS queue_seen_age ON queue_seen (first_seen);
-CREATE TABLE IF NOT EXISTS reports (
-    alert_id TEXT PRIMARY KEY,
-    source TEXT NOT NULL,
-    report TEXT NOT NULL,
-    finished_at INTEGER NOT NULL
-);
 ";
 
 /// An alert offered to the queue: its id, what makes its content a repeat, the document.
@@ -176,9 +171,16 @@ impl Queue {
         counted(&self.writer, ask).await
     }
 
-    /// Removes a leased alert and keeps its report, in one transaction: false when `owner`
-    /// no longer holds the lease (then another worker has it, and no report is kept).
-    pub async fn complete(&self, seq: i64, owner: &str, report: String) -> Result<bool, String> {
+    /// Removes a leased alert and keeps its report and summary, in one transaction: false when
+    /// `owner` no longer holds the lease (then another worker has it, and nothing is kept). The
+    /// summary's alert id and source are the queue entry's, and its `finished_at` is now.
+    pub async fn complete(
+        &self,
+        seq: i64,
+        owner: &str,
+        summary: ReportSummary,
+        report: String,
+    ) -> Result<bool, String> {
         let owner = owner.to_owned();
         let ask = Count::ask(move |transaction: &Transaction<'_>| {
             let taken: Option<(String, String)> = transaction
@@ -190,11 +192,13 @@ impl Queue {
             let Some((alert_id, source)) = taken else {
                 return Ok(false);
             };
-            transaction
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO reports (alert_id, source, report, finished_at) VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(params![alert_id, source, report, super::now()])?;
+            let summary = ReportSummary {
+                alert_id,
+                source,
+                finished_at: super::now(),
+                ..summary
+            };
+            keep(transaction, &summary, &report)?;
             Ok(true)
         });
         counted(&self.writer, ask).await
@@ -258,7 +262,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_alert_is_taken_once_and_leaves_with_its_report() {
-        let queue = Store::in_memory().unwrap().queue();
+        let store = Store::in_memory().unwrap();
+        let queue = store.queue();
         let admitted = queue
             .enqueue("siem", vec![offered("a-1", "f1"), offered("a-2", "f2")], 10, 600)
             .await
@@ -274,15 +279,35 @@ mod tests {
         );
         assert!(queue.lease("boot-1", 5, 60).await.unwrap().is_empty());
 
-        assert!(!queue.complete(first[0].seq, "boot-2", "{}".into()).await.unwrap());
+        let summary = ReportSummary {
+            title: "Password spray".into(),
+            outcome: "completed".into(),
+            priority_score: Some(82),
+            ..ReportSummary::default()
+        };
+        assert!(
+            !queue
+                .complete(first[0].seq, "boot-2", summary.clone(), "{}".into())
+                .await
+                .unwrap()
+        );
         assert!(
             queue
-                .complete(first[0].seq, "boot-1", r#"{"ok":1}"#.into())
+                .complete(first[0].seq, "boot-1", summary, r#"{"ok":1}"#.into())
                 .await
                 .unwrap()
         );
         assert_eq!(queue.report("a-1").unwrap().as_deref(), Some(r#"{"ok":1}"#));
         assert_eq!(queue.depth().unwrap().0, 1);
+        // The summary was kept with it, under the queue entry's id and source.
+        let (kept, _) = store.reports().get("a-1").unwrap().expect("kept");
+        assert_eq!(
+            (kept.alert_id.as_str(), kept.source.as_str(), kept.title.as_str()),
+            ("a-1", "siem", "Password spray")
+        );
+        assert_eq!(kept.priority_score, Some(82));
+        assert!(kept.finished_at > 0);
+        assert_eq!(store.reports().count().unwrap(), 1, "the lost lease kept nothing");
     }
 
     #[tokio::test]
