@@ -31,6 +31,23 @@ pub struct ServeConfig {
     pub sources: BTreeMap<String, Source>,
     /// The people and programs that may use the API, by name.
     pub tokens: Vec<ApiToken>,
+    /// The people who may sign in to the console, by name.
+    pub users: BTreeMap<String, ConsoleUser>,
+}
+
+/// `[serve.users.NAME]`: one person who signs in to the console.
+#[derive(Clone)]
+pub struct ConsoleUser {
+    pub role: Role,
+    /// An argon2id PHC string, checked at load (`palisade user add` writes it).
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for ConsoleUser {
+    // A hash is not the password, but it is what an attacker would try offline: kept out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ConsoleUser({:?}, password hash redacted)", self.role)
+    }
 }
 
 /// What a holder of an API token may do; each role may do what the ones before it may.
@@ -43,6 +60,29 @@ pub enum Role {
     Approver,
     /// Also reset the breaker.
     Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Approver => "approver",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Role, String> {
+        match text {
+            "viewer" => Ok(Role::Viewer),
+            "approver" => Ok(Role::Approver),
+            "admin" => Ok(Role::Admin),
+            _ => Err(format!("no role {text:?}: viewer, approver or admin")),
+        }
+    }
 }
 
 /// One API token: only its SHA-256 is kept.
@@ -86,6 +126,16 @@ struct RawServe {
     tokens: BTreeMap<String, Spanned<RawToken>>,
     #[serde(default)]
     sources: BTreeMap<String, Spanned<RawSource>>,
+    #[serde(default)]
+    users: BTreeMap<String, Spanned<RawUser>>,
+}
+
+/// `[serve.users.NAME]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUser {
+    role: Role,
+    password_hash: Spanned<String>,
 }
 
 /// `[serve.tokens.NAME]`: the token from a secret, or its SHA-256 written in the config.
@@ -222,9 +272,15 @@ impl ServeConfig {
             .into_iter()
             .filter_map(|(name, token)| ApiToken::from_toml(name, token, dir, report))
             .collect();
+        let users = raw
+            .users
+            .into_iter()
+            .filter_map(|(name, user)| ConsoleUser::from_toml(&name, user, report).map(|user| (name, user)))
+            .collect();
         ServeConfig {
             listen,
             tokens,
+            users,
             tls: raw.tls.map(|tls| Tls {
                 cert: dir.join(tls.cert),
                 key: dir.join(tls.key),
@@ -247,6 +303,7 @@ impl ServeConfig {
             dedup_window: Duration::ZERO,
             sources: BTreeMap::new(),
             tokens: Vec::new(),
+            users: BTreeMap::new(),
         }
     }
 }
@@ -304,6 +361,33 @@ impl ApiToken {
             name,
             role: raw.role,
             sha256,
+        })
+    }
+}
+
+impl ConsoleUser {
+    fn from_toml(name: &str, raw: Spanned<RawUser>, report: &mut Reporter) -> Option<ConsoleUser> {
+        let key = format!("serve.users.{name}");
+        if !crate::console::users::valid_user_name(name) {
+            report.error(
+                Some(raw.span()),
+                key,
+                "a user name is 1 to 64 letters, digits, '-', '_', '.' and '@'",
+            );
+            return None;
+        }
+        let raw = raw.into_inner();
+        if let Err(error) = crate::console::users::check_hash(raw.password_hash.get_ref()) {
+            report.error(
+                Some(raw.password_hash.span()),
+                format!("{key}.password_hash"),
+                format!("{error} (`palisade user add {name}` writes one)"),
+            );
+            return None;
+        }
+        Some(ConsoleUser {
+            role: raw.role,
+            password_hash: raw.password_hash.into_inner(),
         })
     }
 }
@@ -513,6 +597,33 @@ format = "xml"
             !errors.to_string().contains("PALISADE_TEST_UNSET_TOKEN="),
             "{errors}"
         );
+    }
+
+    #[test]
+    fn console_users_take_only_argon2id_hashes_and_mistakes_are_located() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t"), "t0ken").unwrap();
+        let hash = crate::console::users::hash_password("correct horse battery").unwrap();
+        let text = format!(
+            "[serve]\n[serve.sources.edr]\nauth = \"bearer\"\ntoken = {{ file = \"t\" }}\n\n\
+             [serve.users.alice]\nrole = \"approver\"\npassword_hash = \"{hash}\"\n\n\
+             [serve.users.bob]\nrole = \"viewer\"\npassword_hash = \"{}\"\n\n\
+             [serve.users.\"carol smith\"]\nrole = \"viewer\"\npassword_hash = \"{hash}\"\n",
+            hash.replacen("argon2id", "argon2i", 1)
+        );
+        let errors = parse(dir.path(), &text).unwrap_err();
+        let found: Vec<(usize, &str)> = errors.0.iter().map(|e| (e.line, e.key.as_str())).collect();
+        assert!(found.contains(&(12, "serve.users.bob.password_hash")), "{errors}");
+        assert!(
+            found.iter().any(|(_, key)| *key == "serve.users.carol smith"),
+            "{errors}"
+        );
+        assert!(errors.to_string().contains("only argon2id"), "{errors}");
+        assert!(!found.iter().any(|(_, key)| key.contains("alice")), "{errors}");
+        let good = text.split("[serve.users.bob]").next().unwrap();
+        let config = parse(dir.path(), good).unwrap();
+        assert_eq!(config.users["alice"].role, Role::Approver);
+        assert!(!format!("{:?}", config.users["alice"]).contains("argon2"));
     }
 
     #[test]

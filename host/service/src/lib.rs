@@ -4,12 +4,13 @@
 //! the transaction that keeps its report, so a crash loses nothing acknowledged.
 //!
 //! [`config`] reads `[serve]`; [`auth`] checks senders; [`intake`] answers their requests;
-//! [`worker`] runs what was queued; [`api`] serves people and the console; [`server`]
-//! listens and stops gracefully.
+//! [`worker`] runs what was queued; [`api`] serves people's programs and [`console`] people
+//! in a browser; [`server`] listens and stops gracefully.
 
 mod api;
 pub mod auth;
 pub mod config;
+pub mod console;
 mod intake;
 mod metrics;
 mod server;
@@ -81,12 +82,59 @@ pub(crate) struct App {
     /// Woken when alerts are queued, so an idle worker takes them at once.
     pub queued: tokio::sync::Notify,
     pub metrics: Arc<metrics::Metrics>,
+    /// The console's sign-in throttle and password checks.
+    pub console: console::Console,
+    /// The plugins the workers run now, as loaded, for the console.
+    loaded: RwLock<Arc<Vec<LoadedPlugin>>>,
 }
 
 impl App {
     /// The settings in force now.
     pub fn settings(&self) -> Arc<Settings> {
         self.settings.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn loaded(&self) -> Arc<Vec<LoadedPlugin>> {
+        self.loaded.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set_loaded(&self, loaded: Vec<LoadedPlugin>) {
+        *self.loaded.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded);
+    }
+}
+
+/// A configured plugin as the pipeline loaded it: the digest of the component it runs, or why
+/// it runs without it.
+#[derive(Debug, Clone)]
+pub(crate) struct LoadedPlugin {
+    pub name: String,
+    pub sha256: Option<String>,
+    pub version: Option<String>,
+    pub error: Option<String>,
+}
+
+#[cfg(test)]
+impl App {
+    /// An app over a store in memory, without workers, for the handlers' tests.
+    pub(crate) fn for_tests(config_path: &Path) -> Arc<App> {
+        let settings = Settings::load(config_path, None).expect("a valid test config");
+        let store = Store::in_memory().expect("a store in memory");
+        Arc::new(App {
+            settings: RwLock::new(Arc::new(settings)),
+            queue: store.queue(),
+            store,
+            draining: AtomicBool::new(false),
+            queued: tokio::sync::Notify::new(),
+            metrics: Arc::new(metrics::Metrics::new()),
+            console: console::Console::new(),
+            loaded: RwLock::new(Arc::new(Vec::new())),
+        })
+    }
+
+    /// Puts the config at `config_path` in force, as SIGHUP does.
+    pub(crate) fn reload_for_tests(&self, config_path: &Path) {
+        let settings = Settings::load(config_path, None).expect("a valid test config");
+        *self.settings.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(settings);
     }
 }
 
@@ -99,18 +147,34 @@ pub enum ServeError {
     Start(String),
 }
 
-/// Builds the pipeline the workers run. Every outside effect once: a plugin run again on an
-/// alert after a crash is answered from the ledger, and an effect whose outcome was lost is
-/// held for a person.
-async fn pipeline(config: &Config) -> Result<Pipeline, ServeError> {
+/// Builds the pipeline the workers run, and says what it loaded. Every outside effect once: a
+/// plugin run again on an alert after a crash is answered from the ledger, and an effect whose
+/// outcome was lost is held for a person.
+async fn pipeline(config: &Config) -> Result<(Pipeline, Vec<LoadedPlugin>), ServeError> {
     let (pipeline, failures) =
         Pipeline::build_with(config, RunMode::Live, BuildOptions { exactly_once: true })
             .await
             .map_err(|error| ServeError::Start(format!("{error:#}")))?;
+    let mut loaded: Vec<LoadedPlugin> = pipeline
+        .plugins()
+        .iter()
+        .map(|routed| LoadedPlugin {
+            name: routed.plugin.name.clone(),
+            sha256: Some(routed.plugin.sha256.clone()),
+            version: Some(routed.plugin.info.version.clone()).filter(|version| !version.is_empty()),
+            error: None,
+        })
+        .collect();
     for failure in &failures {
         tracing::error!(plugin = %failure.plugin, error = %failure.error, "plugin not loaded; serving without it");
+        loaded.push(LoadedPlugin {
+            name: failure.plugin.clone(),
+            sha256: None,
+            version: None,
+            error: Some(failure.error.to_string()),
+        });
     }
-    Ok(pipeline)
+    Ok((pipeline, loaded))
 }
 
 /// Serves until SIGTERM or SIGINT, then drains; SIGHUP reloads the config. `listen`
@@ -124,7 +188,7 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> Result<(),
     let mut terminate = handle(SignalKind::terminate(), "SIGTERM")?;
     let mut interrupt = handle(SignalKind::interrupt(), "SIGINT")?;
     let mut hangup = handle(SignalKind::hangup(), "SIGHUP")?;
-    let first = pipeline(&settings.config).await?;
+    let (first, loaded) = pipeline(&settings.config).await?;
     let store = first
         .store()
         .clone()
@@ -144,6 +208,8 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> Result<(),
         draining: AtomicBool::new(false),
         queued: tokio::sync::Notify::new(),
         metrics: Arc::new(metrics::Metrics::new()),
+        console: console::Console::new(),
+        loaded: RwLock::new(Arc::new(loaded)),
     });
     // The observer lives as long as the process: it holds the metrics, not the store, so
     // nothing keeps the store's writer from draining at exit.
@@ -183,8 +249,9 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> Result<(),
 /// How often the service does its upkeep.
 const UPKEEP: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Lifts, when due, the blocks set for a time on backends that cannot lift them, and forgets
-/// the alerts seen before the dedup window so that table stays its size.
+/// Lifts, when due, the blocks set for a time on backends that cannot lift them, forgets the
+/// alerts seen before the dedup window so that table stays its size, and ends the console
+/// sessions past their time.
 async fn upkeep(app: Arc<App>) {
     let mut tick = tokio::time::interval(UPKEEP);
     loop {
@@ -196,6 +263,9 @@ async fn upkeep(app: Arc<App>) {
             .await
         {
             tracing::warn!(%error, "cannot forget the alerts seen before the dedup window");
+        }
+        if let Err(error) = app.store.sessions().purge_expired() {
+            tracing::warn!(%error, "cannot end the console sessions past their time");
         }
         let lapsed = palisade_response::lapse_due(&*settings.config, &app.store).await;
         let lifted = lapsed.iter().filter(|(_, result)| result.is_ok()).count();
@@ -256,8 +326,8 @@ async fn reload(app: &Arc<App>, config_path: &Path, listen: Option<SocketAddr>, 
     ) {
         tracing::warn!("SIGHUP: listen, tls and body_limit_kib take effect at the next start");
     }
-    let pipeline = match pipeline(&settings.config).await {
-        Ok(pipeline) => pipeline,
+    let (pipeline, loaded) = match pipeline(&settings.config).await {
+        Ok(built) => built,
         Err(error) => {
             tracing::error!(%error, "SIGHUP: the new config's pipeline cannot start; serving on as before");
             return workers;
@@ -266,7 +336,19 @@ async fn reload(app: &Arc<App>, config_path: &Path, listen: Option<SocketAddr>, 
     if !workers.stop(current.serve.drain_timeout).await {
         tracing::warn!("SIGHUP: alerts still running at the drain timeout finish on the old config");
     }
+    // A user removed from the config is signed out everywhere now, not at their next request.
+    for gone in current
+        .serve
+        .users
+        .keys()
+        .filter(|user| !settings.serve.users.contains_key(*user))
+    {
+        if let Err(error) = app.store.sessions().delete_user(gone) {
+            tracing::error!(user = %gone, %error, "SIGHUP: cannot end a removed user's sessions");
+        }
+    }
     *app.settings.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(settings);
+    app.set_loaded(loaded);
     tracing::info!("SIGHUP: reloaded");
     Workers::start(app.clone(), pipeline)
 }

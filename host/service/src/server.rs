@@ -1,7 +1,7 @@
 //! Listening: the routes, TLS when configured, and an accept loop with bounded handshakes and
 //! header reads (a slow client holds its own connection, never the loop) that stops gracefully.
 
-use crate::{App, ServeError, api, intake};
+use crate::{App, ServeError, api, console, intake};
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{Request, StatusCode};
@@ -46,7 +46,7 @@ pub(crate) async fn bind(app: &App) -> Result<(TcpListener, Option<TlsAcceptor>)
     Ok((listener, tls))
 }
 
-fn routes(app: Arc<App>) -> Router {
+pub(crate) fn routes(app: Arc<App>) -> Router {
     let limit = app.settings().serve.body_limit;
     Router::new()
         .route("/v1/sources/{source}/alerts", post(intake::accept))
@@ -62,6 +62,7 @@ fn routes(app: Arc<App>) -> Router {
         .route("/healthz", get(|| async { StatusCode::OK }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
+        .merge(console::routes())
         // Both: the layer refuses a declared length unread, the limit a chunked body as it grows.
         .layer(DefaultBodyLimit::max(limit))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))

@@ -11,6 +11,7 @@ mod report;
 mod run;
 mod scaffold;
 mod serve;
+mod user;
 
 use clap::{ArgAction, Parser, Subcommand};
 use palisade_pipeline::RunMode;
@@ -84,6 +85,9 @@ enum Command {
     /// Work with plugin files.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// The people who sign in to the console (`palisade serve`, under /ui).
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 #[derive(Subcommand)]
@@ -133,6 +137,7 @@ pub fn main() -> ExitCode {
             Command::Plugin(PluginCommand::Inspect { file, json }) => inspect::inspect(&file, json).await,
             Command::Plugin(PluginCommand::Test(args)) => plugin_test::test(args).await,
             Command::Plugin(PluginCommand::New(args)) => scaffold::new(args),
+            Command::User(command) => user::user(command),
         }
     });
     ExitCode::from(code)
