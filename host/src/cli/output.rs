@@ -22,9 +22,16 @@ impl Output {
         }
     }
 
+    /// One line: in JSON mode a JSON document, else text for a person; either way nothing in
+    /// it can drive the terminal it may be shown on.
     fn emit(&mut self, text: &str) {
+        let shown = if self.json {
+            json_safe(text)
+        } else {
+            terminal_safe(text)
+        };
         // A closed pipe (`palisade run | head`) is not worth a panic.
-        let _ = writeln!(self.out.lock(), "{}", terminal_safe(text));
+        let _ = writeln!(self.out.lock(), "{shown}");
     }
 
     pub fn plugin_error(&mut self, plugin: &str, error: &str) {
@@ -309,18 +316,43 @@ fn round_ms(ms: f64) -> f64 {
 
 /// Text for a person's terminal: every control character (ANSI escapes, carriage returns,
 /// newlines) and bidirectional override shown escaped, so a plugin's or an alert's strings
-/// cannot move the cursor, recolour the screen or forge a line of their own. JSON output
-/// stays exact.
+/// cannot move the cursor, recolour the screen or forge a line of their own. JSON lines go
+/// through [`json_safe`] instead, which keeps them JSON.
 pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
-    let unsafe_char =
-        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-    if !text.chars().any(unsafe_char) {
+    if !text.chars().any(drives_terminal) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut shown = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if unsafe_char(c) {
+        if drives_terminal(c) {
             shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(shown)
+}
+
+/// Controls (a terminal obeys them) and the bidirectional overrides and isolates (they make
+/// text read differently from what it is).
+fn drives_terminal(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A JSON line as [`terminal_safe`] would show text, but still JSON: serde_json escapes the C0
+/// controls and leaves DEL, the C1 controls and the bidirectional characters as they are, so
+/// those are written as `\uXXXX` escapes, which read back as the same string. They can only
+/// stand inside strings, since everything else in JSON is ASCII. Most lines are ASCII with
+/// no DEL and are passed through after one scan of their bytes.
+pub fn json_safe(json: &str) -> std::borrow::Cow<'_, str> {
+    if json.bytes().all(|b| b < 0x7f) {
+        return std::borrow::Cow::Borrowed(json);
+    }
+    let mut shown = String::with_capacity(json.len() + 12);
+    for c in json.chars() {
+        if drives_terminal(c) {
+            // Every such character is in the Basic Multilingual Plane: one escape each.
+            shown.push_str(&format!("\\u{:04x}", u32::from(c)));
         } else {
             shown.push(c);
         }
@@ -330,7 +362,22 @@ pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::terminal_safe;
+    use super::{json_safe, terminal_safe};
+
+    #[test]
+    fn json_lines_stay_json_and_keep_the_same_strings() {
+        let title = "a\u{202e}gnp.exe \u{9b}31m \u{7f} ünïcode\nline";
+        let line = serde_json::json!({"title": title}).to_string();
+        let shown = json_safe(&line);
+        assert!(
+            !shown.chars().any(super::drives_terminal),
+            "nothing left to drive a terminal: {shown}"
+        );
+        let read: serde_json::Value = serde_json::from_str(&shown).expect("still JSON");
+        assert_eq!(read["title"], title);
+        let plain = r#"{"title":"plain"}"#;
+        assert!(matches!(json_safe(plain), std::borrow::Cow::Borrowed(_)));
+    }
 
     #[test]
     fn escapes_and_line_breaks_are_shown_not_obeyed() {
