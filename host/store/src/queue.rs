@@ -183,13 +183,13 @@ impl Queue {
     ) -> Result<bool, String> {
         let owner = owner.to_owned();
         let ask = Count::ask(move |transaction: &Transaction<'_>| {
-            let taken: Option<(String, String)> = transaction
+            let taken: Option<(String, String, String)> = transaction
                 .prepare_cached(
-                    "DELETE FROM queue WHERE seq = ?1 AND lease_owner = ?2 RETURNING alert_id, source",
+                    "DELETE FROM queue WHERE seq = ?1 AND lease_owner = ?2 RETURNING alert_id, source, document",
                 )?
-                .query_row(params![seq, owner], |row| Ok((row.get(0)?, row.get(1)?)))
+                .query_row(params![seq, owner], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
                 .optional()?;
-            let Some((alert_id, source)) = taken else {
+            let Some((alert_id, source, document)) = taken else {
                 return Ok(false);
             };
             let summary = ReportSummary {
@@ -198,7 +198,7 @@ impl Queue {
                 finished_at: super::now(),
                 ..summary
             };
-            keep(transaction, &summary, &report)?;
+            keep(transaction, &summary, &report, &document)?;
             Ok(true)
         });
         counted(&self.writer, ask).await
@@ -307,6 +307,11 @@ mod tests {
         );
         assert_eq!(kept.priority_score, Some(82));
         assert!(kept.finished_at > 0);
+        // The document moved with it, as posted, for the person reading the report.
+        assert_eq!(
+            store.reports().document("a-1").unwrap().as_deref(),
+            Some(first[0].document.as_str())
+        );
         assert_eq!(store.reports().count().unwrap(), 1, "the lost lease kept nothing");
     }
 

@@ -33,6 +33,9 @@ const SUMMARY_COLUMNS: &[(&str, &str)] = &[
     ("actions_executed", "INTEGER NOT NULL DEFAULT 0"),
     ("actions_held", "INTEGER NOT NULL DEFAULT 0"),
     ("actions_refused", "INTEGER NOT NULL DEFAULT 0"),
+    // The document as the sender posted it, moved here from the queue with the report; none
+    // for the rows an earlier build kept.
+    ("document", "TEXT"),
     // The list's sort key: the priority score, and after every scored alert the unscored ones
     // (duplicates, rejected documents). Not null, so one row-value comparison pages through it.
     (
@@ -308,6 +311,17 @@ impl Reports {
             .optional()
     }
 
+    /// The document `alert_id` arrived as, exactly as its sender posted it; `None` when no
+    /// report is kept for it or an earlier build kept it without.
+    pub fn document(&self, alert_id: &str) -> Result<Option<String>, rusqlite::Error> {
+        let connection = super::lock(&self.connection);
+        Ok(connection
+            .prepare_cached("SELECT document FROM reports WHERE alert_id = ?1")?
+            .query_row(params![alert_id], |row| row.get::<_, Option<String>>(0))
+            .optional()?
+            .flatten())
+    }
+
     /// The sources, rules and verdicts the kept reports have, each sorted, at most 500.
     pub fn choices(&self) -> Result<Choices, rusqlite::Error> {
         let connection = super::lock(&self.connection);
@@ -421,13 +435,14 @@ pub(super) fn keep(
     transaction: &Transaction<'_>,
     summary: &ReportSummary,
     report: &str,
+    document: &str,
 ) -> Result<(), rusqlite::Error> {
     transaction
         .prepare_cached(
             "INSERT OR REPLACE INTO reports (alert_id, source, report, finished_at, title, rule, severity,
                  priority_score, priority_label, verdict, risk, outcome, time_to_respond_ms,
-                 actions_executed, actions_held, actions_refused)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                 actions_executed, actions_held, actions_refused, document)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         )?
         .execute(params![
             summary.alert_id,
@@ -445,7 +460,8 @@ pub(super) fn keep(
             summary.time_to_respond_ms,
             summary.actions_executed,
             summary.actions_held,
-            summary.actions_refused
+            summary.actions_refused,
+            document
         ])?;
     Ok(())
 }

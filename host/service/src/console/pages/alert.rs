@@ -1,6 +1,7 @@
 //! `/ui/alerts/{id}`: one alert's report: the normalized alert and its entities, each plugin
 //! run with its notes and limits, every action with its decision and receipt (and an Undo
-//! button where it can be undone and the person may), the tickets, and the report as kept.
+//! button where it can be undone and the person may), the tickets, the document as it arrived
+//! and the report as kept.
 //! `POST /ui/actions/{id}/undo` reverses an executed action through the API's own call.
 //!
 //! The report is JSON written by this build or an older one: every field is read as optional,
@@ -92,6 +93,14 @@ fn render(
     notice: Option<&str>,
 ) -> Markup {
     let alert = report.get("alert").unwrap_or(&Value::Null);
+    let document = app
+        .store
+        .reports()
+        .document(&summary.alert_id)
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "cannot read the alert's document");
+            None
+        });
     let runs = list(report, "plugins");
     let actions: Vec<&Value> = runs.iter().flat_map(|run| list(run, "actions")).collect();
     let tickets: Vec<&Value> = actions
@@ -250,8 +259,15 @@ fn render(
         } @else {
             ul { @for ticket in &tickets { li { (layout::external(&field(ticket, "reference"))) " — " (field(ticket, "target")) } } }
         }
-        h2 { "Raw report" }
-        p class="muted" { "The report as the store keeps it." }
+        h2 { "Raw document" }
+        @match &document {
+            Some(document) => {
+                p class="muted" { "Exactly as the sender posted it." }
+                pre { code { (document) } }
+            }
+            None => p { "Not kept: this alert was reported by an earlier version." },
+        }
+        h2 { "Report as kept" }
         pre { code { (serde_json::to_string_pretty(report).unwrap_or_default()) } }
     }
 }
