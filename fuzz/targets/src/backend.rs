@@ -10,12 +10,12 @@
 //! Checked beyond "no panic":
 //! - no hang: the whole operation ends within [`MAX_OPERATION`] (each request is bounded by
 //!   the connector's `timeout_ms`, and every reply comes at once);
-//! - an error names the vendor, except the resolver's "no user X" / "2 users match X",
-//!   which name the name asked (see [`resolution_verdict`]);
+//! - an error names the vendor, the resolver's verdicts too ("okta: no user X", "entra: 2
+//!   users match X"), with no exception;
 //! - an error never holds a credential the connector sent, whole or in part, even when the
 //!   vendor echoes the request back: a reply body's `$AUTH$` becomes the request's credential
-//!   header, `$TARGET$` its path and query, `$BODY$` its body. Found broken; reported, and
-//!   enforced once fixed (see [`ECHOED_CREDENTIALS_FAIL`]);
+//!   header, `$TARGET$` its path and query, `$BODY$` its body (see
+//!   [`ECHOED_CREDENTIALS_FAIL`]);
 //! - a lookup answers with a record known by the name asked, so the policy gate decides on
 //!   the account or device that is then acted on.
 //!
@@ -793,7 +793,7 @@ pub fn run(data: &[u8]) -> Option<Run> {
                 );
             }
         }
-        Err(error) => check_error(vendor, error, *argument, operation),
+        Err(error) => check_error(vendor, error, operation),
     }
     let result = result.map_err(|error| error.to_string());
     let leak = result.as_ref().err().and_then(|message| leak(message, data));
@@ -833,30 +833,28 @@ fn spelled(vendor: &str) -> &str {
     }
 }
 
-/// Whether an echoed credential in an error fails the target. The campaign found that it can
-/// be (docs/fuzzing.md, "Found, fix pending"): errors built from a 2xx body (Slack, Cloudflare,
-/// Falcon, Splunk, Teams) and OAuth token refusals are not redacted, a webhook URL is not
-/// redacted at all, and a credential across the 300-character cut keeps its start. The fixes
-/// are outside `fuzz/`; until they land the check is reported (`Run::leak`) but does not
-/// fail, so a campaign goes on to other findings, and the committed reproducers wait in the
-/// ignored test `echoed_credentials_are_redacted` (tests/backend_seeds.rs). With the fixes,
-/// set this to true and un-ignore that test.
-const ECHOED_CREDENTIALS_FAIL: bool = false;
+/// Whether an echoed credential in an error fails the target. The campaign found that it
+/// could (errors built from a 2xx body, OAuth token refusals, webhook URLs, a credential
+/// across the 300-character cut); each vendor client now redacts every text built from a
+/// reply, and `echoed_credentials_are_redacted` (tests/backend_seeds.rs) replays the
+/// committed reproducers. Set it to false only to let a campaign go past a finding of this
+/// kind to others; the leak is still reported in `Run::leak`.
+const ECHOED_CREDENTIALS_FAIL: bool = true;
 
 /// Fewer characters of a credential than this in an error are taken as chance.
 const LEAK_CHARS: usize = 6;
 
-fn check_error(vendor: &str, error: &ConnectorError, argument: u8, operation: &str) {
+fn check_error(vendor: &str, error: &ConnectorError, operation: &str) {
     let message = error.to_string();
     assert!(
-        message.to_lowercase().contains(spelled(vendor)) || resolution_verdict(error, argument, operation),
+        message.to_lowercase().contains(spelled(vendor)),
         "{vendor} {operation}: the error does not name the vendor: {message}"
     );
 }
 
 /// The first piece of a credential the error holds that the input did not spell itself (text
 /// the input spells is the vendor's, not an echo).
-fn leak(message: &str, input: &[u8]) -> Option<String> {
+pub fn leak(message: &str, input: &[u8]) -> Option<String> {
     credentials().iter().find_map(|credential| {
         credential
             .as_bytes()
@@ -870,7 +868,7 @@ fn leak(message: &str, input: &[u8]) -> Option<String> {
 
 /// Every credential a connector sends, in the form it is sent: the dummy secrets, the token
 /// the server grants, basic authentication's `user:password` in base64, and the webhook path.
-fn credentials() -> &'static [String] {
+pub fn credentials() -> &'static [String] {
     static ALL: OnceLock<Vec<String>> = OnceLock::new();
     ALL.get_or_init(|| {
         use base64::Engine;
@@ -883,24 +881,6 @@ fn credentials() -> &'static [String] {
             base64::engine::general_purpose::STANDARD.encode(format!("{BASIC_USER}:{PASSWORD}")),
         ]
     })
-}
-
-/// `NotFound` and `Ambiguous` from the shared resolver (`resolve::exactly_one`), which every
-/// backend uses to pick the one record a name denotes: "no user \"alice\"", "2 hosts match
-/// \"FIN-WS-07\": ...". They name the name asked and the vendor's candidates, not the
-/// vendor; the caller's context says which connector was asked.
-fn resolution_verdict(error: &ConnectorError, argument: u8, operation: &str) -> bool {
-    let asked = match operation {
-        "lookup-user" => USERS[argument as usize % USERS.len()],
-        "lookup-host" | "describe-host" => HOSTS[argument as usize % HOSTS.len()],
-        _ => return false,
-    };
-    let quoted = format!("{asked:?}");
-    match error {
-        ConnectorError::NotFound(message) => message.starts_with("no ") && message.ends_with(&quoted),
-        ConnectorError::Ambiguous(message) => message.contains(&format!(" match {quoted}: ")),
-        _ => false,
-    }
 }
 
 fn pick<T: Copy>(all: &[T], index: u8) -> T {

@@ -7,7 +7,7 @@
 //! `fuzz/corpus/backend_reply/` must be these encodings; `PALISADE_WRITE_SEEDS=1` rewrites
 //! them.
 
-use palisade_fuzz_targets::backend::{Reply, connector_names, encode, run};
+use palisade_fuzz_targets::backend::{Reply, connector_names, credentials, encode, leak, run};
 use std::path::Path;
 
 /// How a seed must end: a value, or an error whose message holds this text.
@@ -385,11 +385,9 @@ fn every_seed_reaches_its_documented_end_and_is_committed_as_written() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// The seeds whose vendor echoes a credential into an error: none of it may reach the
-/// message. Fails today (docs/fuzzing.md, "Found, fix pending"); the fixes are in
-/// host/connectors, outside fuzz/.
+/// The seeds whose vendor echoes a credential into an error, and the reproducers the campaign
+/// found: none of it may reach the message.
 #[test]
-#[ignore = "pending the redaction fixes in host/connectors: docs/fuzzing.md"]
 fn echoed_credentials_are_redacted() {
     // The seeds written to echo, and the reproducers the campaign found (`leak-*`).
     let mut inputs: Vec<(String, Vec<u8>)> = seeds()
@@ -428,15 +426,33 @@ fn echoed_credentials_are_redacted() {
 /// the vendor's own text spells.
 #[test]
 fn the_leak_check_sees_an_echoed_credential() {
-    let echoed = |connector, body: &str| {
-        let data = encode(connector, "send", 0, false, &[Reply::json(200, body)]);
-        run(&data).expect("an operation").leak
-    };
-    assert!(echoed("slack", r#"{"ok":false,"error":"$AUTH$"}"#).is_some());
-    assert!(echoed("slack", r#"{"ok":false,"error":"not_in_channel"}"#).is_none());
-    let jira = encode("jira", "comment", 0, false, &[Reply::text(401, "no: $AUTH$")]);
-    let run = run(&jira).expect("an operation");
-    assert!(run.leak.is_none(), "{run:?}");
+    // The check on its own: the connectors redact what it looks for, so no run shows a leak.
+    let echoing = encode(
+        "slack",
+        "send",
+        0,
+        false,
+        &[Reply::json(200, r#"{"ok":false,"error":"$AUTH$"}"#)],
+    );
+    for credential in credentials() {
+        let start: String = credential.chars().take(8).collect();
+        for message in [
+            format!("slack post message: {credential}"),
+            format!("cut at {start}…"),
+        ] {
+            assert!(leak(&message, &echoing).is_some(), "{message}");
+        }
+        // The input spells it: the vendor's own text, not an echo.
+        let spelling = encode("slack", "send", 0, false, &[Reply::json(200, credential)]);
+        assert!(leak(&format!("slack post message: {credential}"), &spelling).is_none());
+    }
+    assert!(leak("slack post message: not_in_channel", &echoing).is_none());
+    // And the echo is redacted, so the run reports none.
+    let run = run(&echoing).expect("an operation");
+    assert!(
+        run.leak.is_none() && matches!(&run.result, Err(m) if m.contains("[redacted]")),
+        "{run:?}"
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 use super::ConnectorError;
 use super::oauth::ClientCredentials;
+use super::redact::Redactor;
 use backon::BackoffBuilder;
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
@@ -223,6 +224,8 @@ impl Reply {
     }
 
     /// Decodes the body, naming the vendor and operation when it is not what the API documents.
+    /// The error may quote the body: a backend decodes with [`VendorClient::decode`], which
+    /// redacts it.
     pub fn json<T: DeserializeOwned>(&self, vendor: &str, what: &str) -> Result<T, ConnectorError> {
         let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
             b"null"
@@ -261,6 +264,7 @@ pub struct VendorClient {
     auth: Auth,
     vendor: &'static str,
     error_message: ErrorMessage,
+    redactor: Redactor,
 }
 
 impl VendorClient {
@@ -271,17 +275,65 @@ impl VendorClient {
         vendor: &'static str,
         error_message: ErrorMessage,
     ) -> VendorClient {
+        let redactor = Redactor::new(&auth, &settings.base_url);
         VendorClient {
             http,
             settings,
             auth,
             vendor,
             error_message,
+            redactor,
         }
+    }
+
+    /// Marks the base URL as a credential (an incoming webhook's URL embeds its token): its
+    /// path and query are then kept out of errors like the client's other secrets.
+    pub fn url_is_secret(mut self) -> VendorClient {
+        self.redactor.add_url(&self.settings.base_url);
+        self
     }
 
     pub fn vendor(&self) -> &'static str {
         self.vendor
+    }
+
+    /// `text` with every credential this client sends replaced, in each form a vendor may
+    /// echo it. Every text taken from a reply goes through this before it reaches an error.
+    pub fn redact(&self, text: &str) -> String {
+        self.redactor.redact(text)
+    }
+
+    /// `{vendor} {what}: {detail}` for an error built from what the vendor said, where the
+    /// HTTP status did not already make one (a refusal in a 2xx body): the detail redacted
+    /// whole, then cut to a log line's length.
+    pub fn message(&self, what: &str, detail: &str) -> String {
+        format!("{} {what}: {}", self.vendor, bounded(&self.redact(detail)))
+    }
+
+    /// The error with every credential this client sends replaced in its message: for an
+    /// error whose text quotes a reply's values (a record's name or id).
+    pub fn redact_error(&self, error: ConnectorError) -> ConnectorError {
+        error.map_message(|message| self.redact(&message))
+    }
+
+    /// Decodes a reply, redacting the error (a decoding error may quote the body).
+    pub fn decode<T: DeserializeOwned>(&self, reply: &Reply, what: &str) -> Result<T, ConnectorError> {
+        reply
+            .json(self.vendor, what)
+            .map_err(|error| self.redact_error(error))
+    }
+
+    /// [`resolve::exactly_one`](crate::resolve::exactly_one) among the records of a reply,
+    /// whose descriptions of the candidates are redacted.
+    pub fn exactly_one<T>(
+        &self,
+        what: &str,
+        wanted: &str,
+        candidates: Vec<T>,
+        describe: impl Fn(&T) -> String,
+    ) -> Result<T, ConnectorError> {
+        crate::resolve::exactly_one(self.vendor, what, wanted, candidates, describe)
+            .map_err(|error| self.redact_error(error))
     }
 
     /// Sends a request, retrying where it is safe, and returns a 2xx reply or a typed error.
@@ -352,7 +404,7 @@ impl VendorClient {
         request: &Request,
         what: &str,
     ) -> Result<T, ConnectorError> {
-        self.send(request, what).await?.json(self.vendor, what)
+        self.decode(&self.send(request, what).await?, what)
     }
 
     async fn attempt(&self, request: &Request, what: &str) -> Result<Attempt, ConnectorError> {
@@ -489,36 +541,12 @@ impl VendorClient {
         Ok(builder.header(name, value))
     }
 
-    /// `text` with every credential this client sends replaced, in each form it is sent.
-    fn redacted(&self, mut text: String) -> String {
-        use base64::Engine;
-        let mut secrets: Vec<String> = match &self.auth {
-            Auth::None => Vec::new(),
-            Auth::Header { secret, .. } => vec![secret.expose_secret().to_owned()],
-            Auth::Basic { user, password } => vec![
-                password.expose_secret().to_owned(),
-                base64::engine::general_purpose::STANDARD
-                    .encode(format!("{user}:{}", password.expose_secret())),
-            ],
-            Auth::OAuth(credentials) => credentials.secrets(),
-        };
-        // Longest first, so a secret that contains another is replaced whole.
-        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
-        for secret in secrets.iter().filter(|secret| secret.len() >= 4) {
-            if text.contains(secret.as_str()) {
-                text = text.replace(secret.as_str(), "[redacted]");
-            }
-        }
-        text
-    }
-
     /// Maps a vendor's error status to the error a plugin and an analyst can act on.
     fn status_error(&self, status: StatusCode, body: &[u8], what: &str) -> ConnectorError {
-        let detail = (self.error_message)(body)
-            .map(|message| bounded(&message))
-            .unwrap_or_else(|| fallback_detail(body));
-        // A vendor, or a proxy in front of it, may echo the request's credentials back.
-        let detail = self.redacted(detail);
+        let detail = (self.error_message)(body).unwrap_or_else(|| reply_text(body));
+        // A vendor, or a proxy in front of it, may echo the request's credentials back:
+        // redacted whole before the cut, which could otherwise split one and keep its start.
+        let detail = bounded(&self.redact(&detail));
         let vendor = self.vendor;
         let code = status.as_u16();
         match status {
@@ -599,19 +627,21 @@ fn describe_transport(error: &reqwest::Error) -> String {
     }
 }
 
-/// An error text (a body with no documented message, or the message itself), trimmed and cut
-/// to its start, so a proxy's HTML page cannot flood a log line.
-pub(super) fn fallback_detail(body: &[u8]) -> String {
+/// A body with no documented message as an error's text, trimmed; not yet cut (see
+/// [`bounded`]), so that it is redacted whole.
+pub(crate) fn reply_text(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
     if text.is_empty() {
         "no details".into()
     } else {
-        bounded(text)
+        text.to_owned()
     }
 }
 
-fn bounded(text: &str) -> String {
+/// An error text cut to its start, so a proxy's HTML page cannot flood a log line. Cut only
+/// after redaction: a credential across the cut would keep its start.
+pub(crate) fn bounded(text: &str) -> String {
     const LIMIT: usize = 300;
     let mut short: String = text.chars().take(LIMIT).collect();
     if short.len() < text.len() {
@@ -685,6 +715,62 @@ mod tests {
             !echoed.contains("hunter2") && !echoed.contains("cGFsaXNhZGU6aHVudGVyMg=="),
             "{echoed}"
         );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_credential_across_the_cut_or_in_a_decoding_error_is_redacted() {
+        let stub = Stub::start(vec![
+            // The token starts 3 characters before the 300-character cut.
+            Exchange::expect("GET", "/api/x?key=in-the-url").reply(
+                404,
+                &format!(r#"{{"message":"{}Bearer s3cr3t"}}"#, "x".repeat(290)),
+            ),
+            // Not what the API documents: serde's message quotes the value.
+            Exchange::expect("GET", "/api/x?key=in-the-url").reply(200, r#"{"count":"s3cr3t in-the-url"}"#),
+        ]);
+        #[derive(Debug, serde::Deserialize)]
+        struct Counted {
+            #[allow(dead_code)]
+            count: u32,
+        }
+        let client = client(&stub, token());
+        let cut = client.send(&Request::get("x"), "read x").await.unwrap_err();
+        assert_eq!(
+            cut,
+            ConnectorError::NotFound(format!("acme read x: {}Bearer [re…", "x".repeat(290)))
+        );
+        let decoded = client
+            .json::<Counted>(&Request::get("x"), "read x")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            decoded.contains("\"[redacted] [redacted]\"") && !decoded.contains("s3cr"),
+            "{decoded}"
+        );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_secret_url_is_kept_out_of_errors() {
+        let hook = "/services/T0/B0/Xc4vB6nM8aS0dF2gH4jKzz";
+        let stub = Stub::start(vec![
+            Exchange::expect("POST", hook).reply(400, &format!("invalid_payload at POST {hook}")),
+            Exchange::expect("POST", hook).reply(403, "invalid_token Xc4vB6nM8aS0dF2gH4jKzz"),
+        ]);
+        let client = stub.webhook_client(hook, "slack", |_| None);
+        for _ in 0..2 {
+            let text = client
+                .send(&Request::post(""), "post message")
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(
+                text.contains("[redacted]") && !text.contains("Xc4vB6") && !text.contains("/B0/"),
+                "{text}"
+            );
+        }
         stub.finish();
     }
 

@@ -20,6 +20,7 @@ mod envelope;
 pub mod http;
 mod oauth;
 pub(crate) mod outbox;
+mod redact;
 pub mod resolve;
 pub mod secret;
 #[cfg(test)]
@@ -112,6 +113,19 @@ impl ConnectorError {
             ConnectorError::RateLimited(_) => "rate-limited",
             ConnectorError::Unsupported(_) => "unsupported",
             ConnectorError::Failed(_) => "failed",
+        }
+    }
+
+    /// The same kind of error with its message rewritten (redacted, or given context).
+    pub fn map_message(self, f: impl FnOnce(String) -> String) -> ConnectorError {
+        match self {
+            ConnectorError::NotFound(m) => ConnectorError::NotFound(f(m)),
+            ConnectorError::InvalidInput(m) => ConnectorError::InvalidInput(f(m)),
+            ConnectorError::Ambiguous(m) => ConnectorError::Ambiguous(f(m)),
+            ConnectorError::Unauthorized(m) => ConnectorError::Unauthorized(f(m)),
+            ConnectorError::RateLimited(m) => ConnectorError::RateLimited(f(m)),
+            ConnectorError::Unsupported(m) => ConnectorError::Unsupported(f(m)),
+            ConnectorError::Failed(m) => ConnectorError::Failed(f(m)),
         }
     }
 }

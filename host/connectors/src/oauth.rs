@@ -29,7 +29,15 @@ pub struct ClientCredentials {
     /// Fields the vendor wants besides the client's id and secret (`grant_type`, `scope`).
     extra: Vec<(&'static str, String)>,
     current: Mutex<Option<Token>>,
+    /// The tokens granted last, newest first, for redaction: kept apart from `current`, whose
+    /// lock is held for the whole of a fetch, and past a renewal, as a request sent with the
+    /// previous token may be answered after it.
+    granted: std::sync::Mutex<Vec<SecretString>>,
 }
+
+/// How many granted tokens redaction remembers: the current one and those a request still
+/// in flight may carry.
+const REMEMBERED_TOKENS: usize = 3;
 
 struct Token {
     value: SecretString,
@@ -49,6 +57,7 @@ impl ClientCredentials {
             client_secret,
             extra,
             current: Mutex::new(None),
+            granted: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -109,15 +118,19 @@ impl ClientCredentials {
         Ok(value)
     }
 
-    /// The client secret and the token held now, for redacting vendor text that echoes them.
-    pub fn secrets(&self) -> Vec<String> {
-        let mut secrets = vec![self.client_secret.expose_secret().to_owned()];
-        if let Ok(current) = self.current.try_lock()
-            && let Some(token) = current.as_ref()
-        {
-            secrets.push(token.value.expose_secret().to_owned());
-        }
-        secrets
+    /// The client secret and the tokens granted last, for redacting vendor text that echoes
+    /// them.
+    pub fn secrets(&self) -> Vec<SecretString> {
+        let granted = self.granted.lock().unwrap_or_else(|e| e.into_inner());
+        std::iter::once(self.client_secret.clone())
+            .chain(granted.iter().cloned())
+            .collect()
+    }
+
+    fn remember(&self, token: &SecretString) {
+        let mut granted = self.granted.lock().unwrap_or_else(|e| e.into_inner());
+        granted.insert(0, token.clone());
+        granted.truncate(REMEMBERED_TOKENS);
     }
 
     /// Drops the held token, after the vendor refused it.
@@ -204,14 +217,20 @@ impl ClientCredentials {
                     })
                 })
                 .unwrap_or_else(|| "no details".into());
-            let detail: String = detail.chars().take(300).collect();
+            // Token endpoints quote the request when they refuse it (`$BODY$`: the form with
+            // the client secret): redacted whole, then cut, so no start of it survives.
+            let secrets = self.secrets();
+            let detail = crate::redact::redact(&detail, secrets.iter().map(|s| s.expose_secret()));
+            let detail = crate::http::bounded(&detail);
             return Err(failed(format!("HTTP {}: {detail}", status.as_u16())));
         }
         let granted: Granted = serde_json::from_slice(&body)
             .map_err(|_| failed("the token endpoint's reply has no access_token".into()))?;
         let lifetime = Duration::from_secs(granted.expires_in.unwrap_or(300));
+        let value = SecretString::from(granted.access_token);
+        self.remember(&value);
         Ok(Token {
-            value: SecretString::from(granted.access_token),
+            value,
             renew_at: Instant::now() + lifetime.saturating_sub(RENEW_BEFORE_EXPIRY),
         })
     }
@@ -295,6 +314,55 @@ mod tests {
                 "entra token: HTTP 401: AADSTS7000215: Invalid client secret provided.".into()
             )
         );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_refusal_that_quotes_the_request_carries_neither_the_secret_nor_a_token() {
+        // An Entra-style secret, whose `~`, `+` and `/` the form body escapes.
+        const SECRET: &str = "Xy8Q~abc+def/ghij.kl_mn";
+        const FORM: &str =
+            "client_id=app-id&client_secret=Xy8Q%7Eabc%2Bdef%2Fghij.kl_mn&grant_type=client_credentials";
+        let request = || {
+            Exchange::expect("POST", "/oauth2/token")
+                .form("client_id", "app-id")
+                .form("client_secret", SECRET)
+        };
+        let refused = |description: &str| {
+            serde_json::json!({"error": "invalid_client", "error_description": description}).to_string()
+        };
+        let stub = Stub::start(vec![
+            request().reply(401, &refused(&format!("Invalid client secret in {FORM}"))),
+            // The secret starts 4 characters before the 300-character cut.
+            request().reply(401, &refused(&format!("{}{SECRET}", "x".repeat(296)))),
+            // A token granted, which the next refusal echoes (expiring at once, it is renewed).
+            request().reply(200, r#"{"access_token":"tok-granted-0123456789","expires_in":1}"#),
+            request().reply(400, &refused("token tok-granted-0123456789 is already in use")),
+        ]);
+        let credentials = ClientCredentials::new(
+            stub.url("/oauth2/token"),
+            "app-id".into(),
+            SecretString::from(SECRET),
+            vec![("grant_type", "client_credentials".into())],
+        );
+        let http = crate::webhook::http_client().unwrap();
+        let mut errors = Vec::new();
+        for _ in 0..2 {
+            errors.push(credentials.token(&http, "entra").await.unwrap_err());
+        }
+        credentials.token(&http, "entra").await.unwrap();
+        errors.push(credentials.token(&http, "entra").await.unwrap_err());
+        for error in &errors {
+            let text = error.to_string();
+            assert!(
+                matches!(error, ConnectorError::Unauthorized(_))
+                    && text.starts_with("entra token: HTTP 40")
+                    && text.contains("[red")
+                    && !text.contains("Xy8Q")
+                    && !text.contains("tok-granted"),
+                "{text}"
+            );
+        }
         stub.finish();
     }
 

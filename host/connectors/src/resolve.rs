@@ -27,21 +27,27 @@ pub fn checked(what: &str, name: &str) -> Result<(), ConnectorError> {
         .map_err(|error| ConnectorError::InvalidInput(format!("{what} {name:?}: {error}")))
 }
 
-/// The one candidate, `NotFound` for none, `Ambiguous` naming each for more than one.
+/// The one candidate, `NotFound` for none, `Ambiguous` naming each for more than one. Both
+/// errors name `vendor`, as every connector error does (`okta: no user "alice"`). A backend
+/// whose candidates come from a vendor's reply calls this through
+/// [`VendorClient::exactly_one`](crate::http::VendorClient::exactly_one), which redacts them.
 pub fn exactly_one<T>(
+    vendor: &str,
     what: &str,
     wanted: &str,
     mut candidates: Vec<T>,
     describe: impl Fn(&T) -> String,
 ) -> Result<T, ConnectorError> {
     match candidates.len() {
-        0 => Err(ConnectorError::NotFound(format!("no {what} {wanted:?}"))),
+        0 => Err(ConnectorError::NotFound(format!(
+            "{vendor}: no {what} {wanted:?}"
+        ))),
         1 => Ok(candidates.remove(0)),
         count => {
             let shown: Vec<String> = candidates.iter().take(5).map(describe).collect();
             let more = if count > shown.len() { ", ..." } else { "" };
             Err(ConnectorError::Ambiguous(format!(
-                "{count} {what}s match {wanted:?}: {}{more}",
+                "{vendor}: {count} {what}s match {wanted:?}: {}{more}",
                 shown.join(", ")
             )))
         }
@@ -68,15 +74,18 @@ mod tests {
 
     #[test]
     fn one_is_found_none_is_not_found_and_two_are_ambiguous() {
-        assert_eq!(exactly_one("user", "a", vec![1], |n| n.to_string()), Ok(1));
-        assert!(matches!(
-            exactly_one::<u8>("user", "a", vec![], |n| n.to_string()),
-            Err(ConnectorError::NotFound(_))
-        ));
-        let two = exactly_one("user", "ceo", vec![1, 2], |n| format!("#{n}")).unwrap_err();
+        assert_eq!(
+            exactly_one("okta", "user", "a", vec![1], |n| n.to_string()),
+            Ok(1)
+        );
+        assert_eq!(
+            exactly_one::<u8>("okta", "user", "a", vec![], |n| n.to_string()),
+            Err(ConnectorError::NotFound("okta: no user \"a\"".into()))
+        );
+        let two = exactly_one("okta", "user", "ceo", vec![1, 2], |n| format!("#{n}")).unwrap_err();
         assert_eq!(
             two,
-            ConnectorError::Ambiguous("2 users match \"ceo\": #1, #2".into())
+            ConnectorError::Ambiguous("okta: 2 users match \"ceo\": #1, #2".into())
         );
         assert!(matches!(
             checked("user", "ce\to"),

@@ -243,6 +243,28 @@ impl Stub {
         ))
     }
 
+    /// A client whose URL is its credential (an incoming webhook), as
+    /// [`BuildContext::client_at`](crate::vendor::BuildContext::client_at) builds it.
+    pub fn webhook_client(
+        &self,
+        path: &str,
+        vendor: &'static str,
+        error_message: ErrorMessage,
+    ) -> Arc<VendorClient> {
+        let mut settings = HttpSettings::new(self.url(path));
+        settings.backoff = Duration::from_millis(5);
+        Arc::new(
+            VendorClient::new(
+                crate::webhook::http_client().expect("an HTTP client"),
+                settings,
+                Auth::None,
+                vendor,
+                error_message,
+            )
+            .url_is_secret(),
+        )
+    }
+
     /// OAuth client credentials against a Microsoft identity platform tenant on the stub, as
     /// the Entra and Defender backends sign in; [`Exchange::microsoft_token`] is the request.
     pub fn microsoft_auth(&self, secret: &str, scope: &str) -> Auth {

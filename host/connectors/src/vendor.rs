@@ -166,13 +166,9 @@ impl BuildContext {
             .clone()
             .expect("HTTP backends are configured with HTTP settings");
         settings.base_url = url;
-        Ok(Arc::new(VendorClient::new(
-            self.http.clone(),
-            settings,
-            Auth::None,
-            vendor,
-            error_message,
-        )))
+        Ok(Arc::new(
+            VendorClient::new(self.http.clone(), settings, Auth::None, vendor, error_message).url_is_secret(),
+        ))
     }
 }
 

@@ -137,14 +137,12 @@ struct Envelope<T> {
 }
 
 impl<T> Envelope<T> {
-    fn resources(self, what: &str) -> Result<Vec<T>, ConnectorError> {
+    /// The resources, or the errors listed, which are the reply's text: `client` redacts them.
+    fn resources(self, client: &VendorClient, what: &str) -> Result<Vec<T>, ConnectorError> {
         let errors = self.errors.unwrap_or_default();
         if !errors.is_empty() {
             let messages: Vec<String> = errors.into_iter().map(FalconError::describe).collect();
-            return Err(ConnectorError::Failed(format!(
-                "crowdstrike {what}: {}",
-                messages.join("; ")
-            )));
+            return Err(ConnectorError::Failed(client.message(what, &messages.join("; "))));
         }
         Ok(self.resources.unwrap_or_default())
     }
@@ -224,7 +222,7 @@ impl Falcon {
         self.client
             .json::<Envelope<String>>(&request, "find host")
             .await?
-            .resources("find host")
+            .resources(&self.client, "find host")
     }
 
     async fn devices(&self, ids: &[String]) -> Result<Vec<Device>, ConnectorError> {
@@ -235,7 +233,7 @@ impl Falcon {
         self.client
             .json::<Envelope<Device>>(&request, "get host")
             .await?
-            .resources("get host")
+            .resources(&self.client, "get host")
     }
 }
 
@@ -287,9 +285,10 @@ impl Endpoint for Falcon {
             .map(Device::into_host)
             .filter(|host| host.answers_to(hostname))
             .collect();
-        resolve::exactly_one("host", hostname, matching, |host: &HostInfo| {
-            format!("{} ({})", host.hostname, host.id)
-        })
+        self.client
+            .exactly_one("host", hostname, matching, |host: &HostInfo| {
+                format!("{} ({})", host.hostname, host.id)
+            })
     }
 
     async fn act(
@@ -316,7 +315,7 @@ impl Endpoint for Falcon {
             .json(&serde_json::json!({ "ids": [id] }))
             .idempotent();
         let sent = match self.client.json::<Envelope<serde_json::Value>>(&call, what).await {
-            Ok(envelope) => envelope.resources(what).map(drop),
+            Ok(envelope) => envelope.resources(&self.client, what).map(drop),
             Err(error) => Err(error),
         };
         match sent {
@@ -641,6 +640,49 @@ mod tests {
             )
             .await
             .unwrap();
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn an_envelope_or_a_candidate_that_echoes_the_token_never_carries_it() {
+        let stub = Stub::start(vec![
+            token(),
+            // Errors in a 2xx envelope, which the client's status handling never sees: the
+            // token granted at run time, and the client secret.
+            find(BY_NAME).reply(
+                200,
+                &format!(
+                    r#"{{"meta":{{}},"resources":[],"errors":[{{"code":403,"message":"denied: Bearer {TOKEN} ({SECRET})"}}]}}"#
+                ),
+            ),
+            // Two candidates, one whose id is the token.
+            find(BY_NAME).reply(200, &found(&[AID, OTHER])),
+            details(&[AID, OTHER]).reply(
+                200,
+                &devices(&[
+                    device(AID, "FIN-WS-07", "10.1.4.7"),
+                    device(TOKEN, "fin-ws-07", "10.1.9.9"),
+                ]),
+            ),
+        ]);
+        let falcon = falcon(&stub);
+        let refused = falcon.lookup_host(&cx(), "FIN-WS-07").await.unwrap_err();
+        assert!(
+            matches!(&refused, ConnectorError::Failed(m) if m.starts_with("crowdstrike find host: denied")),
+            "{refused}"
+        );
+        let ambiguous = falcon.lookup_host(&cx(), "FIN-WS-07").await.unwrap_err();
+        assert!(
+            matches!(&ambiguous, ConnectorError::Ambiguous(m) if m.starts_with("crowdstrike: 2 hosts match")),
+            "{ambiguous}"
+        );
+        for error in [refused, ambiguous] {
+            let text = error.to_string();
+            assert!(
+                !text.contains("bearer-token") && !text.contains("client") && text.contains("[redacted]"),
+                "{text}"
+            );
+        }
         stub.finish();
     }
 

@@ -335,13 +335,15 @@ impl Endpoint for DefenderEndpoint {
             .partition(|machine| !machine.inactive());
         // A stale record beside one live machine is that machine re-onboarded.
         let matching = if active.is_empty() { inactive } else { active };
-        let machine = resolve::exactly_one("machine", hostname, matching, |machine: &Machine| {
-            format!(
-                "{} ({})",
-                machine.computer_dns_name.as_deref().unwrap_or("unnamed"),
-                machine.id
-            )
-        })?;
+        let machine = self
+            .client
+            .exactly_one("machine", hostname, matching, |machine: &Machine| {
+                format!(
+                    "{} ({})",
+                    machine.computer_dns_name.as_deref().unwrap_or("unnamed"),
+                    machine.id
+                )
+            })?;
         Ok(machine.into_host())
     }
 

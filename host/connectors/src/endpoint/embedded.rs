@@ -52,7 +52,7 @@ impl Endpoint for Inventory {
             })
             .cloned()
             .collect();
-        resolve::exactly_one("host in the inventory", hostname, matching, |host| {
+        resolve::exactly_one("embedded", "host in the inventory", hostname, matching, |host| {
             format!("{} ({})", host.hostname, host.id)
         })
     }

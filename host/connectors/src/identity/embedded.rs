@@ -49,7 +49,7 @@ impl IdentityProvider for Directory {
             .filter(|user| user.names().iter().any(|known| resolve::same_name(known, name)))
             .cloned()
             .collect();
-        resolve::exactly_one("user in the directory", name, matching, |user| {
+        resolve::exactly_one("embedded", "user in the directory", name, matching, |user| {
             format!("{} ({})", user.name, user.id)
         })
     }

@@ -281,7 +281,7 @@ impl EntraIdentity {
             .into_iter()
             .filter(|user| user.known_as(name))
             .collect();
-        resolve::exactly_one("user", name, matching, |user: &User| {
+        self.client.exactly_one("user", name, matching, |user: &User| {
             format!("{} ({})", user.user_principal_name, user.id)
         })
     }
@@ -323,9 +323,10 @@ impl IdentityProvider for EntraIdentity {
         resolve::checked("user", name)?;
         let user = self.resolve(name).await?;
         if !user.known_as(name) {
+            let record = format!("{} ({})", user.user_principal_name, user.id);
             return Err(ConnectorError::NotFound(format!(
-                "entra answered {name:?} with user {} ({}), which is not known by that name",
-                user.user_principal_name, user.id
+                "entra answered {name:?} with user {}, which is not known by that name",
+                self.client.redact(&record)
             )));
         }
         let groups = self.groups(&user.id).await?;
@@ -650,7 +651,10 @@ mod tests {
             );
         }
         let missing = entra.lookup_user(&cx(), "o'brien").await.unwrap_err();
-        assert_eq!(missing, ConnectorError::NotFound("no user \"o'brien\"".into()));
+        assert_eq!(
+            missing,
+            ConnectorError::NotFound("entra: no user \"o'brien\"".into())
+        );
         stub.finish();
     }
 

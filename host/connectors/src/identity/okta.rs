@@ -180,7 +180,7 @@ impl OktaIdentity {
                 );
                 let found: Vec<User> = self.client.json(&search, "search users").await?;
                 let matching = found.into_iter().filter(|user| user.known_as(name)).collect();
-                resolve::exactly_one("user", name, matching, |user: &User| {
+                self.client.exactly_one("user", name, matching, |user: &User| {
                     format!("{} ({})", user.profile.login, user.id)
                 })
             }
@@ -200,7 +200,7 @@ impl OktaIdentity {
                 request = request.query("after", after.clone());
             }
             let reply = self.client.send(&request, "list groups").await?;
-            let page: Vec<Group> = reply.json("okta", "list groups")?;
+            let page: Vec<Group> = self.client.decode(&reply, "list groups")?;
             names.extend(page.into_iter().map(|group| group.profile.name));
             cursor = reply.next_page_cursor("after");
             if cursor.is_none() {
@@ -223,9 +223,10 @@ impl IdentityProvider for OktaIdentity {
             || user.known_as(name)
             || short_name.is_some_and(|short| resolve::same_name(short, name)))
         {
+            let record = format!("{} ({})", user.profile.login, user.id);
             return Err(ConnectorError::NotFound(format!(
-                "okta answered {:?} with user {} ({}), which is not known by that name",
-                name, user.profile.login, user.id
+                "okta answered {name:?} with user {}, which is not known by that name",
+                self.client.redact(&record)
             )));
         }
         let groups = self.groups(&user.id).await?;
@@ -460,7 +461,8 @@ mod tests {
         assert_eq!(
             ambiguous,
             ConnectorError::Ambiguous(
-                "2 users match \"shared@example.com\": a@example.com (00u1), b@example.com (00u2)".into()
+                "okta: 2 users match \"shared@example.com\": a@example.com (00u1), b@example.com (00u2)"
+                    .into()
             )
         );
         let near = okta.lookup_user(&cx(), "shared@example.com").await.unwrap_err();

@@ -151,13 +151,11 @@ impl<T> Envelope<T> {
             .join("; ")
     }
 
-    /// The result of a 2xx reply, which must still say `"success": true`.
-    fn result(self, what: &str) -> Result<T, ConnectorError> {
+    /// The result of a 2xx reply, which must still say `"success": true`. The errors are the
+    /// reply's text, so `client` redacts them.
+    fn result(self, client: &VendorClient, what: &str) -> Result<T, ConnectorError> {
         if !self.success {
-            return Err(ConnectorError::Failed(format!(
-                "cloudflare {what}: {}",
-                self.errors_text()
-            )));
+            return Err(ConnectorError::Failed(client.message(what, &self.errors_text())));
         }
         self.result
             .ok_or_else(|| ConnectorError::Failed(format!("cloudflare {what}: the reply has no result")))
@@ -249,7 +247,7 @@ impl AccessRules {
             .client
             .json::<Envelope<Vec<Rule>>>(&request, "list rules")
             .await?
-            .result("list rules")?;
+            .result(&self.client, "list rules")?;
         Ok(rules.into_iter().map(|rule| rule.id).collect())
     }
 
@@ -278,7 +276,7 @@ impl AccessRules {
             .idempotent();
         match self.client.json::<Envelope<Rule>>(&call, "create rule").await {
             Ok(reply) => Ok(ActionReceipt {
-                reference: Some(reply.result("create rule")?.id),
+                reference: Some(reply.result(&self.client, "create rule")?.id),
             }),
             // Most likely 10009, a rule for this address exists: if it blocks as asked, the
             // outcome is already there. A rule of another mode (an allow rule, say) is not
@@ -304,7 +302,7 @@ impl AccessRules {
                 .await
             {
                 Ok(reply) => {
-                    reply.result("delete rule")?;
+                    reply.result(&self.client, "delete rule")?;
                 }
                 // Deleted meanwhile (or by the first of two attempts): gone is what was asked.
                 Err(ConnectorError::NotFound(_)) => {}
@@ -588,6 +586,39 @@ mod tests {
                 "cloudflare list rules: firewallaccessrules.api.validation_error (10001); DNS Validation Error (1004)".into()
             )
         );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_success_false_envelope_that_echoes_the_token_never_carries_it() {
+        let cx = cx();
+        // On an HTTP 200, which the client's status handling never sees; the second cuts the
+        // message at 300 characters inside the token.
+        let echo = |padding: usize| {
+            format!(
+                r#"{{"result":null,"success":false,"errors":[{{"code":10000,"message":"Authentication error: {}Bearer {TOKEN}"}}],"messages":[]}}"#,
+                "x".repeat(padding)
+            )
+        };
+        let stub = Stub::start(vec![
+            create("ip", "198.51.100.4", &cx).reply(200, &echo(0)),
+            create("ip", "198.51.100.4", &cx).reply(200, &echo(262)),
+        ]);
+        let cloudflare = zone(&stub);
+        for _ in 0..2 {
+            let error = cloudflare
+                .act(&cx, NetworkAction::BlockIp, &block("198.51.100.4"))
+                .await
+                .unwrap_err();
+            let text = error.to_string();
+            assert!(
+                matches!(error, ConnectorError::Failed(_))
+                    && text.starts_with("cloudflare create rule: Authentication error: ")
+                    && text.contains("Bearer [red")
+                    && !text.contains("Sn3l"),
+                "{text}"
+            );
+        }
         stub.finish();
     }
 

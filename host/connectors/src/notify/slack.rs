@@ -106,9 +106,9 @@ fn error_message(body: &[u8]) -> Option<String> {
     reply.error.is_some().then(|| reply.message())
 }
 
-/// A refusal (`ok: false`) as the error a plugin can act on.
+/// A refusal (`ok: false`) as the error a plugin can act on; `message` is already the
+/// client's redacted text of it.
 fn refusal(code: &str, message: String) -> ConnectorError {
-    let message = format!("slack post message: {message}");
     match code {
         "channel_not_found" | "user_not_found" => ConnectorError::NotFound(message),
         "invalid_auth"
@@ -221,7 +221,11 @@ impl Notifier for SlackNotifier {
             return Ok(());
         }
         let code = reply.error.clone().unwrap_or_default();
-        Err(refusal(&code, reply.message()))
+        // A 200 is not redacted by the client's status handling: this text is the reply's.
+        Err(refusal(
+            &code,
+            self.client.message("post message", &reply.message()),
+        ))
     }
 }
 
@@ -373,6 +377,36 @@ mod tests {
             )
         );
         assert!(!scope.to_string().contains(TOKEN));
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_refusal_in_a_200_that_echoes_the_token_never_carries_it() {
+        // The client's status handling never sees these: Slack refuses with HTTP 200.
+        let stub = Stub::start(vec![
+            post().reply(
+                200,
+                &format!(
+                    r#"{{"ok":false,"error":"invalid_auth","response_metadata":{{"messages":["[ERROR] {}Bearer {TOKEN}"]}}}}"#,
+                    "x".repeat(280)
+                ),
+            ),
+            post().reply(200, &format!(r#"{{"ok":false,"error":"{TOKEN}"}}"#)),
+        ]);
+        let slack = slack(&stub, Some("C0123456789"));
+        let unauthorized = slack.send(&cx(), &message(None)).await.unwrap_err();
+        assert!(
+            matches!(unauthorized, ConnectorError::Unauthorized(_)),
+            "{unauthorized}"
+        );
+        let failed = slack.send(&cx(), &message(None)).await.unwrap_err();
+        assert_eq!(
+            failed,
+            ConnectorError::Failed("slack post message: [redacted]".into())
+        );
+        // Not even the token's start survives the cut at 300 characters.
+        let text = unauthorized.to_string();
+        assert!(!text.contains("xoxb"), "{text}");
         stub.finish();
     }
 

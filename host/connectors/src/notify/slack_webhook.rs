@@ -93,7 +93,6 @@ impl Notifier for SlackWebhookNotifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::Auth;
     use crate::stub::{Exchange, Stub};
     use palisade_alert::Severity;
     use serde_json::json;
@@ -103,7 +102,7 @@ mod tests {
 
     fn webhook(stub: &Stub) -> SlackWebhookNotifier {
         SlackWebhookNotifier {
-            client: stub.client(HOOK, Auth::None, "slack", error_message),
+            client: stub.webhook_client(HOOK, "slack", error_message),
         }
     }
 
@@ -206,6 +205,27 @@ mod tests {
         );
         for error in &errors {
             assert!(!error.to_string().contains("XXXXXXXX"), "{error}");
+        }
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_reply_that_quotes_the_webhook_url_never_carries_it() {
+        let stub = Stub::start(vec![
+            post().reply(400, &format!("invalid_payload at {HOOK}")),
+            post().reply(403, "invalid_token XXXXXXXXXXXXXXXXXXXXXXXX"),
+            post().reply(404, &format!("no_service: https://hooks.slack.com{HOOK}")),
+        ]);
+        let webhook = webhook(&stub);
+        for _ in 0..3 {
+            let text = webhook.send(&cx(), &message()).await.unwrap_err().to_string();
+            assert!(
+                text.contains("slack post message: ")
+                    && text.contains("[redacted]")
+                    && !text.contains("XXXXXX")
+                    && !text.contains("/services/"),
+                "{text}"
+            );
         }
         stub.finish();
     }

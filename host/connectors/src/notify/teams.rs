@@ -167,10 +167,9 @@ impl Notifier for TeamsNotifier {
         let text = String::from_utf8_lossy(&reply.body);
         let text = text.trim();
         if text.contains("delivery failed") || text.contains("returned HTTP error") {
-            let message = format!(
-                "teams post message: {}",
-                text.chars().take(300).collect::<String>()
-            );
+            // A 200 is not redacted by the client's status handling, and Teams may quote the
+            // request, whose URL is the credential.
+            let message = self.client.message("post message", text);
             return Err(if text.contains("HTTP error 429") {
                 ConnectorError::RateLimited(message)
             } else {
@@ -184,7 +183,6 @@ impl Notifier for TeamsNotifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::Auth;
     use crate::stub::{Exchange, Stub};
     use std::time::Duration;
 
@@ -194,7 +192,7 @@ mod tests {
 
     fn teams_at(stub: &Stub, hook: &str) -> TeamsNotifier {
         TeamsNotifier {
-            client: stub.client(hook, Auth::None, "teams", error_message),
+            client: stub.webhook_client(hook, "teams", error_message),
         }
     }
 
@@ -340,6 +338,39 @@ mod tests {
                 "teams post message: HTTP 429: The workflow is throttled. (WorkflowRequestsThrottled)".into()
             )
         );
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_reply_that_quotes_the_webhook_url_never_carries_it() {
+        let echo = |url: &str| format!("Webhook message delivery failed for POST {url}");
+        let stub = Stub::start(vec![
+            // A failure in a 200, which the client's status handling never sees.
+            post(HOOK).reply(200, &echo(HOOK)),
+            post(WORKFLOW).reply(200, &echo(WORKFLOW)),
+            // Just the key, JSON-quoted.
+            post(WORKFLOW).reply(
+                400,
+                r#"{"error":{"code":"InvalidSignature","message":"sig \"Zm9vYmFyc2lnbmF0dXJl\" does not match"}}"#,
+            ),
+        ]);
+        let mut errors = vec![teams(&stub).send(&cx(), &message()).await.unwrap_err()];
+        let workflow = teams_at(&stub, WORKFLOW);
+        for _ in 0..2 {
+            errors.push(workflow.send(&cx(), &message()).await.unwrap_err());
+        }
+        for error in &errors {
+            let text = error.to_string();
+            assert!(
+                text.contains("teams post message: ")
+                    && text.contains("[redacted]")
+                    && !text.contains("IncomingWebhook/")
+                    && !text.contains("0f1e2d3c@a1b2c3d4")
+                    && !text.contains("Zm9vYmFy")
+                    && !text.contains("sig="),
+                "{text}"
+            );
+        }
         stub.finish();
     }
 

@@ -217,7 +217,7 @@ impl SiemSearch for SplunkSearch {
         if reply.results.is_empty()
             && let Some(error) = errors_of(&reply.messages)
         {
-            return Err(ConnectorError::Failed(format!("splunk search: {error}")));
+            return Err(ConnectorError::Failed(self.client.message("search", &error)));
         }
         Ok(reply
             .results
@@ -409,6 +409,33 @@ mod tests {
             "{refused}"
         );
         assert!(!refused.to_string().contains(TOKEN));
+        stub.finish();
+    }
+
+    #[tokio::test]
+    async fn a_reply_that_echoes_the_token_never_carries_it() {
+        let stub = Stub::start(vec![
+            // A search that failed as it ran answers 200, which the client's status handling
+            // never sees.
+            oneshot("/services/search/jobs").reply(
+                200,
+                &format!(r#"{{"messages":[{{"type":"FATAL","text":"Unauthorized: Bearer {TOKEN}"}}]}}"#),
+            ),
+            // A reply that is not what Splunk documents: the decoding error quotes the value.
+            oneshot("/services/search/jobs").reply(200, &format!(r#"{{"results":"Bearer {TOKEN}"}}"#)),
+        ]);
+        let siem = splunk(&stub, None);
+        for _ in 0..2 {
+            let error = siem.search(&cx(), &query("x", None, None, 10)).await.unwrap_err();
+            let text = error.to_string();
+            assert!(
+                matches!(error, ConnectorError::Failed(_))
+                    && text.starts_with("splunk search: ")
+                    && text.contains("Bearer [redacted]")
+                    && !text.contains("eyJraWQ"),
+                "{text}"
+            );
+        }
         stub.finish();
     }
 

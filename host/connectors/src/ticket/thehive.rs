@@ -324,7 +324,9 @@ impl Ticketing for TheHiveTickets {
                         .once_unless_rate_limited();
                     if let Err(error) = self.client.send(&request, "add observable").await {
                         // The case exists: say so, or a retry by the plugin opens a second one.
-                        return Err(after_case_created(error, &created.id));
+                        // The case id is the reply's, so redacted like its text.
+                        let case = self.client.redact(&created.id);
+                        return Err(after_case_created(error, &case));
                     }
                 }
                 Ok(self.reference(created.id))
@@ -344,16 +346,7 @@ impl Ticketing for TheHiveTickets {
 }
 
 fn after_case_created(error: ConnectorError, case: &str) -> ConnectorError {
-    let note = |message: String| format!("case {case} was created, but {message}");
-    match error {
-        ConnectorError::NotFound(m) => ConnectorError::NotFound(note(m)),
-        ConnectorError::InvalidInput(m) => ConnectorError::InvalidInput(note(m)),
-        ConnectorError::Ambiguous(m) => ConnectorError::Ambiguous(note(m)),
-        ConnectorError::Unauthorized(m) => ConnectorError::Unauthorized(note(m)),
-        ConnectorError::RateLimited(m) => ConnectorError::RateLimited(note(m)),
-        ConnectorError::Unsupported(m) => ConnectorError::Unsupported(note(m)),
-        ConnectorError::Failed(m) => ConnectorError::Failed(note(m)),
-    }
+    error.map_message(|message| format!("case {case} was created, but {message}"))
 }
 
 #[cfg(test)]
