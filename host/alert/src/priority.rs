@@ -47,6 +47,9 @@ pub enum Label {
 }
 
 impl Label {
+    /// Every label, most urgent first.
+    pub const ALL: [Label; 4] = [Label::P1, Label::P2, Label::P3, Label::P4];
+
     pub fn of(score: u8) -> Label {
         match score {
             80.. => Label::P1,

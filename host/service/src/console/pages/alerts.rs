@@ -10,12 +10,12 @@ use crate::App;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
+use palisade_alert::priority::Label;
 use palisade_store::{ReportCursor, ReportFilter, ReportSummary};
 use serde::Deserialize;
 use std::sync::Arc;
 
 const PAGE: u32 = 50;
-const PRIORITIES: [&str; 5] = ["p1", "p2", "p3", "p4", "p5"];
 
 #[derive(Deserialize, Default)]
 pub(crate) struct Filters {
@@ -80,7 +80,7 @@ fn render(app: &App, filters: &Filters) -> Result<Markup, rusqlite::Error> {
         }
         link("/ui/alerts", &pairs)
     };
-    let priorities: Vec<String> = PRIORITIES.iter().map(|p| (*p).to_owned()).collect();
+    let priorities: Vec<String> = Label::ALL.iter().map(|p| p.as_str().to_owned()).collect();
     Ok(html! {
         h1 { "Alerts" }
         @for problem in &problems { (layout::failed(problem)) }
