@@ -35,7 +35,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod browser;
 mod serve;
+pub use browser::{Browser, screenshot_dir};
 pub use serve::{Answer, Serving, now as serve_now, signature};
 
 /// How long one `palisade` command may take before it is killed and the test fails.
