@@ -136,9 +136,15 @@ async fn feed(
                     given_up,
                 },
             );
+            // The time to respond counts from the alert's arrival, its wait in the queue
+            // included: that is what the sender and the person on call see.
+            let now = Instant::now();
             let received = Received {
                 number: alert.seq as usize,
-                at: Instant::now(),
+                at: alert
+                    .waited
+                    .and_then(|waited| now.checked_sub(waited))
+                    .unwrap_or(now),
                 line,
             };
             if sender.send(received).await.is_err() {

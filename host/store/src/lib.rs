@@ -61,6 +61,7 @@ impl Store {
         connection.execute_batch(SCHEMA)?;
         connection.execute_batch(ledger::SCHEMA)?;
         connection.execute_batch(queue::SCHEMA)?;
+        queue::migrate(&connection)?;
         reports::prepare(&mut connection)?;
         connection.execute_batch(sessions::SCHEMA)?;
         // Checkpoints run on a thread of their own, which holds this process's writes off only

@@ -32,6 +32,32 @@ CREATE TABLE IF NOT EXISTS queue_seen (
 CREATE INDEX IF NOT EXISTS queue_seen_age ON queue_seen (first_seen);
 ";
 
+/// Brings a queue made by an earlier build up to date: `accepted_ms` (the arrival to the
+/// millisecond, for the time to respond) was added after `accepted_at`.
+pub(super) fn migrate(connection: &rusqlite::Connection) -> Result<(), rusqlite::Error> {
+    let has: bool = connection.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_xinfo('queue') WHERE name = 'accepted_ms')",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has {
+        // A second process doing the same at once gets "duplicate column": the column is there.
+        if let Err(error) = connection.execute_batch("ALTER TABLE queue ADD COLUMN accepted_ms INTEGER")
+            && !error.to_string().contains("duplicate column")
+        {
+            return Err(error);
+        }
+    }
+    Ok(())
+}
+
+/// Now, in milliseconds since the Unix epoch.
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as i64)
+}
+
 /// An alert offered to the queue: its id, what makes its content a repeat, the document.
 #[derive(Debug, Clone)]
 pub struct Offered {
@@ -64,6 +90,9 @@ pub struct Leased {
     pub document: String,
     /// How many times it has been taken, this one included.
     pub attempts: u32,
+    /// How long it waited in the queue since it was accepted (none for an alert an earlier
+    /// build queued): its time to respond counts from its arrival, not from this lease.
+    pub waited: Option<std::time::Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,9 +159,10 @@ impl Queue {
                 }
                 transaction
                     .prepare_cached(
-                        "INSERT INTO queue (alert_id, source, document, accepted_at) VALUES (?1, ?2, ?3, ?4)",
+                        "INSERT INTO queue (alert_id, source, document, accepted_at, accepted_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
                     )?
-                    .execute(params![alert.alert_id, source, alert.document, now])?;
+                    .execute(params![alert.alert_id, source, alert.document, now, unix_ms()])?;
                 admitted.push(Admitted::Queued {
                     alert_id: alert.alert_id,
                 });
@@ -148,11 +178,12 @@ impl Queue {
         let owner = owner.to_owned();
         let ask = Count::ask(move |transaction: &Transaction<'_>| {
             let now = super::now();
+            let taken_ms = unix_ms();
             let mut statement = transaction.prepare_cached(
                 "UPDATE queue SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1
                  WHERE seq IN (SELECT seq FROM queue WHERE lease_owner IS NULL OR lease_until < ?3
                                ORDER BY seq LIMIT ?4)
-                 RETURNING seq, alert_id, source, document, attempts",
+                 RETURNING seq, alert_id, source, document, attempts, accepted_ms",
             )?;
             let rows =
                 statement.query_map(params![owner, now + lease_seconds, now, count as i64], |row| {
@@ -162,6 +193,9 @@ impl Queue {
                         source: row.get(2)?,
                         document: row.get(3)?,
                         attempts: row.get(4)?,
+                        waited: row.get::<_, Option<i64>>(5)?.map(|accepted| {
+                            std::time::Duration::from_millis(taken_ms.saturating_sub(accepted).max(0) as u64)
+                        }),
                     })
                 })?;
             let mut leased = rows.collect::<Result<Vec<_>, _>>()?;
@@ -269,9 +303,12 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(admitted.len(), 2);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         let first = queue.lease("boot-1", 1, 60).await.unwrap();
         assert_eq!(first.len(), 1);
         assert_eq!(first[0].alert_id, "a-1");
+        let waited = first[0].waited.expect("its arrival is known");
+        assert!(waited >= std::time::Duration::from_millis(20), "{waited:?}");
         let second = queue.lease("boot-1", 5, 60).await.unwrap();
         assert_eq!(
             second.iter().map(|l| l.alert_id.as_str()).collect::<Vec<_>>(),
@@ -313,6 +350,34 @@ mod tests {
             Some(first[0].document.as_str())
         );
         assert_eq!(store.reports().count().unwrap(), 1, "the lost lease kept nothing");
+    }
+
+    #[tokio::test]
+    async fn an_alert_an_earlier_build_queued_is_taken_without_a_known_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("palisade.db");
+        {
+            let old = rusqlite::Connection::open(&path).unwrap();
+            old.execute_batch(
+                "CREATE TABLE queue (seq INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL,
+                     source TEXT NOT NULL, document TEXT NOT NULL, accepted_at INTEGER NOT NULL,
+                     attempts INTEGER NOT NULL DEFAULT 0, lease_owner TEXT, lease_until INTEGER);
+                 INSERT INTO queue (alert_id, source, document, accepted_at) VALUES ('a-0', 'siem', '{}', 1);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let queue = store.queue();
+        queue
+            .enqueue("siem", vec![offered("a-1", "f1")], 10, 600)
+            .await
+            .unwrap();
+        let leased = queue.lease("boot-1", 5, 60).await.unwrap();
+        let waits: Vec<(&str, bool)> = leased
+            .iter()
+            .map(|alert| (alert.alert_id.as_str(), alert.waited.is_some()))
+            .collect();
+        assert_eq!(waits, [("a-0", false), ("a-1", true)]);
     }
 
     #[tokio::test]
