@@ -249,9 +249,13 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> Result<(),
 /// How often the service does its upkeep.
 const UPKEEP: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How long settled operations stay in the ledger at the least: an alert sent again days later
+/// (a sender's retry after an outage) still finds its effects done and does not repeat them.
+const LEDGER_KEPT: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
 /// Lifts, when due, the blocks set for a time on backends that cannot lift them, forgets the
-/// alerts seen before the dedup window so that table stays its size, and ends the console
-/// sessions past their time.
+/// alerts seen before the dedup window and the operations settled long ago so those tables stay
+/// their size, and ends the console sessions past their time.
 async fn upkeep(app: Arc<App>) {
     let mut tick = tokio::time::interval(UPKEEP);
     loop {
@@ -263,6 +267,16 @@ async fn upkeep(app: Arc<App>) {
             .await
         {
             tracing::warn!(%error, "cannot forget the alerts seen before the dedup window");
+        }
+        let ledger = app.store.ledger();
+        let settled_before = std::time::SystemTime::now()
+            .checked_sub(LEDGER_KEPT.max(settings.serve.dedup_window))
+            .and_then(|at| at.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |since| since.as_secs() as i64);
+        match tokio::task::spawn_blocking(move || ledger.forget_settled(settled_before)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "cannot forget the settled operations"),
+            Err(error) => tracing::warn!(%error, "the ledger upkeep stopped"),
         }
         if let Err(error) = app.store.sessions().purge_expired() {
             tracing::warn!(%error, "cannot end the console sessions past their time");
