@@ -498,6 +498,10 @@ per_plugin = 2
     let status = breaker_status(&case);
     assert!(status.contains("TRIPPED"), "{status}");
     assert!(status.contains("password-spray"), "{status}");
+    assert!(
+        status.contains("password-spray: 2 destructive operations"),
+        "the count is what was executed: {status}"
+    );
 
     let notices = receiver.calls("notify", "send");
     assert_eq!(notices.len(), 1, "one announcement: {:#?}", receiver.requests());

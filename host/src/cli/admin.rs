@@ -295,10 +295,28 @@ pub fn feedback(args: FeedbackArgs) -> u8 {
 pub async fn breaker(command: BreakerCommand) -> u8 {
     match command {
         BreakerCommand::Status { store } => {
-            let (_, store) = match open(&store.config) {
+            let (config, store) = match open(&store.config) {
                 Ok(opened) => opened,
                 Err(code) => return code,
             };
+            for plugin in &config.plugins {
+                let radius = plugin.policy.blast_radius;
+                let counted = match store.breaker().counts(radius.window) {
+                    Ok(counts) => counts.get(&plugin.name).copied().unwrap_or(0),
+                    Err(error) => {
+                        eprintln!("error: {error}");
+                        return exit::FATAL;
+                    }
+                };
+                let limit = radius
+                    .per_plugin
+                    .map_or("no limit".to_owned(), |limit| format!("limit {limit}"));
+                println!(
+                    "{}: {counted} destructive operations in the last {} min ({limit})",
+                    plugin.name,
+                    radius.window.as_secs() / 60
+                );
+            }
             match store.breaker().status() {
                 Ok(trips) if trips.is_empty() => println!("circuit breaker: closed (automation may act)"),
                 Ok(trips) => {

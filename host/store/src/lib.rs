@@ -47,6 +47,10 @@ use std::sync::{Arc, Mutex};
 pub struct Store {
     connection: Arc<Mutex<Connection>>,
     writer: Arc<writer::Writer>,
+    /// The circuit breaker's executions counted ahead, shared by every handle.
+    leases: Arc<breaker::Leases>,
+    /// The rate limits found full this minute, shared by every handle.
+    full: Arc<rate::Full>,
     /// After the writer, so that its last batch is written before the last checkpoint.
     _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
@@ -83,9 +87,12 @@ impl Store {
         };
         let writer = writer::Writer::start(connection.clone())
             .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
+        let writer = Arc::new(writer);
         Ok(Store {
             connection,
-            writer: Arc::new(writer),
+            leases: Arc::new(breaker::Leases::new(writer.clone())),
+            full: Arc::default(),
+            writer,
             _checkpointer: checkpointer,
         })
     }
@@ -137,11 +144,11 @@ impl Store {
     }
 
     pub fn breaker(&self) -> Breaker {
-        Breaker::new(self.connection.clone(), self.writer.clone())
+        Breaker::new(self.connection.clone(), self.writer.clone(), self.leases.clone())
     }
 
     pub fn rates(&self) -> Rates {
-        Rates::new(self.writer.clone())
+        Rates::new(self.writer.clone(), self.full.clone())
     }
 
     pub fn tickets(&self) -> Tickets {
@@ -240,6 +247,18 @@ CREATE TABLE IF NOT EXISTS destructive_counts (
     PRIMARY KEY (plugin, minute)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS destructive_counts_by_minute ON destructive_counts (minute);
+
+-- Executions a process counted ahead in destructive_counts and may still use: a reset keeps
+-- them counted. A process hands back what it did not use and deletes its rows.
+CREATE TABLE IF NOT EXISTS breaker_leases (
+    holder TEXT NOT NULL,
+    lease INTEGER NOT NULL,
+    plugin TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    slots INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (holder, lease)
+) STRICT;
 
 CREATE TABLE IF NOT EXISTS rate_counts (
     plugin TEXT NOT NULL,

@@ -9,10 +9,11 @@
 use super::writer::{Count, Writer, counted};
 use rusqlite::{Transaction, params};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// The kinds of call that are counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Rated {
     Notification,
     Ticket,
@@ -75,18 +76,44 @@ pub struct RateError(String);
 #[derive(Clone)]
 pub struct Rates {
     writer: Arc<Writer>,
+    full: Arc<Full>,
+}
+
+/// The counts this process found at their limit, by plugin and kind: the minute and the
+/// limit. Within a minute a count only grows (rows leave the hour at minute boundaries, and
+/// nothing resets it), so a call over that limit in that minute is refused without asking
+/// the store: a flood past the limit costs no commit per call.
+#[derive(Default)]
+pub(super) struct Full(Mutex<HashMap<(String, Rated), (i64, u32)>>);
+
+impl Full {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, Rated), (i64, u32)>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 impl Rates {
-    pub(super) fn new(writer: Arc<Writer>) -> Rates {
-        Rates { writer }
+    pub(super) fn new(writer: Arc<Writer>, full: Arc<Full>) -> Rates {
+        Rates { writer, full }
     }
 
     /// Counts one call of `kind` by `plugin`, or says it is over `per_hour`.
     pub async fn take(&self, plugin: &str, kind: Rated, per_hour: u32) -> Result<RateCheck, RateError> {
+        let minute = super::now() / 60;
+        let key = (plugin.to_owned(), kind);
+        if let Some(&(at, limit)) = self.full.lock().get(&key)
+            && at == minute
+            && per_hour <= limit
+        {
+            return Ok(RateCheck::Exceeded { limit: per_hour });
+        }
         let plugin = plugin.to_owned();
         let ask = Count::ask(move |transaction| take_in(transaction, &plugin, kind, per_hour));
-        counted(&self.writer, ask).await.map_err(RateError)
+        let check = counted(&self.writer, ask).await.map_err(RateError)?;
+        if check != RateCheck::Allowed {
+            self.full.lock().insert(key, (minute, per_hour));
+        }
+        Ok(check)
     }
 }
 
@@ -172,5 +199,33 @@ mod tests {
             allowed += u32::from(ask.await.unwrap() == RateCheck::Allowed);
         }
         assert_eq!(allowed, 7);
+    }
+
+    #[tokio::test]
+    async fn a_full_count_refuses_without_the_store_until_the_limit_is_raised() {
+        let store = Store::in_memory().unwrap();
+        let rates = store.rates();
+        for _ in 0..2 {
+            rates.take("pager", Rated::Ticket, 2).await.unwrap();
+        }
+        assert_eq!(
+            rates.take("pager", Rated::Ticket, 2).await.unwrap(),
+            RateCheck::Exceeded { limit: 2 }
+        );
+        // Every handle on the store knows the count is full.
+        assert_eq!(
+            store.rates().take("pager", Rated::Ticket, 1).await.unwrap(),
+            RateCheck::Exceeded { limit: 1 },
+            "a lower limit is full too"
+        );
+        assert_eq!(
+            store.rates().take("pager", Rated::Ticket, 3).await.unwrap(),
+            RateCheck::Allowed,
+            "a raised limit asks the store again"
+        );
+        assert_eq!(
+            store.rates().take("pager", Rated::Ticket, 3).await.unwrap(),
+            RateCheck::Exceeded { limit: 3 }
+        );
     }
 }
