@@ -141,6 +141,22 @@ impl Approvals {
         rows.collect()
     }
 
+    /// Every pending operation, then at most `decided` of the others, newest first: what a
+    /// page shows, read without the whole history.
+    pub fn recent(&self, decided: u32) -> Result<Vec<Approval>, rusqlite::Error> {
+        let connection = super::lock(&self.connection);
+        expire(&connection)?;
+        let mut statement = connection.prepare_cached(&format!(
+            "SELECT * FROM (SELECT {COLUMNS} FROM approvals WHERE status = 'pending'
+                           ORDER BY created_at DESC, id)
+             UNION ALL
+             SELECT * FROM (SELECT {COLUMNS} FROM approvals WHERE status != 'pending'
+                            ORDER BY created_at DESC, id LIMIT ?1)"
+        ))?;
+        let rows = statement.query_map(params![decided], row_to_approval)?;
+        rows.collect()
+    }
+
     pub fn get(&self, id: &str) -> Result<Option<Approval>, rusqlite::Error> {
         let connection = super::lock(&self.connection);
         connection
@@ -327,5 +343,25 @@ mod tests {
             approvals.claim("nope", "analyst"),
             Err(ApprovalError::NotFound(_))
         ));
+    }
+
+    #[test]
+    fn recent_gives_every_pending_operation_and_the_newest_decided_ones() {
+        let approvals = Store::in_memory().unwrap().approvals();
+        for i in 0..6 {
+            let mut approval = held(&format!("ap-{i}"), 3600);
+            approval.created_at += i;
+            approvals.hold(&approval).unwrap();
+        }
+        for i in [0, 1, 2, 4] {
+            approvals.deny(&format!("ap-{i}"), "analyst", "no").unwrap();
+        }
+        let ids: Vec<String> = approvals
+            .recent(2)
+            .unwrap()
+            .into_iter()
+            .map(|approval| approval.id)
+            .collect();
+        assert_eq!(ids, ["ap-5", "ap-3", "ap-4", "ap-2"]);
     }
 }

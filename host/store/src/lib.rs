@@ -218,6 +218,8 @@ CREATE TABLE IF NOT EXISTS approvals (
     decision_note TEXT,
     action_id TEXT
 ) STRICT;
+CREATE INDEX IF NOT EXISTS approvals_by_status ON approvals (status, created_at);
+CREATE INDEX IF NOT EXISTS approvals_by_time ON approvals (created_at);
 
 CREATE TABLE IF NOT EXISTS actions (
     action_id TEXT PRIMARY KEY,

@@ -22,7 +22,7 @@ use serde_json::Value;
 use std::sync::Arc;
 
 /// Decided operations listed at most, newest first.
-const DECIDED_SHOWN: usize = 100;
+const DECIDED_SHOWN: u32 = 100;
 
 #[derive(Deserialize, Default)]
 pub(crate) struct Shown {
@@ -35,13 +35,15 @@ pub(crate) async fn page(
     signed: Signed,
     Query(shown): Query<Shown>,
 ) -> Response {
-    let all = match app.store.approvals().list(true) {
+    let approvals = app.store.approvals();
+    let all = match approvals.recent(DECIDED_SHOWN) {
         Ok(all) => all,
         Err(error) => return unavailable(error),
     };
     let notice = shown
         .decided
-        .and_then(|id| all.iter().find(|approval| approval.id == id))
+        .and_then(|id| approvals.get(&id).ok().flatten())
+        .as_ref()
         .and_then(outcome);
     let (waiting, decided): (Vec<&Approval>, Vec<&Approval>) = all
         .iter()
@@ -67,7 +69,7 @@ pub(crate) async fn page(
                 }
             }
             tbody { @for approval in &waiting { (row(&app, &signed, approval, None)) } }
-            tbody class="decided" { @for approval in decided.iter().take(DECIDED_SHOWN) { (row(&app, &signed, approval, None)) } }
+            tbody class="decided" { @for approval in &decided { (row(&app, &signed, approval, None)) } }
         }
         @if waiting.is_empty() && decided.is_empty() { p { "Nothing has been held." } }
     };
