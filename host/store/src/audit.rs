@@ -2,6 +2,7 @@
 //! alert processed, plugin invocation, host call, approval decision, undo and breaker event.
 
 use super::writer::{AuditRow, Message, Record, Writer};
+use rusqlite::OptionalExtension;
 use rusqlite::types::Value;
 use rusqlite::{Connection, params};
 use serde::Serialize;
@@ -81,7 +82,8 @@ const ALL_KINDS: [AuditKind; 11] = [
 
 /// The decisions a host-call record of an action (an operation with an outside effect, which
 /// the broker records with its `action_id`) can have: see `push_action` in palisade-runtime.
-const ACTION_DECISIONS: &str = "('executed', 'held', 'refused', 'failed', 'simulated')";
+/// A plugin's call with an outside effect, as the gate left it.
+const ACTION_DECISIONS: [&str; 5] = ["executed", "held", "refused", "failed", "simulated"];
 
 /// One thing that happened.
 #[derive(Debug, Clone, Default)]
@@ -121,8 +123,8 @@ pub struct AuditFilter {
     pub since: Option<i64>,
     /// Unix seconds, exclusive.
     pub until: Option<i64>,
-    /// Only records older than this one (by id): the console's next page, from the last id of
-    /// the page before.
+    /// Only records after this one in the order shown (older, newest first): the console's
+    /// next page, from the last id of the page before.
     pub before_id: Option<i64>,
     /// Newest first (the console); otherwise oldest first, as `palisade audit` prints.
     pub newest_first: bool,
@@ -137,8 +139,13 @@ impl Audit {
     /// Queues a record. Losing one must be visible, but must not stop containment: a failed
     /// write is logged as an error.
     pub fn log(&self, event: AuditEvent<'_>) {
-        let now = time::OffsetDateTime::now_utc();
+        self.log_at(event, time::OffsetDateTime::now_utc());
+    }
+
+    fn log_at(&self, event: AuditEvent<'_>, now: time::OffsetDateTime) {
+        let action = is_action(&event);
         let row = AuditRow {
+            action,
             at: now
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
@@ -184,23 +191,36 @@ impl Audit {
                 values.push(Value::Text(value.to_owned()));
             }
         }
-        for (condition, value) in [
-            ("at_unix >= ?", filter.since),
-            ("at_unix < ?", filter.until),
-            ("id < ?", filter.before_id),
-        ] {
+        // A time range, newest first, walks the time index backward (its entries are in
+        // (time, id) order), so a page costs its own rows whatever the range: ordered by id,
+        // SQLite sorted every record of a wide range, or scanned from the newest down to a
+        // narrow old one (0.7 s of 500,000 records). Without a range, the ids' own order is
+        // the cheaper walk. The next page starts below the last row of the one before, in the
+        // same order.
+        let by_time = filter.newest_first && (filter.since.is_some() || filter.until.is_some());
+        for (condition, value) in [("at_unix >= ?", filter.since), ("at_unix < ?", filter.until)] {
             if let Some(value) = value {
                 conditions.push(condition);
                 values.push(Value::Integer(value));
             }
         }
-        let mut sql = "SELECT id, at, kind, alert_id, plugin, operation, target, decision, detail FROM audit"
-            .to_owned();
+        if let Some(before) = filter.before_id {
+            if by_time {
+                conditions.push("(at_unix, id) < ((SELECT at_unix FROM audit WHERE id = ?), ?)");
+                values.push(Value::Integer(before));
+            } else {
+                conditions.push("id < ?");
+            }
+            values.push(Value::Integer(before));
+        }
+        let mut sql = format!("SELECT {RECORD_COLUMNS} FROM audit");
         if !conditions.is_empty() {
             sql.push_str(" WHERE ");
             sql.push_str(&conditions.join(" AND "));
         }
-        sql.push_str(if filter.newest_first {
+        sql.push_str(if by_time {
+            " ORDER BY at_unix DESC, id DESC LIMIT ?"
+        } else if filter.newest_first {
             " ORDER BY id DESC LIMIT ?"
         } else {
             " ORDER BY id LIMIT ?"
@@ -209,48 +229,133 @@ impl Audit {
 
         let connection = super::lock(&self.connection);
         let mut statement = connection.prepare_cached(&sql)?;
-        let rows = statement.query_map(rusqlite::params_from_iter(values), |row| {
-            let detail: String = row.get(8)?;
-            Ok(AuditRecord {
-                id: row.get(0)?,
-                at: row.get(1)?,
-                kind: row.get(2)?,
-                alert_id: row.get(3)?,
-                plugin: row.get(4)?,
-                operation: row.get(5)?,
-                target: row.get(6)?,
-                decision: row.get(7)?,
-                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
-            })
-        })?;
+        let rows = statement.query_map(rusqlite::params_from_iter(values), row_to_record)?;
         rows.collect()
+    }
+
+    /// A plugin's newest invocations that did not complete (failed, over a limit, trapped),
+    /// newest first, through an index of those alone: they are rare among the records.
+    pub fn invocation_errors(&self, plugin: &str, limit: u32) -> Result<Vec<AuditRecord>, rusqlite::Error> {
+        self.flush();
+        let connection = super::lock(&self.connection);
+        let mut statement = connection.prepare_cached(&format!(
+            "SELECT {RECORD_COLUMNS} FROM audit WHERE plugin = ?1 AND {INVOCATION_ERRORS}
+             ORDER BY id DESC LIMIT ?2"
+        ))?;
+        let rows = statement.query_map(params![plugin, limit], row_to_record)?;
+        rows.collect()
+    }
+
+    /// The newest circuit-breaker record with `decision` (`tripped`, `reset`), through an index
+    /// of the breaker's records alone.
+    pub fn last_breaker(&self, decision: &str) -> Result<Option<AuditRecord>, rusqlite::Error> {
+        self.flush();
+        let connection = super::lock(&self.connection);
+        let mut statement = connection.prepare_cached(&format!(
+            "SELECT {RECORD_COLUMNS} FROM audit WHERE {BREAKER_RECORDS} AND decision = ?1
+             ORDER BY id DESC LIMIT 1"
+        ))?;
+        statement.query_row(params![decision], row_to_record).optional()
     }
 
     /// How many actions were decided each hour since `since` (unix seconds), by decision:
     /// `(hour start, decision, count)`, in order; hours without any are left out. An action is
     /// an operation with an outside effect as a plugin's call left it (`executed`, `held`,
     /// `refused`, `failed`, `simulated`), and a person's decision on a held one
-    /// (`approved-executed`, `approved-failed`, `denied`).
+    /// (`approved-executed`, `approved-failed`, `denied`). Counted as the records are written
+    /// (`action_hours`), so a chart reads a row per hour, not every record.
     pub fn hourly_decisions(&self, since: i64) -> Result<Vec<(i64, String, u32)>, rusqlite::Error> {
         self.flush();
         let connection = super::lock(&self.connection);
-        // A failed lookup is a host call with the decision `failed` too: only an action's record
-        // has an `action_id`. CASE, not AND, so a detail that is not JSON is never parsed.
-        let sql = format!(
-            "SELECT (at_unix / 3600) * 3600 AS hour, decision, COUNT(*) FROM audit
-             WHERE at_unix >= ?1
-               AND ((kind = 'host-call' AND decision IN {ACTION_DECISIONS}
-                     AND CASE WHEN json_valid(detail) THEN json_extract(detail, '$.action_id') END IS NOT NULL)
-                    OR kind = 'approval')
-             GROUP BY hour, decision ORDER BY hour, decision"
-        );
-        let mut statement = connection.prepare_cached(&sql)?;
+        let mut statement = connection.prepare_cached(
+            "SELECT hour, decision, count FROM action_hours WHERE hour >= ?1 - 3599
+             ORDER BY hour, decision",
+        )?;
         let rows = statement.query_map(params![since], |row| {
             let count: i64 = row.get(2)?;
             Ok((row.get(0)?, row.get(1)?, u32::try_from(count).unwrap_or(u32::MAX)))
         })?;
         rows.collect()
     }
+}
+
+/// Whether a record is an action's decision, counted per hour in `action_hours`.
+fn is_action(event: &AuditEvent<'_>) -> bool {
+    match event.kind {
+        AuditKind::Approval => true,
+        // A failed lookup is a host call with the decision `failed` too: only an action's
+        // record has an `action_id`.
+        AuditKind::HostCall => {
+            ACTION_DECISIONS.contains(&event.decision) && event.detail.get("action_id").is_some()
+        }
+        _ => false,
+    }
+}
+
+/// The `action_hours` table, and its counts of the records written before it existed.
+pub(super) fn count_action_hours(connection: &Connection) -> Result<(), rusqlite::Error> {
+    let exists: bool = connection.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'action_hours')",
+        [],
+        |row| row.get(0),
+    )?;
+    if exists {
+        return Ok(());
+    }
+    let decisions = ACTION_DECISIONS
+        .iter()
+        .map(|decision| format!("'{decision}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // CASE, not AND, so a detail that is not JSON is never parsed.
+    connection.execute_batch(&format!(
+        "BEGIN IMMEDIATE;
+         CREATE TABLE action_hours (
+             hour INTEGER NOT NULL,
+             decision TEXT NOT NULL,
+             count INTEGER NOT NULL,
+             PRIMARY KEY (hour, decision)
+         ) STRICT, WITHOUT ROWID;
+         INSERT INTO action_hours (hour, decision, count)
+         SELECT (at_unix / 3600) * 3600, decision, COUNT(*) FROM audit
+         WHERE (kind = 'host-call' AND decision IN ({decisions})
+                AND CASE WHEN json_valid(detail) THEN json_extract(detail, '$.action_id') END IS NOT NULL)
+            OR kind = 'approval'
+         GROUP BY 1, 2;
+         COMMIT;"
+    ))
+}
+
+const RECORD_COLUMNS: &str = "id, at, kind, alert_id, plugin, operation, target, decision, detail";
+
+/// The invocations that did not complete; the same text as the partial index's condition
+/// (`audit_invocation_errors` in the schema), which SQLite needs to match to use it.
+const INVOCATION_ERRORS: &str = "kind = 'invocation' AND decision IN ('failed', 'limit-exceeded', 'trapped')";
+/// The breaker's records; the condition of the partial index `audit_breaker`.
+const BREAKER_RECORDS: &str = "kind = 'breaker'";
+
+/// Indexes of the few records pages look for among the many: each holds only its rare rows,
+/// so the alerts' writes barely pay for them.
+pub(super) fn partial_indexes() -> String {
+    format!(
+        "CREATE INDEX IF NOT EXISTS audit_invocation_errors ON audit (plugin, id) WHERE {INVOCATION_ERRORS};
+         CREATE INDEX IF NOT EXISTS audit_breaker ON audit (id) WHERE {BREAKER_RECORDS};"
+    )
+}
+
+fn row_to_record(row: &rusqlite::Row<'_>) -> Result<AuditRecord, rusqlite::Error> {
+    let detail: String = row.get(8)?;
+    Ok(AuditRecord {
+        id: row.get(0)?,
+        at: row.get(1)?,
+        kind: row.get(2)?,
+        alert_id: row.get(3)?,
+        plugin: row.get(4)?,
+        operation: row.get(5)?,
+        target: row.get(6)?,
+        decision: row.get(7)?,
+        detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+    })
 }
 
 /// Field names whose values are never stored, whatever a plugin or vendor put in them.
@@ -478,6 +583,12 @@ mod tests {
         insert(&store, hour + 30, "host-call", "network.block-ip", "executed", "");
         insert(&store, hour + 30, "invocation", "", "completed", "{}");
 
+        // Records written before the hourly counts existed are counted when they are made.
+        {
+            let connection = crate::lock(&store.connection);
+            connection.execute_batch("DROP TABLE action_hours").unwrap();
+            count_action_hours(&connection).unwrap();
+        }
         let counts = store.audit().hourly_decisions(hour).unwrap();
         let expected = [
             (hour, "executed", 2),
@@ -488,6 +599,52 @@ mod tests {
         ];
         let counts: Vec<(i64, &str, u32)> = counts.iter().map(|(h, d, n)| (*h, d.as_str(), *n)).collect();
         assert_eq!(counts, expected);
+    }
+
+    #[test]
+    fn actions_are_counted_in_their_hour_as_they_are_logged() {
+        let store = Store::in_memory().unwrap();
+        let audit = store.audit();
+        let hour = 1_700_000_000 / 3600 * 3600;
+        let log = |at: i64, kind: AuditKind, decision: &str, detail: serde_json::Value| {
+            audit.log_at(
+                AuditEvent {
+                    kind,
+                    decision,
+                    detail,
+                    ..AuditEvent::default()
+                },
+                time::OffsetDateTime::from_unix_timestamp(at).unwrap(),
+            );
+        };
+        let action = serde_json::json!({"action_id": "act-1"});
+        log(hour + 5, AuditKind::HostCall, "executed", action.clone());
+        log(hour + 3599, AuditKind::HostCall, "executed", action.clone());
+        log(hour + 3600, AuditKind::HostCall, "held", action);
+        log(hour + 3700, AuditKind::Approval, "denied", serde_json::json!({}));
+        // Not actions: a failed lookup, an invocation.
+        log(
+            hour + 10,
+            AuditKind::HostCall,
+            "failed",
+            serde_json::json!({"error": "x"}),
+        );
+        log(
+            hour + 10,
+            AuditKind::Invocation,
+            "completed",
+            serde_json::json!({}),
+        );
+        let counts = audit.hourly_decisions(hour).unwrap();
+        let counts: Vec<(i64, &str, u32)> = counts.iter().map(|(h, d, n)| (*h, d.as_str(), *n)).collect();
+        assert_eq!(
+            counts,
+            [
+                (hour, "executed", 2),
+                (hour + 3600, "denied", 1),
+                (hour + 3600, "held", 1)
+            ]
+        );
     }
 
     #[test]

@@ -63,6 +63,8 @@ impl Store {
         // Several `palisade` processes may share the file (a run, an approval, a reset).
         connection.busy_timeout(std::time::Duration::from_secs(10))?;
         connection.execute_batch(SCHEMA)?;
+        connection.execute_batch(&audit::partial_indexes())?;
+        audit::count_action_hours(&connection)?;
         connection.execute_batch(ledger::SCHEMA)?;
         connection.execute_batch(queue::SCHEMA)?;
         queue::migrate(&connection)?;

@@ -14,6 +14,8 @@ use tokio::sync::oneshot;
 
 /// One audit row, as stored.
 pub(super) struct AuditRow {
+    /// An action's decision, counted in `action_hours` too.
+    pub action: bool,
     pub at: String,
     pub at_unix: i64,
     pub kind: String,
@@ -297,6 +299,10 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rus
     )?;
     let mut responded =
         transaction.prepare_cached("UPDATE alert_rules SET responded_ms = ?2 WHERE alert_id = ?1")?;
+    let mut action_hour = transaction.prepare_cached(
+        "INSERT INTO action_hours (hour, decision, count) VALUES ((?1 / 3600) * 3600, ?2, 1)
+         ON CONFLICT (hour, decision) DO UPDATE SET count = count + 1",
+    )?;
     let mut ticket = transaction.prepare_cached(
         "INSERT OR IGNORE INTO tickets (ticket, alert_id, incident, plugin, at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
@@ -315,6 +321,10 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rus
                     row.detail
                 ]) {
                     tracing::error!(%error, kind = %row.kind, "cannot write an audit record");
+                } else if row.action
+                    && let Err(error) = action_hour.execute(params![row.at_unix, row.decision])
+                {
+                    tracing::error!(%error, "cannot count an action in its hour");
                 }
             }
             Record::Action(row) => {

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
-use palisade_store::{AuditEvent, AuditFilter, AuditKind};
+use palisade_store::{AuditEvent, AuditKind};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -23,18 +23,7 @@ pub(crate) async fn page(State(app): State<Arc<App>>, signed: Signed) -> Respons
         Err(error) => return unavailable(error),
     };
     // The last reset, whoever made it (the console, the API, the CLI), as the audit has it.
-    let last_reset = app
-        .store
-        .audit()
-        .query(&AuditFilter {
-            kind: Some(AuditKind::Breaker),
-            decision: Some("reset".into()),
-            newest_first: true,
-            limit: Some(1),
-            ..AuditFilter::default()
-        })
-        .map(|mut records| records.pop());
-    let last_reset = match last_reset {
+    let last_reset = match app.store.audit().last_breaker("reset") {
         Ok(last_reset) => last_reset,
         Err(error) => return unavailable(error),
     };

@@ -10,11 +10,9 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use palisade_runtime::Limits;
-use palisade_store::{AuditFilter, AuditKind, AuditRecord};
+use palisade_store::AuditRecord;
 use std::sync::Arc;
 
-/// How an invocation that did not complete is recorded (`InvocationStatus`, kebab-case).
-const ERRORS: [&str; 3] = ["failed", "limit-exceeded", "trapped"];
 /// Errors shown per plugin.
 const LAST_ERRORS: usize = 5;
 
@@ -39,20 +37,7 @@ pub(crate) fn limits_summary(limits: &Limits) -> String {
 
 /// The plugin's newest invocations that did not complete, newest first.
 fn last_errors(app: &App, plugin: &str) -> Result<Vec<AuditRecord>, rusqlite::Error> {
-    let mut errors = Vec::new();
-    for decision in ERRORS {
-        errors.extend(app.store.audit().query(&AuditFilter {
-            plugin: Some(plugin.to_owned()),
-            kind: Some(AuditKind::Invocation),
-            decision: Some(decision.to_owned()),
-            newest_first: true,
-            limit: Some(LAST_ERRORS as u32),
-            ..AuditFilter::default()
-        })?);
-    }
-    errors.sort_by_key(|error| std::cmp::Reverse(error.id));
-    errors.truncate(LAST_ERRORS);
-    Ok(errors)
+    app.store.audit().invocation_errors(plugin, LAST_ERRORS as u32)
 }
 
 fn render(app: &App) -> Result<Markup, rusqlite::Error> {
