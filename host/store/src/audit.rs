@@ -179,6 +179,15 @@ impl Audit {
         // keep SQLite from using the index on the alert or the plugin.
         let mut conditions: Vec<&str> = Vec::new();
         let mut values: Vec<Value> = Vec::new();
+        // A decision most records do not have is looked up in the partial index of those, in
+        // time order; the index's own condition must be in the statement for SQLite to use it.
+        let uncommon = filter
+            .decision
+            .as_deref()
+            .is_some_and(|decision| !COMMON_DECISIONS.contains(&decision));
+        if uncommon {
+            conditions.push(UNCOMMON_DECISION);
+        }
         for (condition, value) in [
             ("alert_id = ?", filter.alert_id.as_deref()),
             ("plugin = ?", filter.plugin.as_deref()),
@@ -197,7 +206,7 @@ impl Audit {
         // narrow old one (0.7 s of 500,000 records). Without a range, the ids' own order is
         // the cheaper walk. The next page starts below the last row of the one before, in the
         // same order.
-        let by_time = filter.newest_first && (filter.since.is_some() || filter.until.is_some());
+        let by_time = filter.newest_first && (filter.since.is_some() || filter.until.is_some() || uncommon);
         for (condition, value) in [("at_unix >= ?", filter.since), ("at_unix < ?", filter.until)] {
             if let Some(value) = value {
                 conditions.push(condition);
@@ -334,12 +343,18 @@ const INVOCATION_ERRORS: &str = "kind = 'invocation' AND decision IN ('failed', 
 /// The breaker's records; the condition of the partial index `audit_breaker`.
 const BREAKER_RECORDS: &str = "kind = 'breaker'";
 
+/// The decisions of nearly every record: every invocation, alert and answered call.
+const COMMON_DECISIONS: [&str; 3] = ["completed", "processed", "answered"];
+/// The condition of the partial index `audit_by_uncommon_decision`.
+const UNCOMMON_DECISION: &str = "decision NOT IN ('completed', 'processed', 'answered')";
+
 /// Indexes of the few records pages look for among the many: each holds only its rare rows,
 /// so the alerts' writes barely pay for them.
 pub(super) fn partial_indexes() -> String {
     format!(
         "CREATE INDEX IF NOT EXISTS audit_invocation_errors ON audit (plugin, id) WHERE {INVOCATION_ERRORS};
-         CREATE INDEX IF NOT EXISTS audit_breaker ON audit (id) WHERE {BREAKER_RECORDS};"
+         CREATE INDEX IF NOT EXISTS audit_breaker ON audit (id) WHERE {BREAKER_RECORDS};
+         CREATE INDEX IF NOT EXISTS audit_by_uncommon_decision ON audit (decision, at_unix) WHERE {UNCOMMON_DECISION};"
     )
 }
 
