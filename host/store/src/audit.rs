@@ -175,67 +175,7 @@ impl Audit {
 
     pub fn query(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, rusqlite::Error> {
         self.flush();
-        // Only the conditions in use are in the statement: `?1 IS NULL OR alert_id = ?1` would
-        // keep SQLite from using the index on the alert or the plugin.
-        let mut conditions: Vec<&str> = Vec::new();
-        let mut values: Vec<Value> = Vec::new();
-        // A decision most records do not have is looked up in the partial index of those, in
-        // time order; the index's own condition must be in the statement for SQLite to use it.
-        let uncommon = filter
-            .decision
-            .as_deref()
-            .is_some_and(|decision| !COMMON_DECISIONS.contains(&decision));
-        if uncommon {
-            conditions.push(UNCOMMON_DECISION);
-        }
-        for (condition, value) in [
-            ("alert_id = ?", filter.alert_id.as_deref()),
-            ("plugin = ?", filter.plugin.as_deref()),
-            ("operation = ?", filter.operation.as_deref()),
-            ("decision = ?", filter.decision.as_deref()),
-            ("kind = ?", filter.kind.map(AuditKind::as_str)),
-        ] {
-            if let Some(value) = value {
-                conditions.push(condition);
-                values.push(Value::Text(value.to_owned()));
-            }
-        }
-        // A time range, newest first, walks the time index backward (its entries are in
-        // (time, id) order), so a page costs its own rows whatever the range: ordered by id,
-        // SQLite sorted every record of a wide range, or scanned from the newest down to a
-        // narrow old one (0.7 s of 500,000 records). Without a range, the ids' own order is
-        // the cheaper walk. The next page starts below the last row of the one before, in the
-        // same order.
-        let by_time = filter.newest_first && (filter.since.is_some() || filter.until.is_some() || uncommon);
-        for (condition, value) in [("at_unix >= ?", filter.since), ("at_unix < ?", filter.until)] {
-            if let Some(value) = value {
-                conditions.push(condition);
-                values.push(Value::Integer(value));
-            }
-        }
-        if let Some(before) = filter.before_id {
-            if by_time {
-                conditions.push("(at_unix, id) < ((SELECT at_unix FROM audit WHERE id = ?), ?)");
-                values.push(Value::Integer(before));
-            } else {
-                conditions.push("id < ?");
-            }
-            values.push(Value::Integer(before));
-        }
-        let mut sql = format!("SELECT {RECORD_COLUMNS} FROM audit");
-        if !conditions.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&conditions.join(" AND "));
-        }
-        sql.push_str(if by_time {
-            " ORDER BY at_unix DESC, id DESC LIMIT ?"
-        } else if filter.newest_first {
-            " ORDER BY id DESC LIMIT ?"
-        } else {
-            " ORDER BY id LIMIT ?"
-        });
-        values.push(Value::Integer(filter.limit.map_or(-1, i64::from)));
-
+        let (sql, values) = query_sql(filter);
         let connection = super::lock(&self.connection);
         let mut statement = connection.prepare_cached(&sql)?;
         let rows = statement.query_map(rusqlite::params_from_iter(values), row_to_record)?;
@@ -247,10 +187,7 @@ impl Audit {
     pub fn invocation_errors(&self, plugin: &str, limit: u32) -> Result<Vec<AuditRecord>, rusqlite::Error> {
         self.flush();
         let connection = super::lock(&self.connection);
-        let mut statement = connection.prepare_cached(&format!(
-            "SELECT {RECORD_COLUMNS} FROM audit WHERE plugin = ?1 AND {INVOCATION_ERRORS}
-             ORDER BY id DESC LIMIT ?2"
-        ))?;
+        let mut statement = connection.prepare_cached(&invocation_errors_sql())?;
         let rows = statement.query_map(params![plugin, limit], row_to_record)?;
         rows.collect()
     }
@@ -260,10 +197,7 @@ impl Audit {
     pub fn last_breaker(&self, decision: &str) -> Result<Option<AuditRecord>, rusqlite::Error> {
         self.flush();
         let connection = super::lock(&self.connection);
-        let mut statement = connection.prepare_cached(&format!(
-            "SELECT {RECORD_COLUMNS} FROM audit WHERE {BREAKER_RECORDS} AND decision = ?1
-             ORDER BY id DESC LIMIT 1"
-        ))?;
+        let mut statement = connection.prepare_cached(&last_breaker_sql())?;
         statement.query_row(params![decision], row_to_record).optional()
     }
 
@@ -347,6 +281,86 @@ const BREAKER_RECORDS: &str = "kind = 'breaker'";
 const COMMON_DECISIONS: [&str; 3] = ["completed", "processed", "answered"];
 /// The condition of the partial index `audit_by_uncommon_decision`.
 const UNCOMMON_DECISION: &str = "decision NOT IN ('completed', 'processed', 'answered')";
+
+/// The statement of an audit query, and its values.
+fn query_sql(filter: &AuditFilter) -> (String, Vec<Value>) {
+    // Only the conditions in use are in the statement: `?1 IS NULL OR alert_id = ?1` would
+    // keep SQLite from using the index on the alert or the plugin.
+    let mut conditions: Vec<&str> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    // A decision most records do not have is looked up in the partial index of those, in
+    // time order; the index's own condition must be in the statement for SQLite to use it.
+    let uncommon = filter
+        .decision
+        .as_deref()
+        .is_some_and(|decision| !COMMON_DECISIONS.contains(&decision));
+    if uncommon {
+        conditions.push(UNCOMMON_DECISION);
+    }
+    for (condition, value) in [
+        ("alert_id = ?", filter.alert_id.as_deref()),
+        ("plugin = ?", filter.plugin.as_deref()),
+        ("operation = ?", filter.operation.as_deref()),
+        ("decision = ?", filter.decision.as_deref()),
+        ("kind = ?", filter.kind.map(AuditKind::as_str)),
+    ] {
+        if let Some(value) = value {
+            conditions.push(condition);
+            values.push(Value::Text(value.to_owned()));
+        }
+    }
+    // A time range, newest first, walks the time index backward (its entries are in
+    // (time, id) order), so a page costs its own rows whatever the range: ordered by id,
+    // SQLite sorted every record of a wide range, or scanned from the newest down to a
+    // narrow old one (0.7 s of 500,000 records). Without a range, the ids' own order is
+    // the cheaper walk. The next page starts below the last row of the one before, in the
+    // same order.
+    let by_time = filter.newest_first && (filter.since.is_some() || filter.until.is_some() || uncommon);
+    for (condition, value) in [("at_unix >= ?", filter.since), ("at_unix < ?", filter.until)] {
+        if let Some(value) = value {
+            conditions.push(condition);
+            values.push(Value::Integer(value));
+        }
+    }
+    if let Some(before) = filter.before_id {
+        if by_time {
+            conditions.push("(at_unix, id) < ((SELECT at_unix FROM audit WHERE id = ?), ?)");
+            values.push(Value::Integer(before));
+        } else {
+            conditions.push("id < ?");
+        }
+        values.push(Value::Integer(before));
+    }
+    let mut sql = format!("SELECT {RECORD_COLUMNS} FROM audit");
+    if !conditions.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conditions.join(" AND "));
+    }
+    sql.push_str(if by_time {
+        " ORDER BY at_unix DESC, id DESC LIMIT ?"
+    } else if filter.newest_first {
+        " ORDER BY id DESC LIMIT ?"
+    } else {
+        " ORDER BY id LIMIT ?"
+    });
+    values.push(Value::Integer(filter.limit.map_or(-1, i64::from)));
+    (sql, values)
+}
+
+fn invocation_errors_sql() -> String {
+    format!(
+        "SELECT {RECORD_COLUMNS} FROM audit INDEXED BY audit_invocation_errors
+         WHERE plugin = ?1 AND {INVOCATION_ERRORS}
+         ORDER BY id DESC LIMIT ?2"
+    )
+}
+
+fn last_breaker_sql() -> String {
+    format!(
+        "SELECT {RECORD_COLUMNS} FROM audit WHERE {BREAKER_RECORDS} AND decision = ?1
+         ORDER BY id DESC LIMIT 1"
+    )
+}
 
 /// Indexes of the few records pages look for among the many: each holds only its rare rows,
 /// so the alerts' writes barely pay for them.
@@ -691,5 +705,62 @@ mod tests {
         let value = redact(serde_json::json!([{"Authorization": "Bearer x"}, {"list": [{"apiKey": 1}]}]));
         assert_eq!(value[0]["Authorization"], "[redacted]");
         assert_eq!(value[1]["list"][0]["apiKey"], "[redacted]");
+    }
+
+    /// The plan SQLite makes for `sql` over many records, as one line.
+    fn plan(store: &Store, sql: &str, values: &[&dyn rusqlite::ToSql]) -> String {
+        let connection = crate::lock(&store.connection);
+        let mut statement = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = statement
+            .query_map(values, |row| row.get::<_, String>(3))
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+    }
+
+    #[test]
+    fn the_pages_lookups_of_rare_records_use_their_indexes() {
+        let store = Store::in_memory().unwrap();
+        {
+            let connection = crate::lock(&store.connection);
+            connection
+                .execute_batch(
+                    "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 19999)
+                     INSERT INTO audit (at, at_unix, kind, alert_id, plugin, operation, target, decision, detail)
+                     SELECT '', 1000 + i / 10, CASE i % 3 WHEN 0 THEN 'invocation' WHEN 1 THEN 'host-call' ELSE 'alert' END,
+                            'a-' || i, CASE i % 2 WHEN 0 THEN 'triage' ELSE 'spray' END, NULL, NULL,
+                            CASE i % 3 WHEN 0 THEN 'completed' WHEN 1 THEN 'answered' ELSE 'processed' END, '{}'
+                     FROM n;",
+                )
+                .unwrap();
+        }
+        let errors = plan(&store, &invocation_errors_sql(), &[&"triage", &5]);
+        assert!(errors.contains("audit_invocation_errors"), "{errors}");
+        let breaker = plan(&store, &last_breaker_sql(), &[&"reset"]);
+        assert!(breaker.contains("audit_breaker"), "{breaker}");
+        let planned = |filter: AuditFilter| {
+            let (sql, values) = query_sql(&AuditFilter {
+                newest_first: true,
+                limit: Some(100),
+                ..filter
+            });
+            let values: Vec<&dyn rusqlite::ToSql> =
+                values.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
+            plan(&store, &sql, &values)
+        };
+        let held = planned(AuditFilter {
+            decision: Some("held".into()),
+            ..AuditFilter::default()
+        });
+        assert!(held.contains("audit_by_uncommon_decision"), "{held}");
+        let range = planned(AuditFilter {
+            since: Some(1500),
+            until: Some(1560),
+            before_id: Some(100),
+            ..AuditFilter::default()
+        });
+        assert!(
+            range.contains("audit_by_time") && !range.contains("TEMP B-TREE"),
+            "{range}"
+        );
     }
 }
