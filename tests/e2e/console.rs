@@ -566,7 +566,7 @@ fn the_alert_list_puts_the_worst_first_and_each_filter_keeps_the_matching_alerts
     }
 
     // Time: a day either side of now (the reports finished seconds ago), read as UTC.
-    let day = |offset: i64| datetime_local(palisade_e2e::serve_now() + offset * 86_400);
+    let day = |offset: i64| palisade_e2e::datetime_local(palisade_e2e::serve_now() + offset * 86_400);
     for (field, value, expected) in [
         ("since", day(-1), worst_first.clone()),
         ("since", day(1), Vec::new()),
@@ -583,27 +583,6 @@ fn the_alert_list_puts_the_worst_first_and_each_filter_keeps_the_matching_alerts
         );
         assert_eq!(listed(&browser), expected, "{field}={value}");
     }
-}
-
-/// Unix seconds as a `datetime-local` value, `YYYY-MM-DDTHH:MM` in UTC.
-fn datetime_local(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let minutes = unix.rem_euclid(86_400) / 60;
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}",
-        minutes / 60,
-        minutes % 60
-    )
 }
 
 /// What is wrong with the page shown, for people who use a keyboard or a screen reader:

@@ -38,7 +38,7 @@ use serde_json::Value;
 mod browser;
 mod serve;
 pub use browser::{Browser, screenshot_dir};
-pub use serve::{Answer, Serving, now as serve_now, signature};
+pub use serve::{Answer, Serving, datetime_local, now as serve_now, signature};
 
 /// How long one `palisade` command may take before it is killed and the test fails.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);

@@ -239,3 +239,23 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> Vec<(&'static str,
         ("content-type", "application/json".to_owned()),
     ]
 }
+
+/// Unix seconds as the console's `datetime-local` filter fields take them: `YYYY-MM-DDTHH:MM`,
+/// UTC.
+pub fn datetime_local(unix: i64) -> String {
+    let format = time::format_description::parse_borrowed::<2>("[year]-[month]-[day]T[hour]:[minute]")
+        .expect("a valid format description");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|at| at.format(&format).ok())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_time_reads_as_the_console_form_takes_it() {
+        assert_eq!(super::datetime_local(1_796_389_016), "2026-12-04T12:56");
+        assert_eq!(super::datetime_local(0), "1970-01-01T00:00");
+    }
+}

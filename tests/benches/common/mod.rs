@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod floor;
+pub mod serving;
 pub mod starter;
 
 use std::path::{Path, PathBuf};
