@@ -2,7 +2,8 @@
 //! connectors, dry-run), alerts posted one per request with the default HMAC signature over
 //! keep-alive connections by 1, 16 and 64 senders at once, while the workers run them.
 //! Reports accepted alerts per second and the accept latency (p50, p99), the time until the
-//! queue is drained, the time a restart after `kill -9` takes to be ready with alerts queued,
+//! queue is drained, the time from an alert's acceptance to its first action under that load
+//! (the service's own histogram, so bucket bounds), the time a restart after `kill -9` takes to be ready with alerts queued,
 //! and `palisade run` on the same alerts, side by side.
 //!
 //! `PALISADE_BENCH_SERVE_ALERTS` (default 5000) alerts per sender count;
@@ -25,8 +26,10 @@ fn main() {
     let palisade = common::release_binary();
     println!("machine: {}", common::machine());
     println!("palisade serve, the three-plugin chain in dry-run, {alerts} alerts per run, one per request\n");
-    println!("| senders | accepted/s | p50 ms | p99 ms | drained after s | palisade run s (same alerts) |");
-    println!("| --- | --- | --- | --- | --- | --- |");
+    println!(
+        "| senders | accepted/s | p50 ms | p99 ms | drained after s | alert to action p50 / p99 s | palisade run s (same alerts) |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
     let mut next = 0u64;
     for &count in &senders {
         let dir = tempfile::tempdir().expect("a folder");
@@ -39,14 +42,19 @@ fn main() {
         let posting = started.elapsed();
         serving.wait_drained();
         let drained = started.elapsed();
+        let (status, metrics) = common::serving::get(serving.address, "/metrics");
+        assert_eq!(status, 200, "/metrics: {metrics}");
+        let to_action = |q: f64| respond_quantile(&metrics, q).map_or("-".to_owned(), |s| format!("{s}"));
         drop(serving);
         let run = run_file(&palisade, first..first + alerts);
         println!(
-            "| {count} | {:.0} | {:.2} | {:.2} | {:.1} | {:.1} |",
+            "| {count} | {:.0} | {:.2} | {:.2} | {:.1} | ≤ {} / ≤ {} | {:.1} |",
             alerts as f64 / posting.as_secs_f64(),
             latencies.value_at_quantile(0.5) as f64 / 1000.0,
             latencies.value_at_quantile(0.99) as f64 / 1000.0,
             drained.as_secs_f64(),
+            to_action(0.5),
+            to_action(0.99),
             run.as_secs_f64(),
         );
     }
@@ -67,6 +75,33 @@ fn main() {
         ready.as_secs_f64() * 1000.0,
         serving.queue_depth()
     );
+}
+
+/// The upper bound of the `time_to_respond_seconds` histogram bucket holding quantile `q`:
+/// from an alert's acceptance (its wait in the queue included) to its first response, as the
+/// service's own `/metrics` counts it.
+fn respond_quantile(metrics: &str, q: f64) -> Option<f64> {
+    let buckets: Vec<(f64, f64)> = metrics
+        .lines()
+        .filter(|line| line.contains("time_to_respond_seconds_bucket"))
+        .filter_map(|line| {
+            let le = line.split("le=\"").nth(1)?.split('"').next()?;
+            let count = line.rsplit(' ').next()?.parse().ok()?;
+            Some((
+                if le == "+Inf" {
+                    f64::INFINITY
+                } else {
+                    le.parse().ok()?
+                },
+                count,
+            ))
+        })
+        .collect();
+    let total = buckets.last()?.1;
+    buckets
+        .iter()
+        .find(|(_, count)| *count >= q * total && total > 0.0)
+        .map(|(le, _)| *le)
 }
 
 fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {

@@ -128,7 +128,7 @@ impl Metrics {
         );
         registry.register(
             "time_to_respond_seconds",
-            "From an alert's arrival at a worker to its first response",
+            "From an alert's acceptance to its first response, its wait in the queue included",
             metrics.time_to_respond.clone(),
         );
         registry.register(

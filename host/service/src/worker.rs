@@ -24,6 +24,10 @@ const LEASE_SECONDS: i64 = 3600;
 const MAX_ATTEMPTS: u32 = 5;
 /// Reports waiting for their commit at once, at most.
 const KEEPING: usize = 256;
+/// Alerts taken from the queue at once, when the runner has room for them: each lease is a
+/// synchronous commit, so taking them one or two at a time, as the runner freed a place,
+/// held the workers to about a thousand alerts a second.
+const LEASE_BATCH: usize = 64;
 /// A pause in arrivals this long ends the runner's window, so a lone alert does not wait.
 const WINDOW_GRACE: Duration = Duration::from_millis(10);
 
@@ -44,7 +48,7 @@ pub(crate) async fn work(app: Arc<App>, pipeline: Pipeline, stop: watch::Receive
         grace: Some(WINDOW_GRACE),
         ..Schedule::of(&settings.config)
     };
-    let (sender, receiver) = mpsc::channel::<Received>(schedule.concurrency);
+    let (sender, receiver) = mpsc::channel::<Received>(schedule.concurrency.max(2 * LEASE_BATCH));
     let runner = Runner::new(pipeline, settings.config.clone(), schedule);
     // Each leased alert, by its queue entry, until its report is kept.
     let in_flight = Arc::new(Mutex::new(HashMap::new()));
@@ -96,6 +100,15 @@ async fn feed(
     loop {
         if *stop.borrow() {
             return;
+        }
+        // Waits for room for a batch (the feeder alone sends, so the room stays).
+        tokio::select! {
+            reserved = sender.reserve_many(LEASE_BATCH.min(sender.max_capacity())) => {
+                if reserved.is_err() {
+                    return;
+                }
+            }
+            _ = stop.changed() => return,
         }
         let room = sender.capacity().max(1);
         let leased = match app.queue.lease(&owner, room, LEASE_SECONDS).await {
