@@ -277,10 +277,20 @@ const INVOCATION_ERRORS: &str = "kind = 'invocation' AND decision IN ('failed', 
 /// The breaker's records; the condition of the partial index `audit_breaker`.
 const BREAKER_RECORDS: &str = "kind = 'breaker'";
 
-/// The decisions of nearly every record: every invocation, alert and answered call.
-const COMMON_DECISIONS: [&str; 3] = ["completed", "processed", "answered"];
+/// The decisions of most records: every invocation, alert, answered call, executed or
+/// simulated action and failed lookup. Newest first, a scan finds a page of them at once;
+/// only the others go into the partial index, so the alerts' writes barely pay for it.
+const COMMON_DECISIONS: [&str; 6] = [
+    "completed",
+    "processed",
+    "answered",
+    "executed",
+    "simulated",
+    "failed",
+];
 /// The condition of the partial index `audit_by_uncommon_decision`.
-const UNCOMMON_DECISION: &str = "decision NOT IN ('completed', 'processed', 'answered')";
+const UNCOMMON_DECISION: &str =
+    "decision NOT IN ('completed', 'processed', 'answered', 'executed', 'simulated', 'failed')";
 
 /// The statement of an audit query, and its values.
 fn query_sql(filter: &AuditFilter) -> (String, Vec<Value>) {

@@ -299,10 +299,8 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rus
     )?;
     let mut responded =
         transaction.prepare_cached("UPDATE alert_rules SET responded_ms = ?2 WHERE alert_id = ?1")?;
-    let mut action_hour = transaction.prepare_cached(
-        "INSERT INTO action_hours (hour, decision, count) VALUES ((?1 / 3600) * 3600, ?2, 1)
-         ON CONFLICT (hour, decision) DO UPDATE SET count = count + 1",
-    )?;
+    // Actions per hour and decision, added up here and written once per batch.
+    let mut action_hours: Vec<(i64, String, u32)> = Vec::new();
     let mut ticket = transaction.prepare_cached(
         "INSERT OR IGNORE INTO tickets (ticket, alert_id, incident, plugin, at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
@@ -321,10 +319,15 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rus
                     row.detail
                 ]) {
                     tracing::error!(%error, kind = %row.kind, "cannot write an audit record");
-                } else if row.action
-                    && let Err(error) = action_hour.execute(params![row.at_unix, row.decision])
-                {
-                    tracing::error!(%error, "cannot count an action in its hour");
+                } else if row.action {
+                    let hour = row.at_unix.div_euclid(3600) * 3600;
+                    match action_hours
+                        .iter_mut()
+                        .find(|(at, decision, _)| *at == hour && *decision == row.decision)
+                    {
+                        Some((_, _, count)) => *count += 1,
+                        None => action_hours.push((hour, row.decision, 1)),
+                    }
                 }
             }
             Record::Action(row) => {
@@ -371,6 +374,15 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rus
                     tracing::error!(%error, ticket = %row.ticket, "cannot record the opened ticket");
                 }
             }
+        }
+    }
+    let mut action_hour = transaction.prepare_cached(
+        "INSERT INTO action_hours (hour, decision, count) VALUES (?1, ?2, ?3)
+         ON CONFLICT (hour, decision) DO UPDATE SET count = count + ?3",
+    )?;
+    for (hour, decision, count) in action_hours {
+        if let Err(error) = action_hour.execute(params![hour, decision, count]) {
+            tracing::error!(%error, "cannot count actions in their hour");
         }
     }
     Ok(())
