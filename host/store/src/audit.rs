@@ -273,7 +273,8 @@ const RECORD_COLUMNS: &str = "id, at, kind, alert_id, plugin, operation, target,
 
 /// The invocations that did not complete; the same text as the partial index's condition
 /// (`audit_invocation_errors` in the schema), which SQLite needs to match to use it.
-const INVOCATION_ERRORS: &str = "kind = 'invocation' AND decision IN ('failed', 'limit-exceeded', 'trapped')";
+const INVOCATION_ERRORS: &str =
+    "(kind = 'invocation' AND (decision = 'failed' OR decision = 'limit-exceeded' OR decision = 'trapped'))";
 /// The breaker's records; the condition of the partial index `audit_breaker`.
 const BREAKER_RECORDS: &str = "kind = 'breaker'";
 
@@ -289,8 +290,10 @@ const COMMON_DECISIONS: [&str; 6] = [
     "failed",
 ];
 /// The condition of the partial index `audit_by_uncommon_decision`.
+/// Comparisons, not `NOT IN (...)`: SQLite evaluates it on every record written.
 const UNCOMMON_DECISION: &str =
-    "decision NOT IN ('completed', 'processed', 'answered', 'executed', 'simulated', 'failed')";
+    "(decision <> 'completed' AND decision <> 'processed' AND decision <> 'answered'
+     AND decision <> 'executed' AND decision <> 'simulated' AND decision <> 'failed')";
 
 /// The statement of an audit query, and its values.
 fn query_sql(filter: &AuditFilter) -> (String, Vec<Value>) {
