@@ -442,19 +442,18 @@ fn admit_in(
     transaction
         .prepare_cached("DELETE FROM breaker_leases WHERE at < ?1")?
         .execute(params![now - LEASE_ROWS_KEPT_SECONDS])?;
-    let mut room = room_in(transaction, plugin, since, limits)?;
+    let (mut room, mut by_plugin) = room_in(transaction, plugin, since, limits)?;
     if room == Some(0) {
         // This process's own unused leases may fill the limit: they go back before the
         // breaker trips, so in one process it trips exactly at the limit.
         let returned = leases.drain();
         if !returned.is_empty() {
             settle_in(transaction, &returned, &leases.holder)?;
-            room = room_in(transaction, plugin, since, limits)?;
+            (room, by_plugin) = room_in(transaction, plugin, since, limits)?;
         }
     }
     if room == Some(0) {
         let minutes = limits.window.as_secs() / 60;
-        let (by_plugin, _) = counted_in(transaction, plugin, since)?;
         let (scope, reason) = match limits.per_plugin {
             Some(limit) if by_plugin >= limit => (
                 plugin_scope,
@@ -515,20 +514,22 @@ fn counted_in(
         .query_row(params![since, plugin], |row| Ok((row.get(0)?, row.get(1)?)))
 }
 
-/// How many more operations of `plugin` the tightest limit allows; `None` without limits.
+/// How many more operations of `plugin` the tightest limit allows (`None` without limits),
+/// and how many of its operations are counted.
 fn room_in(
     transaction: &Transaction<'_>,
     plugin: &str,
     since: i64,
     limits: BreakerLimits,
-) -> Result<Option<u32>, rusqlite::Error> {
+) -> Result<(Option<u32>, u32), rusqlite::Error> {
     let (by_plugin, in_all) = counted_in(transaction, plugin, since)?;
     let plugin_room = limits.per_plugin.map(|limit| limit.saturating_sub(by_plugin));
     let global_room = limits.global.map(|limit| limit.saturating_sub(in_all));
-    Ok(match (plugin_room, global_room) {
+    let room = match (plugin_room, global_room) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
-    })
+    };
+    Ok((room, by_plugin))
 }
 
 #[cfg(test)]
