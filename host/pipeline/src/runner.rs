@@ -161,8 +161,10 @@ async fn handle(pipeline: &Pipeline, work: Work) -> Finished {
     }
 }
 
-/// The next window: up to `max` lines; with a `grace`, only those that arrive without a pause
-/// longer than it. Empty at the end of the input.
+/// The next window: up to `max` lines; with a `grace`, only those that arrive until `grace`
+/// after the first one did (its `at`), so no alert waits in a window longer than that, however
+/// steadily others follow it. Lines that arrived long ago (a queue's backlog) close the window at
+/// once: it holds what is ready. Empty at the end of the input.
 async fn read_window(
     lines: &mut (impl Stream<Item = Received> + Unpin),
     max: usize,
@@ -172,12 +174,14 @@ async fn read_window(
     let Some(first) = lines.next().await else {
         return window;
     };
+    let closes = grace.map(|grace| tokio::time::Instant::from_std(first.at) + grace);
     window.push(first);
     while window.len() < max {
-        // `next` keeps its progress in the stream, so a pause that ends the window loses nothing.
-        let next = match grace {
+        // `next` keeps its progress in the stream, so a window that closes loses nothing; and
+        // `timeout_at` polls it before the clock, so what is ready is taken past the close.
+        let next = match closes {
             None => lines.next().await,
-            Some(grace) => match tokio::time::timeout(grace, lines.next()).await {
+            Some(closes) => match tokio::time::timeout_at(closes, lines.next()).await {
                 Ok(next) => next,
                 Err(_) => break,
             },
@@ -229,5 +233,49 @@ mod tests {
         assert_eq!(numbers(&read_window(&mut lines, 10, grace).await), [1, 2]);
         assert_eq!(numbers(&read_window(&mut lines, 10, grace).await), [3, 4]);
         assert!(read_window(&mut lines, 10, grace).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_steady_feed_does_not_hold_an_alert_past_the_grace() {
+        // One alert every 5 ms, never a pause: the window still closes 50 ms after its first.
+        let steady = futures::stream::unfold(0usize, |number| async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            (number < 200).then(|| (received(number + 1), number + 1))
+        });
+        let mut lines = Box::pin(steady.fuse());
+        let started = Instant::now();
+        let window = read_window(&mut lines, 10_000, Some(Duration::from_millis(50))).await;
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!((2..=12).contains(&window.len()), "{}", window.len());
+        let next = read_window(&mut lines, 10_000, Some(Duration::from_millis(50))).await;
+        assert_eq!(
+            next[0].number,
+            window.len() + 1,
+            "nothing is lost between windows"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_backlog_that_arrived_long_ago_is_taken_as_it_is_ready() {
+        // A queue's backlog: alerts accepted a minute ago, three ready, then nothing for now.
+        let long_ago = Instant::now()
+            .checked_sub(Duration::from_secs(60))
+            .unwrap_or_else(Instant::now);
+        let backlog = (1..=3).map(|number| Received {
+            at: long_ago,
+            ..received(number)
+        });
+        let mut lines = Box::pin(futures::stream::iter(backlog).chain(futures::stream::pending()));
+        let window = tokio::time::timeout(
+            Duration::from_secs(5),
+            read_window(&mut lines, 10_000, Some(Duration::from_secs(30))),
+        )
+        .await
+        .expect("the window closes without waiting for more");
+        assert_eq!(numbers(&window), [1, 2, 3]);
     }
 }
