@@ -218,7 +218,9 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> Result<(),
         counting.connector(vendor, result, took)
     }));
     let (listener, tls) = server::bind(&app).await?;
-    let mut workers = Workers::start(app.clone(), first);
+    let background = worker::Background::start()
+        .map_err(|error| ServeError::Start(format!("cannot start the workers' threads: {error}")))?;
+    let mut workers = Workers::start(app.clone(), first, background.handle());
     let stop_http = tokio::sync::watch::channel(false);
     let http = tokio::spawn(server::serve(app.clone(), listener, tls, stop_http.1));
     let upkeep = tokio::spawn(upkeep(app.clone()));
@@ -227,7 +229,7 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> Result<(),
         tokio::select! {
             _ = terminate.recv() => { tracing::info!("SIGTERM: draining"); break; }
             _ = interrupt.recv() => { tracing::info!("SIGINT: draining"); break; }
-            _ = hangup.recv() => workers = reload(&app, config_path, listen, workers).await,
+            _ = hangup.recv() => workers = reload(&app, config_path, listen, workers, background.handle()).await,
         }
     }
     app.draining.store(true, Ordering::SeqCst);
@@ -296,11 +298,12 @@ struct Workers {
 }
 
 impl Workers {
-    fn start(app: Arc<App>, pipeline: Pipeline) -> Workers {
+    /// Starts the worker loop on `background` (see [`worker::Background`]).
+    fn start(app: Arc<App>, pipeline: Pipeline, background: &tokio::runtime::Handle) -> Workers {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         Workers {
             stop,
-            task: tokio::spawn(worker::work(app, pipeline, stopped)),
+            task: background.spawn(worker::work(app, pipeline, stopped)),
         }
     }
 
@@ -315,7 +318,13 @@ impl Workers {
 /// SIGHUP: the new config is read and checked whole, and its plugins loaded, before anything
 /// changes; on any error the old one stays and the error is logged. Alerts in flight finish
 /// on the config they started with; the workers then go on with the new one.
-async fn reload(app: &Arc<App>, config_path: &Path, listen: Option<SocketAddr>, workers: Workers) -> Workers {
+async fn reload(
+    app: &Arc<App>,
+    config_path: &Path,
+    listen: Option<SocketAddr>,
+    workers: Workers,
+    background: &tokio::runtime::Handle,
+) -> Workers {
     let current = app.settings();
     let settings = match Settings::load(config_path, listen) {
         Ok(settings) => settings,
@@ -364,7 +373,7 @@ async fn reload(app: &Arc<App>, config_path: &Path, listen: Option<SocketAddr>, 
     *app.settings.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(settings);
     app.set_loaded(loaded);
     tracing::info!("SIGHUP: reloaded");
-    Workers::start(app.clone(), pipeline)
+    Workers::start(app.clone(), pipeline, background)
 }
 
 /// An exclusive lock on the state folder, released by the kernel when the process dies.
