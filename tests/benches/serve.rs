@@ -4,7 +4,8 @@
 //! Reports accepted alerts per second and the accept latency (p50, p99), the time until the
 //! queue is drained, the time from an alert's acceptance to its first action under that load
 //! (the service's own histogram, so bucket bounds), the time a restart after `kill -9` takes to be ready with alerts queued,
-//! and `palisade run` on the same alerts, side by side.
+//! the rate the workers alone drain that queue at, and `palisade run` on the same alerts, side
+//! by side.
 //!
 //! `PALISADE_BENCH_SERVE_ALERTS` (default 5000) alerts per sender count;
 //! `PALISADE_BENCH_SERVE_SENDERS` (default `1,16,64`).
@@ -70,10 +71,23 @@ fn main() {
     let started = Instant::now();
     let serving = Serving::start(&palisade, &config);
     let ready = started.elapsed();
+    let depth_then = serving.queue_depth();
     println!(
-        "\nrestart after kill -9 with {depth} alerts queued: ready in {:.0} ms (queue depth then {})",
+        "\nrestart after kill -9 with {depth} alerts queued: ready in {:.0} ms (queue depth then {depth_then})",
         ready.as_secs_f64() * 1000.0,
-        serving.queue_depth()
+    );
+    // The workers alone, nothing arriving: the rate they drain a full queue at, against
+    // `palisade run` on a file of as many alerts.
+    serving.wait_drained();
+    let draining = started.elapsed() - ready;
+    drop(serving);
+    let run = run_file(&palisade, next..next + depth_then);
+    println!(
+        "workers alone: {depth_then} queued alerts drained in {:.2} s ({:.0} alerts/s); palisade run on as many: {:.2} s ({:.0} alerts/s)",
+        draining.as_secs_f64(),
+        depth_then as f64 / draining.as_secs_f64(),
+        run.as_secs_f64(),
+        depth_then as f64 / run.as_secs_f64(),
     );
 }
 
