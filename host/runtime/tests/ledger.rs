@@ -246,6 +246,7 @@ async fn an_operation_an_earlier_run_started_and_never_finished_is_held_as_unkno
             .ledger()
             .as_run("killed")
             .begin(&the_block("act-killed"))
+            .await
             .unwrap();
         assert_eq!(begun, palisade_store::Begin::Fresh);
     }
@@ -302,6 +303,7 @@ async fn a_ticket_of_unknown_outcome_is_held_and_not_opened_again() {
             target: "Password spray from 203.0.113.7",
             ..the_block("act-killed")
         })
+        .await
         .unwrap();
     let mut broker = fixture.broker(&store, Some("this process"));
     let answer = ticket::Host::create(&mut broker, new_ticket()).await.unwrap();
@@ -337,7 +339,7 @@ async fn the_same_operation_while_it_is_being_sent_in_this_run_is_refused() {
     let fixture = Fixture::new();
     let store = Store::open(&fixture.db()).unwrap();
     // Another invocation in this process is sending the block right now.
-    store.ledger().begin(&the_block("act-sending")).unwrap();
+    store.ledger().begin(&the_block("act-sending")).await.unwrap();
     let mut broker = fixture.broker(&store, Some("this process"));
     let receipt = block(&mut broker).await;
     let ActionStatus::Refused(reason) = receipt.status else {

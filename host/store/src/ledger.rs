@@ -22,7 +22,8 @@
 //! `synchronous=FULL` whatever the store's setting, so a started mark survives a power cut
 //! too, not only a crash of the process.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use super::writer::{Count, Writer, counted, sent};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -189,6 +190,10 @@ pub struct LedgerEntry {
 #[derive(Clone)]
 pub struct Ledger {
     connection: Arc<Mutex<Connection>>,
+    /// Every change goes through the store's group-commit writer: many alerts' operations
+    /// share one synchronous commit. On a connection of its own, a commit each, the ledger
+    /// held `palisade serve`'s workers to about 1,000 alerts a second.
+    writer: Arc<Writer>,
     run: Arc<str>,
 }
 
@@ -205,9 +210,10 @@ fn this_run() -> Arc<str> {
 }
 
 impl Ledger {
-    pub(super) fn new(connection: Arc<Mutex<Connection>>) -> Ledger {
+    pub(super) fn new(connection: Arc<Mutex<Connection>>, writer: Arc<Writer>) -> Ledger {
         Ledger {
             connection,
+            writer,
             run: this_run(),
         }
     }
@@ -222,38 +228,39 @@ impl Ledger {
     pub fn as_run(&self, run: &str) -> Ledger {
         Ledger {
             connection: self.connection.clone(),
+            writer: self.writer.clone(),
             run: run.into(),
         }
     }
 
-    /// Looks the operation up and, when it may go ahead, marks it started, committed before
-    /// this returns.
-    pub fn begin(&self, effect: &Effect<'_>) -> Result<Begin, rusqlite::Error> {
+    /// Looks the operation up and, when it may go ahead, marks it started, committed
+    /// (`synchronous=FULL`) before this returns. `Err` says why nothing is known or recorded.
+    pub async fn begin(&self, effect: &Effect<'_>) -> Result<Begin, String> {
         let key = effect.key();
-        self.durably(|connection| {
-            let found = examine(connection, &key, &self.run)?;
+        let run = self.run.clone();
+        let started = [
+            effect.alert_id,
+            effect.plugin,
+            effect.operation,
+            effect.target,
+            effect.action_id,
+        ]
+        .map(str::to_owned);
+        self.durably(move |transaction| {
+            let found = examine(transaction, &key, &run)?;
             if found == Begin::Fresh {
-                let now = super::now();
-                connection.execute(
+                let [alert_id, plugin, operation, target, action_id] = &started;
+                transaction.execute(
                     "INSERT INTO ledger (key, alert_id, plugin, operation, target, state, run, action_id, started_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, 'started', ?6, ?7, ?8)
                      ON CONFLICT (key) DO UPDATE SET state = 'started', run = ?6, action_id = ?7,
                          started_at = ?8, receipt = NULL, error = NULL, approval_id = NULL, finished_at = NULL",
-                    params![
-                        key.as_str(),
-                        effect.alert_id,
-                        effect.plugin,
-                        effect.operation,
-                        effect.target,
-                        &*self.run,
-                        effect.action_id,
-                        now
-                    ],
+                    params![key.as_str(), alert_id, plugin, operation, target, &*run, action_id, super::now()],
                 )?;
             }
             if let Begin::Done(receipt) = &found {
                 // Done by an approval: kept here, so the next look needs no approval.
-                connection.execute(
+                transaction.execute(
                     "UPDATE ledger SET state = 'done', receipt = ?2, action_id = ?3,
                          finished_at = coalesce(finished_at, ?4)
                      WHERE key = ?1 AND state = 'held'",
@@ -262,6 +269,7 @@ impl Ledger {
             }
             Ok(found)
         })
+        .await
     }
 
     /// What [`Ledger::begin`] would answer, changing nothing (`Fresh`: nothing is recorded,
@@ -271,47 +279,62 @@ impl Ledger {
         examine(&connection, key, &self.run)
     }
 
-    /// Records how an operation this run started ended. False when there was no such
-    /// started operation.
-    pub fn finish(&self, key: &IdempotencyKey, outcome: Outcome) -> Result<bool, rusqlite::Error> {
+    /// Records how an operation this run started ended. Sent to the store's writer before this
+    /// returns, so whatever is written to the store after it (the alert's report, a later
+    /// `begin` of the same operation) commits with it or later, and sees it: nobody needs to
+    /// wait for the answer to go on. The answer comes once committed (`synchronous=FULL`);
+    /// false when there was no such started operation.
+    pub fn finish(
+        &self,
+        key: &IdempotencyKey,
+        outcome: Outcome,
+    ) -> impl Future<Output = Result<bool, String>> + Send + 'static {
         let (state, receipt, error) = match outcome {
             Outcome::Done(value) => ("done", Some(value.to_string()), None),
             Outcome::Refused(error) => ("failed", None, Some(error)),
             Outcome::Unknown(error) => ("unknown", None, Some(error)),
         };
-        self.durably(|connection| {
-            let changed = connection.execute(
-                "UPDATE ledger SET state = ?3, receipt = ?4, error = ?5, finished_at = ?6
-                 WHERE key = ?1 AND run = ?2 AND state = 'started'",
-                params![key.as_str(), &*self.run, state, receipt, error, super::now()],
-            )?;
-            Ok(changed == 1)
-        })
+        let (key, run) = (key.clone(), self.run.clone());
+        sent(
+            &self.writer,
+            Count::ask_durably(move |transaction: &Transaction<'_>| {
+                let changed = transaction.execute(
+                    "UPDATE ledger SET state = ?3, receipt = ?4, error = ?5, finished_at = ?6
+                     WHERE key = ?1 AND run = ?2 AND state = 'started'",
+                    params![key.as_str(), &*run, state, receipt, error, super::now()],
+                )?;
+                Ok(changed == 1)
+            }),
+        )
     }
 
     /// Forgets an operation this run started and then did not send (a limit or the breaker
     /// stopped it): nothing happened. False when there was no such started operation.
-    pub fn release(&self, key: &IdempotencyKey) -> Result<bool, rusqlite::Error> {
-        self.durably(|connection| {
-            let changed = connection.execute(
+    pub async fn release(&self, key: &IdempotencyKey) -> Result<bool, String> {
+        let (key, run) = (key.clone(), self.run.clone());
+        self.durably(move |transaction| {
+            let changed = transaction.execute(
                 "DELETE FROM ledger WHERE key = ?1 AND run = ?2 AND state = 'started'",
-                params![key.as_str(), &*self.run],
+                params![key.as_str(), &*run],
             )?;
             Ok(changed == 1)
         })
+        .await
     }
 
     /// Records that an operation whose outcome is unknown waits for a person, as
     /// `approval_id`. False when it was not unknown (someone finished it meanwhile).
-    pub fn held(&self, key: &IdempotencyKey, approval_id: &str) -> Result<bool, rusqlite::Error> {
-        self.durably(|connection| {
-            let changed = connection.execute(
+    pub async fn held(&self, key: &IdempotencyKey, approval_id: &str) -> Result<bool, String> {
+        let (key, approval_id) = (key.clone(), approval_id.to_owned());
+        self.durably(move |transaction| {
+            let changed = transaction.execute(
                 "UPDATE ledger SET state = 'held', approval_id = ?2
                  WHERE key = ?1 AND state IN ('started', 'unknown', 'held')",
                 params![key.as_str(), approval_id],
             )?;
             Ok(changed == 1)
         })
+        .await
     }
 
     pub fn get(&self, key: &IdempotencyKey) -> Result<Option<LedgerEntry>, rusqlite::Error> {
@@ -341,38 +364,25 @@ impl Ledger {
     /// window, so `before` must lie before the window. Rows a person must still see (started,
     /// unknown, held) are kept whatever their age.
     pub fn forget_settled(&self, before: i64) -> Result<usize, rusqlite::Error> {
-        self.durably(|connection| {
-            connection.execute(
-                "DELETE FROM ledger WHERE state IN ('done', 'failed') AND finished_at < ?1
-                 AND alert_id NOT IN (SELECT alert_id FROM queue)",
-                params![before],
-            )
-        })
+        // Not durable: a forgetting lost in a crash is done again at the next upkeep.
+        let mut connection = super::lock(&self.connection);
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let forgotten = transaction.execute(
+            "DELETE FROM ledger WHERE state IN ('done', 'failed') AND finished_at < ?1
+             AND alert_id NOT IN (SELECT alert_id FROM queue)",
+            params![before],
+        )?;
+        transaction.commit()?;
+        Ok(forgotten)
     }
 
-    /// One `IMMEDIATE` transaction committed with `synchronous=FULL`; the connection's own
-    /// setting is put back after.
-    fn durably<T>(
+    /// `step` in the writer's next transaction, committed with `synchronous=FULL` before the
+    /// answer (the writer raises it for that commit if the store's setting is lower).
+    async fn durably<T: Send + 'static>(
         &self,
-        step: impl FnOnce(&Connection) -> Result<T, rusqlite::Error>,
-    ) -> Result<T, rusqlite::Error> {
-        let mut connection = super::lock(&self.connection);
-        let before: i64 = connection.query_row("PRAGMA synchronous", [], |row| row.get(0))?;
-        // 2 is FULL, 3 EXTRA: already at least as durable.
-        let raise = before < 2;
-        if raise {
-            connection.pragma_update(None, "synchronous", "FULL")?;
-        }
-        let result = (|| {
-            let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = step(&transaction)?;
-            transaction.commit()?;
-            Ok(value)
-        })();
-        if raise && let Err(error) = connection.pragma_update(None, "synchronous", before) {
-            tracing::error!(%error, "cannot restore the store's synchronous setting");
-        }
-        result
+        step: impl FnOnce(&Transaction<'_>) -> Result<T, rusqlite::Error> + Send + 'static,
+    ) -> Result<T, String> {
+        counted(&self.writer, Count::ask_durably(step)).await
     }
 }
 
@@ -507,8 +517,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn settled_operations_are_forgotten_and_those_a_person_must_see_are_kept() {
+    #[tokio::test]
+    async fn settled_operations_are_forgotten_and_those_a_person_must_see_are_kept() {
         let ledger = Store::in_memory().unwrap().ledger();
         let effect = |alert_id, action_id| Effect {
             alert_id,
@@ -521,17 +531,19 @@ mod tests {
             effect("a-queued", "act-4"),
         );
         for each in [&done, &refused, &unknown, &queued] {
-            assert_eq!(ledger.begin(each).unwrap(), Begin::Fresh);
+            assert_eq!(ledger.begin(each).await.unwrap(), Begin::Fresh);
         }
         let receipt = || Outcome::Done(serde_json::json!({"reference": "r"}));
-        ledger.finish(&done.key(), receipt()).unwrap();
+        ledger.finish(&done.key(), receipt()).await.unwrap();
         ledger
             .finish(&refused.key(), Outcome::Refused("400".into()))
+            .await
             .unwrap();
         ledger
             .finish(&unknown.key(), Outcome::Unknown("timeout".into()))
+            .await
             .unwrap();
-        ledger.finish(&queued.key(), receipt()).unwrap();
+        ledger.finish(&queued.key(), receipt()).await.unwrap();
         // Still queued: a crash before its report runs it again, and the ledger must answer.
         crate::lock(&ledger.connection)
             .execute(
@@ -552,24 +564,25 @@ mod tests {
         assert_eq!(ledger.get(&queued.key()).unwrap().unwrap().state, "done");
     }
 
-    #[test]
-    fn done_is_answered_from_the_ledger_and_in_flight_is_refused() {
+    #[tokio::test]
+    async fn done_is_answered_from_the_ledger_and_in_flight_is_refused() {
         let ledger = Store::in_memory().unwrap().ledger();
         let first = block("act-1");
-        assert_eq!(ledger.begin(&first).unwrap(), Begin::Fresh);
+        assert_eq!(ledger.begin(&first).await.unwrap(), Begin::Fresh);
         // The same operation while the first is on its way, in the same run.
         assert!(matches!(
-            ledger.begin(&block("act-2")).unwrap(),
+            ledger.begin(&block("act-2")).await.unwrap(),
             Begin::InFlight { action_id, .. } if action_id == "act-1"
         ));
         let receipt = serde_json::json!({"reference": "outbox:act-1"});
         assert!(
             ledger
                 .finish(&first.key(), Outcome::Done(receipt.clone()))
+                .await
                 .unwrap()
         );
         assert_eq!(
-            ledger.begin(&block("act-3")).unwrap(),
+            ledger.begin(&block("act-3")).await.unwrap(),
             Begin::Done(Receipt {
                 action_id: "act-1".into(),
                 value: receipt
@@ -579,24 +592,27 @@ mod tests {
         assert!(
             !ledger
                 .finish(&first.key(), Outcome::Unknown("late".into()))
+                .await
                 .unwrap()
         );
         assert_eq!(ledger.get(&first.key()).unwrap().unwrap().state, "done");
     }
 
-    #[test]
-    fn a_refusal_may_be_tried_again_and_an_unclear_failure_may_not() {
+    #[tokio::test]
+    async fn a_refusal_may_be_tried_again_and_an_unclear_failure_may_not() {
         let ledger = Store::in_memory().unwrap().ledger();
         let attempt = block("act-1");
-        assert_eq!(ledger.begin(&attempt).unwrap(), Begin::Fresh);
+        assert_eq!(ledger.begin(&attempt).await.unwrap(), Begin::Fresh);
         ledger
             .finish(&attempt.key(), Outcome::Refused("HTTP 400: bad address".into()))
+            .await
             .unwrap();
-        assert_eq!(ledger.begin(&block("act-2")).unwrap(), Begin::Fresh);
+        assert_eq!(ledger.begin(&block("act-2")).await.unwrap(), Begin::Fresh);
         ledger
             .finish(&attempt.key(), Outcome::Unknown("HTTP 503".into()))
+            .await
             .unwrap();
-        match ledger.begin(&block("act-3")).unwrap() {
+        match ledger.begin(&block("act-3")).await.unwrap() {
             Begin::Unknown(unfinished) => {
                 assert_eq!(unfinished.action_id, "act-2");
                 assert_eq!(unfinished.error.as_deref(), Some("HTTP 503"));
@@ -610,20 +626,48 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_operation_not_sent_after_all_is_released() {
-        let ledger = Store::in_memory().unwrap().ledger();
-        let attempt = block("act-1");
-        assert_eq!(ledger.begin(&attempt).unwrap(), Begin::Fresh);
-        assert!(ledger.release(&attempt.key()).unwrap());
-        assert!(ledger.get(&attempt.key()).unwrap().is_none());
-        assert_eq!(ledger.begin(&block("act-2")).unwrap(), Begin::Fresh);
-        // Another run's attempt is not this run's to release.
-        assert!(!ledger.as_run("other").release(&attempt.key()).unwrap());
+    #[tokio::test]
+    async fn a_finish_nobody_waits_for_is_seen_by_whatever_follows_it() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("state.db");
+        let first = block("act-1");
+        {
+            let ledger = Store::open(&path).unwrap().ledger();
+            assert_eq!(ledger.begin(&first).await.unwrap(), Begin::Fresh);
+            // Its answer dropped unread: the alert went on.
+            drop(ledger.finish(
+                &first.key(),
+                Outcome::Done(serde_json::json!({"reference": "r-1"})),
+            ));
+            assert!(matches!(
+                ledger.begin(&block("act-2")).await.unwrap(),
+                Begin::Done(Receipt { ref action_id, .. }) if action_id == "act-1"
+            ));
+        }
+        // And it was committed: a later run finds it done, not unknown.
+        let entry = Store::open(&path)
+            .unwrap()
+            .ledger()
+            .get(&first.key())
+            .unwrap()
+            .unwrap();
+        assert_eq!(entry.state, "done");
     }
 
-    #[test]
-    fn across_a_restart_done_stays_done_and_started_becomes_unknown() {
+    #[tokio::test]
+    async fn an_operation_not_sent_after_all_is_released() {
+        let ledger = Store::in_memory().unwrap().ledger();
+        let attempt = block("act-1");
+        assert_eq!(ledger.begin(&attempt).await.unwrap(), Begin::Fresh);
+        assert!(ledger.release(&attempt.key()).await.unwrap());
+        assert!(ledger.get(&attempt.key()).unwrap().is_none());
+        assert_eq!(ledger.begin(&block("act-2")).await.unwrap(), Begin::Fresh);
+        // Another run's attempt is not this run's to release.
+        assert!(!ledger.as_run("other").release(&attempt.key()).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn across_a_restart_done_stays_done_and_started_becomes_unknown() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("palisade.db");
         let done = Effect {
@@ -634,24 +678,25 @@ mod tests {
         {
             let store = Store::open(&path).unwrap();
             let ledger = store.ledger().as_run("run-before-the-crash");
-            assert_eq!(ledger.begin(&done).unwrap(), Begin::Fresh);
+            assert_eq!(ledger.begin(&done).await.unwrap(), Begin::Fresh);
             ledger
                 .finish(
                     &done.key(),
                     Outcome::Done(serde_json::json!({"reference": "r-1"})),
                 )
+                .await
                 .unwrap();
             // Started, and the process dies before the connector answers.
-            assert_eq!(ledger.begin(&crashed).unwrap(), Begin::Fresh);
+            assert_eq!(ledger.begin(&crashed).await.unwrap(), Begin::Fresh);
         }
         let store = Store::open(&path).unwrap();
         let ledger = store.ledger();
         assert_ne!(ledger.run(), "run-before-the-crash");
         assert!(matches!(
-            ledger.begin(&Effect { action_id: "act-3", ..done.clone() }).unwrap(),
+            ledger.begin(&Effect { action_id: "act-3", ..done.clone() }).await.unwrap(),
             Begin::Done(Receipt { action_id, value }) if action_id == "act-1" && value["reference"] == "r-1"
         ));
-        let unknown = match ledger.begin(&block("act-4")).unwrap() {
+        let unknown = match ledger.begin(&block("act-4")).await.unwrap() {
             Begin::Unknown(unfinished) => unfinished,
             other => panic!("{other:?}"),
         };
@@ -668,28 +713,32 @@ mod tests {
         assert!(
             !ledger
                 .finish(&crashed.key(), Outcome::Done(serde_json::Value::Null))
+                .await
                 .unwrap()
         );
         assert!(matches!(
-            ledger.begin(&block("act-5")).unwrap(),
+            ledger.begin(&block("act-5")).await.unwrap(),
             Begin::Unknown(_)
         ));
     }
 
-    #[test]
-    fn a_held_unknown_follows_its_approval() {
+    #[tokio::test]
+    async fn a_held_unknown_follows_its_approval() {
         let store = Store::in_memory().unwrap();
         let before = store.ledger().as_run("earlier");
         let now = store.ledger();
         let key = block("act-1").key();
-        before.begin(&block("act-1")).unwrap();
-        assert!(matches!(now.begin(&block("act-2")).unwrap(), Begin::Unknown(_)));
+        before.begin(&block("act-1")).await.unwrap();
+        assert!(matches!(
+            now.begin(&block("act-2")).await.unwrap(),
+            Begin::Unknown(_)
+        ));
 
         // Held for a person: asking again gives the same approval, not a second one.
         hold(&store, "ap-2");
-        assert!(now.held(&key, "ap-2").unwrap());
+        assert!(now.held(&key, "ap-2").await.unwrap());
         assert_eq!(
-            now.begin(&block("act-3")).unwrap(),
+            now.begin(&block("act-3")).await.unwrap(),
             Begin::Held {
                 approval_id: "ap-2".into()
             }
@@ -711,24 +760,29 @@ mod tests {
             action_id: "act-9".into(),
             value: serde_json::json!({"reference": "outbox:act-9"}),
         });
-        assert_eq!(now.begin(&block("act-4")).unwrap(), done);
+        assert_eq!(now.begin(&block("act-4")).await.unwrap(), done);
         assert_eq!(now.get(&key).unwrap().unwrap().state, "done");
-        assert_eq!(now.begin(&block("act-5")).unwrap(), done);
+        assert_eq!(now.begin(&block("act-5")).await.unwrap(), done);
     }
 
-    #[test]
-    fn a_denied_unknown_is_not_sent_and_an_expired_one_goes_back_to_a_person() {
+    #[tokio::test]
+    async fn a_denied_unknown_is_not_sent_and_an_expired_one_goes_back_to_a_person() {
         let store = Store::in_memory().unwrap();
         let key = block("act-1").key();
-        store.ledger().as_run("earlier").begin(&block("act-1")).unwrap();
+        store
+            .ledger()
+            .as_run("earlier")
+            .begin(&block("act-1"))
+            .await
+            .unwrap();
         hold(&store, "ap-2");
-        store.ledger().held(&key, "ap-2").unwrap();
+        store.ledger().held(&key, "ap-2").await.unwrap();
         store
             .approvals()
             .deny("ap-2", "analyst", "already blocked")
             .unwrap();
         assert!(matches!(
-            store.ledger().begin(&block("act-3")).unwrap(),
+            store.ledger().begin(&block("act-3")).await.unwrap(),
             Begin::Denied { approval_id, note } if approval_id == "ap-2" && note.as_deref() == Some("already blocked")
         ));
 
@@ -736,9 +790,9 @@ mod tests {
             target: "198.51.100.9",
             ..block("act-4")
         };
-        store.ledger().as_run("earlier").begin(&other).unwrap();
-        store.ledger().held(&other.key(), "ap-gone").unwrap();
-        match store.ledger().begin(&other).unwrap() {
+        store.ledger().as_run("earlier").begin(&other).await.unwrap();
+        store.ledger().held(&other.key(), "ap-gone").await.unwrap();
+        match store.ledger().begin(&other).await.unwrap() {
             Begin::Unknown(unfinished) => {
                 assert_eq!(unfinished.approval_id.as_deref(), Some("ap-gone"));
                 assert!(unfinished.reason().contains("ap-gone"));
@@ -747,11 +801,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn begin_leaves_the_connections_own_durability_as_it_was() {
+    #[tokio::test]
+    async fn begin_leaves_the_connections_own_durability_as_it_was() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("palisade.db")).unwrap();
-        store.ledger().begin(&block("act-1")).unwrap();
+        store.ledger().begin(&block("act-1")).await.unwrap();
         let connection = crate::lock(&store.connection);
         let synchronous: i64 = connection
             .query_row("PRAGMA synchronous", [], |row| row.get(0))

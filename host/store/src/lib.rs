@@ -124,7 +124,7 @@ impl Store {
 
     /// The exactly-once ledger of operations with an outside effect.
     pub fn ledger(&self) -> Ledger {
-        Ledger::new(self.connection.clone())
+        Ledger::new(self.connection.clone(), self.writer.clone())
     }
 
     pub fn actions(&self) -> Actions {

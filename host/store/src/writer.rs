@@ -66,6 +66,9 @@ impl Message {
 /// read and its write: it runs inside the writer's `IMMEDIATE` transaction.
 pub(super) trait Counted: Send {
     fn count(&mut self, transaction: &Transaction<'_>);
+    /// Its commit must reach the disk before it is answered (`synchronous=FULL`), whatever the
+    /// store's own setting.
+    fn durable(&self) -> bool;
     /// Answers the asker: what the count found when the transaction committed; otherwise
     /// why nothing was counted.
     fn answer(self: Box<Self>, committed: Result<(), &rusqlite::Error>);
@@ -74,6 +77,7 @@ pub(super) trait Counted: Send {
 /// A [`Counted`] made of the function that counts and the channel its asker awaits.
 pub(super) struct Count<T, F> {
     take: Option<F>,
+    durable: bool,
     taken: Option<Result<T, rusqlite::Error>>,
     reply: oneshot::Sender<Result<T, String>>,
 }
@@ -85,9 +89,20 @@ where
 {
     /// The message to send, and the answer to await: `Err` says why nothing was counted.
     pub(super) fn ask(take: F) -> (Message, oneshot::Receiver<Result<T, String>>) {
+        Self::asked(take, false)
+    }
+
+    /// As [`Count::ask`], answered only once its commit is on the disk
+    /// (`synchronous=FULL`).
+    pub(super) fn ask_durably(take: F) -> (Message, oneshot::Receiver<Result<T, String>>) {
+        Self::asked(take, true)
+    }
+
+    fn asked(take: F, durable: bool) -> (Message, oneshot::Receiver<Result<T, String>>) {
         let (reply, answer) = oneshot::channel();
         let count = Count {
             take: Some(take),
+            durable,
             taken: None,
             reply,
         };
@@ -117,6 +132,10 @@ where
         self.taken = Some(transaction.execute_batch(settle).and(taken));
     }
 
+    fn durable(&self) -> bool {
+        self.durable
+    }
+
     fn answer(self: Box<Self>, committed: Result<(), &rusqlite::Error>) {
         // Committed: every count was taken. Otherwise none holds, whatever it said.
         let answer = match (committed, self.taken) {
@@ -130,16 +149,31 @@ where
 }
 
 /// Sends `message` and awaits its count; `Err` says why there is none.
-pub(super) async fn counted<T>(
+pub(super) async fn counted<T: Send + 'static>(
+    writer: &Writer,
+    asked: (Message, oneshot::Receiver<Result<T, String>>),
+) -> Result<T, String> {
+    sent(writer, asked).await
+}
+
+/// Sends `message` now, before this returns, so that anything sent to the writer after it
+/// commits with it or later; the future answers its count.
+pub(super) fn sent<T>(
     writer: &Writer,
     (message, answer): (Message, oneshot::Receiver<Result<T, String>>),
-) -> Result<T, String> {
-    if !writer.send_now(message) {
-        return Err("the store's writer has stopped".into());
+) -> impl Future<Output = Result<T, String>> + Send + 'static
+where
+    T: Send + 'static,
+{
+    let sent = writer.send_now(message);
+    async move {
+        if !sent {
+            return Err("the store's writer has stopped".into());
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err("the store's writer stopped before answering".into()))
     }
-    answer
-        .await
-        .unwrap_or_else(|_| Err("the store's writer stopped before answering".into()))
 }
 
 /// The most records one gathering holds, so a flood of records still commits regularly.
@@ -260,16 +294,36 @@ fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) {
             Message::Flush(done) => flushes.push(done),
         }
     }
+    let durable = counts.iter().any(|count| count.durable());
     let committed = (|| -> Result<(), rusqlite::Error> {
         let mut connection = super::lock(connection);
+        // 2 is FULL, 3 EXTRA: at least as durable as asked already.
+        let lower = if durable {
+            let setting: i64 = connection.query_row("PRAGMA synchronous", [], |row| row.get(0))?;
+            (setting < 2).then_some(setting)
+        } else {
+            None
+        };
+        if lower.is_some() {
+            connection.pragma_update(None, "synchronous", "FULL")?;
+        }
         // IMMEDIATE: a count's read and its write are one step for every process sharing
         // the file.
-        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        insert(&transaction, records)?;
-        for count in &mut counts {
-            count.count(&transaction);
+        let committed = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .and_then(|transaction| {
+                insert(&transaction, records)?;
+                for count in &mut counts {
+                    count.count(&transaction);
+                }
+                transaction.commit()
+            });
+        if let Some(setting) = lower
+            && let Err(error) = connection.pragma_update(None, "synchronous", setting)
+        {
+            tracing::error!(%error, "cannot restore the store's synchronous setting");
         }
-        transaction.commit()
+        committed
     })();
     if let Err(error) = &committed {
         tracing::error!(%error, "cannot write audit and action records");
@@ -406,6 +460,24 @@ mod tests {
             undone_at: None,
             undone_by: None,
         }
+    }
+
+    /// A durable count (the ledger's) commits with `synchronous=FULL` on a store set to
+    /// NORMAL, and the store's setting is NORMAL again after; other counts keep NORMAL.
+    #[tokio::test]
+    async fn a_durable_count_commits_fully_and_leaves_the_stores_setting_as_it_was() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = Store::open(&folder.path().join("state.db")).unwrap();
+        let setting = |transaction: &rusqlite::Transaction<'_>| {
+            transaction.query_row("PRAGMA synchronous", [], |row| row.get::<_, i64>(0))
+        };
+        let durable = super::counted(&store.writer, super::Count::ask_durably(setting)).await;
+        let plain = super::counted(&store.writer, super::Count::ask(setting)).await;
+        assert_eq!((durable, plain), (Ok(2), Ok(1)), "FULL is 2, NORMAL 1");
+        let after: i64 = crate::lock(&store.connection)
+            .query_row("PRAGMA synchronous", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(after, 1);
     }
 
     /// A count that wrote, then failed, leaves none of its writes in the committed batch.

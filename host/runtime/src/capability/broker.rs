@@ -477,7 +477,7 @@ impl Broker {
     /// Asks the ledger before a ticket, comment or notification is sent. `key_target` is what
     /// the operation's identity is made of, `target` what people see, `request` what a person
     /// is shown when its outcome is unknown and it is held.
-    pub(super) fn once(
+    pub(super) async fn once(
         &mut self,
         cx: &CallContext,
         operation: Operation,
@@ -491,7 +491,7 @@ impl Broker {
         let name = operation.to_string();
         let effect = self.effect(cx, &name, key_target);
         let key = effect.key();
-        let reason = match ledger.begin(&effect) {
+        let reason = match ledger.begin(&effect).await {
             Ok(Begin::Fresh) => return Once::Go(Some(key)),
             Ok(Begin::Done(receipt)) => return Once::Done(receipt),
             Ok(Begin::Unknown(unfinished)) => {
@@ -499,7 +499,8 @@ impl Broker {
                     "{}. Check the vendor first: approving cannot send a {operation} again yet, so deny it once checked",
                     unfinished.reason()
                 );
-                return Once::Stopped(self.hold_effect(cx, operation, target, &key, request(), reason));
+                let held = self.hold_effect(cx, operation, target, &key, request(), reason);
+                return Once::Stopped(held.await);
             }
             Ok(Begin::Held { approval_id }) => {
                 let reason = format!(
@@ -534,22 +535,30 @@ impl Broker {
             Err(error @ ConnectorError::Failed(_)) => Outcome::Unknown(error.to_string()),
             Err(error) => Outcome::Refused(error.to_string()),
         };
-        match ledger.finish(key, outcome) {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::error!(plugin = %self.plugin.name, alert = %self.alert_id, %key, "the ledger lost the operation it started")
+        // Sent to the store now, so it commits no later than the alert's report: the alert
+        // goes on without waiting for the commit (a synchronous one per effect held the
+        // service's workers to a fraction of their rate). A failure is only logged, as it
+        // would be if waited for: left started, a later run finds its outcome unknown and
+        // asks a person.
+        let finishing = ledger.finish(key, outcome);
+        let (plugin, alert, key) = (self.plugin.name.clone(), self.alert_id.clone(), key.clone());
+        tokio::spawn(async move {
+            match finishing.await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::error!(%plugin, %alert, %key, "the ledger lost the operation it started")
+                }
+                Err(error) => {
+                    tracing::error!(%plugin, %alert, %key, %error, "cannot record the outcome in the ledger")
+                }
             }
-            // Left started: a later run finds its outcome unknown and asks a person.
-            Err(error) => {
-                tracing::error!(plugin = %self.plugin.name, alert = %self.alert_id, %key, %error, "cannot record the outcome in the ledger")
-            }
-        }
+        });
     }
 
     /// Forgets a started operation that was not sent after all (a limit stopped it).
-    pub(super) fn release(&self, claim: Option<&IdempotencyKey>) {
+    pub(super) async fn release(&self, claim: Option<&IdempotencyKey>) {
         if let (Some(ledger), Some(key)) = (self.ledger(), claim)
-            && let Err(error) = ledger.release(key)
+            && let Err(error) = ledger.release(key).await
         {
             tracing::error!(plugin = %self.plugin.name, alert = %self.alert_id, %key, %error, "cannot release the operation in the ledger");
         }
@@ -601,7 +610,7 @@ impl Broker {
 
     /// Holds a ticket, comment or notification whose earlier attempt's outcome is unknown, for
     /// a person, and ties the ledger's entry to the approval. The plugin's answer.
-    fn hold_effect(
+    async fn hold_effect(
         &mut self,
         cx: &CallContext,
         operation: Operation,
@@ -639,7 +648,7 @@ impl Broker {
             let reason = format!("{reason}; and it cannot be held for a person: {error}");
             return ActionError::Failed(self.refuse(cx, operation, target, reason));
         }
-        self.link_hold(key, &id);
+        self.link_hold(key, &id).await;
         tracing::warn!(plugin = %self.plugin.name, alert = %self.alert_id, %operation, target, approval = %id, %reason, "held for approval");
         let held = ActionResult::Held {
             approval_id: id.clone(),
@@ -651,9 +660,9 @@ impl Broker {
 
     /// Ties an operation of unknown outcome to the approval a person decides it by, so a later
     /// run follows that decision rather than asking again.
-    pub(super) fn link_hold(&self, key: &IdempotencyKey, approval_id: &str) {
+    pub(super) async fn link_hold(&self, key: &IdempotencyKey, approval_id: &str) {
         if let Some(ledger) = self.ledger()
-            && let Err(error) = ledger.held(key, approval_id)
+            && let Err(error) = ledger.held(key, approval_id).await
         {
             tracing::error!(plugin = %self.plugin.name, alert = %self.alert_id, %key, approval = approval_id, %error, "cannot tie the held operation to the ledger");
         }

@@ -77,9 +77,9 @@ impl Broker {
             // Only an operation about to be sent is marked started; one the policy holds or
             // refuses is only looked up.
             let found = if decision == Decision::Execute {
-                ledger.begin(&effect)
+                ledger.begin(&effect).await
             } else {
-                ledger.peek(&key)
+                ledger.peek(&key).map_err(|error| error.to_string())
             };
             match found {
                 Ok(Begin::Fresh) => {
@@ -133,7 +133,7 @@ impl Broker {
             decision = self.breaker_check(&cx).await;
             if decision != Decision::Execute {
                 // Held by the breaker: not sent.
-                self.release(claim.as_ref());
+                self.release(claim.as_ref()).await;
             }
         }
 
@@ -188,7 +188,7 @@ impl Broker {
                     }
                 };
                 if let Some(key) = &unknown {
-                    self.link_hold(key, &approval_id);
+                    self.link_hold(key, &approval_id).await;
                 }
                 tracing::warn!(plugin = %self.plugin.name, alert = %self.alert_id, %operation, target = %target, approval = %approval_id, %reason, "held for approval");
                 let record = ActionResult::Held {

@@ -45,7 +45,7 @@ impl notify::Host for Broker {
         let key_target = format!("{target} #{}", digest(&[&message.title, &message.body]));
         let claim = match self.once(&cx, operation, &target, &key_target, || {
             serde_json::json!({"capability": "notify", "operation": operation.to_string(), "message": message})
-        }) {
+        }).await {
             Once::Go(claim) => claim,
             Once::Stopped(error) => return Ok(Err(error)),
             Once::Done(done) => {
@@ -57,7 +57,7 @@ impl notify::Host for Broker {
             .within_rate(operation, Rated::Notification, &target, &cx)
             .await
         {
-            self.release(claim.as_ref());
+            self.release(claim.as_ref()).await;
             return Ok(Err(error));
         }
         let result = notifier.send(&cx, &message).await;

@@ -94,7 +94,7 @@ impl ticket::Host for Broker {
         // carry enrichment that differs when the plugin runs again.
         let claim = match self.once(&cx, operation, &request.title, &request.title, || {
             serde_json::json!({"capability": "ticket", "operation": operation.to_string(), "ticket": request})
-        }) {
+        }).await {
             Once::Go(claim) => claim,
             Once::Stopped(error) => return Ok(Err(error)),
             Once::Done(done) => {
@@ -145,7 +145,7 @@ impl ticket::Host for Broker {
                 .within_rate(operation, Rated::Ticket, &request.title, &cx)
                 .await
             {
-                self.release(claim.as_ref());
+                self.release(claim.as_ref()).await;
                 return Ok(Err(error));
             }
             let result = ticketing.create(&cx, &request).await;
@@ -198,7 +198,7 @@ impl ticket::Host for Broker {
         let key_target = format!("{ticket_id} #{}", digest(&[&body]));
         let claim = match self.once(&cx, operation, &ticket_id, &key_target, || {
             serde_json::json!({"capability": "ticket", "operation": operation.to_string(), "ticket": ticket_id, "body": body})
-        }) {
+        }).await {
             Once::Go(claim) => claim,
             Once::Stopped(error) => return Ok(Err(error)),
             Once::Done(done) => {
@@ -207,7 +207,7 @@ impl ticket::Host for Broker {
             }
         };
         if let Err(error) = self.within_rate(operation, Rated::Comment, &ticket_id, &cx).await {
-            self.release(claim.as_ref());
+            self.release(claim.as_ref()).await;
             return Ok(Err(error));
         }
         let result = ticketing.comment(&cx, &ticket_id, &body).await;
@@ -276,7 +276,7 @@ impl Broker {
         let comment = ops::TICKET_COMMENT;
         let body = format!("{}\n\n{}", request.title, request.description);
         if let Err(error) = self.within_rate(comment, Rated::Comment, &existing.id, cx).await {
-            self.release(claim.as_ref());
+            self.release(claim.as_ref()).await;
             return Err(error);
         }
         self.opened_tickets.push(existing.id.clone());
