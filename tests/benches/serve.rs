@@ -65,7 +65,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("a folder");
     let config = config(dir.path());
     let serving = Serving::start(&palisade, &config);
-    post_all(serving.address, next..next + queued, 16, line);
+    post_all(serving.address, next..next + queued, 64, line);
     let depth = serving.queue_depth();
     drop(serving); // SIGKILL
     let started = Instant::now();
