@@ -58,10 +58,12 @@ pub(crate) async fn accept(
     };
     let intake = &settings.intakes[&source];
     let dedup_fields = settings.config.intake.dedup.clone().unwrap_or_default().fields;
+    let criticality = &settings.config.intake.priority.criticality;
     let (mut offered, mut rejected) = (Vec::new(), Vec::new());
     for (number, document) in documents {
         match intake.parse(document) {
             Ok(alert) => offered.push(Offered {
+                priority: criticality.priority(&alert).score,
                 fingerprint: fingerprint(&alert, &dedup_fields),
                 alert_id: alert.id,
                 document: document.to_owned(),

@@ -1,4 +1,4 @@
-//! The workers: queued alerts are leased oldest first, read again by their source's intake,
+//! The workers: queued alerts are leased worst first, read again by their source's intake,
 //! and run through the pipeline's [`Runner`] as `palisade run` runs a file. An alert leaves
 //! the queue only in the transaction that keeps its report.
 

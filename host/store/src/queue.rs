@@ -33,23 +33,46 @@ CREATE INDEX IF NOT EXISTS queue_seen_age ON queue_seen (first_seen);
 ";
 
 /// Brings a queue made by an earlier build up to date: `accepted_ms` (the arrival to the
-/// millisecond, for the time to respond) was added after `accepted_at`.
+/// millisecond, for the time to respond) and `priority` (the score at intake, for the order the
+/// queue is taken in) were added later; then the index the workers lease by.
 pub(super) fn migrate(connection: &rusqlite::Connection) -> Result<(), rusqlite::Error> {
-    let has: bool = connection.query_row(
-        "SELECT EXISTS (SELECT 1 FROM pragma_table_xinfo('queue') WHERE name = 'accepted_ms')",
-        [],
-        |row| row.get(0),
-    )?;
-    if !has {
+    for (column, definition) in [
+        ("accepted_ms", "accepted_ms INTEGER"),
+        ("priority", "priority INTEGER NOT NULL DEFAULT 0"),
+    ] {
+        let has: bool = connection.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_xinfo('queue') WHERE name = ?1)",
+            [column],
+            |row| row.get(0),
+        )?;
         // A second process doing the same at once gets "duplicate column": the column is there.
-        if let Err(error) = connection.execute_batch("ALTER TABLE queue ADD COLUMN accepted_ms INTEGER")
+        if !has
+            && let Err(error) =
+                connection.execute_batch(&format!("ALTER TABLE queue ADD COLUMN {definition}"))
             && !error.to_string().contains("duplicate column")
         {
             return Err(error);
         }
     }
-    Ok(())
+    // Only the alerts waiting: a lease takes the worst first, the oldest first among equals.
+    // And only those in flight, by when their lease lapses.
+    connection.execute_batch(
+        "CREATE INDEX IF NOT EXISTS queue_waiting ON queue (priority DESC, seq) WHERE lease_owner IS NULL;
+         CREATE INDEX IF NOT EXISTS queue_leased ON queue (lease_until) WHERE lease_owner IS NOT NULL;",
+    )
 }
+
+/// The lease: lapsed leases first, then the waiting worst first, each along a partial index
+/// that holds only them (`queue_leased`, `queue_waiting`), `count` at most.
+const LEASE: &str = "UPDATE queue SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1
+     WHERE seq IN (
+         SELECT seq FROM (SELECT seq FROM queue INDEXED BY queue_leased
+                          WHERE lease_owner IS NOT NULL AND lease_until < ?3 ORDER BY seq LIMIT ?4)
+         UNION ALL
+         SELECT seq FROM (SELECT seq FROM queue INDEXED BY queue_waiting WHERE lease_owner IS NULL
+                          ORDER BY priority DESC, seq LIMIT ?4)
+         LIMIT ?4)
+     RETURNING seq, alert_id, source, document, attempts, accepted_ms, priority";
 
 /// Now, in milliseconds since the Unix epoch.
 fn unix_ms() -> i64 {
@@ -62,6 +85,8 @@ fn unix_ms() -> i64 {
 #[derive(Debug, Clone)]
 pub struct Offered {
     pub alert_id: String,
+    /// Its priority score at intake (`alert::priority`): the queue is taken worst first.
+    pub priority: u8,
     /// The content fingerprint: two alerts with the same one are the same event.
     pub fingerprint: String,
     /// The document as it arrived, parsed again by the worker that takes it.
@@ -159,10 +184,17 @@ impl Queue {
                 }
                 transaction
                     .prepare_cached(
-                        "INSERT INTO queue (alert_id, source, document, accepted_at, accepted_ms)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        "INSERT INTO queue (alert_id, source, document, accepted_at, accepted_ms, priority)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     )?
-                    .execute(params![alert.alert_id, source, alert.document, now, unix_ms()])?;
+                    .execute(params![
+                        alert.alert_id,
+                        source,
+                        alert.document,
+                        now,
+                        unix_ms(),
+                        alert.priority
+                    ])?;
                 admitted.push(Admitted::Queued {
                     alert_id: alert.alert_id,
                 });
@@ -172,22 +204,19 @@ impl Queue {
         counted(&self.writer, ask).await.map_err(QueueError::Store)?
     }
 
-    /// Takes up to `count` alerts for `owner`, oldest first, each for `lease_seconds`; an
-    /// alert whose lease ran out (its worker died) is taken again.
+    /// Takes up to `count` alerts for `owner`, each for `lease_seconds`: first any whose lease
+    /// ran out (its worker died), oldest first; then the waiting ones worst first (their
+    /// priority at intake), oldest first among equals. So under a backlog the worst rises
+    /// first across the whole queue, not only within what a worker has taken.
     pub async fn lease(&self, owner: &str, count: usize, lease_seconds: i64) -> Result<Vec<Leased>, String> {
         let owner = owner.to_owned();
         let ask = Count::ask(move |transaction: &Transaction<'_>| {
             let now = super::now();
             let taken_ms = unix_ms();
-            let mut statement = transaction.prepare_cached(
-                "UPDATE queue SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1
-                 WHERE seq IN (SELECT seq FROM queue WHERE lease_owner IS NULL OR lease_until < ?3
-                               ORDER BY seq LIMIT ?4)
-                 RETURNING seq, alert_id, source, document, attempts, accepted_ms",
-            )?;
+            let mut statement = transaction.prepare_cached(LEASE)?;
             let rows =
                 statement.query_map(params![owner, now + lease_seconds, now, count as i64], |row| {
-                    Ok(Leased {
+                    let leased = Leased {
                         seq: row.get(0)?,
                         alert_id: row.get(1)?,
                         source: row.get(2)?,
@@ -196,11 +225,12 @@ impl Queue {
                         waited: row.get::<_, Option<i64>>(5)?.map(|accepted| {
                             std::time::Duration::from_millis(taken_ms.saturating_sub(accepted).max(0) as u64)
                         }),
-                    })
+                    };
+                    Ok((row.get::<_, i64>(6)?, leased))
                 })?;
             let mut leased = rows.collect::<Result<Vec<_>, _>>()?;
-            leased.sort_by_key(|alert| alert.seq);
-            Ok(leased)
+            leased.sort_by_key(|(priority, alert)| (std::cmp::Reverse(*priority), alert.seq));
+            Ok(leased.into_iter().map(|(_, alert)| alert).collect())
         });
         counted(&self.writer, ask).await
     }
@@ -288,6 +318,7 @@ mod tests {
 
     fn offered(id: &str, fingerprint: &str) -> Offered {
         Offered {
+            priority: 50,
             alert_id: id.into(),
             fingerprint: fingerprint.into(),
             document: format!(r#"{{"id":"{id}"}}"#),
@@ -377,7 +408,8 @@ mod tests {
             .iter()
             .map(|alert| (alert.alert_id.as_str(), alert.waited.is_some()))
             .collect();
-        assert_eq!(waits, [("a-0", false), ("a-1", true)]);
+        // The earlier build's alert has no priority (0), so it comes after.
+        assert_eq!(waits, [("a-1", true), ("a-0", false)]);
     }
 
     #[tokio::test]
@@ -487,5 +519,59 @@ mod tests {
             .await
             .unwrap();
         assert!(matches!(repeat[0], Admitted::Duplicate { .. }));
+    }
+
+    #[tokio::test]
+    async fn the_worst_is_taken_first_across_the_whole_queue_and_a_lapsed_lease_before_it() {
+        let store = Store::in_memory().unwrap();
+        let queue = store.queue();
+        let scored = |id: &str, priority| Offered {
+            priority,
+            ..offered(id, id)
+        };
+        let ids = |leased: Vec<Leased>| leased.into_iter().map(|a| a.alert_id).collect::<Vec<_>>();
+        queue
+            .enqueue("siem", vec![scored("a-1", 20)], 10, 600)
+            .await
+            .unwrap();
+        // A lease of no time at all lapses at once, as a dead worker's does.
+        assert_eq!(ids(queue.lease("w", 1, -10).await.unwrap()), ["a-1"]);
+        let waiting = vec![
+            scored("a-2", 90),
+            scored("a-3", 50),
+            scored("a-4", 90),
+            scored("a-5", 95),
+        ];
+        queue.enqueue("siem", waiting, 10, 600).await.unwrap();
+        // The lapsed one first, however low; then the worst waiting, the older of equals.
+        let mut taken = ids(queue.lease("w", 2, 600).await.unwrap());
+        taken.sort();
+        assert_eq!(taken, ["a-1", "a-5"]);
+        assert_eq!(ids(queue.lease("w", 2, 600).await.unwrap()), ["a-2", "a-4"]);
+        assert_eq!(ids(queue.lease("w", 2, 600).await.unwrap()), ["a-3"]);
+    }
+
+    #[test]
+    fn a_lease_reads_the_waiting_along_their_index_without_sorting() {
+        let store = Store::in_memory().unwrap();
+        let connection = crate::lock(&store.connection);
+        let plan: Vec<String> = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {LEASE}"))
+            .unwrap()
+            .query_map(params!["w", 0, 0, 64], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|step| step.contains("USING INDEX queue_waiting")),
+            "{plan:#?}"
+        );
+        assert!(
+            plan.iter().any(|step| step.contains("USING INDEX queue_leased")),
+            "{plan:#?}"
+        );
+        assert!(!plan.iter().any(|step| step == "SCAN queue"), "{plan:#?}");
+        let sorts = plan.iter().filter(|step| step.contains("TEMP B-TREE")).count();
+        assert!(sorts <= 1, "only the lapsed leases may be sorted: {plan:#?}");
     }
 }

@@ -654,6 +654,7 @@ async fn report(console: &Console, id: &str, title: &str, priority: (&str, u8), 
     let queue = &console.app.queue;
     let offered = Offered {
         alert_id: id.into(),
+        priority: priority.1,
         fingerprint: id.into(),
         document: "{}".into(),
     };
