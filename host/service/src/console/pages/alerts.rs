@@ -5,7 +5,7 @@
 use super::super::layout::{self, Here};
 use super::super::session::Signed;
 use super::super::unavailable;
-use super::{instant, instant_value, link, text};
+use super::{TimeRange, link, text};
 use crate::App;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -41,19 +41,14 @@ pub(crate) async fn page(
 
 fn render(app: &App, filters: &Filters) -> Result<Markup, rusqlite::Error> {
     let mut problems = Vec::new();
-    let mut time = |field: &str, value: &Option<String>| {
-        instant(field, value.as_deref()).unwrap_or_else(|problem| {
-            problems.push(problem);
-            None
-        })
-    };
+    let times = TimeRange::read(filters.since.as_deref(), filters.until.as_deref(), &mut problems);
     let filter = ReportFilter {
         priority_label: text(filters.priority.as_deref()),
         verdict: text(filters.verdict.as_deref()),
         source: text(filters.source.as_deref()),
         rule: text(filters.rule.as_deref()),
-        since: time("since", &filters.since),
-        until: time("until", &filters.until),
+        since: times.since,
+        until: times.until,
     };
     let after = match text(filters.after.as_deref()).map(|after| after.parse::<ReportCursor>()) {
         None => None,
@@ -72,9 +67,8 @@ fn render(app: &App, filters: &Filters) -> Result<Markup, rusqlite::Error> {
             kept("verdict", &filter.verdict),
             kept("source", &filter.source),
             kept("rule", &filter.rule),
-            ("since", filter.since.map(|at| instant_value(Some(at)))),
-            ("until", filter.until.map(|at| instant_value(Some(at)))),
         ];
+        pairs.extend(times.pairs());
         if let Some((key, value)) = extra {
             pairs.push((key, Some(value)));
         }
@@ -90,14 +84,7 @@ fn render(app: &App, filters: &Filters) -> Result<Markup, rusqlite::Error> {
             (select("verdict", "Verdict", &choices.verdicts, &filter.verdict))
             (select("source", "Source", &choices.sources, &filter.source))
             (select("rule", "Rule", &choices.rules, &filter.rule))
-            div {
-                label for="since" { "Finished since (UTC)" }
-                input id="since" name="since" type="datetime-local" value=(instant_value(filter.since));
-            }
-            div {
-                label for="until" { "Finished before (UTC)" }
-                input id="until" name="until" type="datetime-local" value=(instant_value(filter.until));
-            }
+            (times.fields("Finished since", "Finished before"))
             div { button type="submit" { "Filter" } }
             div { a href="/ui/alerts" { "Clear filters" } }
         }

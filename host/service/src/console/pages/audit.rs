@@ -5,7 +5,7 @@
 use super::super::layout::{self, Here};
 use super::super::session::Signed;
 use super::super::unavailable;
-use super::{instant, instant_value, link, text};
+use super::{TimeRange, link, text};
 use crate::App;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -56,13 +56,7 @@ pub(crate) async fn page(
 
 fn render(app: &App, filters: &Filters) -> Result<Markup, rusqlite::Error> {
     let mut problems = Vec::new();
-    let mut time = |field: &str, value: &Option<String>| {
-        instant(field, value.as_deref()).unwrap_or_else(|problem| {
-            problems.push(problem);
-            None
-        })
-    };
-    let (since, until) = (time("since", &filters.since), time("until", &filters.until));
+    let times = TimeRange::read(filters.since.as_deref(), filters.until.as_deref(), &mut problems);
     let kind = text(filters.kind.as_deref());
     let before = text(filters.before.as_deref()).and_then(|before| before.parse::<i64>().ok());
     let filter = AuditFilter {
@@ -71,8 +65,8 @@ fn render(app: &App, filters: &Filters) -> Result<Markup, rusqlite::Error> {
         operation: text(filters.operation.as_deref()),
         decision: text(filters.decision.as_deref()),
         kind: kind.as_deref().and_then(AuditKind::parse),
-        since,
-        until,
+        since: times.since,
+        until: times.until,
         before_id: before,
         newest_first: true,
         limit: Some(PAGE),
@@ -85,19 +79,16 @@ fn render(app: &App, filters: &Filters) -> Result<Markup, rusqlite::Error> {
         .then(|| records.last().map(|record| record.id))
         .flatten();
     let pairs = |before: Option<i64>| {
-        link(
-            "/ui/audit",
-            &[
-                ("alert", filter.alert_id.clone()),
-                ("plugin", filter.plugin.clone()),
-                ("operation", filter.operation.clone()),
-                ("decision", filter.decision.clone()),
-                ("kind", filter.kind.map(|kind| kind.as_str().to_owned())),
-                ("since", since.map(|at| instant_value(Some(at)))),
-                ("until", until.map(|at| instant_value(Some(at)))),
-                ("before", before.map(|id| id.to_string())),
-            ],
-        )
+        let mut pairs = vec![
+            ("alert", filter.alert_id.clone()),
+            ("plugin", filter.plugin.clone()),
+            ("operation", filter.operation.clone()),
+            ("decision", filter.decision.clone()),
+            ("kind", filter.kind.map(|kind| kind.as_str().to_owned())),
+        ];
+        pairs.extend(times.pairs());
+        pairs.push(("before", before.map(|id| id.to_string())));
+        link("/ui/audit", &pairs)
     };
     let input = |name: &str, label: &str, value: &Option<String>| {
         html! {
@@ -125,14 +116,7 @@ fn render(app: &App, filters: &Filters) -> Result<Markup, rusqlite::Error> {
                     }
                 }
             }
-            div {
-                label for="since" { "Since (UTC)" }
-                input id="since" name="since" type="datetime-local" value=(instant_value(since));
-            }
-            div {
-                label for="until" { "Before (UTC)" }
-                input id="until" name="until" type="datetime-local" value=(instant_value(until));
-            }
+            (times.fields("Since", "Before"))
             div { button type="submit" { "Search" } }
             div { a href="/ui/audit" { "Clear" } }
         }

@@ -41,6 +41,50 @@ pub(super) fn instant_value(unix: Option<i64>) -> String {
         .unwrap_or_default()
 }
 
+/// The `since` and `until` fields of a filter form, read as unix seconds. A value that cannot
+/// be read is left out of the filter and said why among `problems`, above the page.
+pub(super) struct TimeRange {
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+impl TimeRange {
+    pub(super) fn read(since: Option<&str>, until: Option<&str>, problems: &mut Vec<String>) -> TimeRange {
+        let mut read = |field: &str, value: Option<&str>| {
+            instant(field, value).unwrap_or_else(|problem| {
+                problems.push(problem);
+                None
+            })
+        };
+        TimeRange {
+            since: read("since", since),
+            until: read("until", until),
+        }
+    }
+
+    /// Its query pairs, for a link that keeps the filter.
+    pub(super) fn pairs(&self) -> [(&'static str, Option<String>); 2] {
+        [
+            ("since", self.since.map(|at| instant_value(Some(at)))),
+            ("until", self.until.map(|at| instant_value(Some(at)))),
+        ]
+    }
+
+    /// Its two inputs, labelled `since_label` and `until_label` (UTC, as the pages show times).
+    pub(super) fn fields(&self, since_label: &str, until_label: &str) -> maud::Markup {
+        maud::html! {
+            div {
+                label for="since" { (since_label) " (UTC)" }
+                input id="since" name="since" type="datetime-local" value=(instant_value(self.since));
+            }
+            div {
+                label for="until" { (until_label) " (UTC)" }
+                input id="until" name="until" type="datetime-local" value=(instant_value(self.until));
+            }
+        }
+    }
+}
+
 /// A link to `path` with these query pairs (empty ones left out), escaped for a URL.
 pub(super) fn link(path: &str, pairs: &[(&str, Option<String>)]) -> String {
     let pairs: Vec<(&str, &str)> = pairs
