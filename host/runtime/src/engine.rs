@@ -166,3 +166,76 @@ fn spawn_ticker(engine: Engine, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
         })?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmtime::Store;
+    use wasmtime::component::Component;
+
+    /// Host pages in the test module's memory: 4 MiB, four times the window kept resident.
+    const PAGES: u32 = 1024;
+
+    /// A component whose memory starts as an image (a marker byte at the start of every host
+    /// page, so the engine maps it copy-on-write) and whose `run` counts the bytes that differ
+    /// from that start, then writes to every other page: far more separate runs of written
+    /// pages than a single pagemap scan reports, spread over more than the resident window.
+    fn scattered_writer() -> Vec<u8> {
+        let data: String = (0..PAGES)
+            .map(|page| format!("(data (i32.const {}) \"A\")", page * 4096))
+            .collect();
+        let wat = format!(
+            r#"(component
+                (core module $m
+                    (memory {memory_pages})
+                    {data}
+                    (func (export "run") (result i32)
+                        (local $page i32) (local $address i32) (local $changed i32)
+                        (loop $next
+                            (local.set $address (i32.mul (local.get $page) (i32.const 4096)))
+                            (if (i32.ne (i32.load8_u (local.get $address)) (i32.const 65))
+                                (then (local.set $changed (i32.add (local.get $changed) (i32.const 1)))))
+                            (if (i32.ne (i32.load8_u offset=8 (local.get $address)) (i32.const 0))
+                                (then (local.set $changed (i32.add (local.get $changed) (i32.const 1)))))
+                            (if (i32.eqz (i32.and (local.get $page) (i32.const 1)))
+                                (then
+                                    (i32.store8 (local.get $address) (i32.const 66))
+                                    (i32.store8 offset=8 (local.get $address) (i32.const 67))))
+                            (local.set $page (i32.add (local.get $page) (i32.const 1)))
+                            (br_if $next (i32.lt_u (local.get $page) (i32.const {PAGES}))))
+                        (local.get $changed)))
+                (core instance $i (instantiate $m))
+                (func (export "run") (result u32) (canon lift (core func $i "run"))))"#,
+            memory_pages = PAGES * 4096 / 65536,
+        );
+        wat::parse_str(wat).expect("valid WAT")
+    }
+
+    /// Every instance from the pool sees its memory as it started, however scattered the
+    /// previous instance's writes in the same slot were: what one alert wrote is never there
+    /// for the next, whichever way the engine resets a returned slot.
+    #[test]
+    fn a_pooled_instance_sees_none_of_the_previous_instances_scattered_writes() {
+        let engine = Engine::new(&engine_config(&RuntimeOptions::default())).expect("an engine");
+        let component = Component::new(&engine, scattered_writer()).expect("compiles");
+        let linker = Linker::<()>::new(&engine);
+        let pre = linker.instantiate_pre(&component).expect("links");
+        for round in 0..4 {
+            let mut store = Store::new(&engine, ());
+            store.set_epoch_deadline(1 << 20);
+            let instance = pre.instantiate(&mut store).expect("instantiates");
+            let run = instance
+                .get_typed_func::<(), (u32,)>(&mut store, "run")
+                .expect("exports run");
+            let (changed,) = run.call(&mut store, ()).expect("runs");
+            assert_eq!(changed, 0, "round {round}: bytes left by an earlier instance");
+            // The count sees writes: the same instance again finds its own (two per page
+            // written).
+            let (changed,) = run.call(&mut store, ()).expect("runs again");
+            assert_eq!(
+                changed, PAGES,
+                "round {round}: the check missed this instance's writes"
+            );
+        }
+    }
+}
