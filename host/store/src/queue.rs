@@ -21,7 +21,6 @@ CREATE TABLE IF NOT EXISTS queue (
     lease_owner TEXT,
     lease_until INTEGER
 );
-CREATE INDEX IF NOT EXISTS queue_free ON queue (lease_owner, seq);
 CREATE TABLE IF NOT EXISTS queue_seen (
     source TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -55,10 +54,12 @@ pub(super) fn migrate(connection: &rusqlite::Connection) -> Result<(), rusqlite:
         }
     }
     // Only the alerts waiting: a lease takes the worst first, the oldest first among equals.
-    // And only those in flight, by when their lease lapses.
+    // And only those in flight, by when their lease lapses. `queue_free` served the oldest-first
+    // lease; nothing reads it now, and every write kept it up to date.
     connection.execute_batch(
         "CREATE INDEX IF NOT EXISTS queue_waiting ON queue (priority DESC, seq) WHERE lease_owner IS NULL;
-         CREATE INDEX IF NOT EXISTS queue_leased ON queue (lease_until) WHERE lease_owner IS NOT NULL;",
+         CREATE INDEX IF NOT EXISTS queue_leased ON queue (lease_until) WHERE lease_owner IS NOT NULL;
+         DROP INDEX IF EXISTS queue_free;",
     )
 }
 
