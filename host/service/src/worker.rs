@@ -28,7 +28,8 @@ const KEEPING: usize = 256;
 /// synchronous commit, so taking them one or two at a time, as the runner freed a place,
 /// held the workers to about a thousand alerts a second.
 const LEASE_BATCH: usize = 64;
-/// A pause in arrivals this long ends the runner's window, so a lone alert does not wait.
+/// The runner's window closes this long after its first alert was accepted, so no alert waits
+/// in a window longer, however steadily others arrive.
 const WINDOW_GRACE: Duration = Duration::from_millis(10);
 
 /// How much lower than the threads that accept alerts the workers' threads run (added to the
