@@ -122,13 +122,14 @@ fn engine_config(options: &RuntimeOptions) -> Config {
     // A returned instance's first pages are reset in place rather than handed back to the
     // kernel, so the next alert's instance takes no madvise and page faults; either way it
     // sees its initial memory. With PAGEMAP_SCAN (Linux 6.7+) only the pages the guest wrote
-    // are reset, so the window can cover what larger guests use at no cost to small ones.
-    // Without it the whole window is zeroed on every return, so it stays at what small
-    // guests use (128 KiB measured best, BENCHMARKS.md). What stays resident is at most the
-    // window for each linear memory of each slot a run has used (a slot per alert in flight,
-    // plus one): at most 1 MiB for a Rust plugin's one memory.
+    // are reset, anywhere in its memory (vendor/README.md), so the window can cover what an
+    // interpreter writes (a Python starter dirties about 190 pages, 0.75 MiB) at no cost to
+    // small guests. Without it the whole window is zeroed on every return, so it stays at
+    // what small guests use (128 KiB measured best, BENCHMARKS.md). What stays resident is at
+    // most the window for each linear memory of each slot a run has used (a slot per alert in
+    // flight, plus one), and only pages the guest wrote.
     let (keep_resident, pagemap_scan) = if PoolingAllocationConfig::is_pagemap_scan_available() {
-        (1 << 20, Enabled::Yes)
+        (4 << 20, Enabled::Yes)
     } else {
         (128 << 10, Enabled::No)
     };
@@ -173,8 +174,9 @@ mod tests {
     use wasmtime::Store;
     use wasmtime::component::Component;
 
-    /// Host pages in the test module's memory: 4 MiB, four times the window kept resident.
-    const PAGES: u32 = 1024;
+    /// Host pages in the test module's memory: 16 MiB, of which `run` writes half, twice the
+    /// window kept resident.
+    const PAGES: u32 = 4096;
 
     /// A component whose memory starts as an image (a marker byte at the start of every host
     /// page, so the engine maps it copy-on-write) and whose `run` counts the bytes that differ
