@@ -8,7 +8,8 @@
 //! by side.
 //!
 //! `PALISADE_BENCH_SERVE_ALERTS` (default 5000) alerts per sender count;
-//! `PALISADE_BENCH_SERVE_SENDERS` (default `1,16,64`).
+//! `PALISADE_BENCH_SERVE_SENDERS` (default `1,16,64`); `PALISADE_BENCH_BINARY`, a binary to
+//! measure instead of this tree's release build (another commit's, to compare side by side).
 
 mod common;
 
@@ -24,7 +25,8 @@ fn main() {
         .split(',')
         .filter_map(|n| n.trim().parse().ok())
         .collect();
-    let palisade = common::release_binary();
+    let palisade =
+        std::env::var_os("PALISADE_BENCH_BINARY").map_or_else(common::release_binary, PathBuf::from);
     println!("machine: {}", common::machine());
     println!("palisade serve, the three-plugin chain in dry-run, {alerts} alerts per run, one per request\n");
     println!(
