@@ -6,7 +6,7 @@
 //! commit and sees every step sent before it.
 
 use super::reports::{ReportSummary, keep};
-use super::writer::{Count, Writer, counted};
+use super::writer::{Count, Writer, counted, counted_first};
 use rusqlite::{OptionalExtension, Transaction, params};
 use std::sync::Arc;
 
@@ -224,7 +224,10 @@ impl Queue {
             }
             Ok(Ok(admitted))
         });
-        counted(&self.writer, ask).await.map_err(QueueError::Store)?
+        // The sender waits on this answer: it goes before the workers' records.
+        counted_first(&self.writer, ask)
+            .await
+            .map_err(QueueError::Store)?
     }
 
     /// Takes up to `count` alerts for `owner`, each for `lease_seconds`: first any whose lease

@@ -5,6 +5,11 @@
 //! Why: a commit per record costs a write of every page it touched, and a thread that holds
 //! the shared connection while it commits makes every other alert wait, for a scheduler time
 //! slice when it is preempted. Here a record costs a channel send.
+//!
+//! Acknowledgements (the service's intake answering a sender) take a lane of their own: they
+//! are committed, in one transaction of their own, before the writer's next transaction of
+//! everything else. Otherwise a sender waits for every commit the workers queued ahead of it,
+//! each a write to the disk in a durable store.
 
 use super::ActionRow;
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
@@ -53,12 +58,14 @@ pub(super) enum Message {
     /// once committed.
     Count(Box<dyn Counted>),
     Flush(mpsc::Sender<()>),
+    /// A message waits in the first lane: the writer stops gathering and takes it.
+    FirstLane,
 }
 
 impl Message {
     /// Someone waits on it, so the writer stops gathering and commits at once.
     fn awaited(&self) -> bool {
-        matches!(self, Message::Flush(_) | Message::Count(_))
+        matches!(self, Message::Flush(_) | Message::Count(_) | Message::FirstLane)
     }
 }
 
@@ -156,6 +163,21 @@ pub(super) async fn counted<T: Send + 'static>(
     sent(writer, asked).await
 }
 
+/// As [`counted`], in the first lane: committed before whatever the writer commits next, so
+/// it may commit before messages sent earlier. For what answers someone waiting and depends on
+/// nothing sent before it (a queue offer).
+pub(super) async fn counted_first<T: Send + 'static>(
+    writer: &Writer,
+    (message, answer): (Message, oneshot::Receiver<Result<T, String>>),
+) -> Result<T, String> {
+    if !writer.send_first(message) {
+        return Err("the store's writer has stopped".into());
+    }
+    answer
+        .await
+        .unwrap_or_else(|_| Err("the store's writer stopped before answering".into()))
+}
+
 /// Sends `message` now, before this returns, so that anything sent to the writer after it
 /// commits with it or later; the future answers its count.
 pub(super) fn sent<T>(
@@ -189,31 +211,53 @@ const BATCH_WINDOW: Duration = Duration::from_millis(20);
 ///
 /// Sending and waking take no lock: every alert thread sends several records per alert.
 pub(super) struct Writer {
-    /// Both `None` only while dropping: the channel closes, then the thread is joined.
+    /// All three `None` only while dropping: the channels close, then the thread is joined.
     sender: Option<mpsc::Sender<Message>>,
+    /// The first lane (see the module's comment).
+    first_lane: Option<mpsc::Sender<Message>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Writer {
     pub(super) fn start(connection: Arc<Mutex<Connection>>) -> std::io::Result<Writer> {
         let (sender, receiver) = mpsc::channel::<Message>();
+        let (to_first_lane, first_lane) = mpsc::channel::<Message>();
         let thread = std::thread::Builder::new()
             .name("palisade-audit".into())
             .spawn(move || {
-                // Blocks while idle; the first record of a batch wakes the thread.
+                // Blocks while idle; the first record of a batch, or the mark a message in the
+                // first lane sends, wakes the thread.
                 while let Ok(first) = receiver.recv() {
                     let batch = gather(&receiver, first);
-                    let mut batch = batch.into_iter().peekable();
+                    let mut batch = batch
+                        .into_iter()
+                        .filter(|message| !matches!(message, Message::FirstLane))
+                        .peekable();
                     while batch.peek().is_some() {
+                        write_first_lane(&connection, &first_lane);
                         let part: Vec<Message> = batch.by_ref().take(MAX_TRANSACTION).collect();
                         write_batch(&connection, part);
                     }
+                    write_first_lane(&connection, &first_lane);
                 }
+                write_first_lane(&connection, &first_lane);
             })?;
         Ok(Writer {
             sender: Some(sender),
+            first_lane: Some(to_first_lane),
             thread: Some(thread),
         })
+    }
+
+    /// Queues a message in the first lane, and wakes the writer for it; false when the writer
+    /// has stopped.
+    fn send_first(&self, message: Message) -> bool {
+        let queued = self
+            .first_lane
+            .as_ref()
+            .is_some_and(|lane| lane.send(message).is_ok());
+        // The mark goes through the other lane, which the idle writer blocks on.
+        queued && self.send_now(Message::FirstLane)
     }
 
     /// Queues a message; false when the writer has stopped.
@@ -245,6 +289,7 @@ impl Writer {
 impl Drop for Writer {
     fn drop(&mut self) {
         drop(self.sender.take());
+        drop(self.first_lane.take());
         if let Some(thread) = self.thread.take() {
             // The last batch is written at once rather than after the gathering window.
             thread.thread().unpark();
@@ -279,6 +324,17 @@ fn gather(receiver: &mpsc::Receiver<Message>, first: Message) -> Vec<Message> {
     }
 }
 
+/// Everything waiting in the first lane, in transactions of its own.
+fn write_first_lane(connection: &Mutex<Connection>, lane: &mpsc::Receiver<Message>) {
+    loop {
+        let part: Vec<Message> = lane.try_iter().take(MAX_TRANSACTION).collect();
+        if part.is_empty() {
+            return;
+        }
+        write_batch(connection, part);
+    }
+}
+
 /// One transaction, then the answers to whoever waits on it. A record the database refuses
 /// (a repeated action id) is logged and the rest are still written: a failed statement undoes
 /// only itself, not the transaction. Counts are answered only once committed; when the
@@ -292,6 +348,7 @@ fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) {
             Message::Record(record) => records.push(record),
             Message::Count(count) => counts.push(count),
             Message::Flush(done) => flushes.push(done),
+            Message::FirstLane => {}
         }
     }
     let durable = counts.iter().any(|count| count.durable());
@@ -506,6 +563,35 @@ mod tests {
         });
         assert_eq!(super::counted(&store.writer, ask).await, Ok(1));
         assert_eq!(store.queue().depth().unwrap().0, 1);
+    }
+
+    /// A queue offer answers a sender who waits: queued behind a thousand records, it commits
+    /// after at most the one transaction already under way, and the records all follow.
+    #[tokio::test]
+    async fn an_acknowledgement_goes_before_the_records_queued_ahead_of_it() {
+        let store = Store::in_memory().unwrap();
+        let records = 1000;
+        let (offer, answer) = super::Count::ask(|transaction: &rusqlite::Transaction<'_>| {
+            transaction.query_row("SELECT COUNT(*) FROM actions", [], |row| row.get::<_, usize>(0))
+        });
+        {
+            // The writer cannot commit while the test holds the connection.
+            let _held = crate::lock(&store.connection);
+            for n in 0..records {
+                store.actions().record(action(&format!("act-{n}"))).unwrap();
+            }
+            assert!(store.writer.send_first(offer));
+        }
+        let actions_before = answer.await.unwrap().unwrap();
+        assert!(
+            actions_before <= super::MAX_TRANSACTION,
+            "{actions_before} records committed before the acknowledgement"
+        );
+        store.writer.flush();
+        let actions: usize = crate::lock(&store.connection)
+            .query_row("SELECT COUNT(*) FROM actions", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(actions, records, "every record is still written");
     }
 
     #[test]
