@@ -28,6 +28,9 @@ pub struct ServeConfig {
     pub drain_timeout: Duration,
     /// A repeat (same id or content from the same source) within this is not queued again.
     pub dedup_window: Duration,
+    /// An alert that has waited this long is taken oldest first, with up to half of each
+    /// lease, instead of behind every worse one.
+    pub oldest_first_after: Duration,
     pub sources: BTreeMap<String, Source>,
     /// The people and programs that may use the API, by name.
     pub tokens: Vec<ApiToken>,
@@ -122,6 +125,7 @@ struct RawServe {
     queue_limit: Option<Spanned<u64>>,
     drain_timeout_seconds: Option<Spanned<u64>>,
     dedup_window_minutes: Option<Spanned<u64>>,
+    oldest_first_after_seconds: Option<Spanned<u64>>,
     #[serde(default)]
     tokens: BTreeMap<String, Spanned<RawToken>>,
     #[serde(default)]
@@ -246,6 +250,13 @@ impl ServeConfig {
             "serve.dedup_window_minutes",
             report,
         );
+        let oldest_first_after = kib(
+            &raw.oldest_first_after_seconds,
+            1..=24 * 3600,
+            300,
+            "serve.oldest_first_after_seconds",
+            report,
+        );
         let mut sources = BTreeMap::new();
         for (name, source) in raw.sources {
             if !valid_name(&name) {
@@ -289,6 +300,7 @@ impl ServeConfig {
             queue_limit,
             drain_timeout: Duration::from_secs(drain),
             dedup_window: Duration::from_secs(dedup * 60),
+            oldest_first_after: Duration::from_secs(oldest_first_after),
             sources,
         }
     }
@@ -301,6 +313,7 @@ impl ServeConfig {
             queue_limit: 0,
             drain_timeout: Duration::ZERO,
             dedup_window: Duration::ZERO,
+            oldest_first_after: Duration::ZERO,
             sources: BTreeMap::new(),
             tokens: Vec::new(),
             users: BTreeMap::new(),

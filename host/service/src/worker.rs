@@ -1,4 +1,5 @@
-//! The workers: queued alerts are leased worst first, read again by their source's intake,
+//! The workers: queued alerts are leased worst first (those waiting long, oldest first, with up
+//! to half of each lease), read again by their source's intake,
 //! and run through the pipeline's [`Runner`] as `palisade run` runs a file. An alert leaves
 //! the queue only in the transaction that keeps its report.
 
@@ -163,7 +164,12 @@ async fn feed(
             _ = stop.changed() => return,
         }
         let room = sender.capacity().max(1);
-        let leased = match app.queue.lease(&owner, room, LEASE_SECONDS).await {
+        let oldest_first_after = app.settings().serve.oldest_first_after.as_secs() as i64;
+        let leased = match app
+            .queue
+            .lease(&owner, room, LEASE_SECONDS, oldest_first_after)
+            .await
+        {
             Ok(leased) => leased,
             Err(error) => {
                 tracing::error!(%error, "cannot take alerts from the queue");

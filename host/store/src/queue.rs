@@ -83,12 +83,18 @@ pub(super) fn migrate(connection: &rusqlite::Connection) -> Result<(), rusqlite:
 /// Alerts waiting or in progress.
 const DEPTH: &str = "SELECT depth FROM queue_depth";
 
-/// The lease: lapsed leases first, then the waiting worst first, each along a partial index
-/// that holds only them (`queue_leased`, `queue_waiting`), `count` at most.
+/// The lease, `?4` alerts at most: lapsed leases first, along the partial index that holds
+/// only them (`queue_leased`); then, up to `?6`, the oldest waiting ones if accepted before
+/// `?5`, read in `seq` order from the start of the table (it stops after `?6` waiting rows,
+/// skipping only the few in flight); then the waiting worst first, along `queue_waiting`.
 const LEASE: &str = "UPDATE queue SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1
      WHERE seq IN (
          SELECT seq FROM (SELECT seq FROM queue INDEXED BY queue_leased
                           WHERE lease_owner IS NOT NULL AND lease_until < ?3 ORDER BY seq LIMIT ?4)
+         UNION ALL
+         SELECT seq FROM (SELECT seq, accepted_at FROM queue NOT INDEXED WHERE lease_owner IS NULL
+                          ORDER BY seq LIMIT ?6)
+             WHERE accepted_at <= ?5
          UNION ALL
          SELECT seq FROM (SELECT seq FROM queue INDEXED BY queue_waiting WHERE lease_owner IS NULL
                           ORDER BY priority DESC, seq LIMIT ?4)
@@ -234,26 +240,44 @@ impl Queue {
     /// ran out (its worker died), oldest first; then the waiting ones worst first (their
     /// priority at intake), oldest first among equals. So under a backlog the worst rises
     /// first across the whole queue, not only within what a worker has taken.
-    pub async fn lease(&self, owner: &str, count: usize, lease_seconds: i64) -> Result<Vec<Leased>, String> {
+    ///
+    /// An alert that has waited `oldest_first_after` seconds or more is taken oldest first,
+    /// with up to half of the lease (rounded up): a flood of worse alerts (an attacker's, say)
+    /// slows the others but cannot hold them back for ever, and the worst still get the other
+    /// half.
+    pub async fn lease(
+        &self,
+        owner: &str,
+        count: usize,
+        lease_seconds: i64,
+        oldest_first_after: i64,
+    ) -> Result<Vec<Leased>, String> {
         let owner = owner.to_owned();
         let ask = Count::ask(move |transaction: &Transaction<'_>| {
             let now = super::now();
             let taken_ms = unix_ms();
             let mut statement = transaction.prepare_cached(LEASE)?;
-            let rows =
-                statement.query_map(params![owner, now + lease_seconds, now, count as i64], |row| {
-                    let leased = Leased {
-                        seq: row.get(0)?,
-                        alert_id: row.get(1)?,
-                        source: row.get(2)?,
-                        document: row.get(3)?,
-                        attempts: row.get(4)?,
-                        waited: row.get::<_, Option<i64>>(5)?.map(|accepted| {
-                            std::time::Duration::from_millis(taken_ms.saturating_sub(accepted).max(0) as u64)
-                        }),
-                    };
-                    Ok((row.get::<_, i64>(6)?, leased))
-                })?;
+            let parameters = params![
+                owner,
+                now + lease_seconds,
+                now,
+                count as i64,
+                now - oldest_first_after,
+                count.div_ceil(2) as i64
+            ];
+            let rows = statement.query_map(parameters, |row| {
+                let leased = Leased {
+                    seq: row.get(0)?,
+                    alert_id: row.get(1)?,
+                    source: row.get(2)?,
+                    document: row.get(3)?,
+                    attempts: row.get(4)?,
+                    waited: row.get::<_, Option<i64>>(5)?.map(|accepted| {
+                        std::time::Duration::from_millis(taken_ms.saturating_sub(accepted).max(0) as u64)
+                    }),
+                };
+                Ok((row.get::<_, i64>(6)?, leased))
+            })?;
             let mut leased = rows.collect::<Result<Vec<_>, _>>()?;
             leased.sort_by_key(|(priority, alert)| (std::cmp::Reverse(*priority), alert.seq));
             Ok(leased.into_iter().map(|(_, alert)| alert).collect())
@@ -364,17 +388,17 @@ mod tests {
             .unwrap();
         assert_eq!(admitted.len(), 2);
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        let first = queue.lease("boot-1", 1, 60).await.unwrap();
+        let first = queue.lease("boot-1", 1, 60, 3600).await.unwrap();
         assert_eq!(first.len(), 1);
         assert_eq!(first[0].alert_id, "a-1");
         let waited = first[0].waited.expect("its arrival is known");
         assert!(waited >= std::time::Duration::from_millis(20), "{waited:?}");
-        let second = queue.lease("boot-1", 5, 60).await.unwrap();
+        let second = queue.lease("boot-1", 5, 60, 3600).await.unwrap();
         assert_eq!(
             second.iter().map(|l| l.alert_id.as_str()).collect::<Vec<_>>(),
             ["a-2"]
         );
-        assert!(queue.lease("boot-1", 5, 60).await.unwrap().is_empty());
+        assert!(queue.lease("boot-1", 5, 60, 3600).await.unwrap().is_empty());
 
         let summary = ReportSummary {
             title: "Password spray".into(),
@@ -432,7 +456,7 @@ mod tests {
             .enqueue("siem", vec![offered("a-1", "f1")], 10, 600)
             .await
             .unwrap();
-        let leased = queue.lease("boot-1", 5, 60).await.unwrap();
+        let leased = queue.lease("boot-1", 5, 60, 3600).await.unwrap();
         let waits: Vec<(&str, bool)> = leased
             .iter()
             .map(|alert| (alert.alert_id.as_str(), alert.waited.is_some()))
@@ -552,7 +576,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(queue.depth().unwrap().0, 3);
-        let leased = queue.lease("boot-1", 1, 60).await.unwrap();
+        let leased = queue.lease("boot-1", 1, 60, 3600).await.unwrap();
         assert!(
             queue
                 .complete(leased[0].seq, "boot-1", ReportSummary::default(), "{}".into())
@@ -582,15 +606,15 @@ mod tests {
                 .enqueue("siem", vec![offered("a-1", "f1")], 10, 600)
                 .await
                 .unwrap();
-            assert_eq!(queue.lease("boot-1", 5, 600).await.unwrap().len(), 1);
+            assert_eq!(queue.lease("boot-1", 5, 600, 3600).await.unwrap().len(), 1);
         }
         let queue = Store::open(&path).unwrap().queue();
         assert!(
-            queue.lease("boot-2", 5, 600).await.unwrap().is_empty(),
+            queue.lease("boot-2", 5, 600, 3600).await.unwrap().is_empty(),
             "still leased"
         );
         assert_eq!(queue.release_all().await.unwrap(), 1);
-        let again = queue.lease("boot-2", 5, 600).await.unwrap();
+        let again = queue.lease("boot-2", 5, 600, 3600).await.unwrap();
         assert_eq!((again.len(), again[0].attempts), (1, 2));
         // The dedup memory outlived the restart too.
         let repeat = queue
@@ -614,7 +638,7 @@ mod tests {
             .await
             .unwrap();
         // A lease of no time at all lapses at once, as a dead worker's does.
-        assert_eq!(ids(queue.lease("w", 1, -10).await.unwrap()), ["a-1"]);
+        assert_eq!(ids(queue.lease("w", 1, -10, 3600).await.unwrap()), ["a-1"]);
         let waiting = vec![
             scored("a-2", 90),
             scored("a-3", 50),
@@ -623,11 +647,52 @@ mod tests {
         ];
         queue.enqueue("siem", waiting, 10, 600).await.unwrap();
         // The lapsed one first, however low; then the worst waiting, the older of equals.
-        let mut taken = ids(queue.lease("w", 2, 600).await.unwrap());
+        let mut taken = ids(queue.lease("w", 2, 600, 3600).await.unwrap());
         taken.sort();
         assert_eq!(taken, ["a-1", "a-5"]);
-        assert_eq!(ids(queue.lease("w", 2, 600).await.unwrap()), ["a-2", "a-4"]);
-        assert_eq!(ids(queue.lease("w", 2, 600).await.unwrap()), ["a-3"]);
+        assert_eq!(ids(queue.lease("w", 2, 600, 3600).await.unwrap()), ["a-2", "a-4"]);
+        assert_eq!(ids(queue.lease("w", 2, 600, 3600).await.unwrap()), ["a-3"]);
+    }
+
+    /// Under a flood of worse alerts, one that has waited past the limit is taken oldest
+    /// first, with at most half of a lease; before the limit, the worst go first.
+    #[tokio::test]
+    async fn an_alert_waiting_past_the_limit_is_taken_beside_a_flood_of_worse_ones() {
+        let store = Store::in_memory().unwrap();
+        let queue = store.queue();
+        let scored = |id: &str, priority| Offered {
+            priority,
+            ..offered(id, id)
+        };
+        let ids = |leased: Vec<Leased>| {
+            let mut ids: Vec<String> = leased.into_iter().map(|a| a.alert_id).collect();
+            ids.sort();
+            ids
+        };
+        let low = (1..=3).map(|n| scored(&format!("low-{n}"), 10)).collect();
+        queue.enqueue("siem", low, 100, 600).await.unwrap();
+        let flood = (1..=8).map(|n| scored(&format!("p1-{n}"), 95)).collect();
+        queue.enqueue("siem", flood, 100, 600).await.unwrap();
+        // Not waited long enough yet: the worst first.
+        assert_eq!(
+            ids(queue.lease("w", 2, 600, 300).await.unwrap()),
+            ["p1-1", "p1-2"]
+        );
+        // Ten minutes later the low ones are overdue: the two oldest take half of a lease of
+        // four (the third waits for the next), the flood the other half.
+        crate::lock(&store.connection)
+            .execute("UPDATE queue SET accepted_at = accepted_at - 600", [])
+            .unwrap();
+        assert_eq!(
+            ids(queue.lease("w", 4, 600, 300).await.unwrap()),
+            ["low-1", "low-2", "p1-3", "p1-4"]
+        );
+        // A lease of one still goes to the oldest overdue.
+        assert_eq!(ids(queue.lease("w", 1, 600, 300).await.unwrap()), ["low-3"]);
+        assert_eq!(
+            ids(queue.lease("w", 8, 600, 300).await.unwrap()),
+            ["p1-5", "p1-6", "p1-7", "p1-8"]
+        );
     }
 
     #[test]
@@ -637,7 +702,7 @@ mod tests {
         let plan: Vec<String> = connection
             .prepare(&format!("EXPLAIN QUERY PLAN {LEASE}"))
             .unwrap()
-            .query_map(params!["w", 0, 0, 64], |row| row.get::<_, String>(3))
+            .query_map(params!["w", 0, 0, 64, 0, 32], |row| row.get::<_, String>(3))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
@@ -649,7 +714,9 @@ mod tests {
             plan.iter().any(|step| step.contains("USING INDEX queue_leased")),
             "{plan:#?}"
         );
-        assert!(!plan.iter().any(|step| step == "SCAN queue"), "{plan:#?}");
+        // The one scan is the oldest waiting, in `seq` order: it stops after its limit.
+        let scans = plan.iter().filter(|step| *step == "SCAN queue").count();
+        assert_eq!(scans, 1, "{plan:#?}");
         let sorts = plan.iter().filter(|step| step.contains("TEMP B-TREE")).count();
         assert!(sorts <= 1, "only the lapsed leases may be sorted: {plan:#?}");
     }

@@ -659,7 +659,7 @@ async fn report(console: &Console, id: &str, title: &str, priority: (&str, u8), 
         document: "{}".into(),
     };
     queue.enqueue("edr", vec![offered], 100, 60).await.unwrap();
-    let leased = queue.lease("test", 1, 60).await.unwrap().pop().unwrap();
+    let leased = queue.lease("test", 1, 60, 3600).await.unwrap().pop().unwrap();
     let summary = ReportSummary {
         alert_id: id.into(),
         source: "edr".into(),
