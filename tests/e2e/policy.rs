@@ -1287,3 +1287,63 @@ fn a_rule_acts_alone_only_once_verdicts_earn_it_and_loses_it_when_it_misfires() 
     assert_eq!(rule["precision"]["true_positives"], 3, "{rule}");
     assert_eq!(rule["denied"], 1, "{rule}");
 }
+
+/// A lookup the intel source cannot answer is in the audit as a person reads it: its kind and
+/// the source's message, not the host's debug text.
+#[test]
+fn a_lookup_the_source_cannot_answer_is_audited_in_words() {
+    let demo = palisade_e2e::workspace_root().join("plugins/demo");
+    let case = Case::new().var("DEMO", &demo.display().to_string());
+    case.config(
+        r#"
+[defaults.connectors]
+intel = "local"
+
+[connectors.local]
+kind = "embedded"
+outbox = "outbox.jsonl"
+indicators = "${DEMO}/indicators.json"
+
+[plugins.ip-reputation]
+path = "${IP_REPUTATION}"
+stage = "enrich"
+grants = ["intel.lookup"]
+"#,
+    );
+    let unknown = "198.18.7.7";
+    let alert = json!({
+        "id": "unknown-source",
+        "title": "Password spray",
+        "source": "Okta",
+        "category": "credential-access",
+        "severity": "high",
+        "confidence": 90,
+        "timestamp": "2026-11-26T09:12:00Z",
+        "entities": [{"type": "ip", "address": unknown, "direction": "source"}],
+    });
+    case.alerts(&[alert.to_string()]);
+    let run = case.run();
+    assert_eq!(run.code, Some(0), "{run}");
+    let audit = case.palisade(&[
+        "audit",
+        "--config",
+        "palisade.toml",
+        "--json",
+        "--plugin",
+        "ip-reputation",
+    ]);
+    assert_eq!(audit.code, Some(0), "{audit}");
+    let lookups: Vec<Value> = audit
+        .json()
+        .into_iter()
+        .filter(|record| record["operation"] == "intel.lookup")
+        .collect();
+    assert_eq!(lookups.len(), 1, "{audit}");
+    assert_eq!(lookups[0]["target"], unknown, "{audit}");
+    assert_eq!(lookups[0]["decision"], "failed", "{audit}");
+    assert_eq!(
+        lookups[0]["detail"]["error"],
+        format!("not found: indicator \"{unknown}\" is not known"),
+        "{audit}"
+    );
+}

@@ -401,7 +401,8 @@ fn bounded(mut text: String, max: usize) -> String {
     text
 }
 
-fn describe_action_error(error: &wit::ActionError) -> String {
+/// An action error as a person reads it: its kind, then its message.
+pub(crate) fn describe_action_error(error: &wit::ActionError) -> String {
     match error {
         wit::ActionError::Denied(what) => format!("denied: {what}"),
         wit::ActionError::InvalidInput(what) => format!("invalid input: {what}"),

@@ -415,7 +415,7 @@ impl Broker {
                 operation,
                 Some(target),
                 "failed",
-                serde_json::json!({"error": format!("{error:?}")}),
+                serde_json::json!({"error": crate::plugin::describe_action_error(error)}),
             ),
         }
     }
