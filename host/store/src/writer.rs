@@ -6,10 +6,11 @@
 //! the shared connection while it commits makes every other alert wait, for a scheduler time
 //! slice when it is preempted. Here a record costs a channel send.
 //!
-//! Acknowledgements (the service's intake answering a sender) take a lane of their own: they
-//! are committed, in one transaction of their own, before the writer's next transaction of
-//! everything else. Otherwise a sender waits for every commit the workers queued ahead of it,
-//! each a write to the disk in a durable store.
+//! Acknowledgements (the service's intake answering a sender) take a lane of their own: before
+//! each transaction of everything else, the writer commits a transaction of what waits there.
+//! Otherwise a sender waits for every commit the workers queued ahead of it, each a write to
+//! the disk in a durable store. The lanes take turns, so a flood in either cannot hold the
+//! other back.
 
 use super::ActionRow;
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
@@ -225,22 +226,35 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("palisade-audit".into())
             .spawn(move || {
-                // Blocks while idle; the first record of a batch, or the mark a message in the
-                // first lane sends, wakes the thread.
+                // Every message in the first lane sends a mark through the other one after it:
+                // the writer takes at least as many from the lane as it has seen marks, so
+                // none is left behind when nothing else arrives. At least: a message is taken
+                // before its mark is seen when it sits in the lane, which costs only a turn.
+                let mut owed: usize = 0;
+                // Blocks while idle; the first record of a batch, or a mark, wakes the thread.
                 while let Ok(first) = receiver.recv() {
                     let batch = gather(&receiver, first);
+                    owed += batch
+                        .iter()
+                        .filter(|message| matches!(message, Message::FirstLane))
+                        .count();
                     let mut batch = batch
                         .into_iter()
                         .filter(|message| !matches!(message, Message::FirstLane))
                         .peekable();
                     while batch.peek().is_some() {
-                        write_first_lane(&connection, &first_lane);
+                        owed = owed.saturating_sub(first_lane_turn(&connection, &first_lane));
                         let part: Vec<Message> = batch.by_ref().take(MAX_TRANSACTION).collect();
                         write_batch(&connection, part);
                     }
-                    write_first_lane(&connection, &first_lane);
+                    while owed > 0 {
+                        match first_lane_turn(&connection, &first_lane) {
+                            0 => owed = 0,
+                            taken => owed = owed.saturating_sub(taken),
+                        }
+                    }
                 }
-                write_first_lane(&connection, &first_lane);
+                while first_lane_turn(&connection, &first_lane) > 0 {}
             })?;
         Ok(Writer {
             sender: Some(sender),
@@ -324,15 +338,14 @@ fn gather(receiver: &mpsc::Receiver<Message>, first: Message) -> Vec<Message> {
     }
 }
 
-/// Everything waiting in the first lane, in transactions of its own.
-fn write_first_lane(connection: &Mutex<Connection>, lane: &mpsc::Receiver<Message>) {
-    loop {
-        let part: Vec<Message> = lane.try_iter().take(MAX_TRANSACTION).collect();
-        if part.is_empty() {
-            return;
-        }
+/// One transaction of what waits in the first lane; how many messages it took.
+fn first_lane_turn(connection: &Mutex<Connection>, lane: &mpsc::Receiver<Message>) -> usize {
+    let part: Vec<Message> = lane.try_iter().take(MAX_TRANSACTION).collect();
+    let taken = part.len();
+    if taken > 0 {
         write_batch(connection, part);
     }
+    taken
 }
 
 /// One transaction, then the answers to whoever waits on it. A record the database refuses
@@ -592,6 +605,72 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM actions", [], |row| row.get(0))
             .unwrap();
         assert_eq!(actions, records, "every record is still written");
+    }
+
+    /// A count that inserts a queue row and answers how many rows the queue then has.
+    fn offer(
+        n: usize,
+    ) -> (
+        super::Message,
+        tokio::sync::oneshot::Receiver<Result<usize, String>>,
+    ) {
+        super::Count::ask(move |transaction: &rusqlite::Transaction<'_>| {
+            transaction.execute(
+                "INSERT INTO queue (alert_id, source, document, accepted_at) VALUES (?1, 's', '{}', 1)",
+                [format!("a-{n}")],
+            )?;
+            transaction.query_row("SELECT COUNT(*) FROM queue", [], |row| row.get::<_, usize>(0))
+        })
+    }
+
+    /// More acknowledgements than one transaction holds, with nothing else to write: every
+    /// one is answered, none left in the lane for want of other traffic.
+    #[tokio::test]
+    async fn every_acknowledgement_is_answered_when_nothing_else_is_written() {
+        let store = Store::in_memory().unwrap();
+        let answers: Vec<_> = {
+            let _held = crate::lock(&store.connection);
+            (0..3 * super::MAX_TRANSACTION + 1)
+                .map(|n| {
+                    let (message, answer) = offer(n);
+                    assert!(store.writer.send_first(message));
+                    answer
+                })
+                .collect()
+        };
+        for answer in answers {
+            let answered = tokio::time::timeout(std::time::Duration::from_secs(10), answer).await;
+            assert!(matches!(answered, Ok(Ok(Ok(_)))), "{answered:?}");
+        }
+    }
+
+    /// A flood of acknowledgements takes turns with the rest: a count queued before it waits
+    /// for at most one transaction of them.
+    #[tokio::test]
+    async fn a_flood_of_acknowledgements_does_not_hold_the_rest_back() {
+        let store = Store::in_memory().unwrap();
+        let (count, counted) = super::Count::ask(|transaction: &rusqlite::Transaction<'_>| {
+            transaction.query_row("SELECT COUNT(*) FROM queue", [], |row| row.get::<_, usize>(0))
+        });
+        let offers: Vec<_> = {
+            let _held = crate::lock(&store.connection);
+            assert!(store.writer.send_now(count));
+            (0..1000)
+                .map(|n| {
+                    let (message, answer) = offer(n);
+                    assert!(store.writer.send_first(message));
+                    answer
+                })
+                .collect()
+        };
+        let offers_before = counted.await.unwrap().unwrap();
+        assert!(
+            offers_before <= super::MAX_TRANSACTION,
+            "{offers_before} acknowledgements went before a count queued ahead of them"
+        );
+        for answer in offers {
+            assert!(answer.await.unwrap().is_ok());
+        }
     }
 
     #[test]
