@@ -7,10 +7,10 @@
 //! slice when it is preempted. Here a record costs a channel send.
 //!
 //! Acknowledgements (the service's intake answering a sender) take a lane of their own: before
-//! each transaction of everything else, the writer commits a transaction of what waits there.
-//! Otherwise a sender waits for every commit the workers queued ahead of it, each a write to
-//! the disk in a durable store. The lanes take turns, so a flood in either cannot hold the
-//! other back.
+//! each transaction of everything else, the writer commits what waits there. Otherwise a
+//! sender waits for every commit the workers queued ahead of it, each a write to the disk in a
+//! durable store. At most [`FIRST_LANE_TURN`] transactions at a time, so a flood of
+//! acknowledgements cannot hold everything else back either.
 
 use super::ActionRow;
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
@@ -205,6 +205,8 @@ const MAX_BATCH: usize = 4096;
 /// alerts' threads, which wait while a transaction is open; a hundred-odd rows keep that
 /// wait well under a millisecond.
 const MAX_TRANSACTION: usize = 128;
+/// The most transactions of acknowledgements before the next of everything else.
+const FIRST_LANE_TURN: usize = 8;
 /// How long the writer gathers records before committing them.
 const BATCH_WINDOW: Duration = Duration::from_millis(20);
 
@@ -226,35 +228,37 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("palisade-audit".into())
             .spawn(move || {
-                // Every message in the first lane sends a mark through the other one after it:
-                // the writer takes at least as many from the lane as it has seen marks, so
-                // none is left behind when nothing else arrives. At least: a message is taken
-                // before its mark is seen when it sits in the lane, which costs only a turn.
-                let mut owed: usize = 0;
-                // Blocks while idle; the first record of a batch, or a mark, wakes the thread.
-                while let Ok(first) = receiver.recv() {
-                    let batch = gather(&receiver, first);
-                    owed += batch
-                        .iter()
-                        .filter(|message| matches!(message, Message::FirstLane))
-                        .count();
+                // Set when a turn ended with acknowledgements left: the writer then does not
+                // block, so they are taken even when nothing else arrives.
+                let mut lane_left = false;
+                loop {
+                    let first = if lane_left {
+                        match receiver.try_recv() {
+                            Ok(message) => Some(message),
+                            Err(mpsc::TryRecvError::Empty) => None,
+                            Err(mpsc::TryRecvError::Disconnected) => break,
+                        }
+                    } else {
+                        // Blocks while idle; a record, or the mark an acknowledgement sends,
+                        // wakes the thread.
+                        match receiver.recv() {
+                            Ok(message) => Some(message),
+                            Err(_) => break,
+                        }
+                    };
+                    let batch = first.map(|first| gather(&receiver, first)).unwrap_or_default();
                     let mut batch = batch
                         .into_iter()
                         .filter(|message| !matches!(message, Message::FirstLane))
                         .peekable();
                     while batch.peek().is_some() {
-                        owed = owed.saturating_sub(first_lane_turn(&connection, &first_lane));
+                        first_lane_turn(&connection, &first_lane);
                         let part: Vec<Message> = batch.by_ref().take(MAX_TRANSACTION).collect();
                         write_batch(&connection, part);
                     }
-                    while owed > 0 {
-                        match first_lane_turn(&connection, &first_lane) {
-                            0 => owed = 0,
-                            taken => owed = owed.saturating_sub(taken),
-                        }
-                    }
+                    lane_left = first_lane_turn(&connection, &first_lane);
                 }
-                while first_lane_turn(&connection, &first_lane) > 0 {}
+                while first_lane_turn(&connection, &first_lane) {}
             })?;
         Ok(Writer {
             sender: Some(sender),
@@ -338,14 +342,17 @@ fn gather(receiver: &mpsc::Receiver<Message>, first: Message) -> Vec<Message> {
     }
 }
 
-/// One transaction of what waits in the first lane; how many messages it took.
-fn first_lane_turn(connection: &Mutex<Connection>, lane: &mpsc::Receiver<Message>) -> usize {
-    let part: Vec<Message> = lane.try_iter().take(MAX_TRANSACTION).collect();
-    let taken = part.len();
-    if taken > 0 {
+/// What waits in the first lane, at most [`FIRST_LANE_TURN`] transactions of it; true when
+/// some may be left.
+fn first_lane_turn(connection: &Mutex<Connection>, lane: &mpsc::Receiver<Message>) -> bool {
+    for _ in 0..FIRST_LANE_TURN {
+        let part: Vec<Message> = lane.try_iter().take(MAX_TRANSACTION).collect();
+        if part.is_empty() {
+            return false;
+        }
         write_batch(connection, part);
     }
-    taken
+    true
 }
 
 /// One transaction, then the answers to whoever waits on it. A record the database refuses
@@ -630,7 +637,7 @@ mod tests {
         let store = Store::in_memory().unwrap();
         let answers: Vec<_> = {
             let _held = crate::lock(&store.connection);
-            (0..3 * super::MAX_TRANSACTION + 1)
+            (0..3 * super::FIRST_LANE_TURN * super::MAX_TRANSACTION + 1)
                 .map(|n| {
                     let (message, answer) = offer(n);
                     assert!(store.writer.send_first(message));
@@ -644,29 +651,33 @@ mod tests {
         }
     }
 
-    /// A flood of acknowledgements takes turns with the rest: a count queued before it waits
-    /// for at most one transaction of them.
+    /// A flood of acknowledgements takes turns with the rest: a count sent while the writer
+    /// is busy with them waits for at most the turn under way and one more, not the flood.
     #[tokio::test]
     async fn a_flood_of_acknowledgements_does_not_hold_the_rest_back() {
         let store = Store::in_memory().unwrap();
+        let turn = super::FIRST_LANE_TURN * super::MAX_TRANSACTION;
+        let flood = 3 * turn;
         let (count, counted) = super::Count::ask(|transaction: &rusqlite::Transaction<'_>| {
             transaction.query_row("SELECT COUNT(*) FROM queue", [], |row| row.get::<_, usize>(0))
         });
         let offers: Vec<_> = {
+            // The writer wakes for the first offer and waits for the connection.
             let _held = crate::lock(&store.connection);
-            assert!(store.writer.send_now(count));
-            (0..1000)
+            let offers = (0..flood)
                 .map(|n| {
                     let (message, answer) = offer(n);
                     assert!(store.writer.send_first(message));
                     answer
                 })
-                .collect()
+                .collect();
+            assert!(store.writer.send_now(count));
+            offers
         };
         let offers_before = counted.await.unwrap().unwrap();
         assert!(
-            offers_before <= super::MAX_TRANSACTION,
-            "{offers_before} acknowledgements went before a count queued ahead of them"
+            offers_before <= 2 * turn,
+            "{offers_before} of {flood} acknowledgements went before the count"
         );
         for answer in offers {
             assert!(answer.await.unwrap().is_ok());
