@@ -164,19 +164,14 @@ pub(super) async fn counted<T: Send + 'static>(
     sent(writer, asked).await
 }
 
-/// As [`counted`], in the first lane: committed before whatever the writer commits next, so
-/// it may commit before messages sent earlier. For what answers someone waiting and depends on
-/// nothing sent before it (a queue offer).
+/// As [`counted`], in the first lane: it goes before the writer's other messages, a turn at a
+/// time, so it may commit before messages sent earlier. For what answers someone waiting and
+/// depends on nothing sent before it (a queue offer).
 pub(super) async fn counted_first<T: Send + 'static>(
     writer: &Writer,
     (message, answer): (Message, oneshot::Receiver<Result<T, String>>),
 ) -> Result<T, String> {
-    if !writer.send_first(message) {
-        return Err("the store's writer has stopped".into());
-    }
-    answer
-        .await
-        .unwrap_or_else(|_| Err("the store's writer stopped before answering".into()))
+    answered(writer.send_first(message), answer).await
 }
 
 /// Sends `message` now, before this returns, so that anything sent to the writer after it
@@ -188,15 +183,17 @@ pub(super) fn sent<T>(
 where
     T: Send + 'static,
 {
-    let sent = writer.send_now(message);
-    async move {
-        if !sent {
-            return Err("the store's writer has stopped".into());
-        }
-        answer
-            .await
-            .unwrap_or_else(|_| Err("the store's writer stopped before answering".into()))
+    answered(writer.send_now(message), answer)
+}
+
+/// The answer to a message, once `sent` says whether the writer took it.
+async fn answered<T>(sent: bool, answer: oneshot::Receiver<Result<T, String>>) -> Result<T, String> {
+    if !sent {
+        return Err("the store's writer has stopped".into());
     }
+    answer
+        .await
+        .unwrap_or_else(|_| Err("the store's writer stopped before answering".into()))
 }
 
 /// The most records one gathering holds, so a flood of records still commits regularly.
