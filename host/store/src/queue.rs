@@ -388,6 +388,14 @@ mod tests {
         }
     }
 
+    /// An alert whose fingerprint is its id, with a priority.
+    fn scored(id: &str, priority: u8) -> Offered {
+        Offered {
+            priority,
+            ..offered(id, id)
+        }
+    }
+
     #[tokio::test]
     async fn an_alert_is_taken_once_and_leaves_with_its_report() {
         let store = Store::in_memory().unwrap();
@@ -638,10 +646,6 @@ mod tests {
     async fn the_worst_is_taken_first_across_the_whole_queue_and_a_lapsed_lease_before_it() {
         let store = Store::in_memory().unwrap();
         let queue = store.queue();
-        let scored = |id: &str, priority| Offered {
-            priority,
-            ..offered(id, id)
-        };
         let ids = |leased: Vec<Leased>| leased.into_iter().map(|a| a.alert_id).collect::<Vec<_>>();
         queue
             .enqueue("siem", vec![scored("a-1", 20)], 10, 600)
@@ -670,10 +674,6 @@ mod tests {
     async fn an_alert_waiting_past_the_limit_is_taken_beside_a_flood_of_worse_ones() {
         let store = Store::in_memory().unwrap();
         let queue = store.queue();
-        let scored = |id: &str, priority| Offered {
-            priority,
-            ..offered(id, id)
-        };
         let ids = |leased: Vec<Leased>| {
             let mut ids: Vec<String> = leased.into_iter().map(|a| a.alert_id).collect();
             ids.sort();
