@@ -121,7 +121,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(exit::FATAL);
         }
     };
-    let code = runtime.block_on(async {
+    // The command runs as a task on the runtime's worker threads, not on this one: a future
+    // polled by `block_on` is woken across threads (a futex call, a switch) each time a task it
+    // awaits finishes, which `palisade run` pays per alert.
+    let command = runtime.spawn(async move {
         match cli.command {
             Command::Run(args) => run::run(args, RunMode::Live).await,
             Command::Simulate(args) => run::run(args, RunMode::Simulate).await,
@@ -139,6 +142,10 @@ pub fn main() -> ExitCode {
             Command::Plugin(PluginCommand::New(args)) => scaffold::new(args),
             Command::User(command) => user::user(command),
         }
+    });
+    let code = runtime.block_on(command).unwrap_or_else(|panicked| {
+        eprintln!("error: internal error: {panicked}");
+        exit::FATAL
     });
     ExitCode::from(code)
 }
