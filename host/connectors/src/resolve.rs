@@ -6,16 +6,57 @@
 
 use super::ConnectorError;
 use palisade_core::canonical;
+use std::collections::HashMap;
 
 /// Whether two names denote the same thing: equal canonical names, or equal addresses.
 pub fn same_name(a: &str, b: &str) -> bool {
-    match (canonical::address::parse(a), canonical::address::parse(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        (Ok(_), Err(_)) | (Err(_), Ok(_)) => false,
-        _ => match (canonical::name::name(a), canonical::name::name(b)) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => false,
-        },
+    name_key(a).is_some_and(|a| name_key(b) == Some(a))
+}
+
+/// What [`same_name`] compares: the address a name reaches, or else its canonical form. `None`
+/// for a name with neither (empty, a control character), which matches nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum NameKey {
+    Address(ipnet::IpNet),
+    Name(String),
+}
+
+pub fn name_key(text: &str) -> Option<NameKey> {
+    match canonical::address::parse(text) {
+        Ok(address) => Some(NameKey::Address(address)),
+        Err(_) => canonical::name::name(text).ok().map(NameKey::Name),
+    }
+}
+
+/// Records found by any of their names, as [`same_name`] compares them. The names are put in
+/// canonical form once, when the records are loaded, so a lookup costs one canonical form and
+/// one hash probe however many records there are.
+pub struct NameIndex<T> {
+    records: Vec<T>,
+    by_key: HashMap<NameKey, Vec<usize>>,
+}
+
+impl<T: Clone> NameIndex<T> {
+    pub fn new(records: Vec<T>, names: impl Fn(&T) -> Vec<String>) -> NameIndex<T> {
+        let mut by_key: HashMap<NameKey, Vec<usize>> = HashMap::new();
+        for (index, record) in records.iter().enumerate() {
+            for key in names(record).iter().filter_map(|name| name_key(name)) {
+                let holders = by_key.entry(key).or_default();
+                // A record listed once however many of its names share the key.
+                if holders.last() != Some(&index) {
+                    holders.push(index);
+                }
+            }
+        }
+        NameIndex { records, by_key }
+    }
+
+    /// Every record one of whose names is the same as `name`, each once, in the order loaded.
+    pub fn matching(&self, name: &str) -> Vec<T> {
+        name_key(name)
+            .and_then(|key| self.by_key.get(&key))
+            .map(|holders| holders.iter().map(|&index| self.records[index].clone()).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -70,6 +111,25 @@ mod tests {
         for (a, b) in [("ceo", "ce0"), ("10.1.4.7", "10.1.4.70"), ("ceo\t", "ceo")] {
             assert!(!same_name(a, b), "{a} != {b}");
         }
+    }
+
+    #[test]
+    fn an_index_finds_a_record_by_any_of_its_names_once_and_nothing_by_a_bad_name() {
+        let records = vec![
+            ("00u1", vec!["alice@example.com", "ALICE@example.com", "amartin"]),
+            ("00u2", vec!["bob@example.com", "10.1.4.7"]),
+            ("00u3", vec!["amartin"]),
+        ];
+        let index = NameIndex::new(records, |(_, names)| {
+            names.iter().map(|name| name.to_string()).collect()
+        });
+        let ids = |name: &str| -> Vec<&str> { index.matching(name).iter().map(|(id, _)| *id).collect() };
+        assert_eq!(ids(" Alice@Example.COM "), ["00u1"]);
+        assert_eq!(ids("::ffff:10.1.4.7"), ["00u2"]);
+        assert_eq!(ids("AMartin"), ["00u1", "00u3"]);
+        assert!(ids("carol").is_empty());
+        assert!(ids("").is_empty());
+        assert!(ids("alice@example.com\t").is_empty());
     }
 
     #[test]

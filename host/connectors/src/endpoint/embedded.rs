@@ -12,13 +12,14 @@
 
 use super::{Endpoint, HostInfo, HostRequest};
 use crate::outbox::Outbox;
-use crate::{ActionReceipt, CallContext, ConnectorError, Envelope, resolve};
+use crate::resolve::{self, NameIndex};
+use crate::{ActionReceipt, CallContext, ConnectorError, Envelope};
 use serde::Deserialize;
 use std::path::Path;
 use std::sync::Arc;
 
 pub struct Inventory {
-    hosts: Vec<HostInfo>,
+    hosts: NameIndex<HostInfo>,
     outbox: Arc<Outbox>,
 }
 
@@ -34,7 +35,10 @@ impl Inventory {
             Some(path) => crate::read_json::<InventoryFile>(path)?.hosts,
             None => Vec::new(),
         };
-        Ok(Inventory { hosts, outbox })
+        Ok(Inventory {
+            hosts: NameIndex::new(hosts, HostInfo::names),
+            outbox,
+        })
     }
 }
 
@@ -42,16 +46,7 @@ impl Inventory {
 impl Endpoint for Inventory {
     async fn lookup_host(&self, _cx: &CallContext, hostname: &str) -> Result<HostInfo, ConnectorError> {
         resolve::checked("host", hostname)?;
-        let matching = self
-            .hosts
-            .iter()
-            .filter(|host| {
-                host.names()
-                    .iter()
-                    .any(|known| resolve::same_name(known, hostname))
-            })
-            .cloned()
-            .collect();
+        let matching = self.hosts.matching(hostname);
         resolve::exactly_one("embedded", "host in the inventory", hostname, matching, |host| {
             format!("{} ({})", host.hostname, host.id)
         })

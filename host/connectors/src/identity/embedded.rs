@@ -13,13 +13,14 @@
 
 use super::{AccountRequest, IdentityAction, IdentityProvider, UserProfile};
 use crate::outbox::Outbox;
-use crate::{ActionReceipt, CallContext, ConnectorError, Envelope, resolve};
+use crate::resolve::{self, NameIndex};
+use crate::{ActionReceipt, CallContext, ConnectorError, Envelope};
 use serde::Deserialize;
 use std::path::Path;
 use std::sync::Arc;
 
 pub struct Directory {
-    users: Vec<UserProfile>,
+    users: NameIndex<UserProfile>,
     outbox: Arc<Outbox>,
 }
 
@@ -35,7 +36,10 @@ impl Directory {
             Some(path) => crate::read_json::<DirectoryFile>(path)?.users,
             None => Vec::new(),
         };
-        Ok(Directory { users, outbox })
+        Ok(Directory {
+            users: NameIndex::new(users, UserProfile::names),
+            outbox,
+        })
     }
 }
 
@@ -43,12 +47,7 @@ impl Directory {
 impl IdentityProvider for Directory {
     async fn lookup_user(&self, _cx: &CallContext, name: &str) -> Result<UserProfile, ConnectorError> {
         resolve::checked("user", name)?;
-        let matching = self
-            .users
-            .iter()
-            .filter(|user| user.names().iter().any(|known| resolve::same_name(known, name)))
-            .cloned()
-            .collect();
+        let matching = self.users.matching(name);
         resolve::exactly_one("embedded", "user in the directory", name, matching, |user| {
             format!("{} ({})", user.name, user.id)
         })
