@@ -198,10 +198,14 @@ async fn answered<T>(sent: bool, answer: oneshot::Receiver<Result<T, String>>) -
 
 /// The most records one gathering holds, so a flood of records still commits regularly.
 const MAX_BATCH: usize = 4096;
-/// The most records one transaction holds. The connection is shared with kv calls on the
-/// alerts' threads, which wait while a transaction is open; a hundred-odd rows keep that
-/// wait well under a millisecond.
-const MAX_TRANSACTION: usize = 128;
+/// How long a transaction of records should hold the connection. It is shared with kv calls
+/// on the alerts' threads and with readers (the console), which wait while one is open.
+const TRANSACTION_TIME: Duration = Duration::from_millis(2);
+/// The fewest records a transaction holds when more wait, however slow the disk: each commit
+/// costs a write (or a sync) of its own. Acknowledgements commit in transactions of this size.
+const MIN_TRANSACTION: usize = 128;
+/// The most records a transaction holds, however cheap they are.
+const MAX_TRANSACTION: usize = 2048;
 /// The most transactions of acknowledgements before the next of everything else.
 const FIRST_LANE_TURN: usize = 8;
 /// How long the writer gathers records before committing them.
@@ -228,6 +232,7 @@ impl Writer {
                 // Set when a turn ended with acknowledgements left: the writer then does not
                 // block, so they are taken even when nothing else arrives.
                 let mut lane_left = false;
+                let mut pace = Pace::new();
                 loop {
                     let first = if lane_left {
                         match receiver.try_recv() {
@@ -250,8 +255,9 @@ impl Writer {
                         .peekable();
                     while batch.peek().is_some() {
                         first_lane_turn(&connection, &first_lane);
-                        let part: Vec<Message> = batch.by_ref().take(MAX_TRANSACTION).collect();
-                        write_batch(&connection, part);
+                        let part: Vec<Message> = batch.by_ref().take(pace.size()).collect();
+                        let messages = part.len();
+                        pace.took(messages, write_batch(&connection, part));
                     }
                     lane_left = first_lane_turn(&connection, &first_lane);
                 }
@@ -343,7 +349,7 @@ fn gather(receiver: &mpsc::Receiver<Message>, first: Message) -> Vec<Message> {
 /// some may be left.
 fn first_lane_turn(connection: &Mutex<Connection>, lane: &mpsc::Receiver<Message>) -> bool {
     for _ in 0..FIRST_LANE_TURN {
-        let part: Vec<Message> = lane.try_iter().take(MAX_TRANSACTION).collect();
+        let part: Vec<Message> = lane.try_iter().take(MIN_TRANSACTION).collect();
         if part.is_empty() {
             return false;
         }
@@ -355,8 +361,9 @@ fn first_lane_turn(connection: &Mutex<Connection>, lane: &mpsc::Receiver<Message
 /// One transaction, then the answers to whoever waits on it. A record the database refuses
 /// (a repeated action id) is logged and the rest are still written: a failed statement undoes
 /// only itself, not the transaction. Counts are answered only once committed; when the
-/// transaction cannot begin or commit, each says why.
-fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) {
+/// transaction cannot begin or commit, each says why. Returns how long it held the
+/// connection.
+fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) -> Duration {
     let mut records = Vec::new();
     let mut counts = Vec::new();
     let mut flushes = Vec::new();
@@ -369,8 +376,10 @@ fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) {
         }
     }
     let durable = counts.iter().any(|count| count.durable());
+    let mut held = Duration::ZERO;
     let committed = (|| -> Result<(), rusqlite::Error> {
         let mut connection = super::lock(connection);
+        let locked = Instant::now();
         // 2 is FULL, 3 EXTRA: at least as durable as asked already.
         let lower = if durable {
             let setting: i64 = connection.query_row("PRAGMA synchronous", [], |row| row.get(0))?;
@@ -397,6 +406,7 @@ fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) {
         {
             tracing::error!(%error, "cannot restore the store's synchronous setting");
         }
+        held = locked.elapsed();
         committed
     })();
     if let Err(error) = &committed {
@@ -407,6 +417,44 @@ fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) {
     }
     for done in flushes {
         let _ = done.send(());
+    }
+    held
+}
+
+/// How many records the next transaction takes: as many as fit in [`TRANSACTION_TIME`] at
+/// what the recent ones cost, within [`MIN_TRANSACTION`] and [`MAX_TRANSACTION`]. Fewer,
+/// larger transactions are cheaper: the audit's indexes spread a transaction's rows over many
+/// pages, and a commit writes each page it touched once however many rows it took.
+struct Pace {
+    /// A moving average of the time a record held the connection.
+    per_message: Duration,
+}
+
+impl Pace {
+    /// Starts at the fewest, until transactions have been timed.
+    fn new() -> Pace {
+        Pace {
+            per_message: TRANSACTION_TIME / MIN_TRANSACTION as u32,
+        }
+    }
+
+    fn size(&self) -> usize {
+        let fit = TRANSACTION_TIME.as_nanos() / self.per_message.as_nanos().max(1);
+        usize::try_from(fit)
+            .unwrap_or(MAX_TRANSACTION)
+            .clamp(MIN_TRANSACTION, MAX_TRANSACTION)
+    }
+
+    /// Counts a transaction of `messages` that held the connection for `held`; a quarter of
+    /// the average, so one slow commit does not halve the next.
+    fn took(&mut self, messages: usize, held: Duration) {
+        let Ok(messages) = u32::try_from(messages) else {
+            return;
+        };
+        if messages == 0 {
+            return;
+        }
+        self.per_message = (self.per_message * 3 + held / messages) / 4;
     }
 }
 
@@ -601,7 +649,8 @@ mod tests {
         }
         let actions_before = answer.await.unwrap().unwrap();
         assert!(
-            actions_before <= super::MAX_TRANSACTION,
+            // A fresh writer's transactions are of the fewest (see `Pace`).
+            actions_before <= super::MIN_TRANSACTION,
             "{actions_before} records committed before the acknowledgement"
         );
         store.writer.flush();
@@ -609,6 +658,32 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM actions", [], |row| row.get(0))
             .unwrap();
         assert_eq!(actions, records, "every record is still written");
+    }
+
+    /// Cheap records go in larger transactions, up to the most; slow ones (a slow disk) never
+    /// in fewer than the fewest; and one slow commit does not undo what was learnt.
+    #[test]
+    fn transactions_are_as_large_as_fit_in_their_time() {
+        use super::{MAX_TRANSACTION, MIN_TRANSACTION, Pace};
+        use std::time::Duration;
+        let mut pace = Pace::new();
+        assert_eq!(pace.size(), MIN_TRANSACTION);
+        for _ in 0..60 {
+            pace.took(500, Duration::from_micros(1000));
+        }
+        assert_eq!(pace.size(), 1000, "2 µs a record: 2 ms hold a thousand");
+        pace.took(1000, Duration::from_millis(20));
+        assert!(pace.size() >= 300, "{} after one slow commit", pace.size());
+        for _ in 0..20 {
+            pace.took(1000, Duration::from_nanos(100));
+        }
+        assert_eq!(pace.size(), MAX_TRANSACTION);
+        for _ in 0..20 {
+            pace.took(128, Duration::from_millis(50));
+        }
+        assert_eq!(pace.size(), MIN_TRANSACTION);
+        pace.took(0, Duration::from_secs(1));
+        assert_eq!(pace.size(), MIN_TRANSACTION);
     }
 
     /// A count that inserts a queue row and answers how many rows the queue then has.
@@ -634,7 +709,7 @@ mod tests {
         let store = Store::in_memory().unwrap();
         let answers: Vec<_> = {
             let _held = crate::lock(&store.connection);
-            (0..3 * super::FIRST_LANE_TURN * super::MAX_TRANSACTION + 1)
+            (0..3 * super::FIRST_LANE_TURN * super::MIN_TRANSACTION + 1)
                 .map(|n| {
                     let (message, answer) = offer(n);
                     assert!(store.writer.send_first(message));
@@ -653,7 +728,7 @@ mod tests {
     #[tokio::test]
     async fn a_flood_of_acknowledgements_does_not_hold_the_rest_back() {
         let store = Store::in_memory().unwrap();
-        let turn = super::FIRST_LANE_TURN * super::MAX_TRANSACTION;
+        let turn = super::FIRST_LANE_TURN * super::MIN_TRANSACTION;
         let flood = 3 * turn;
         let (count, counted) = super::Count::ask(|transaction: &rusqlite::Transaction<'_>| {
             transaction.query_row("SELECT COUNT(*) FROM queue", [], |row| row.get::<_, usize>(0))
