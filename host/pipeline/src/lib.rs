@@ -339,5 +339,6 @@ fn plugin_context(
         simulate: mode != RunMode::Live,
         measured: measured.clone(),
         ledger: None,
+        repeats: Arc::default(),
     }
 }

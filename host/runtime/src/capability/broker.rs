@@ -35,6 +35,8 @@ pub struct PluginContext {
     /// operation whose outcome is unknown (started by a run that died) goes to a person.
     /// `None`: every call goes to the connector, as `palisade run` does.
     pub ledger: Option<Ledger>,
+    /// Refusals that repeat are logged once a minute (they are all audited).
+    pub repeats: Arc<super::Repeats>,
 }
 
 impl PluginContext {
@@ -52,6 +54,7 @@ impl PluginContext {
             simulate: false,
             measured: None,
             ledger: None,
+            repeats: Arc::default(),
         }
     }
 }
@@ -309,7 +312,13 @@ impl Broker {
         target: &str,
         reason: String,
     ) -> String {
-        tracing::warn!(plugin = %self.plugin.name, alert = %self.alert_id, %operation, target, %reason, "refused");
+        if let Some(repeats) = self.plugin.repeats.log_now(&format!("{operation} {reason}")) {
+            if repeats == 0 {
+                tracing::warn!(plugin = %self.plugin.name, alert = %self.alert_id, %operation, target, %reason, "refused");
+            } else {
+                tracing::warn!(plugin = %self.plugin.name, alert = %self.alert_id, %operation, target, %reason, also_refused_since_last_logged = repeats, "refused");
+            }
+        }
         let refused = ActionResult::Refused {
             reason: reason.clone(),
         };

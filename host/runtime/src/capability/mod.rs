@@ -10,7 +10,9 @@ mod gate;
 pub mod http;
 pub mod incident;
 mod interfaces;
+mod repeats;
 pub mod sandbox;
 
 pub use broker::{ActionRecord, ActionResult, AlertContext, Broker, CallLog, PluginContext};
 pub use palisade_core::capability::{Capability, GrantError, Grants, HTTP, OPERATIONS, Operation, ops};
+pub use repeats::Repeats;
