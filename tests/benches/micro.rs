@@ -111,6 +111,7 @@ fn configured_context(config: &Config, name: &str, registry: &Registry, store: &
         simulate: false,
         measured: None,
         ledger: None,
+        repeats: Arc::default(),
     }
 }
 
