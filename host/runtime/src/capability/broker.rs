@@ -312,7 +312,7 @@ impl Broker {
         target: &str,
         reason: String,
     ) -> String {
-        if let Some(repeats) = self.plugin.repeats.log_now(&format!("{operation} {reason}")) {
+        if let Some(repeats) = self.plugin.repeats.log_now((operation, reason.as_str())) {
             if repeats == 0 {
                 tracing::warn!(plugin = %self.plugin.name, alert = %self.alert_id, %operation, target, %reason, "refused");
             } else {

@@ -4,6 +4,7 @@
 //! why, and cost a write each. Every refusal is still audited and in its alert's report.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,11 @@ const MOST_KINDS: usize = 1024;
 
 #[derive(Default)]
 pub struct Repeats {
-    kinds: Mutex<HashMap<String, Seen>>,
+    /// By a hash of the kind, so a long reason costs no memory here. The hash's keys are drawn
+    /// at random for each process, so a plugin cannot choose a reason that passes for another
+    /// and silences its line.
+    kinds: Mutex<HashMap<u64, Seen>>,
+    hasher: RandomState,
 }
 
 struct Seen {
@@ -28,13 +33,14 @@ struct Seen {
 impl Repeats {
     /// Whether to log this warning of `kind` now: `Some` with how many like it were not
     /// logged since the last, `None` to count it only.
-    pub fn log_now(&self, kind: &str) -> Option<u64> {
+    pub fn log_now(&self, kind: impl Hash) -> Option<u64> {
         self.log_now_at(kind, Instant::now())
     }
 
-    fn log_now_at(&self, kind: &str, now: Instant) -> Option<u64> {
+    fn log_now_at(&self, kind: impl Hash, now: Instant) -> Option<u64> {
+        let kind = self.hasher.hash_one(kind);
         let mut kinds = self.kinds.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(seen) = kinds.get_mut(kind) {
+        if let Some(seen) = kinds.get_mut(&kind) {
             if now.saturating_duration_since(seen.logged_at) < EVERY {
                 seen.since += 1;
                 return None;
@@ -48,7 +54,7 @@ impl Repeats {
         }
         if kinds.len() < MOST_KINDS {
             kinds.insert(
-                kind.to_owned(),
+                kind,
                 Seen {
                     logged_at: now,
                     since: 0,
@@ -82,7 +88,7 @@ mod tests {
         let repeats = Repeats::default();
         let now = Instant::now();
         for kind in 0..MOST_KINDS {
-            assert_eq!(repeats.log_now_at(&kind.to_string(), now), Some(0));
+            assert_eq!(repeats.log_now_at(kind.to_string(), now), Some(0));
         }
         for _ in 0..3 {
             assert_eq!(repeats.log_now_at("one too many", now), Some(0));
