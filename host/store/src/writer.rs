@@ -424,7 +424,8 @@ fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) -> Duration {
 /// How many records the next transaction takes: as many as fit in [`TRANSACTION_TIME`] at
 /// what the recent ones cost, within [`MIN_TRANSACTION`] and [`MAX_TRANSACTION`]. Fewer,
 /// larger transactions are cheaper: the audit's indexes spread a transaction's rows over many
-/// pages, and a commit writes each page it touched once however many rows it took.
+/// pages, and a commit writes each page it touched once however many rows it took. A durable
+/// store's commits wait for the disk, so there transactions stay near the fewest.
 struct Pace {
     /// A moving average of the time a record held the connection.
     per_message: Duration,
@@ -445,8 +446,8 @@ impl Pace {
             .clamp(MIN_TRANSACTION, MAX_TRANSACTION)
     }
 
-    /// Counts a transaction of `messages` that held the connection for `held`; a quarter of
-    /// the average, so one slow commit does not halve the next.
+    /// Counts a transaction of `messages` that held the connection for `held`, at a quarter
+    /// of the average: one slow commit moves the size, and a few in a row set it.
     fn took(&mut self, messages: usize, held: Duration) {
         let Ok(messages) = u32::try_from(messages) else {
             return;
