@@ -91,6 +91,50 @@ fn alerts_are_read_from_stdin_with_a_dash() {
     assert_eq!(run.records("alert").len(), 1, "{run}");
 }
 
+/// A feed piped in (`tail -f siem.jsonl | palisade run -`): each alert is handled as it
+/// arrives, while the feed stays open, not when it ends.
+#[test]
+fn an_alert_on_stdin_is_handled_while_the_feed_stays_open() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let case = Case::new();
+    case.config(TRIAGE_ONLY);
+    let mut child = Command::new(&artifacts().palisade)
+        .args(["run", "--config", "palisade.toml", "--json", "-"])
+        .current_dir(case.dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start palisade");
+    let mut feed = child.stdin.take().expect("stdin is piped");
+    let (lines, reported) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout is piped");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let started = Instant::now();
+    let handled = |id: &str| loop {
+        let left = Duration::from_secs(30).saturating_sub(started.elapsed());
+        match reported.recv_timeout(left) {
+            Ok(line) if line.contains(&format!("\"id\":\"{id}\"")) => break true,
+            Ok(_) => continue,
+            Err(_) => break false,
+        }
+    };
+    for id in ["feed-1", "feed-2"] {
+        writeln!(feed, "{}", plain_alert(id, "edr-01")).expect("write to the feed");
+        feed.flush().expect("flush the feed");
+        assert!(handled(id), "{id} was not reported while the feed was open");
+    }
+    drop(feed);
+    let status = child.wait().expect("wait for palisade");
+    assert_eq!(status.code(), Some(0));
+}
+
 /// The 1-based line and column where `needle` starts in `text`.
 fn position(text: &str, needle: &str) -> (usize, usize) {
     let offset = text.find(needle).expect("the needle is in the text");

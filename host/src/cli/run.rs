@@ -63,11 +63,13 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
         }
     };
     let stdin = args.alerts.as_deref().is_none_or(|path| path.as_os_str() == "-");
-    let input: Box<dyn AsyncBufRead + Unpin + Send> = match args.alerts.as_deref() {
-        None => Box::new(BufReader::new(tokio::io::stdin())),
-        Some(path) if path.as_os_str() == "-" => Box::new(BufReader::new(tokio::io::stdin())),
+    // tokio reads files and stdin on its blocking pool, a thread hop per read: large reads
+    // keep the hops few (8 KiB, the default, made 640 of them for 10,000 alerts). A read
+    // returns what is there, so a slow feed on stdin is not held back.
+    let input: Box<dyn AsyncBufRead + Unpin + Send> = match args.alerts.as_deref().filter(|_| !stdin) {
+        None => Box::new(BufReader::with_capacity(READS, tokio::io::stdin())),
         Some(path) => match tokio::fs::File::open(path).await {
-            Ok(file) => Box::new(BufReader::new(file)),
+            Ok(file) => Box::new(BufReader::with_capacity(READS, file)),
             Err(error) => {
                 eprintln!("error: cannot read alerts from {}: {error}", path.display());
                 return exit::FATAL;
@@ -165,6 +167,9 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
     }
     if tally.clean() { exit::OK } else { exit::PARTIAL }
 }
+
+/// The most each read of the alerts takes.
+const READS: usize = 256 << 10;
 
 /// How long stdin may pause before the alerts read so far are handled as one window.
 const STDIN_PAUSE: Duration = Duration::from_millis(50);
