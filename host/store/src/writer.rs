@@ -424,8 +424,9 @@ fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) -> Duration {
 /// How many records the next transaction takes: as many as fit in [`TRANSACTION_TIME`] at
 /// what the recent ones cost, within [`MIN_TRANSACTION`] and [`MAX_TRANSACTION`]. Fewer,
 /// larger transactions are cheaper: the audit's indexes spread a transaction's rows over many
-/// pages, and a commit writes each page it touched once however many rows it took. A durable
-/// store's commits wait for the disk, so there transactions stay near the fewest.
+/// pages, and a commit writes each page it touched once however many rows it took. A commit's
+/// wait for the disk (a durable store's) counts in the time, so on a slow disk transactions
+/// stay nearer the fewest.
 struct Pace {
     /// A moving average of the time a record held the connection.
     per_message: Duration,
