@@ -237,12 +237,7 @@ fn is_action(event: &AuditEvent<'_>) -> bool {
 
 /// The `action_hours` table, and its counts of the records written before it existed.
 pub(super) fn count_action_hours(connection: &Connection) -> Result<(), rusqlite::Error> {
-    let exists: bool = connection.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'action_hours')",
-        [],
-        |row| row.get(0),
-    )?;
-    if exists {
+    if super::has_table(connection, "action_hours")? {
         return Ok(());
     }
     let decisions = ACTION_DECISIONS

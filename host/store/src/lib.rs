@@ -168,6 +168,16 @@ impl Store {
 
 /// The connection, even after a panic elsewhere while it was held: SQLite's own transactions
 /// keep the data consistent, so a poisoned lock carries no broken state.
+/// Whether the database has a table named `name`: a migration that creates a table from what
+/// is stored does that work once, when the table is missing.
+fn has_table(connection: &Connection, name: &str) -> Result<bool, rusqlite::Error> {
+    connection.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [name],
+        |row| row.get(0),
+    )
+}
+
 fn lock(connection: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
     connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -67,12 +67,7 @@ pub(super) fn migrate(connection: &rusqlite::Connection) -> Result<(), rusqlite:
     // transaction, so no row slips in between; and only when the count is not kept yet: the
     // count is that scan (about 20 ms at 50,000 queued), which would otherwise run at every
     // start.
-    let kept: bool = connection.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'queue_depth')",
-        [],
-        |row| row.get(0),
-    )?;
-    if kept {
+    if super::has_table(connection, "queue_depth")? {
         return Ok(());
     }
     connection.execute_batch(
