@@ -20,7 +20,11 @@
 //! - `PALISADE_BENCH_RUN_MODES`: default `dry-run,enforce`;
 //! - `PALISADE_BENCH_BASELINE`: the binary to compare with (none by default);
 //! - `PALISADE_BENCH_BINARY`: the binary to measure instead of this tree's release build (to
-//!   compare two builds of earlier commits).
+//!   compare two builds of earlier commits);
+//! - `PALISADE_BENCH_RUN_CHAIN`: `demo` (the default), or `floor`: the same config with each of
+//!   the three plugins replaced by `tests/bench-plugin` making no call, so the figures are what
+//!   the engine itself costs an alert (reading, three fresh instances, the audit, the report)
+//!   and the difference from `demo` is what the demo's plugins do.
 
 mod common;
 
@@ -35,6 +39,11 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(5);
     let modes: Vec<String> = env_list("PALISADE_BENCH_RUN_MODES", "dry-run,enforce");
+    let chain = match std::env::var("PALISADE_BENCH_RUN_CHAIN").as_deref() {
+        Ok("floor") => Chain::Floor,
+        Ok("demo") | Err(_) => Chain::Demo,
+        Ok(other) => panic!("PALISADE_BENCH_RUN_CHAIN is `demo` or `floor`, not `{other}`"),
+    };
     let this = std::env::var_os("PALISADE_BENCH_BINARY")
         .map(PathBuf::from)
         .unwrap_or_else(common::release_binary);
@@ -47,13 +56,13 @@ fn main() {
         println!("{name}: {}", path.display());
     }
     println!(
-        "\n`palisade run --config demo.toml ALERTS --json > /dev/null`, {repeats} runs each, alternating; medians\n"
+        "\n`palisade run --config demo.toml ALERTS --json > /dev/null`, {chain:?} chain, {repeats} runs each, alternating; medians\n"
     );
     println!("| mode | alerts | binary | seconds | alerts/s | CPU us/alert | peak RSS MiB |");
     println!("| --- | ---: | --- | ---: | ---: | ---: | ---: |");
     for mode in &modes {
         for &size in &sizes {
-            let bench = Bench::new(mode, size);
+            let bench = Bench::new(mode, size, chain);
             // A first run of each binary compiles its plugins into the state folder's cache,
             // as a user's first run does once; the measured runs load them from there.
             for (_, binary) in &binaries {
@@ -95,13 +104,22 @@ fn env_list<T: std::str::FromStr>(name: &str, default: &str) -> Vec<T> {
         .collect()
 }
 
+/// Which plugins the demo's three stages run.
+#[derive(Debug, Clone, Copy)]
+enum Chain {
+    /// The demo's own: `ip-reputation`, `triage`, `password-spray`.
+    Demo,
+    /// `bench-plugin` in each stage, making no call: the engine's own cost.
+    Floor,
+}
+
 /// A folder with the demo's files, a config in one mode, and an alerts file.
 struct Bench {
     dir: tempfile::TempDir,
 }
 
 impl Bench {
-    fn new(mode: &str, size: u64) -> Bench {
+    fn new(mode: &str, size: u64, chain: Chain) -> Bench {
         let dir = tempfile::tempdir().expect("a folder");
         let demo = palisade_e2e::workspace_root().join("plugins/demo");
         for file in [
@@ -113,7 +131,7 @@ impl Bench {
             std::fs::copy(demo.join(file), dir.path().join(file)).expect("copy the demo's files");
         }
         let text = std::fs::read_to_string(demo.join("palisade.toml")).expect("the demo config");
-        let config = demo_config(&text, mode);
+        let config = demo_config(&text, mode, chain);
         std::fs::write(dir.path().join("palisade.toml"), config).expect("write the config");
         let alerts: String = (0..size).map(|i| spray(i) + "\n").collect();
         std::fs::write(dir.path().join("alerts.jsonl"), alerts).expect("write the alerts");
@@ -196,8 +214,10 @@ impl Run {
 }
 
 /// The demo's config as a user would run it at volume: the plugins this build made, the
-/// policy in `mode`, the breaker's limits out of the way; nothing else changed.
-fn demo_config(text: &str, mode: &str) -> String {
+/// policy in `mode`, the breaker's limits out of the way; nothing else changed. For the
+/// [`Chain::Floor`], each plugin's table keeps its name and stage and runs `bench-plugin`
+/// with nothing granted, matching every alert.
+fn demo_config(text: &str, mode: &str, chain: Chain) -> String {
     let mut config: toml::Table = text.parse().expect("the demo config is TOML");
     let plugins = common::plugins();
     let built = [
@@ -212,7 +232,17 @@ fn demo_config(text: &str, mode: &str) -> String {
             .get_mut(name)
             .and_then(toml::Value::as_table_mut)
             .unwrap_or_else(|| panic!("the demo has no plugin {name}"));
-        plugin.insert("path".into(), path.display().to_string().into());
+        match chain {
+            Chain::Demo => {
+                plugin.insert("path".into(), path.display().to_string().into());
+            }
+            Chain::Floor => {
+                let stage = plugin.get("stage").cloned().expect("a stage");
+                plugin.clear();
+                plugin.insert("path".into(), plugins.bench.display().to_string().into());
+                plugin.insert("stage".into(), stage);
+            }
+        }
     }
     config.insert("plugins".into(), plugin_tables.into());
     let mut policy = table(config.get_mut("policy").expect("[policy]"));
