@@ -111,7 +111,7 @@ fn configured_context(config: &Config, name: &str, registry: &Registry, store: &
         simulate: false,
         measured: None,
         ledger: None,
-        repeats: Arc::default(),
+        repeats: Arc::new(palisade_runtime::capability::Repeats::new(name)),
     }
 }
 

@@ -130,3 +130,56 @@ settings = { attack = "denied-call" }
     assert!(receiver.requests().is_empty(), "{:#?}", receiver.requests());
     assert_eq!(run.code, Some(0), "{run}");
 }
+
+#[test]
+fn a_limit_that_refuses_every_later_alert_is_logged_once_and_its_count_when_the_run_ends() {
+    let receiver = Receiver::start();
+    let case = Case::new().receiver(&receiver);
+    case.config(
+        r#"
+[defaults.connectors]
+ticket = "hook"
+
+[connectors.hook]
+kind = "webhook"
+url = "${RECEIVER}"
+
+[plugins.password-spray]
+path = "${PASSWORD_SPRAY}"
+stage = "respond"
+grants = ["ticket.create"]
+limits = { tickets_per_hour = 1 }
+"#,
+    );
+    let ids = ["limit-1", "limit-2", "limit-3", "limit-4"];
+    let alerts: Vec<String> = ids.iter().map(|id| spray_alert(id, 92)).collect();
+    case.alerts(&alerts);
+
+    let run = case.run();
+    assert_eq!(run.code, Some(0), "a refusal is the plugin's business\n{run}");
+    assert_eq!(receiver.calls("ticket", "create").len(), 1, "{run}");
+    let refused: Vec<String> = ids
+        .iter()
+        .filter(|id| {
+            let spray = run.plugin(id, "password-spray");
+            note(&spray, "ticket").is_some_and(|ticket| ticket.starts_with("error: limit-exceeded"))
+        })
+        .map(|id| id.to_string())
+        .collect();
+    assert_eq!(
+        refused.len(),
+        3,
+        "every later alert's ticket is refused: {refused:?}\n{run}"
+    );
+
+    // The run is shorter than the minute between repeated lines: the first refusal is
+    // logged, and the two after it are counted in one line as the run ends.
+    let stderr = run.stderr_plain();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("refused") && line.contains("ticket.create"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(!lines[0].contains("also_refused_since_last_logged"), "{stderr}");
+    assert!(lines[1].contains("also_refused_since_last_logged=2"), "{stderr}");
+}

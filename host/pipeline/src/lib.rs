@@ -339,6 +339,6 @@ fn plugin_context(
         simulate: mode != RunMode::Live,
         measured: measured.clone(),
         ledger: None,
-        repeats: Arc::default(),
+        repeats: Arc::new(palisade_runtime::capability::Repeats::new(&config.name)),
     }
 }

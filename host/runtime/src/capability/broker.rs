@@ -54,7 +54,7 @@ impl PluginContext {
             simulate: false,
             measured: None,
             ledger: None,
-            repeats: Arc::default(),
+            repeats: Arc::new(super::Repeats::new(name)),
         }
     }
 }
@@ -312,7 +312,7 @@ impl Broker {
         target: &str,
         reason: String,
     ) -> String {
-        if let Some(repeats) = self.plugin.repeats.log_now((operation, reason.as_str())) {
+        if let Some(repeats) = self.plugin.repeats.log_now(operation, &reason) {
             if repeats == 0 {
                 tracing::warn!(plugin = %self.plugin.name, alert = %self.alert_id, %operation, target, %reason, "refused");
             } else {
