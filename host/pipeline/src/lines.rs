@@ -27,7 +27,12 @@ pub fn read_lines(
         .ready_chunks(PARSE_BATCH)
         .map(move |batch| {
             let intake = intake.clone();
-            let numbers: Vec<usize> = batch.iter().map(|raw| raw.number).collect();
+            // Blank lines are reported by nobody, whatever happens to the parse.
+            let numbers: Vec<usize> = batch
+                .iter()
+                .filter(|raw| !raw.is_blank())
+                .map(|raw| raw.number)
+                .collect();
             let parsed = tokio::spawn(async move {
                 batch
                     .into_iter()
@@ -61,6 +66,15 @@ struct Raw {
 }
 
 impl Raw {
+    /// What [`Raw::parsed`] skips: a line of whitespace, or the end.
+    fn is_blank(&self) -> bool {
+        match &self.read {
+            Ok(ReadLine::Line(bytes)) => std::str::from_utf8(bytes).is_ok_and(|text| text.trim().is_empty()),
+            Ok(ReadLine::End) => true,
+            Ok(ReadLine::TooLong(_)) | Err(_) => false,
+        }
+    }
+
     /// `None` for a blank line.
     fn parsed(self, intake: &Intake) -> Option<Received> {
         let line = match self.read {

@@ -240,15 +240,23 @@ pub(super) fn count_action_hours(connection: &Connection) -> Result<(), rusqlite
     if super::has_table(connection, "action_hours")? {
         return Ok(());
     }
+    create_action_hours(connection)
+}
+
+/// Makes and fills `action_hours` unless another process did first.
+fn create_action_hours(connection: &Connection) -> Result<(), rusqlite::Error> {
     let decisions = ACTION_DECISIONS
         .iter()
         .map(|decision| format!("'{decision}'"))
         .collect::<Vec<_>>()
         .join(", ");
-    // CASE, not AND, so a detail that is not JSON is never parsed.
+    // CASE, not AND, so a detail that is not JSON is never parsed. Another process may be
+    // opening the same old database: whichever takes the write lock second finds the table
+    // made and counted (the writer counts each action into it as it is recorded, so it is
+    // empty only while the audit holds no action), and changes nothing.
     connection.execute_batch(&format!(
         "BEGIN IMMEDIATE;
-         CREATE TABLE action_hours (
+         CREATE TABLE IF NOT EXISTS action_hours (
              hour INTEGER NOT NULL,
              decision TEXT NOT NULL,
              count INTEGER NOT NULL,
@@ -256,9 +264,10 @@ pub(super) fn count_action_hours(connection: &Connection) -> Result<(), rusqlite
          ) STRICT, WITHOUT ROWID;
          INSERT INTO action_hours (hour, decision, count)
          SELECT (at_unix / 3600) * 3600, decision, COUNT(*) FROM audit
-         WHERE (kind = 'host-call' AND decision IN ({decisions})
+         WHERE ((kind = 'host-call' AND decision IN ({decisions})
                 AND CASE WHEN json_valid(detail) THEN json_extract(detail, '$.action_id') END IS NOT NULL)
-            OR kind = 'approval'
+            OR kind = 'approval')
+           AND NOT EXISTS (SELECT 1 FROM action_hours)
          GROUP BY 1, 2;
          COMMIT;"
     ))
@@ -625,6 +634,9 @@ mod tests {
             let connection = crate::lock(&store.connection);
             connection.execute_batch("DROP TABLE action_hours").unwrap();
             count_action_hours(&connection).unwrap();
+            // A second process that found the table missing too, and took the write lock
+            // after the first had made it: no error, and nothing counted twice.
+            create_action_hours(&connection).unwrap();
         }
         let counts = store.audit().hourly_decisions(hour).unwrap();
         let expected = [

@@ -166,8 +166,6 @@ impl Store {
     }
 }
 
-/// The connection, even after a panic elsewhere while it was held: SQLite's own transactions
-/// keep the data consistent, so a poisoned lock carries no broken state.
 /// Whether the database has a table named `name`: a migration that creates a table from what
 /// is stored does that work once, when the table is missing.
 fn has_table(connection: &Connection, name: &str) -> Result<bool, rusqlite::Error> {
@@ -178,6 +176,8 @@ fn has_table(connection: &Connection, name: &str) -> Result<bool, rusqlite::Erro
     )
 }
 
+/// The connection, even after a panic elsewhere while it was held: SQLite's own transactions
+/// keep the data consistent, so a poisoned lock carries no broken state.
 fn lock(connection: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
     connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

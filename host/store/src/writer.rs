@@ -376,10 +376,11 @@ fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) -> Duration {
         }
     }
     let durable = counts.iter().any(|count| count.durable());
-    let mut held = Duration::ZERO;
+    let mut connection = super::lock(connection);
+    // Timed whichever way the transaction ends: one that failed held the connection too, and
+    // must not read as free to the pace.
+    let locked = Instant::now();
     let committed = (|| -> Result<(), rusqlite::Error> {
-        let mut connection = super::lock(connection);
-        let locked = Instant::now();
         // 2 is FULL, 3 EXTRA: at least as durable as asked already.
         let lower = if durable {
             let setting: i64 = connection.query_row("PRAGMA synchronous", [], |row| row.get(0))?;
@@ -406,9 +407,10 @@ fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) -> Duration {
         {
             tracing::error!(%error, "cannot restore the store's synchronous setting");
         }
-        held = locked.elapsed();
         committed
     })();
+    let held = locked.elapsed();
+    drop(connection);
     if let Err(error) = &committed {
         tracing::error!(%error, "cannot write audit and action records");
     }
