@@ -398,3 +398,39 @@ fn a_plugin_that_names_a_closed_status_in_its_match_runs_on_it() {
         "an open alert is not closed\n{run}"
     );
 }
+
+#[test]
+fn a_record_the_store_cannot_write_is_counted_and_the_run_does_not_exit_clean() {
+    let case = Case::new();
+    case.config(TRIAGE_ONLY);
+    case.alerts(&[plain_alert("before", "edr-01")]);
+    assert_eq!(case.run().code, Some(0), "the store is made by a first run");
+
+    // The database refuses one alert's audit records, as a full or damaged one would.
+    let db = rusqlite::Connection::open(case.dir().join("state/palisade.db")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER refuse_gap BEFORE INSERT ON audit WHEN NEW.alert_id = 'gap'
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+    )
+    .unwrap();
+    drop(db);
+    case.alerts(&[
+        plain_alert("ok-1", "edr-01"),
+        plain_alert("gap", "edr-01"),
+        plain_alert("ok-3", "edr-01"),
+    ]);
+
+    let run = case.run();
+    assert_eq!(run.code, Some(3), "an audit with gaps is not a clean run\n{run}");
+    let summary = run.summary();
+    // The alert's own record and its invocation's.
+    assert_eq!(summary["records_lost"], 2, "{summary}");
+    assert_eq!(summary["alerts"], 3, "the others are handled: {summary}");
+    assert!(
+        run.stderr_plain().contains("cannot write an audit record"),
+        "{run}"
+    );
+    for id in ["ok-1", "gap", "ok-3"] {
+        assert_eq!(run.plugin(id, "triage")["status"], "completed", "{run}");
+    }
+}

@@ -161,6 +161,7 @@ fn a_signed_alert_is_acknowledged_run_and_reported_and_a_repeat_is_not_run_again
             2.0,
         ),
         ("palisade_queue_depth", 0.0),
+        ("palisade_store_records_lost", 0.0),
     ] {
         assert_eq!(metrics.get(sample), Some(&value), "{sample} in\n{}", scraped.body);
     }

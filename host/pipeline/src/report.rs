@@ -121,6 +121,8 @@ pub struct Tally {
     pub duplicates: usize,
     /// Incidents the alerts formed; `None` (shown as `null`) without `[intake.grouping]`.
     pub incidents: Option<usize>,
+    /// Audit, action and ticket records the store could not write (each logged with why).
+    pub records_lost: u64,
     /// Each responded alert's time to respond, in milliseconds; summarized by
     /// [`Tally::time_to_respond`].
     #[serde(skip)]
@@ -180,10 +182,13 @@ impl Tally {
         })
     }
 
-    /// Whether anything went wrong: a rejected line, a plugin not loaded, or an invocation
-    /// that did not complete.
+    /// Whether anything went wrong: a rejected line, a plugin not loaded, an invocation that
+    /// did not complete, or a record the audit is missing.
     pub fn clean(&self) -> bool {
-        self.rejected == 0 && self.plugins_not_loaded == 0 && self.completed == self.invocations
+        self.rejected == 0
+            && self.plugins_not_loaded == 0
+            && self.completed == self.invocations
+            && self.records_lost == 0
     }
 }
 

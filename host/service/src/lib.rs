@@ -245,6 +245,13 @@ pub async fn serve(config_path: &Path, listen: Option<SocketAddr>) -> Result<(),
     // Open connections' tasks may still hold the app: the last records are committed here,
     // not left to whichever drops it last.
     app.store.audit().flush();
+    let lost = app.store.records_lost();
+    if lost > 0 {
+        tracing::error!(
+            records = lost,
+            "records could not be written while the service ran (each logged): the audit has gaps"
+        );
+    }
     Ok(())
 }
 

@@ -70,6 +70,7 @@ pub(crate) struct Metrics {
     queue_depth: Gauge,
     queue_oldest: Gauge,
     breakers_tripped: Gauge,
+    records_lost: Gauge,
     connector_requests: Family<ByBackend, Counter>,
     connector_seconds: Histograms,
 }
@@ -89,6 +90,7 @@ impl Metrics {
             queue_depth: Gauge::default(),
             queue_oldest: Gauge::default(),
             breakers_tripped: Gauge::default(),
+            records_lost: Gauge::default(),
             connector_requests: Family::default(),
             // 1 ms to about 65 s, retries included.
             connector_seconds: Family::new_with_constructor(|| {
@@ -145,6 +147,11 @@ impl Metrics {
             "breakers_tripped",
             "Plugins whose circuit breaker is tripped",
             metrics.breakers_tripped.clone(),
+        );
+        registry.register(
+            "store_records_lost",
+            "Audit, action and ticket records the store could not write since the service started (each logged with why)",
+            metrics.records_lost.clone(),
         );
         registry.register(
             "connector_requests",
@@ -247,6 +254,8 @@ impl Metrics {
         self.queue_oldest.set(oldest.unwrap_or(0));
         let tripped = store.breaker().status().map_err(|error| error.to_string())?;
         self.breakers_tripped.set(tripped.len() as i64);
+        self.records_lost
+            .set(i64::try_from(store.records_lost()).unwrap_or(i64::MAX));
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)
             .map_err(|error| error.to_string())?;

@@ -26,8 +26,9 @@ pub mod exit {
     pub const FATAL: u8 = 1;
     /// The command line was wrong (clap's own code).
     pub const USAGE: u8 = 2;
-    /// The run finished, but input lines were rejected, or plugins failed to load, returned
-    /// errors, trapped or hit limits. The output says which.
+    /// The run finished, but input lines were rejected, plugins failed to load, returned
+    /// errors, trapped or hit limits, or audit records could not be written. The output says
+    /// which.
     pub const PARTIAL: u8 = 3;
 }
 

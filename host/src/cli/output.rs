@@ -284,6 +284,12 @@ impl Output {
             tally.actions_simulated,
             tally.denied
         ));
+        if tally.records_lost > 0 {
+            self.emit(&format!(
+                "{} audit and action records could not be written (logged above): this run's audit has gaps",
+                tally.records_lost
+            ));
+        }
         let mut after = Vec::new();
         if tally.duplicates > 0 {
             let noun = if tally.duplicates == 1 {

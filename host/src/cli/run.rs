@@ -113,6 +113,7 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
     if config.intake.grouping.is_some() {
         tally.incidents = Some(0);
     }
+    let store = pipeline.store().clone();
     let runner = Runner::new(pipeline, Arc::new(config), schedule);
     let mut finished = std::pin::pin!(runner.run(read_lines(input, intake)));
     while let Some(done) = finished.next().await {
@@ -161,6 +162,8 @@ pub async fn run(args: RunArgs, mode: RunMode) -> u8 {
         }
     }
     progress.finish();
+    store.audit().flush();
+    tally.records_lost = store.records_lost();
     output.summary(&tally);
     if mode == RunMode::Simulate {
         output.simulation(&simulation);

@@ -168,7 +168,8 @@ impl Audit {
         }
     }
 
-    /// Waits until every record queued so far is in the database.
+    /// Waits until every record queued so far is in the database, or logged as lost
+    /// ([`crate::Store::records_lost`]).
     pub fn flush(&self) {
         self.writer.flush();
     }

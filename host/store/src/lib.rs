@@ -114,6 +114,13 @@ impl Store {
         KvStore::new(self.connection.clone())
     }
 
+    /// How many records (audit, actions, tickets) were not written since the store was
+    /// opened, each logged with why as it was lost: a run whose audit has gaps did not end
+    /// cleanly. After [`Audit::flush`], every record queued before it is counted or written.
+    pub fn records_lost(&self) -> u64 {
+        self.writer.lost()
+    }
+
     pub fn audit(&self) -> Audit {
         Audit::new(self.connection.clone(), self.writer.clone())
     }

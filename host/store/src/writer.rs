@@ -14,6 +14,7 @@
 
 use super::ActionRow;
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -220,15 +221,20 @@ pub(super) struct Writer {
     /// The first lane (see the module's comment).
     first_lane: Option<mpsc::Sender<Message>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Records not written: refused by the database, or in a transaction that failed.
+    lost: Arc<AtomicU64>,
 }
 
 impl Writer {
     pub(super) fn start(connection: Arc<Mutex<Connection>>) -> std::io::Result<Writer> {
         let (sender, receiver) = mpsc::channel::<Message>();
         let (to_first_lane, first_lane) = mpsc::channel::<Message>();
+        let lost = Arc::new(AtomicU64::new(0));
+        let counted = lost.clone();
         let thread = std::thread::Builder::new()
             .name("palisade-audit".into())
             .spawn(move || {
+                let lost = counted;
                 // Set when a turn ended with acknowledgements left: the writer then does not
                 // block, so they are taken even when nothing else arrives.
                 let mut lane_left = false;
@@ -254,19 +260,20 @@ impl Writer {
                         .filter(|message| !matches!(message, Message::FirstLane))
                         .peekable();
                     while batch.peek().is_some() {
-                        first_lane_turn(&connection, &first_lane);
+                        first_lane_turn(&connection, &first_lane, &lost);
                         let part: Vec<Message> = batch.by_ref().take(pace.size()).collect();
                         let messages = part.len();
-                        pace.took(messages, write_batch(&connection, part));
+                        pace.took(messages, write_batch(&connection, part, &lost));
                     }
-                    lane_left = first_lane_turn(&connection, &first_lane);
+                    lane_left = first_lane_turn(&connection, &first_lane, &lost);
                 }
-                while first_lane_turn(&connection, &first_lane) {}
+                while first_lane_turn(&connection, &first_lane, &lost) {}
             })?;
         Ok(Writer {
             sender: Some(sender),
             first_lane: Some(to_first_lane),
             thread: Some(thread),
+            lost,
         })
     }
 
@@ -288,7 +295,14 @@ impl Writer {
             .is_some_and(|sender| sender.send(message).is_ok())
     }
 
-    /// Waits until every record queued so far is in the database.
+    /// How many records were not written since the writer started: each was logged with why
+    /// as it was lost. After [`Writer::flush`], this covers every record queued before it.
+    pub(super) fn lost(&self) -> u64 {
+        self.lost.load(Ordering::Relaxed)
+    }
+
+    /// Waits until every record queued so far has been written, or lost (see
+    /// [`Writer::lost`]).
     pub(super) fn flush(&self) {
         let (done, wait) = mpsc::channel();
         if self.send_now(Message::Flush(done)) {
@@ -347,13 +361,13 @@ fn gather(receiver: &mpsc::Receiver<Message>, first: Message) -> Vec<Message> {
 
 /// What waits in the first lane, at most [`FIRST_LANE_TURN`] transactions of it; true when
 /// some may be left.
-fn first_lane_turn(connection: &Mutex<Connection>, lane: &mpsc::Receiver<Message>) -> bool {
+fn first_lane_turn(connection: &Mutex<Connection>, lane: &mpsc::Receiver<Message>, lost: &AtomicU64) -> bool {
     for _ in 0..FIRST_LANE_TURN {
         let part: Vec<Message> = lane.try_iter().take(MIN_TRANSACTION).collect();
         if part.is_empty() {
             return false;
         }
-        write_batch(connection, part);
+        write_batch(connection, part, lost);
     }
     true
 }
@@ -363,7 +377,7 @@ fn first_lane_turn(connection: &Mutex<Connection>, lane: &mpsc::Receiver<Message
 /// only itself, not the transaction. Counts are answered only once committed; when the
 /// transaction cannot begin or commit, each says why. Returns how long it held the
 /// connection.
-fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) -> Duration {
+fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>, lost: &AtomicU64) -> Duration {
     let mut records = Vec::new();
     let mut counts = Vec::new();
     let mut flushes = Vec::new();
@@ -376,6 +390,8 @@ fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) -> Duration {
         }
     }
     let durable = counts.iter().any(|count| count.durable());
+    let sent = records.len() as u64;
+    let mut refused = 0;
     let mut connection = super::lock(connection);
     // Timed whichever way the transaction ends: one that failed held the connection too, and
     // must not read as free to the pace.
@@ -396,7 +412,7 @@ fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) -> Duration {
         let committed = connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .and_then(|transaction| {
-                insert(&transaction, records)?;
+                refused = insert(&transaction, records)?;
                 for count in &mut counts {
                     count.count(&transaction);
                 }
@@ -411,9 +427,13 @@ fn write_batch(connection: &Mutex<Connection>, part: Vec<Message>) -> Duration {
     })();
     let held = locked.elapsed();
     drop(connection);
-    if let Err(error) = &committed {
-        tracing::error!(%error, "cannot write audit and action records");
-    }
+    match &committed {
+        Ok(()) => lost.fetch_add(refused, Ordering::Relaxed),
+        Err(error) => {
+            tracing::error!(%error, records = sent, "cannot write audit and action records");
+            lost.fetch_add(sent, Ordering::Relaxed)
+        }
+    };
     for count in counts {
         count.answer(committed.as_ref().map(|_| ()));
     }
@@ -463,7 +483,10 @@ impl Pace {
 }
 
 /// The audit rows and undo records of a batch, in order.
-fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rusqlite::Error> {
+/// Returns how many records the database refused (each logged); the rest are in the
+/// transaction.
+fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<u64, rusqlite::Error> {
+    let mut refused = 0;
     let mut audit = transaction.prepare_cached(
         "INSERT INTO audit (at, at_unix, kind, alert_id, plugin, operation, target, decision, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -499,6 +522,7 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rus
                     row.detail
                 ]) {
                     tracing::error!(%error, kind = %row.kind, "cannot write an audit record");
+                    refused += 1;
                 } else if row.action {
                     let hour = row.at_unix.div_euclid(3600) * 3600;
                     match action_hours
@@ -525,22 +549,26 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rus
                         .and_then(|c| serde_json::to_string(c).ok())
                 ]) {
                     tracing::error!(%error, action = %row.action_id, "cannot record the action for undo");
+                    refused += 1;
                 }
             }
             Record::Lapse { action_id, due_at } => {
                 if let Err(error) = lapse.execute(params![action_id, due_at]) {
                     tracing::error!(%error, action = %action_id, "cannot schedule the block's end: undo it by hand when due");
+                    refused += 1;
                 }
             }
             Record::AlertRule(row) => {
                 if let Err(error) = alert_rule.execute(params![row.alert_id, row.rule, row.rule_name, row.at])
                 {
                     tracing::error!(%error, alert = %row.alert_id, "cannot record the alert's rule");
+                    refused += 1;
                 }
             }
             Record::Responded { alert_id, ms } => {
                 if let Err(error) = responded.execute(params![alert_id, ms]) {
                     tracing::error!(%error, alert = %alert_id, "cannot record the time to respond");
+                    refused += 1;
                 }
             }
             Record::Ticket(row) => {
@@ -552,6 +580,7 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rus
                     row.at
                 ]) {
                     tracing::error!(%error, ticket = %row.ticket, "cannot record the opened ticket");
+                    refused += 1;
                 }
             }
         }
@@ -565,7 +594,7 @@ fn insert(transaction: &Transaction<'_>, records: Vec<Record>) -> Result<(), rus
             tracing::error!(%error, "cannot count actions in their hour");
         }
     }
-    Ok(())
+    Ok(refused)
 }
 
 #[cfg(test)]
@@ -783,6 +812,16 @@ mod tests {
             ..AuditFilter::default()
         };
         assert_eq!(audit.query(&filter).unwrap().len(), 1);
+        // The query above flushed the writer.
+        assert_eq!(store.records_lost(), 1, "the refused record is counted as lost");
+    }
+
+    #[test]
+    fn a_store_that_wrote_everything_lost_nothing() {
+        let store = Store::in_memory().unwrap();
+        store.actions().record(action("act-1")).unwrap();
+        store.audit().flush();
+        assert_eq!(store.records_lost(), 0);
     }
 
     #[test]
